@@ -1,0 +1,74 @@
+"""pytest-k8ssec: Kubernetes security requirements as ordinary pytest tests.
+
+The public API is exactly ``__all__``; everything else is internal.
+"""
+
+from __future__ import annotations
+
+from pytest_k8ssec.asserts import (
+    assert_capabilities,
+    assert_no_host_namespaces,
+    assert_no_host_path,
+    assert_no_host_ports,
+    assert_no_privilege_escalation,
+    assert_no_service_account_token_automount,
+    assert_not_privileged,
+    assert_passes,
+    assert_read_only_root_filesystem,
+    assert_resources,
+    assert_runs_as_non_root,
+    assert_seccomp,
+)
+from pytest_k8ssec.checks import Category, Check, PssControl, Registry, Severity, Violation
+from pytest_k8ssec.engine import Finding, evaluate
+from pytest_k8ssec.errors import (
+    ClusterError,
+    K8sSecError,
+    K8sSecWarning,
+    ManifestError,
+    SecurityAssertionError,
+)
+from pytest_k8ssec.model.containers import ContainerRef, containers
+from pytest_k8ssec.model.inventory import Inventory
+from pytest_k8ssec.model.objects import K8sObject, Provenance
+from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
+from pytest_k8ssec.sources.manifests import load, load_file, load_text
+
+__all__ = (
+    "Category",
+    "Check",
+    "ClusterError",
+    "ContainerRef",
+    "Finding",
+    "Inventory",
+    "K8sObject",
+    "K8sSecError",
+    "K8sSecWarning",
+    "ManifestError",
+    "PodSpecRef",
+    "Provenance",
+    "PssControl",
+    "Registry",
+    "SecurityAssertionError",
+    "Severity",
+    "Violation",
+    "assert_capabilities",
+    "assert_no_host_namespaces",
+    "assert_no_host_path",
+    "assert_no_host_ports",
+    "assert_no_privilege_escalation",
+    "assert_no_service_account_token_automount",
+    "assert_not_privileged",
+    "assert_passes",
+    "assert_read_only_root_filesystem",
+    "assert_resources",
+    "assert_runs_as_non_root",
+    "assert_seccomp",
+    "containers",
+    "evaluate",
+    "is_workload",
+    "load",
+    "load_file",
+    "load_text",
+    "pod_spec",
+)

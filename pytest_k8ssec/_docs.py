@@ -1,0 +1,58 @@
+"""Generate docs/checks.md from the check registry: ``python -m pytest_k8ssec._docs docs/checks.md``.
+
+The docs never restate a check by hand; a test fails when the committed file is stale.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from pytest_k8ssec.checks import Check, builtin_registry
+
+HEADER = """# Built-in checks
+
+<!-- Generated from the check registry by `python -m pytest_k8ssec._docs docs/checks.md`; do not edit. -->
+
+Every check runs on every workload kind (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,
+ReplicationController, Job, CronJob, PodTemplate) and on init, regular and ephemeral containers.
+Use a check by id with `assert_passes("<id>", objects)`, or through the named helpers in the
+[README](../README.md#assertion-helpers).
+"""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render(checks: Iterable[Check]) -> str:
+    """Markdown for the given checks: a summary table, then one section per check."""
+    checks = list(checks)
+    lines = [HEADER, "| id | severity | category | title |", "|---|---|---|---|"]
+    for check in checks:
+        lines.append(f"| [`{check.id}`](#{check.id}) | {check.severity} | {check.category} | {_cell(check.title)} |")
+    for check in checks:
+        lines += ["", f"## {check.id}", "", f"**{check.title}** — severity {check.severity}, category {check.category}.", ""]
+        lines += [check.summary, "", f"Fix: {check.remediation}"]
+        if check.pss is not None:
+            lines += ["", f"Pod Security Standards: {check.pss.level} `{check.pss.control}` (since policy {check.pss.since})."]
+        if check.controls:
+            lines += ["", "Controls: " + "; ".join(check.controls) + "."]
+        if check.references:
+            lines += ["", "References: " + ", ".join(f"<{ref}>" for ref in check.references)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    """Write the checks page to ``argv[0]`` (or print it)."""
+    text = render(builtin_registry())
+    if argv:
+        Path(argv[0]).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,111 @@
+"""capabilities-added.
+
+Pod Security Standards, Baseline, "Capabilities": adding additional capabilities beyond those
+listed below must be disallowed. Restricted fields:
+``spec.containers[*].securityContext.capabilities.add`` (and init and ephemeral containers);
+allowed values: undefined/nil, AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD,
+NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT.
+
+``configure(allowed)`` gives the same check with another allowed set, for suites stricter (or
+looser) than the baseline, such as ``assert_capabilities(objs, allowed_add=["NET_BIND_SERVICE"])``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
+from typing import Final
+
+from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.model.containers import containers
+from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
+
+# Exact, case-sensitive strings without a "CAP_" prefix, as PSA's capabilities_baseline compares
+# them: "chown" or "CAP_CHOWN" are reported although a runtime would grant CHOWN for them, so a
+# manifest we pass is never one that a baseline namespace rejects.
+BASELINE_CAPABILITIES: Final = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
+
+
+def _quote(values: Iterable[str]) -> str:
+    return ", ".join(f'"{value}"' for value in values)
+
+
+def _evaluator(allowed: frozenset[str]) -> Callable[[K8sObject], Iterator[Violation]]:
+    def evaluate(obj: K8sObject) -> Iterator[Violation]:
+        for ref in containers(obj):
+            capabilities = as_mapping(ref.security_context.get("capabilities"))
+            added = as_list(capabilities.get("add"))
+            # Declaration order, each value once: the message then reads like the manifest.
+            # Non-string entries are malformed (malformed-object reports them).
+            forbidden = dict.fromkeys(
+                value for value in added if isinstance(value, str) and value not in allowed
+            )
+            if forbidden:
+                yield Violation(
+                    f"{ref.path}.securityContext.capabilities.add",
+                    f'container "{ref.name}" must not include {_quote(forbidden)} '
+                    "in securityContext.capabilities.add",
+                    ref.name,
+                )
+
+    return evaluate
+
+
+CHECK = Check(
+    id="capabilities-added",
+    title="Capabilities added beyond the default set",
+    summary=(
+        "Containers must not add Linux capabilities beyond the Pod Security baseline set "
+        "(the container runtime's defaults minus NET_RAW)."
+    ),
+    remediation=(
+        "Remove the listed capabilities from securityContext.capabilities.add, or justify them "
+        "with a waiver."
+    ),
+    category=Category.PRIVILEGES,
+    severity=Severity.MEDIUM,
+    evaluate=_evaluator(BASELINE_CAPABILITIES),
+    controls=("PSS baseline: Capabilities", "CIS v1.11 5.2.9"),
+    references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
+    pss=PssControl("baseline", "capabilities_baseline", "v1.0"),
+)
+
+
+def configure(allowed: Iterable[str]) -> Check:
+    """``CHECK`` with ``allowed`` as the capabilities a container may add (exact, case-sensitive).
+
+    The variant keeps the id, so findings, waivers and reports treat it as this check; it only
+    claims the PSS control when ``allowed`` is exactly the baseline set.
+    """
+    if isinstance(allowed, str):
+        # A bare string would iterate over its letters and silently allow nothing sensible.
+        raise TypeError(f"allowed must be a collection of capability names, not {allowed!r}")
+    allowed_set = frozenset(allowed)
+    bad = sorted(repr(value) for value in allowed_set if not isinstance(value, str))
+    if bad:
+        raise TypeError(f"capability names must be strings, got {', '.join(bad)}")
+    if allowed_set == BASELINE_CAPABILITIES:
+        return CHECK
+    listed = _quote(sorted(allowed_set)) if allowed_set else "none"
+    return dataclasses.replace(
+        CHECK,
+        summary=f"Containers may add only these Linux capabilities: {listed}.",
+        evaluate=_evaluator(allowed_set),
+        pss=None,
+    )

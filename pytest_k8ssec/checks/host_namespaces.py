@@ -1,0 +1,57 @@
+"""host-namespaces.
+
+Pod Security Standards, Baseline, "Host Namespaces": sharing the host namespaces must be
+disallowed. Restricted fields: ``spec.hostNetwork``, ``spec.hostPID``, ``spec.hostIPC``; allowed
+values: undefined/nil, ``false``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.model.workloads import pod_spec
+
+# Field -> what sharing it exposes (in the message, so a reader knows why it matters).
+_NAMESPACES: Final[dict[str, str]] = {
+    "hostNetwork": "the node's network interfaces and localhost services",
+    "hostPID": "every process on the node",
+    "hostIPC": "the node's shared memory and IPC objects",
+}
+
+
+def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    pod = pod_spec(obj)
+    if pod is None:
+        return
+    for field, exposes in _NAMESPACES.items():
+        # Only a real boolean true shares the namespace; anything else is unset or malformed.
+        if pod.spec.get(field) is True:
+            yield Violation(
+                f"{pod.path}.{field}",
+                f"pod must not set {field}=true (it exposes {exposes})",
+            )
+
+
+CHECK = Check(
+    id="host-namespaces",
+    title="Host namespaces shared",
+    summary=(
+        "Pods must not share the node's network, process or IPC namespace (hostNetwork, hostPID, "
+        "hostIPC)."
+    ),
+    remediation="Remove hostNetwork, hostPID and hostIPC from the pod spec or set them to false.",
+    category=Category.HOST,
+    severity=Severity.HIGH,
+    evaluate=_evaluate,
+    controls=(
+        "PSS baseline: Host Namespaces",
+        "CIS v1.12 5.2.3",
+        "CIS v1.12 5.2.4",
+        "CIS v1.12 5.2.5",
+    ),
+    references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
+    pss=PssControl("baseline", "hostNamespaces", "v1.0"),
+)

@@ -1,0 +1,69 @@
+"""host-port.
+
+Pod Security Standards, Baseline, "HostPorts": HostPorts should be disallowed entirely
+(recommended) or restricted to a known list. Restricted fields:
+``spec.containers[*].ports[*].hostPort`` (and init and ephemeral containers); allowed values:
+undefined/nil, known list (not supported by the built-in Pod Security Admission controller), 0.
+
+With ``hostNetwork: true`` the API server defaults every container's ``hostPort`` to its
+``containerPort`` when a Pod is created (``defaultHostNetworkPorts`` in pkg/apis/core/v1; since
+v1.28 on Pods only, so pods created from templates get it too), and PSA then rejects it: such
+ports are host ports here as well, so a manifest gives the same verdict as the live pod.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.model.containers import containers
+from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
+from pytest_k8ssec.model.workloads import pod_spec
+
+
+def _port_number(value: object) -> int | None:
+    # 0 means "no port" (the API's zero value); booleans are ints in Python but malformed here,
+    # and so are strings (malformed-object reports both).
+    if isinstance(value, int) and not isinstance(value, bool) and value != 0:
+        return value
+    return None
+
+
+def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    pod = pod_spec(obj)
+    host_network = pod is not None and pod.spec.get("hostNetwork") is True
+    for ref in containers(obj):
+        for index, port in enumerate(as_list(ref.container.get("ports"))):
+            host_port = _port_number(as_mapping(port).get("hostPort"))
+            if host_port is not None:
+                yield Violation(
+                    f"{ref.path}.ports[{index}].hostPort",
+                    f'container "{ref.name}" must not use hostPort {host_port}',
+                    ref.name,
+                )
+                continue
+            container_port = _port_number(as_mapping(port).get("containerPort"))
+            if host_network and container_port is not None and ref.field != "ephemeralContainers":
+                yield Violation(
+                    f"{ref.path}.ports[{index}].containerPort",
+                    f'container "{ref.name}" must not use hostPort {container_port} '
+                    "(with hostNetwork: true the API server sets hostPort to the containerPort)",
+                    ref.name,
+                )
+
+
+CHECK = Check(
+    id="host-port",
+    title="Host port used",
+    summary=(
+        "Containers must not bind host ports: a hostPort exposes the pod on the node's address, "
+        "bypasses Service-level controls and ties the pod to nodes where the port is free."
+    ),
+    remediation="Remove hostPort from the container's ports and expose the pod through a Service.",
+    category=Category.HOST,
+    severity=Severity.MEDIUM,
+    evaluate=_evaluate,
+    controls=("PSS baseline: HostPorts", "CIS v1.12 5.2.12"),
+    references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
+    pss=PssControl("baseline", "hostPorts", "v1.0"),
+)

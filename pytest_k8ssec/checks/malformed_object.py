@@ -1,0 +1,163 @@
+"""malformed-object.
+
+Kubernetes API schema (core/v1 PodSpec, Container, SecurityContext, PodSecurityContext): the API
+server rejects objects whose fields have the wrong type. A manifest with ``containers: "x"`` or
+``securityContext: []`` would never be admitted, and a check that cannot read a field must not
+pass it: this check reports every field the security checks read that has the wrong shape, and
+the assertion helpers always run it alongside the checks asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Final, Union
+
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.model.containers import CONTAINER_FIELDS
+from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.model.workloads import pod_spec
+
+
+class _List:
+    def __init__(self, item: Spec) -> None:
+        self.item = item
+
+
+Spec = Union[type, dict[str, Any], _List]
+
+# Only the fields the checks read: the API server validates the rest, and we do not re-implement
+# OpenAPI validation. int means an integer that is not a boolean (YAML's true is not a UID).
+_SECCOMP: Final[dict[str, Any]] = {"type": str, "localhostProfile": str}
+_SELINUX: Final[dict[str, Any]] = {"user": str, "role": str, "type": str, "level": str}
+_APPARMOR: Final[dict[str, Any]] = {"type": str, "localhostProfile": str}
+_WINDOWS: Final[dict[str, Any]] = {"hostProcess": bool}
+_CONTAINER_SC: Final[dict[str, Any]] = {
+    "privileged": bool,
+    "allowPrivilegeEscalation": bool,
+    "readOnlyRootFilesystem": bool,
+    "runAsNonRoot": bool,
+    "runAsUser": int,
+    "runAsGroup": int,
+    "procMount": str,
+    "capabilities": {"add": _List(str), "drop": _List(str)},
+    "seccompProfile": _SECCOMP,
+    "seLinuxOptions": _SELINUX,
+    "appArmorProfile": _APPARMOR,
+    "windowsOptions": _WINDOWS,
+}
+_PROBE_HANDLER: Final[dict[str, Any]] = {"httpGet": {"host": str}, "tcpSocket": {"host": str}}
+_CONTAINER: Final[dict[str, Any]] = {
+    "name": str,
+    "image": str,
+    "securityContext": _CONTAINER_SC,
+    "ports": _List({"containerPort": int, "hostPort": int, "name": str, "protocol": str}),
+    "resources": {"requests": dict, "limits": dict},
+    "livenessProbe": _PROBE_HANDLER,
+    "readinessProbe": _PROBE_HANDLER,
+    "startupProbe": _PROBE_HANDLER,
+    "lifecycle": {"postStart": _PROBE_HANDLER, "preStop": _PROBE_HANDLER},
+}
+_POD_SPEC: Final[dict[str, Any]] = {
+    "hostNetwork": bool,
+    "hostPID": bool,
+    "hostIPC": bool,
+    "hostUsers": bool,
+    "automountServiceAccountToken": bool,
+    "serviceAccountName": str,
+    "securityContext": {
+        "runAsNonRoot": bool,
+        "runAsUser": int,
+        "runAsGroup": int,
+        "fsGroup": int,
+        "supplementalGroups": _List(int),
+        "sysctls": _List({"name": str, "value": str}),
+        "seccompProfile": _SECCOMP,
+        "seLinuxOptions": _SELINUX,
+        "appArmorProfile": _APPARMOR,
+        "windowsOptions": _WINDOWS,
+    },
+    "volumes": _List({"name": str, "hostPath": {"path": str, "type": str}}),
+    "os": {"name": str},
+}
+
+
+def _type_name(spec: Spec) -> str:
+    if isinstance(spec, _List):
+        return "a list"
+    if isinstance(spec, dict) or spec is dict:
+        return "a mapping"
+    return {bool: "a boolean", int: "an integer", str: "a string"}[spec]
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _fits(value: object, spec: Spec) -> bool:
+    if isinstance(spec, _List):
+        return isinstance(value, list)
+    if isinstance(spec, dict) or spec is dict:
+        return isinstance(value, Mapping)
+    if spec is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, spec)
+
+
+def _validate(value: object, spec: Spec, path: str) -> Iterator[Violation]:
+    if value is None:
+        return  # null is "unset" to the API server
+    if not _fits(value, spec):
+        yield Violation(path, f"must be {_type_name(spec)}, not {_shown(value)}")
+        return
+    if isinstance(spec, _List) and isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _validate(item, spec.item, f"{path}[{index}]")
+    elif isinstance(spec, dict) and isinstance(value, Mapping):
+        for key, sub in spec.items():
+            yield from _validate(value.get(key), sub, f"{path}.{key}")
+
+
+def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    ref = pod_spec(obj)
+    if ref is None:
+        return
+    if ref.malformed:
+        yield Violation(ref.path, f"{obj.kind} must have a pod spec at {ref.path} (a mapping); nothing in it can be checked")
+        return
+    yield from _validate(ref.spec, _POD_SPEC, ref.path)
+    if not ref.spec.get("containers"):
+        yield Violation(f"{ref.path}.containers", "a pod must list at least one container")
+    for field in CONTAINER_FIELDS:
+        entries = ref.spec.get(field)
+        path = f"{ref.path}.{field}"
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            yield Violation(path, f"must be a list of containers, not {_shown(entries)}")
+            continue
+        for index, container in enumerate(entries):
+            where = f"{path}[{index}]"
+            if not isinstance(container, Mapping):
+                yield Violation(where, f"must be a container (a mapping), not {_shown(container)}")
+                continue
+            name = container.get("name")
+            for violation in _validate(container, _CONTAINER, where):
+                yield Violation(violation.path, violation.message, name if isinstance(name, str) else None)
+
+
+CHECK = Check(
+    id="malformed-object",
+    title="Malformed object",
+    summary="Fields the security checks read must have the types the Kubernetes API requires; "
+    "the API server would reject the object, and no check can judge it.",
+    remediation="Fix the field's type as the Kubernetes API reference gives it (kubectl apply --dry-run=server shows the same error).",
+    category=Category.SCHEMA,
+    severity=Severity.HIGH,
+    evaluate=_evaluate,
+    references=("https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/",),
+)

@@ -1,0 +1,38 @@
+"""privileged-container.
+
+Pod Security Standards, Baseline, "Privileged Containers": privileged Pods disable most security
+mechanisms and must be disallowed. Restricted field: ``spec.containers[*].securityContext.privileged``
+(and init and ephemeral containers); allowed values: undefined/nil, ``false``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.model.containers import containers
+from pytest_k8ssec.model.objects import K8sObject
+
+
+def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    for ref in containers(obj):
+        if ref.security_context.get("privileged") is True:
+            yield Violation(
+                f"{ref.path}.securityContext.privileged",
+                f'container "{ref.name}" must not set securityContext.privileged=true',
+                ref.name,
+            )
+
+
+CHECK = Check(
+    id="privileged-container",
+    title="Privileged container",
+    summary="Containers must not run privileged: a privileged container has all capabilities and the host's devices.",
+    remediation="Remove securityContext.privileged or set it to false; grant only the capabilities the container needs.",
+    category=Category.PRIVILEGES,
+    severity=Severity.CRITICAL,
+    evaluate=_evaluate,
+    controls=("PSS baseline: Privileged Containers", "CIS v1.12 5.2.2", "NSA/CISA: Pod security - non-root, no privileged"),
+    references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
+    pss=PssControl("baseline", "privileged", "v1.0"),
+)

@@ -1,0 +1,66 @@
+"""run-as-user-root.
+
+Pod Security Standards, Restricted, "Running as Non-root user (v1.23+)": containers must not set
+runAsUser to 0. Restricted fields: ``spec.securityContext.runAsUser``,
+``spec.containers[*].securityContext.runAsUser`` (and init and ephemeral containers); allowed
+values: any non-zero value, undefined/null.
+
+Each explicit 0 is a violation at its own path: a pod-level 0 fails even when every container
+overrides it (as in PSA), because a container added later inherits it. Pods with
+``hostUsers: false`` are not exempt (unlike PSA from v1.35): UID 0 in a user namespace is still
+root inside the pod; the versioned PSS evaluator applies that relaxation where PSS does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.model.containers import containers
+from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.model.security import pod_security_context
+from pytest_k8ssec.model.workloads import pod_spec
+
+
+def _is_zero(value: object) -> bool:
+    # bool is an int in Python and False == 0; a boolean (malformed) is not UID 0.
+    return isinstance(value, int) and not isinstance(value, bool) and value == 0
+
+
+def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    pod = pod_spec(obj)
+    if pod is None:
+        return
+    if _is_zero(pod_security_context(pod).get("runAsUser")):
+        yield Violation(
+            f"{pod.path}.securityContext.runAsUser",
+            "pod must not set securityContext.runAsUser=0",
+        )
+    for ref in containers(obj):
+        if _is_zero(ref.security_context.get("runAsUser")):
+            yield Violation(
+                f"{ref.path}.securityContext.runAsUser",
+                f'container "{ref.name}" must not set securityContext.runAsUser=0',
+                ref.name,
+            )
+
+
+CHECK = Check(
+    id="run-as-user-root",
+    title="Runs as UID 0",
+    summary="Pods and containers must not set runAsUser: 0, which runs the process as root.",
+    remediation=(
+        "Remove runAsUser: 0 or set a non-zero UID, at pod level and on every container that "
+        "sets it."
+    ),
+    category=Category.PRIVILEGES,
+    severity=Severity.HIGH,
+    evaluate=_evaluate,
+    controls=(
+        "PSS restricted: Running as Non-root user",
+        "CIS v1.12 5.2.7",
+        "NSA/CISA: Pod security - non-root containers",
+    ),
+    references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",),
+    pss=PssControl("restricted", "runAsUser", "v1.23"),
+)

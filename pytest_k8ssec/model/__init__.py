@@ -1,0 +1,1 @@
+"""Pure Kubernetes knowledge: objects, workloads, containers. No pytest, no I/O."""

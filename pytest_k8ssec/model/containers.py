@@ -1,0 +1,57 @@
+"""The one container walker: init, regular, then ephemeral containers, as PSA's visitor orders them.
+
+Every check that looks at containers goes through ``containers()``, so none can forget init or
+ephemeral containers (kube-score's seccomp check once skipped init containers; see the research).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pytest_k8ssec.model.objects import K8sObject, as_list
+from pytest_k8ssec.model.workloads import pod_spec
+
+CONTAINER_FIELDS: Final = ("initContainers", "containers", "ephemeralContainers")
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerRef:
+    """A container of a workload and its field path, e.g. ``spec.template.spec.containers[1]``."""
+
+    container: Mapping[str, Any]
+    path: str
+    field: str
+    index: int
+
+    @property
+    def name(self) -> str:
+        """The container's name (``""`` if it has none)."""
+        name = self.container.get("name")
+        return name if isinstance(name, str) else ""
+
+    @property
+    def security_context(self) -> Mapping[str, Any]:
+        """``securityContext`` of the container (empty if missing or malformed)."""
+        value = self.container.get("securityContext")
+        return value if isinstance(value, Mapping) else {}
+
+
+def _walk(obj: K8sObject) -> tuple[ContainerRef, ...]:
+    ref = pod_spec(obj)
+    if ref is None:
+        return ()
+    found: list[ContainerRef] = []
+    for field in CONTAINER_FIELDS:
+        for index, container in enumerate(as_list(ref.spec.get(field))):
+            # Non-mapping entries are malformed; malformed-object reports them, checks skip them.
+            if isinstance(container, Mapping):
+                found.append(ContainerRef(container, f"{ref.path}.{field}[{index}]", field, index))
+    return tuple(found)
+
+
+def containers(obj: K8sObject) -> tuple[ContainerRef, ...]:
+    """Every container of a workload (init, regular, ephemeral), each with its field path."""
+    result: tuple[ContainerRef, ...] = obj.memo("containers", _walk)
+    return result

@@ -1,0 +1,132 @@
+"""Inventory: every object of a run, indexed for the queries tests make (kind, namespace, labels)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.model.workloads import is_workload
+
+
+def _as_set(value: str | Iterable[str] | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return frozenset((value,))
+    return frozenset(value)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A query over objects: every given criterion must hold (kinds/namespaces/names are any-of)."""
+
+    kind: str | Iterable[str] | None = None
+    namespace: str | Iterable[str] | None = None
+    name: str | Iterable[str] | None = None
+    labels: Mapping[str, str] | None = None
+
+    def describe(self) -> str:
+        """``kind=Deployment, namespace=shop`` for messages; ``everything`` when empty."""
+        parts = []
+        for key in ("kind", "namespace", "name", "labels"):
+            value = getattr(self, key)
+            if value is not None:
+                shown = value if isinstance(value, (str, Mapping)) else sorted(value)
+                parts.append(f"{key}={shown!r}")
+        return ", ".join(parts) or "everything"
+
+    def matches(self, obj: K8sObject) -> bool:
+        """True when ``obj`` meets every criterion."""
+        kinds, namespaces, names = _as_set(self.kind), _as_set(self.namespace), _as_set(self.name)
+        if kinds is not None and obj.kind not in kinds:
+            return False
+        if namespaces is not None and obj.namespace not in namespaces:
+            return False
+        if names is not None and obj.name not in names:
+            return False
+        if self.labels:
+            labels = obj.labels
+            return all(labels.get(key) == value for key, value in self.labels.items())
+        return True
+
+
+class Inventory:
+    """All objects of a run, in load order, with query methods.
+
+    >>> inventory.select(kind="Deployment", namespace="shop")
+    >>> inventory.workloads(labels={"tier": "web"})
+    """
+
+    def __init__(self, objects: Iterable[K8sObject]) -> None:
+        self._objects = tuple(objects)
+        by_kind: dict[str, list[K8sObject]] = {}
+        for obj in self._objects:
+            by_kind.setdefault(obj.kind, []).append(obj)
+        self._by_kind = {kind: tuple(objs) for kind, objs in by_kind.items()}
+        self._workloads = tuple(obj for obj in self._objects if is_workload(obj))
+
+    @property
+    def objects(self) -> tuple[K8sObject, ...]:
+        """Every object, in load order."""
+        return self._objects
+
+    def __iter__(self) -> Iterator[K8sObject]:
+        return iter(self._objects)
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def kinds(self) -> list[str]:
+        """The kinds present, sorted."""
+        return sorted(self._by_kind)
+
+    def namespaces(self) -> list[str]:
+        """Namespaces that objects live in or that Namespace objects declare, sorted."""
+        names = {obj.namespace for obj in self._objects if obj.namespace is not None}
+        names.update(obj.name for obj in self._by_kind.get("Namespace", ()))
+        return sorted(names)
+
+    def by_kind(self, kind: str) -> tuple[K8sObject, ...]:
+        """Objects of exactly this kind."""
+        return self._by_kind.get(kind, ())
+
+    def select(
+        self,
+        kind: str | Iterable[str] | None = None,
+        namespace: str | Iterable[str] | None = None,
+        name: str | Iterable[str] | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> list[K8sObject]:
+        """Objects matching every given criterion (labels: all key=value pairs must be present)."""
+        return self._select(self._candidates(kind), Selection(kind, namespace, name, labels))
+
+    def workloads(
+        self,
+        kind: str | Iterable[str] | None = None,
+        namespace: str | Iterable[str] | None = None,
+        name: str | Iterable[str] | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> list[K8sObject]:
+        """Workloads (objects with a pod spec) matching every given criterion."""
+        return self._select(self._workloads, Selection(kind, namespace, name, labels))
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> K8sObject:
+        """The one object with this kind, name (and namespace); ``KeyError`` if there is none."""
+        found = [o for o in self.by_kind(kind) if o.name == name and (namespace is None or o.namespace == namespace)]
+        if not found:
+            where = f" in namespace {namespace!r}" if namespace else ""
+            raise KeyError(f"no {kind} named {name!r}{where} among {len(self)} objects")
+        if len(found) > 1:
+            raise KeyError(f"{len(found)} objects match {kind} {name!r}: {', '.join(str(o.provenance) for o in found)}")
+        return found[0]
+
+    def _candidates(self, kind: str | Iterable[str] | None) -> Iterable[K8sObject]:
+        kinds = _as_set(kind)
+        if kinds is None:
+            return self._objects
+        return [obj for obj in self._objects if obj.kind in kinds]
+
+    @staticmethod
+    def _select(objects: Iterable[K8sObject], selection: Selection) -> list[K8sObject]:
+        return [obj for obj in objects if selection.matches(obj)]

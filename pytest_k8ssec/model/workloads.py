@@ -1,0 +1,82 @@
+"""The pod spec inside every workload kind, found in one place.
+
+Kubernetes nests the pod template differently per kind; PSA's ``ExtractPodSpec`` lists the same
+kinds. Matching is by API group and kind, so a CRD that happens to be called ``Deployment`` is
+not mistaken for one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pytest_k8ssec.model.objects import K8sObject, as_mapping
+
+# (group, kind) -> path of the pod template's metadata/spec parent, from the object root.
+_TEMPLATE_PATHS: Final[dict[tuple[str, str], tuple[str, ...]]] = {
+    ("", "Pod"): (),
+    ("", "PodTemplate"): ("template",),
+    ("", "ReplicationController"): ("spec", "template"),
+    ("apps", "Deployment"): ("spec", "template"),
+    ("apps", "StatefulSet"): ("spec", "template"),
+    ("apps", "DaemonSet"): ("spec", "template"),
+    ("apps", "ReplicaSet"): ("spec", "template"),
+    # Old manifests still carry these groups; the pod template sits in the same place.
+    ("extensions", "Deployment"): ("spec", "template"),
+    ("extensions", "DaemonSet"): ("spec", "template"),
+    ("extensions", "ReplicaSet"): ("spec", "template"),
+    ("batch", "Job"): ("spec", "template"),
+    ("batch", "CronJob"): ("spec", "jobTemplate", "spec", "template"),
+}
+
+WORKLOAD_KINDS: Final = frozenset(kind for _, kind in _TEMPLATE_PATHS)
+
+
+@dataclass(frozen=True, slots=True)
+class PodSpecRef:
+    """The pod spec of a workload, its pod (template) metadata, and their field paths."""
+
+    spec: Mapping[str, Any]
+    path: str
+    metadata: Mapping[str, Any]
+    metadata_path: str
+    # True when the spec or its parents are missing or not mappings (reported by malformed-object).
+    malformed: bool
+
+
+def is_workload(obj: K8sObject) -> bool:
+    """True for the kinds that carry a pod spec (Pod, Deployment, ..., CronJob, PodTemplate)."""
+    return (obj.api_group, obj.kind) in _TEMPLATE_PATHS
+
+
+def _extract(obj: K8sObject) -> PodSpecRef | None:
+    parents = _TEMPLATE_PATHS.get((obj.api_group, obj.kind))
+    if parents is None:
+        return None
+    node: object = obj.raw
+    malformed = False
+    for key in parents:
+        node = as_mapping(node).get(key) if isinstance(node, Mapping) else None
+        if not isinstance(node, Mapping):
+            malformed = True
+            break
+    parent = as_mapping(node)
+    spec = parent.get("spec")
+    metadata = parent.get("metadata")
+    malformed = malformed or not isinstance(spec, Mapping)
+    malformed = malformed or (metadata is not None and not isinstance(metadata, Mapping))
+    prefix = ".".join(parents)
+    return PodSpecRef(
+        spec=as_mapping(spec),
+        path=f"{prefix}.spec" if prefix else "spec",
+        metadata=as_mapping(metadata),
+        metadata_path=f"{prefix}.metadata" if prefix else "metadata",
+        malformed=malformed,
+    )
+
+
+def pod_spec(obj: K8sObject) -> PodSpecRef | None:
+    """The pod spec of a workload object, or ``None`` for kinds without one."""
+    result: PodSpecRef | None = obj.memo("pod_spec", _extract)
+    return result

@@ -1,0 +1,1 @@
+"""Where objects come from: manifests on disk (and, later, clusters)."""

@@ -1,0 +1,615 @@
+"""Manifests: files, directories, globs, stdin; multi-document YAML and JSON; List kinds; Helm and
+kustomize rendering; limits that keep hostile input from crashing or exhausting the run.
+
+Every object keeps its provenance (file, line of the document, document index). Errors name the
+file and line at fault (lightkube's loader habit), because "invalid YAML" alone is useless in a
+repository of hundreds of files.
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from pytest_k8ssec.errors import ManifestError
+from pytest_k8ssec.model.objects import K8sObject, Provenance
+
+# libyaml is 8x faster than the pure-Python loader on manifests (DESIGN.md, "Speed").
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+
+
+class _ManifestLoader(_Loader):
+    """libyaml's safe loader, read the way Kubernetes reads YAML, and never raising a bare error.
+
+    Kubernetes converts YAML to JSON before decoding, so an unquoted ``2024-01-01`` stays a
+    string there; PyYAML would make it a ``datetime`` (unserializable, and a ValueError for
+    ``2024-02-30``). Scalar constructors can raise ValueError and friends (an integer over
+    Python's 4300-digit limit, ``!!bool maybe``); those become ConstructorErrors carrying the line.
+    """
+
+
+_ManifestLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+
+
+def _checked(tag: str, constructor: Any) -> Any:
+    def construct(loader: _ManifestLoader, node: yaml.Node) -> Any:
+        try:
+            return constructor(loader, node)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            value = str(node.value)
+            shown = value if len(value) <= 40 else f"{value[:37]}..."
+            reason = "not a valid value" if isinstance(exc, KeyError) else str(exc).partition("; use sys.")[0]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {shown!r} as {tag.rpartition(':')[2]}: {reason}", node.start_mark
+            ) from None
+
+    return construct
+
+
+for _tag in ("bool", "int", "float", "binary", "timestamp"):
+    _full = f"tag:yaml.org,2002:{_tag}"
+    _ManifestLoader.add_constructor(_full, _checked(_full, _Loader.yaml_constructors[_full]))
+
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+CHART_FILE = "Chart.yaml"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+# A document may expand its aliases to at most this many nodes (and at most 10x its own size):
+# a "billion laughs" document stays small on disk and explodes only when walked.
+ALIAS_EXPANSION_LIMIT = 1_000_000
+# libyaml's composer recurses in C: past ~20k levels it overflows the C stack and kills the
+# process (no RecursionError). Real manifests nest a few dozen levels deep.
+MAX_NESTING = 2_000
+RENDER_TIMEOUT_S = 300
+
+NonK8sPolicy = Literal["warn", "error", "ignore"]
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to load: size limit, what to do with non-Kubernetes YAML, pre-read stdin."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    non_k8s: NonK8sPolicy = "warn"
+    stdin: bytes | None = None
+
+
+@dataclass
+class LoadResult:
+    """Objects in load order, and the notes about documents skipped as non-Kubernetes YAML."""
+
+    objects: list[K8sObject] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+class ToolMissingError(ManifestError):
+    """A Helm chart or kustomize directory was given but its renderer is not installed."""
+
+
+def load(paths: Sequence[str], options: LoadOptions | None = None) -> LoadResult:
+    """Load every object under ``paths`` (files, directories, globs, ``-`` for stdin).
+
+    Raises:
+        ManifestError: a path does not exist, a file is malformed or too large, a renderer fails
+            or is missing; the message names the file and line.
+    """
+    options = options or LoadOptions()
+    result = LoadResult()
+    seen: set[str] = set()
+    for spec in paths:
+        for kind, target, explicit in _expand(spec):
+            key = f"{kind}:{os.path.realpath(target) if kind != 'stdin' else '-'}"
+            if key in seen:
+                continue
+            seen.add(key)
+            if kind == "stdin":
+                data = options.stdin if options.stdin is not None else b""
+                _check_size(len(data), "<stdin>", options)
+                _parse_into(result, data, Provenance("<stdin>"), options, explicit=True)
+            elif kind == "chart":
+                _parse_into(result, _render_helm(target, options), Provenance(target, via=f"helm template {target}"), options, explicit=True)
+            elif kind == "kustomize":
+                via = "kustomize build" if shutil.which("kustomize") else "kubectl kustomize"
+                _parse_into(result, _render_kustomize(target, options), Provenance(target, via=via), options, explicit=True)
+            else:
+                _load_file_into(result, target, options, explicit=explicit)
+    return result
+
+
+def load_file(path: str | os.PathLike[str], options: LoadOptions | None = None) -> list[K8sObject]:
+    """Load the objects of one file (a convenience for tests and scripts)."""
+    result = LoadResult()
+    _load_file_into(result, os.fspath(path), options or LoadOptions(), explicit=True)
+    return result.objects
+
+
+def load_text(text: str | bytes, source: str = "<text>", options: LoadOptions | None = None) -> list[K8sObject]:
+    """Load the objects of a YAML or JSON string."""
+    data = text.encode() if isinstance(text, str) else text
+    result = LoadResult()
+    _parse_into(result, data, Provenance(source), options or LoadOptions(), explicit=True)
+    return result.objects
+
+
+# --- path expansion -----------------------------------------------------------------------------
+
+
+def _expand(spec: str) -> Iterator[tuple[str, str, bool]]:
+    """Yield (kind, path, explicit): kind is file, chart, kustomize or stdin."""
+    if spec == "-":
+        yield "stdin", "-", True
+        return
+    if any(ch in spec for ch in "*?["):
+        matches = sorted(glob.glob(spec, recursive=True))
+        if not matches:
+            raise ManifestError(f"{spec}: the pattern matches no file")
+        for match in matches:
+            yield from _expand_path(match, explicit=False)
+        return
+    if not os.path.exists(spec):
+        raise ManifestError(f"{spec}: no such file or directory")
+    yield from _expand_path(spec, explicit=True)
+
+
+def _expand_path(path: str, *, explicit: bool) -> Iterator[tuple[str, str, bool]]:
+    if not os.path.isdir(path):
+        yield "file", path, explicit
+        return
+    renderer = _renderer_of(path)
+    if renderer:
+        yield renderer, path, True
+        return
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        # Hidden folders (.git, .github) hold no manifests; charts and kustomizations inside a
+        # scanned tree are rendered, never parsed raw (their files are templates and patches).
+        kept = []
+        for name in dirs:
+            sub = os.path.join(root, name)
+            if name.startswith("."):
+                continue
+            renderer = _renderer_of(sub)
+            if renderer:
+                yield renderer, sub, True
+            else:
+                kept.append(name)
+        dirs[:] = kept
+        for name in sorted(files):
+            if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
+                yield "file", os.path.join(root, name), False
+
+
+def _renderer_of(directory: str) -> str | None:
+    if os.path.isfile(os.path.join(directory, CHART_FILE)):
+        return "chart"
+    if any(os.path.isfile(os.path.join(directory, name)) for name in KUSTOMIZATION_FILES):
+        return "kustomize"
+    return None
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def _run_renderer(argv: list[str], what: str, options: LoadOptions) -> bytes:
+    try:
+        proc = subprocess.run(argv, capture_output=True, timeout=RENDER_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        raise ManifestError(f"{what}: `{' '.join(argv)}` did not finish in {RENDER_TIMEOUT_S} s") from None
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode(errors="replace").strip()[-2000:]
+        raise ManifestError(f"{what}: `{' '.join(argv)}` failed (exit {proc.returncode}): {stderr}")
+    _check_size(len(proc.stdout), f"{what} (rendered)", options)
+    return proc.stdout
+
+
+def _render_helm(chart: str, options: LoadOptions) -> bytes:
+    helm = shutil.which("helm")
+    if helm is None:
+        raise ToolMissingError(
+            f"{chart}: holds {CHART_FILE}, a Helm chart, but `helm` is not on PATH. Install Helm "
+            "(https://helm.sh/docs/intro/install/, or `go install helm.sh/helm/v3/cmd/helm@latest`), "
+            f"or render it yourself: `helm template {chart} > rendered.yaml` and pass that file."
+        )
+    release = Path(chart).resolve().name or "release"
+    return _run_renderer([helm, "template", release, chart], chart, options)
+
+
+def _render_kustomize(directory: str, options: LoadOptions) -> bytes:
+    kustomize = shutil.which("kustomize")
+    if kustomize is not None:
+        return _run_renderer([kustomize, "build", directory], directory, options)
+    kubectl = shutil.which("kubectl")
+    if kubectl is not None:
+        return _run_renderer([kubectl, "kustomize", directory], directory, options)
+    raise ToolMissingError(
+        f"{directory}: holds a kustomization, but neither `kustomize` nor `kubectl` is on PATH. "
+        "Install kustomize (https://kubectl.docs.kubernetes.io/installation/kustomize/) or kubectl, "
+        f"or render it yourself: `kustomize build {directory} > rendered.yaml` and pass that file."
+    )
+
+
+# --- parsing ------------------------------------------------------------------------------------
+
+
+def _check_size(size: int, source: str, options: LoadOptions) -> None:
+    if size > options.max_bytes:
+        raise ManifestError(
+            f"{source}: {size / 2**20:.1f} MiB is larger than the {options.max_bytes / 2**20:.1f} MiB "
+            "limit for one manifest file (raise it with --k8s-max-manifest-size)"
+        )
+
+
+def _load_file_into(result: LoadResult, path: str, options: LoadOptions, *, explicit: bool) -> None:
+    try:
+        size = os.stat(path).st_size
+        _check_size(size, path, options)
+        with open(path, "rb") as handle:
+            data = handle.read(options.max_bytes + 1)
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    _check_size(len(data), path, options)  # the file may have grown since stat
+    _parse_into(result, data, Provenance(path), options, explicit=explicit)
+
+
+def _parse_into(result: LoadResult, data: bytes, where: Provenance, options: LoadOptions, *, explicit: bool) -> None:
+    text = _decode(data, where)
+    documents = _json_documents(text, where) if where.source.endswith(".json") else _yaml_documents(text, where)
+    sources = _helm_sources(text, where)
+    for doc_index, line, document, item_lines in documents:
+        if where.via and line is not None:
+            # Rendered output: the line is in the renderer's output; the document index is what helps.
+            prov = Provenance(_helm_source(sources, line) or where.source, None, doc_index, where.via)
+        else:
+            prov = Provenance(where.source, line, doc_index)
+        _add_document(result, document, prov, item_lines, options, explicit=explicit)
+
+
+def _decode(data: bytes, where: Provenance) -> str:
+    """The text of a manifest: UTF-8 (a BOM is dropped), or UTF-16 with its BOM, as libyaml reads.
+
+    Decoding here, not in libyaml, gives a line for bad bytes and character offsets that match
+    the parser's marks (which count characters, not bytes).
+    """
+    encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ManifestError(
+            f"{where.source}:{line}: not {encoding.partition('-sig')[0].upper()} text: {exc.reason} (byte {exc.start})"
+        ) from None
+
+
+_HELM_SOURCE = re.compile(r"^# Source: (.+?)\s*$", re.MULTILINE)
+
+
+def _helm_sources(text: str, where: Provenance) -> list[tuple[int, str]]:
+    """``(line, template file)`` of every ``# Source:`` comment in ``helm template`` output, in order.
+
+    Indexed once per output: looking back from every document would be quadratic in big charts.
+    """
+    if not (where.via or "").startswith("helm"):
+        return []
+    found: list[tuple[int, str]] = []
+    line, counted = 1, 0
+    for match in _HELM_SOURCE.finditer(text):
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        # "<chart>/templates/x.yaml" -> "<chart dir>/templates/x.yaml"
+        _, _, rest = match.group(1).partition("/")
+        found.append((line, os.path.join(where.source, rest) if rest else match.group(1)))
+    return found
+
+
+def _helm_source(sources: list[tuple[int, str]], line: int) -> str | None:
+    """The template named by the last ``# Source:`` comment above ``line``."""
+    index = bisect.bisect_left(sources, (line, "")) - 1
+    return sources[index][1] if index >= 0 else None
+
+
+def _json_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | None, Any, list[int]]]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"{where.source}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise ManifestError(f"{where.source}: invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # an integer past Python's 4300-digit limit
+        match = _LONG_NUMBER.search(text)
+        at = f"{where.source}:{text.count(chr(10), 0, match.start()) + 1}" if match else where.source
+        raise ManifestError(f"{at}: invalid JSON: {exc}") from None
+    start = len(text) - len(text.lstrip())
+    item_lines = _json_item_lines(text, start) if isinstance(document, dict) and _is_list_kind(document) else []
+    yield 0, text.count("\n", 0, start) + 1, document, item_lines
+
+
+_LONG_NUMBER = re.compile(r"\d{4000,}")
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+_JSON_DECODER = json.JSONDecoder()
+
+
+def _json_item_lines(text: str, pos: int) -> list[int]:
+    """Lines of the entries of the top-level ``items`` array of valid JSON text (``kubectl get -o json``).
+
+    The json module keeps no positions, so this steps over the top-level values with
+    ``raw_decode``; it runs for List documents only.
+    """
+    lines: list[int] = []
+    if text[pos] != "{":
+        return lines
+    line, counted = 1, 0
+
+    def skip(at: int) -> int:
+        match = _JSON_SPACE.match(text, at)
+        return match.end() if match else at
+
+    pos = skip(pos + 1)
+    while text[pos] != "}":
+        key, pos = _JSON_DECODER.raw_decode(text, pos)
+        pos = skip(skip(pos) + 1)  # the ":"
+        if key == "items" and text[pos] == "[":
+            lines = []  # a repeated key: json.loads keeps the last, so do we
+            pos = skip(pos + 1)
+            while text[pos] != "]":
+                line += text.count("\n", counted, pos)
+                counted = pos
+                lines.append(line)
+                _, pos = _JSON_DECODER.raw_decode(text, pos)
+                pos = skip(pos)
+                if text[pos] == ",":
+                    pos = skip(pos + 1)
+            pos += 1
+        else:
+            _, pos = _JSON_DECODER.raw_decode(text, pos)
+        pos = skip(pos)
+        if text[pos] == ",":
+            pos = skip(pos + 1)
+    return lines
+
+
+def _yaml_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | None, Any, list[int]]]:
+    _guard_nesting(text, where)
+    loader = _ManifestLoader(text)
+    # An alias needs an anchor ("&") and a reference ("*"); without both there is nothing to expand.
+    may_alias = "&" in text and "*" in text
+    doc_index = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:  # pragma: no cover - check_node() promised a node
+                break
+            line = node.start_mark.line + 1
+            if may_alias and _has_alias(text, node):
+                _guard_alias_expansion(node, where, line)
+            document = loader.construct_document(node)
+            item_lines = _item_lines(node) if isinstance(document, dict) and _is_list_kind(document) else []
+            yield doc_index, line, document, item_lines
+            doc_index += 1
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f"{where.source}:{mark.line + 1}" if mark is not None else where.source
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise ManifestError(f"{at}: invalid YAML: {problem} (document {doc_index})") from None
+    except yaml.reader.ReaderError as exc:
+        # Control characters and the like: libyaml reports a character offset, not a line.
+        line = text.count("\n", 0, exc.position) + 1
+        raise ManifestError(f"{where.source}:{line}: invalid YAML: {exc.reason} (document {doc_index})") from None
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"{where.source}: invalid YAML: {exc} (document {doc_index})") from None
+    except RecursionError:
+        raise ManifestError(f"{where.source}: document {doc_index} is nested too deeply to load") from None
+    finally:
+        loader.dispose()
+
+
+def _has_alias(text: str, root: yaml.Node) -> bool:
+    """Whether the document may hold an alias: a "*" within its text (marks count characters).
+
+    Only aliases share nodes; the anchor of the root itself may precede its start mark.
+    """
+    return text.find("*", root.start_mark.index, root.end_mark.index + 1) != -1
+
+
+# "---" at column 0 followed by a blank is always a document start (or a syntax error), in block,
+# flow and quoted context alike; splitting on it never cuts one document's nesting in two.
+_DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|\Z)", re.MULTILINE)
+
+
+def _guard_nesting(text: str, where: Provenance) -> None:
+    """Refuse documents nested deeper than ``MAX_NESTING`` before libyaml composes them.
+
+    Nesting needs a bracket or a column of indentation (or "- ") per level, so a document's
+    opening brackets plus the longest line bound its depth ("{}" and "[]" open nothing that
+    nests). Only input past that bound pays for an event-level scan.
+    """
+    if len(text) <= MAX_NESTING // 2:
+        return
+    longest = max(map(len, text.split("\n")))
+    if longest < MAX_NESTING:
+        starts = [match.start() for match in _DOCUMENT_START.finditer(text)]
+        bounds = zip([0, *starts], [*starts, len(text)])
+        if all(_bracket_bound(text, start, end) + longest < MAX_NESTING for start, end in bounds):
+            return
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_NESTING:
+                    line = event.start_mark.line + 1 if event.start_mark else 0
+                    raise ManifestError(
+                        f"{where.source}:{line}: YAML nested more than {MAX_NESTING} levels deep; refusing to load"
+                    )
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # the composer reports syntax errors with their line
+
+
+def _bracket_bound(text: str, start: int, end: int) -> int:
+    opening = text.count("[", start, end) + text.count("{", start, end)
+    return opening - text.count("[]", start, end) - text.count("{}", start, end) + 1
+
+
+def _guard_alias_expansion(root: yaml.Node, where: Provenance, line: int) -> None:
+    """Refuse a document whose aliases would expand to far more nodes than it holds, or that
+    contains itself (safe YAML allows ``&a [*a]``; no Kubernetes object is cyclic, and walking
+    one never ends).
+
+    Sizes are memoized per node, so this costs one pass over the distinct nodes, however large
+    the expansion would be.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()  # nodes whose children are still being sized
+    distinct = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in sizes and not done:
+            if key in active:
+                raise ManifestError(f"{where.source}:{line}: a YAML alias refers to a node that contains it (a cycle)")
+            continue
+        children: list[yaml.Node]
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        if done:
+            active.discard(key)
+            sizes[key] = 1 + sum(sizes.get(id(child), 1) for child in children)
+            if sizes[key] > ALIAS_EXPANSION_LIMIT and sizes[key] > 10 * distinct:
+                raise ManifestError(
+                    f"{where.source}:{line}: YAML aliases expand to more than {ALIAS_EXPANSION_LIMIT:,} "
+                    "nodes (an alias bomb); refusing to load the document"
+                )
+            continue
+        sizes[key] = 0
+        active.add(key)
+        distinct += 1
+        stack.append((node, True))
+        for child in children:
+            if id(child) in active:
+                raise ManifestError(f"{where.source}:{line}: a YAML alias refers to a node that contains it (a cycle)")
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
+def _item_lines(node: yaml.Node) -> list[int]:
+    """Lines of the entries of a List's ``items`` (so each flattened object keeps its own line)."""
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    lines: list[int] = []
+    for key, value in node.value:
+        # A repeated key: the constructor keeps the last value, so do we.
+        if getattr(key, "value", None) == "items" and isinstance(value, yaml.SequenceNode):
+            lines = [item.start_mark.line + 1 for item in value.value]
+    return lines
+
+
+def _is_list_kind(document: Mapping[str, Any]) -> bool:
+    kind = document.get("kind")
+    return isinstance(kind, str) and kind.endswith("List") and isinstance(document.get("items"), list)
+
+
+def _add_document(
+    result: LoadResult,
+    document: Any,
+    prov: Provenance,
+    item_lines: list[int],
+    options: LoadOptions,
+    *,
+    explicit: bool,
+) -> None:
+    if document is None:
+        return  # empty document ("---" twice, or a comment-only file)
+    if not isinstance(document, dict) or ("apiVersion" not in document and "kind" not in document):
+        shape = "a mapping without apiVersion and kind" if isinstance(document, dict) else f"a {_type_name(document)}"
+        note = f"{prov}: not a Kubernetes object ({shape}); skipped"
+        # A file named on the command line must hold objects; a scanned directory may hold
+        # other YAML (CI configs, Helm values) and only gets a warning, unless configured to error.
+        if explicit or options.non_k8s == "error":
+            raise ManifestError(f"{prov}: not a Kubernetes object ({shape})")
+        if options.non_k8s == "warn":
+            result.skipped.append(note)
+        return
+    if _is_list_kind(document):
+        _add_list(result, document, prov, item_lines, options)
+        return
+    result.objects.append(_validated(document, prov))
+
+
+def _add_list(result: LoadResult, document: Mapping[str, Any], prov: Provenance, item_lines: list[int], options: LoadOptions) -> None:
+    list_kind = str(document["kind"])
+    # Typed lists from the API (PodList) omit kind and apiVersion on their items.
+    item_kind = list_kind[: -len("List")] if list_kind != "List" else None
+    for index, item in enumerate(document["items"]):
+        line = item_lines[index] if index < len(item_lines) else prov.line
+        item_prov = Provenance(prov.source, line, prov.doc, prov.via)
+        if not isinstance(item, dict):
+            raise ManifestError(f"{item_prov}: items[{index}] of {list_kind} is a {_type_name(item)}, not an object")
+        if item_kind is not None and ("kind" not in item or "apiVersion" not in item):
+            item = {"kind": item_kind, "apiVersion": document.get("apiVersion"), **item}
+        if _is_list_kind(item):
+            _add_list(result, item, item_prov, [], options)
+        else:
+            result.objects.append(_validated(item, item_prov))
+
+
+def _validated(document: dict[str, Any], prov: Provenance) -> K8sObject:
+    for key in ("apiVersion", "kind"):
+        value = document.get(key)
+        if not isinstance(value, str) or not value:
+            got = "is missing" if value is None else f"is {value!r}, not a non-empty string"
+            raise ManifestError(f"{prov}: {key} {got}")
+    metadata = document.get("metadata")
+    what = f"{document['kind']}"
+    if not isinstance(metadata, dict):
+        got = "is missing" if metadata is None else f"is a {_type_name(metadata)}, not a mapping"
+        raise ManifestError(f"{prov}: metadata of {what} {got}")
+    name = metadata.get("name") or metadata.get("generateName")
+    if not isinstance(name, str) or not name:
+        raise ManifestError(f"{prov}: metadata.name of {what} is missing or not a string")
+    namespace = metadata.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise ManifestError(f"{prov}: metadata.namespace of {what} {name} is not a string")
+    return K8sObject(document, prov)
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
+def iter_objects(results: Iterable[LoadResult]) -> Iterator[K8sObject]:
+    """All objects of several load results, in order."""
+    for result in results:
+        yield from result.objects

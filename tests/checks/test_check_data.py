@@ -1,0 +1,57 @@
+"""Data-driven check tests: tests/data/checks/<check-id>/{pass,fail}-<case>.yaml.
+
+A ``pass-*`` file must give no finding of its check on any object; a ``fail-*`` file must give at
+least one, and exactly the field paths its ``# expect: <path>`` lines list.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pytest_k8ssec.checks import builtin_registry
+from pytest_k8ssec.engine import evaluate
+from pytest_k8ssec.sources.manifests import load_file
+
+DATA = Path(__file__).parent.parent / "data" / "checks"
+_EXPECT = re.compile(r"^#\s*expect:\s*(\S.*?)\s*$", re.MULTILINE)
+
+
+def _cases() -> list[pytest.param]:
+    cases = []
+    for folder in sorted(p for p in DATA.iterdir() if p.is_dir()):
+        for path in sorted(folder.glob("*.yaml")):
+            cases.append(pytest.param(folder.name, path, id=f"{folder.name}/{path.stem}"))
+    return cases
+
+
+@pytest.mark.parametrize(("check_id", "path"), _cases())
+def test_check_verdict(check_id: str, path: Path) -> None:
+    check = builtin_registry().get(check_id)
+    objects = load_file(path)
+    assert objects, f"{path} holds no object"
+    assert any(check.applies_to(obj) for obj in objects), f"{check_id} applies to nothing in {path}"
+    findings = evaluate([check], objects)
+    paths = sorted(f.path for f in findings)
+    if path.name.startswith("pass-"):
+        assert findings == [], f"{path.name} must pass {check_id}: {[f.message for f in findings]}"
+    else:
+        assert path.name.startswith("fail-"), f"{path.name}: data files are pass-* or fail-*"
+        assert findings, f"{path.name} must fail {check_id}"
+        expected = sorted(_EXPECT.findall(path.read_text()))
+        assert expected, f"{path.name}: a fail case lists its '# expect: <field path>' lines"
+        assert paths == expected
+        for finding in findings:
+            assert finding.message, "every violation has a message"
+
+
+def test_every_check_has_pass_and_fail_data() -> None:
+    folders = {p.name for p in DATA.iterdir() if p.is_dir()}
+    ids = {check.id for check in builtin_registry()}
+    assert folders - ids == set(), "data folders without a check"
+    for check_id in sorted(ids):
+        names = [p.name for p in (DATA / check_id).glob("*.yaml")] if check_id in folders else []
+        assert any(n.startswith("pass-") for n in names), f"{check_id} has no pass-* data"
+        assert any(n.startswith("fail-") for n in names), f"{check_id} has no fail-* data"

@@ -1,0 +1,102 @@
+"""Tests on the check registry itself (kube-linter's TestBuiltInChecksWellFormed, PSA TestFixtures)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+import pytest_k8ssec
+from pytest_k8ssec import _docs
+from pytest_k8ssec.checks import BUILTIN_CHECK_MODULES, Check, Registry, builtin_registry
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKS_DIR = ROOT / "pytest_k8ssec" / "checks"
+
+
+def test_every_check_module_is_registered_and_every_registered_module_exists() -> None:
+    on_disk = {p.stem for p in CHECKS_DIR.glob("*.py") if not p.stem.startswith("_")}
+    assert on_disk == set(BUILTIN_CHECK_MODULES)
+
+
+def test_ids_are_unique_kebab_case_and_texts_well_formed() -> None:
+    checks = list(builtin_registry())
+    ids = [c.id for c in checks]
+    assert len(ids) == len(set(ids))
+    for check in checks:
+        assert re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", check.id)
+        assert check.remediation.endswith("."), check.id
+        assert check.summary.endswith("."), check.id
+        assert check.title and check.title[0].isupper(), check.id
+
+
+def test_each_check_module_opens_with_the_standard_it_implements() -> None:
+    for name in BUILTIN_CHECK_MODULES:
+        tree = ast.parse((CHECKS_DIR / f"{name}.py").read_text())
+        doc = ast.get_docstring(tree)
+        assert doc and len(doc.splitlines()) >= 3, f"{name}.py needs a docstring quoting its standard"
+
+
+def test_pure_core_imports_neither_pytest_nor_kubernetes() -> None:
+    for folder in ("model", "checks"):
+        for path in (ROOT / "pytest_k8ssec" / folder).glob("*.py"):
+            _assert_pure(path)
+    _assert_pure(ROOT / "pytest_k8ssec" / "engine.py")
+
+
+def _assert_pure(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        for name in names:
+            root = name.split(".")[0]
+            assert root not in {"pytest", "_pytest", "kubernetes"}, f"{path.name} imports {name}"
+
+
+def test_no_check_walks_containers_by_hand() -> None:
+    # One container walker (model/containers.py): a check reading spec.containers itself would
+    # forget init or ephemeral containers sooner or later.
+    for name in BUILTIN_CHECK_MODULES:
+        text = (CHECKS_DIR / f"{name}.py").read_text()
+        if name == "malformed_object":
+            continue  # validates the raw container lists the walker skips
+        assert '"containers"' not in text and '"initContainers"' not in text, name
+
+
+def test_docs_checks_md_is_generated_from_the_registry() -> None:
+    committed = (ROOT / "docs" / "checks.md").read_text(encoding="utf-8")
+    assert committed == _docs.render(builtin_registry()), (
+        "docs/checks.md is stale: run `python -m pytest_k8ssec._docs docs/checks.md`"
+    )
+
+
+def test_public_api_is_exactly_all() -> None:
+    assert isinstance(pytest_k8ssec.__all__, tuple)
+    assert sorted(pytest_k8ssec.__all__) == list(pytest_k8ssec.__all__)
+    for name in pytest_k8ssec.__all__:
+        assert hasattr(pytest_k8ssec, name), name
+    helpers = {n for n in dir(pytest_k8ssec.asserts) if n.startswith("assert_")}
+    assert helpers <= set(pytest_k8ssec.__all__), "every assertion helper is public"
+
+
+def test_registry_refuses_duplicate_ids_and_names_known_ids_on_lookup() -> None:
+    registry = Registry(builtin_registry())
+    first = next(iter(registry))
+    with pytest.raises(ValueError, match="duplicate check id"):
+        registry.add(first)
+    with pytest.raises(KeyError, match="known ids: malformed-object, privileged-container"):
+        registry.get("no-such-check")
+
+
+def test_check_record_rejects_bad_ids_and_remediations() -> None:
+    first = next(iter(builtin_registry()))
+    with pytest.raises(ValueError, match="kebab-case"):
+        Check(**{**first.__dict__, "id": "Bad_Id"})
+    with pytest.raises(ValueError, match="period"):
+        Check(**{**first.__dict__, "remediation": "no period"})
