@@ -27,6 +27,7 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "host_path_volume",
     "sensitive_host_path",
     "host_port",
+    "windows_host_process",
     "seccomp_profile",
     "apparmor_profile",
     "selinux_options",

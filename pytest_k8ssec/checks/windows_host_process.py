@@ -1,0 +1,51 @@
+"""windows-host-process.
+
+Pod Security Standards, Baseline, "HostProcess": Windows Pods offer the ability to run HostProcess
+containers which enables privileged access to the Windows host machine. Privileged access to the
+host is disallowed in the Baseline policy. Restricted fields:
+``spec.securityContext.windowsOptions.hostProcess`` and ``securityContext.windowsOptions.hostProcess``
+of every init, regular and ephemeral container; allowed values: undefined/nil, ``false``
+(k8s.io/pod-security-admission ``policy/check_windowsHostProcess.go``, v1.0+).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.model.containers import containers
+from pytest_k8ssec.model.objects import K8sObject, as_mapping
+from pytest_k8ssec.model.security import pod_security_context
+from pytest_k8ssec.model.workloads import pod_spec
+
+
+def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    pod = pod_spec(obj)
+    if pod is None:
+        return
+    if as_mapping(pod_security_context(pod).get("windowsOptions")).get("hostProcess") is True:
+        yield Violation(
+            f"{pod.path}.securityContext.windowsOptions.hostProcess",
+            "pod must not set securityContext.windowsOptions.hostProcess=true",
+        )
+    for ref in containers(obj):
+        if as_mapping(ref.security_context.get("windowsOptions")).get("hostProcess") is True:
+            yield Violation(
+                f"{ref.path}.securityContext.windowsOptions.hostProcess",
+                f'container "{ref.name}" must not set securityContext.windowsOptions.hostProcess=true',
+                ref.name,
+            )
+
+
+CHECK = Check(
+    id="windows-host-process",
+    title="Windows HostProcess container",
+    summary="Windows pods must not run HostProcess containers: they run as a process on the host with its privileges.",
+    remediation="Remove windowsOptions.hostProcess or set it to false; run node-level Windows tooling outside application namespaces.",
+    category=Category.HOST,
+    severity=Severity.CRITICAL,
+    evaluate=_evaluate,
+    controls=("PSS baseline: HostProcess", "CIS v1.12 5.2.10"),
+    references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
+    pss=PssControl("baseline", "windowsHostProcess", "v1.0"),
+)
