@@ -27,7 +27,7 @@ class Selection:
     labels: Mapping[str, str] | None = None
 
     def describe(self) -> str:
-        """``kind=Deployment, namespace=shop`` for messages; ``everything`` when empty."""
+        """``kind='Deployment', namespace='shop'`` for messages; ``everything`` when empty."""
         parts = []
         for key in ("kind", "namespace", "name", "labels"):
             value = getattr(self, key)

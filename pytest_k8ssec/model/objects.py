@@ -145,7 +145,8 @@ class K8sObject:
         setter(self, "provenance", provenance)
         setter(self, "kind", kind)
         setter(self, "api_version", api_version)
-        setter(self, "name", str(metadata.get("name", "")))
+        # An object that only sets generateName (Jobs, Pods made by tools) is named by its prefix.
+        setter(self, "name", str(metadata.get("name") or metadata.get("generateName") or ""))
         setter(self, "namespace", namespace)
         setter(self, "_cache", {})
 

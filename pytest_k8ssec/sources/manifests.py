@@ -33,7 +33,6 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
-
 class _ManifestLoader(_Loader):
     """libyaml's safe loader, read the way Kubernetes reads YAML, and never raising a bare error.
 
@@ -158,16 +157,53 @@ def _expand(spec: str) -> Iterator[tuple[str, str, bool]]:
     if spec == "-":
         yield "stdin", "-", True
         return
-    if any(ch in spec for ch in "*?["):
+    if any(ch in spec for ch in "*?[") and not os.path.exists(spec):
         matches = sorted(glob.glob(spec, recursive=True))
         if not matches:
             raise ManifestError(f"{spec}: the pattern matches no file")
+        # A pattern is a scan, like a directory: "deploy/**" takes the manifests, not READMEs.
+        matches = [match for match in matches if match.endswith(YAML_SUFFIXES) or os.path.isdir(match)]
+        if not matches:
+            raise ManifestError(f"{spec}: the pattern matches no folder and no .yaml, .yml or .json file")
+        base = _glob_base(spec)
         for match in matches:
-            yield from _expand_path(match, explicit=False)
+            # "deploy/**/*.yaml" also matches a chart's templates: render the chart instead of
+            # parsing templates raw, as a directory scan does.
+            owner = _rendered_ancestor(match, base)
+            if owner is not None:
+                yield owner
+            else:
+                yield from _expand_path(match, explicit=False)
         return
     if not os.path.exists(spec):
         raise ManifestError(f"{spec}: no such file or directory")
     yield from _expand_path(spec, explicit=True)
+
+
+def _glob_base(pattern: str) -> str:
+    """The leading folders of ``pattern`` that hold no wildcard (``"."`` if none)."""
+    base = os.path.dirname(pattern)
+    while any(ch in base for ch in "*?["):
+        base = os.path.dirname(base)
+    return base or "."
+
+
+def _rendered_ancestor(path: str, base: str) -> tuple[str, str, bool] | None:
+    """The chart or kustomize folder between ``base`` and ``path`` that owns ``path``, if any."""
+    parent, stop = os.path.dirname(path) or ".", os.path.normpath(base)
+    while True:
+        renderer = _renderer_of(parent)
+        if renderer:
+            return renderer, parent, True
+        up = os.path.dirname(parent) or "."
+        if os.path.normpath(parent) == stop or up == parent:
+            return None
+        parent = up
+
+
+def _walk_error(error: OSError) -> None:
+    # os.walk skips unreadable folders silently; a scan that misses files must not pass.
+    raise ManifestError(f"{error.filename}: cannot read: {error.strerror or error}")
 
 
 def _expand_path(path: str, *, explicit: bool) -> Iterator[tuple[str, str, bool]]:
@@ -178,7 +214,7 @@ def _expand_path(path: str, *, explicit: bool) -> Iterator[tuple[str, str, bool]
     if renderer:
         yield renderer, path, True
         return
-    for root, dirs, files in os.walk(path):
+    for root, dirs, files in os.walk(path, onerror=_walk_error):
         dirs.sort()
         # Hidden folders (.git, .github) hold no manifests; charts and kustomizations inside a
         # scanned tree are rendered, never parsed raw (their files are templates and patches).
@@ -214,6 +250,8 @@ def _run_renderer(argv: list[str], what: str, options: LoadOptions) -> bytes:
         proc = subprocess.run(argv, capture_output=True, timeout=RENDER_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         raise ManifestError(f"{what}: `{' '.join(argv)}` did not finish in {RENDER_TIMEOUT_S} s") from None
+    except OSError as exc:  # found on PATH but not runnable (permissions, wrong architecture)
+        raise ManifestError(f"{what}: cannot run `{argv[0]}`: {exc.strerror or exc}") from None
     if proc.returncode != 0:
         stderr = proc.stderr.decode(errors="replace").strip()[-2000:]
         raise ManifestError(f"{what}: `{' '.join(argv)}` failed (exit {proc.returncode}): {stderr}")
@@ -408,25 +446,34 @@ def _yaml_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | N
         mark = exc.problem_mark or exc.context_mark
         at = f"{where.source}:{mark.line + 1}" if mark is not None else where.source
         problem = exc.problem or exc.context or "malformed YAML"
-        raise ManifestError(f"{at}: invalid YAML: {problem} (document {doc_index})") from None
+        if exc.problem and exc.context and exc.context_mark is not None:
+            # "did not find expected ']'" at the end of the file is only useful with where the
+            # unclosed sequence began.
+            problem = f"{problem} ({exc.context} at line {exc.context_mark.line + 1})"
+        raise ManifestError(f"{at}: invalid YAML in document {doc_index}: {problem}") from None
     except yaml.reader.ReaderError as exc:
         # Control characters and the like: libyaml reports a character offset, not a line.
         line = text.count("\n", 0, exc.position) + 1
-        raise ManifestError(f"{where.source}:{line}: invalid YAML: {exc.reason} (document {doc_index})") from None
+        raise ManifestError(f"{where.source}:{line}: invalid YAML in document {doc_index}: {exc.reason}") from None
     except yaml.YAMLError as exc:
-        raise ManifestError(f"{where.source}: invalid YAML: {exc} (document {doc_index})") from None
+        raise ManifestError(f"{where.source}: invalid YAML in document {doc_index}: {exc}") from None
     except RecursionError:
         raise ManifestError(f"{where.source}: document {doc_index} is nested too deeply to load") from None
     finally:
         loader.dispose()
 
 
+# An alias token starts with "*"; right after a quote it is inside (or glued to) a quoted scalar,
+# never a valid alias, so RBAC's ubiquitous "*" does not cost a walk of every Role.
+_ALIAS_START = re.compile(r"(?<![\"'])\*")
+
+
 def _has_alias(text: str, root: yaml.Node) -> bool:
-    """Whether the document may hold an alias: a "*" within its text (marks count characters).
+    """Whether the document may hold an alias (marks are character offsets into ``text``).
 
     Only aliases share nodes; the anchor of the root itself may precede its start mark.
     """
-    return text.find("*", root.start_mark.index, root.end_mark.index + 1) != -1
+    return _ALIAS_START.search(text, root.start_mark.index, root.end_mark.index + 1) is not None
 
 
 # "---" at column 0 followed by a blank is always a document start (or a syntax error), in block,

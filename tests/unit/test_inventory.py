@@ -1,0 +1,179 @@
+"""pytest_k8ssec.model.inventory: the run's objects and the queries tests make over them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_k8ssec.model.inventory import Inventory, Selection
+from pytest_k8ssec.model.objects import K8sObject, Provenance
+
+POD_SPEC: dict[str, Any] = {"containers": [{"name": "app", "image": "nginx"}]}
+
+
+def make(
+    kind: str,
+    name: str,
+    namespace: str | None = None,
+    api_version: str = "v1",
+    labels: dict[str, str] | None = None,
+    line: int = 1,
+    **fields: Any,
+) -> K8sObject:
+    metadata: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    if labels is not None:
+        metadata["labels"] = labels
+    raw = {"apiVersion": api_version, "kind": kind, "metadata": metadata, **fields}
+    return K8sObject(raw, Provenance(f"{name}.yaml", line, 0))
+
+
+def workload(kind: str, name: str, namespace: str | None = None, **kwargs: Any) -> K8sObject:
+    api = {"Pod": "v1", "Job": "batch/v1", "CronJob": "batch/v1"}.get(kind, "apps/v1")
+    if kind == "Pod":
+        return make(kind, name, namespace, api, spec=POD_SPEC, **kwargs)
+    return make(kind, name, namespace, api, spec={"template": {"spec": POD_SPEC}}, **kwargs)
+
+
+@pytest.fixture
+def inventory() -> Inventory:
+    return Inventory(
+        [
+            make("Namespace", "shop"),
+            make("Namespace", "empty"),
+            workload("Deployment", "web", "shop", labels={"app": "web", "tier": "front"}),
+            workload("Deployment", "api", "shop", labels={"app": "api", "tier": "back"}),
+            workload("StatefulSet", "db", "data", labels={"app": "db", "tier": "back"}),
+            workload("Pod", "debug"),  # default namespace
+            make("Service", "web", "shop", labels={"app": "web"}),
+            make("ClusterRole", "reader", api_version="rbac.authorization.k8s.io/v1"),
+            make("Widget", "w", api_version="example.com/v1"),  # CRD without namespace
+            make("Deployment", "fake", "shop", api_version="example.com/v1", labels={"app": "web"}),
+        ]
+    )
+
+
+def refs(objects: list[K8sObject]) -> list[str]:
+    return [o.ref for o in objects]
+
+
+def test_basics(inventory: Inventory) -> None:
+    assert len(inventory) == 10
+    assert list(inventory) == list(inventory.objects)
+    assert inventory.objects[0].ref == "Namespace/shop"
+    assert Inventory([]).kinds() == [] and len(Inventory([])) == 0
+
+
+def test_kinds_are_sorted_and_unique(inventory: Inventory) -> None:
+    assert inventory.kinds() == ["ClusterRole", "Deployment", "Namespace", "Pod", "Service", "StatefulSet", "Widget"]
+
+
+def test_namespaces_come_from_objects_and_namespace_objects(inventory: Inventory) -> None:
+    # "empty" has a Namespace object and nothing in it; cluster-scoped kinds and CRDs add none.
+    assert inventory.namespaces() == ["data", "default", "empty", "shop"]
+
+
+def test_by_kind(inventory: Inventory) -> None:
+    assert refs(list(inventory.by_kind("Deployment"))) == ["Deployment/shop/web", "Deployment/shop/api", "Deployment/shop/fake"]
+    assert inventory.by_kind("Ingress") == ()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({}, None),  # everything
+        ({"kind": "Service"}, ["Service/shop/web"]),
+        ({"kind": ["Service", "ClusterRole"]}, ["Service/shop/web", "ClusterRole/reader"]),
+        ({"kind": ("Pod",)}, ["Pod/default/debug"]),
+        ({"namespace": "shop", "kind": "Deployment"},
+         ["Deployment/shop/web", "Deployment/shop/api", "Deployment/shop/fake"]),
+        ({"namespace": ["data", "default"]}, ["StatefulSet/data/db", "Pod/default/debug"]),
+        ({"name": "web"}, ["Deployment/shop/web", "Service/shop/web"]),
+        ({"name": {"w", "reader"}}, ["ClusterRole/reader", "Widget/w"]),
+        ({"labels": {"app": "web"}}, ["Deployment/shop/web", "Service/shop/web", "Deployment/shop/fake"]),
+        ({"labels": {"tier": "back"}, "kind": "StatefulSet"}, ["StatefulSet/data/db"]),
+        ({"labels": {"app": "web", "tier": "back"}}, []),
+        ({"kind": "Ingress"}, []),
+        ({"namespace": "nowhere"}, []),
+    ],
+)
+def test_select(inventory: Inventory, query: dict[str, Any], expected: list[str] | None) -> None:
+    got = refs(inventory.select(**query))
+    assert got == (refs(list(inventory)) if expected is None else expected)
+
+
+def test_select_keeps_load_order(inventory: Inventory) -> None:
+    assert refs(inventory.select(kind=["Service", "Deployment"], namespace="shop")) == [
+        "Deployment/shop/web",
+        "Deployment/shop/api",
+        "Service/shop/web",
+        "Deployment/shop/fake",
+    ]
+
+
+def test_workloads_are_objects_with_a_pod_spec(inventory: Inventory) -> None:
+    # The example.com "Deployment" is a CRD, not a workload.
+    assert refs(inventory.workloads()) == [
+        "Deployment/shop/web",
+        "Deployment/shop/api",
+        "StatefulSet/data/db",
+        "Pod/default/debug",
+    ]
+    assert refs(inventory.workloads(kind="Deployment")) == ["Deployment/shop/web", "Deployment/shop/api"]
+    assert refs(inventory.workloads(labels={"tier": "back"})) == ["Deployment/shop/api", "StatefulSet/data/db"]
+    assert refs(inventory.workloads(namespace="default")) == ["Pod/default/debug"]
+    assert refs(inventory.workloads(name=["db", "web"])) == ["Deployment/shop/web", "StatefulSet/data/db"]
+    assert inventory.workloads(kind="Service") == []
+
+
+def test_get(inventory: Inventory) -> None:
+    assert inventory.get("Deployment", "api").ref == "Deployment/shop/api"
+    assert inventory.get("Deployment", "api", namespace="shop").ref == "Deployment/shop/api"
+    assert inventory.get("ClusterRole", "reader").namespace is None
+    assert inventory.get("Pod", "debug", namespace="default").ref == "Pod/default/debug"
+
+
+def test_get_missing_raises_key_error_saying_what_was_sought(inventory: Inventory) -> None:
+    with pytest.raises(KeyError) as info:
+        inventory.get("Deployment", "api", namespace="prod")
+    assert info.value.args[0] == "no Deployment named 'api' in namespace 'prod' among 10 objects"
+    with pytest.raises(KeyError) as info:
+        inventory.get("Ingress", "web")
+    assert info.value.args[0] == "no Ingress named 'web' among 10 objects"
+
+
+def test_get_ambiguous_raises_key_error_listing_where_each_came_from() -> None:
+    inventory = Inventory([workload("Deployment", "web", "a", line=3), workload("Deployment", "web", "b", line=9)])
+    with pytest.raises(KeyError) as info:
+        inventory.get("Deployment", "web")
+    assert info.value.args[0] == "2 objects match Deployment 'web': web.yaml:3, web.yaml:9"
+    assert inventory.get("Deployment", "web", namespace="b").provenance.line == 9
+
+
+def test_selection_describe() -> None:
+    assert Selection().describe() == "everything"
+    assert Selection(kind="Deployment", namespace="shop").describe() == "kind='Deployment', namespace='shop'"
+    assert Selection(kind=["StatefulSet", "Deployment"]).describe() == "kind=['Deployment', 'StatefulSet']"
+    assert Selection(name={"b", "a"}, labels={"app": "web"}).describe() == "name=['a', 'b'], labels={'app': 'web'}"
+    assert (
+        Selection(kind="Pod", namespace=("x",), name="n", labels={"k": "v"}).describe()
+        == "kind='Pod', namespace=['x'], name='n', labels={'k': 'v'}"
+    )
+
+
+def test_selection_matches() -> None:
+    web = workload("Deployment", "web", "shop", labels={"app": "web"})
+    assert Selection().matches(web)
+    assert Selection(kind="Deployment", namespace="shop", name="web", labels={"app": "web"}).matches(web)
+    assert not Selection(kind="StatefulSet").matches(web)
+    assert not Selection(namespace="default").matches(web)
+    assert not Selection(labels={"app": "api"}).matches(web)
+    assert Selection(labels={}).matches(web)  # no label criterion
+    unlabelled = make("ConfigMap", "c", labels=None)
+    assert not Selection(labels={"app": "web"}).matches(unlabelled)
+    malformed = K8sObject({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m", "labels": ["x"]}}, Provenance("m"))
+    assert not Selection(labels={"app": "web"}).matches(malformed)
+    # A cluster-scoped object has no namespace and matches no namespace criterion.
+    assert not Selection(namespace="default").matches(make("ClusterRole", "r", api_version="rbac.authorization.k8s.io/v1"))
