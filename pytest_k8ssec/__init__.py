@@ -19,6 +19,12 @@ from pytest_k8ssec.asserts import (
     assert_runs_as_non_root,
     assert_seccomp,
 )
+from pytest_k8ssec.inpod import (
+    assert_main_process_not_root,
+    assert_no_package_manager,
+    assert_no_shell,
+    assert_root_filesystem_read_only,
+)
 from pytest_k8ssec.checks import Category, Check, PssControl, Registry, Severity, Violation
 from pytest_k8ssec.engine import Finding, evaluate
 from pytest_k8ssec.errors import (
@@ -53,15 +59,19 @@ __all__ = (
     "Severity",
     "Violation",
     "assert_capabilities",
+    "assert_main_process_not_root",
     "assert_no_host_namespaces",
     "assert_no_host_path",
     "assert_no_host_ports",
+    "assert_no_package_manager",
     "assert_no_privilege_escalation",
     "assert_no_service_account_token_automount",
+    "assert_no_shell",
     "assert_not_privileged",
     "assert_passes",
     "assert_read_only_root_filesystem",
     "assert_resources",
+    "assert_root_filesystem_read_only",
     "assert_runs_as_non_root",
     "assert_seccomp",
     "containers",

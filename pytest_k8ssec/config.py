@@ -10,6 +10,7 @@ from typing import Final
 
 import pytest
 
+from pytest_k8ssec.sources.cluster_options import DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT_S, ClusterOptions
 from pytest_k8ssec.sources.manifests import DEFAULT_MAX_BYTES, LoadOptions, NonK8sPolicy
 
 NON_K8S_CHOICES: Final = ("warn", "error", "ignore")
@@ -18,7 +19,7 @@ _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?)?\s*$", re.IGNORECASE)
 
 
 def add_options(parser: pytest.Parser) -> None:
-    """Register the manifest options (group ``k8ssec``) and their ini keys."""
+    """Register the options (group ``k8ssec``) and their ini keys."""
     group = parser.getgroup("k8ssec", "k8ssec: Kubernetes security tests (pytest-k8ssec)")
     group.addoption(
         "--k8s-manifests",
@@ -43,7 +44,69 @@ def add_options(parser: pytest.Parser) -> None:
         help="largest manifest file (or rendered output) to load, e.g. 64MiB (default). "
         "ini: k8s_max_manifest_size.",
     )
+    group.addoption(
+        "--k8s-context",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a kubeconfig context to test live; repeatable, every context is a target and tests "
+        "that use target fixtures run once per target. ini: k8s_contexts.",
+    )
+    group.addoption(
+        "--k8ssec-kubeconfig",
+        default=None,
+        metavar="PATH",
+        help="kubeconfig file(s) for --k8s-context (default: $KUBECONFIG, files merged as kubectl "
+        "merges them, else ~/.kube/config). ini: k8ssec_kubeconfig.",
+    )
+    group.addoption(
+        "--k8s-in-cluster",
+        action="store_true",
+        default=None,
+        help="test the cluster this run is in (the pod's service-account token) as target 'in-cluster'. "
+        "ini: k8s_in_cluster.",
+    )
+    group.addoption(
+        "--k8s-namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="live targets: read only these namespaces (repeatable). ini: k8s_namespaces.",
+    )
+    group.addoption(
+        "--k8s-exclude-namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="live targets: leave these namespaces out (repeatable). ini: k8s_exclude_namespaces.",
+    )
+    group.addoption(
+        "--k8s-request-timeout",
+        default=None,
+        metavar="SECONDS",
+        help=f"live targets: timeout of one API request (default {DEFAULT_TIMEOUT_S:g}). ini: k8s_request_timeout.",
+    )
+    group.addoption(
+        "--k8s-page-size",
+        default=None,
+        metavar="N",
+        help=f"live targets: objects per list page (default {DEFAULT_PAGE_SIZE}). ini: k8s_page_size.",
+    )
+    group.addoption(
+        "--k8s-keep-namespaces",
+        action="store_true",
+        default=None,
+        help="keep the namespaces k8s_namespace created (for debugging). ini: k8s_keep_namespaces.",
+    )
     parser.addini("k8s_manifests", "manifests to test (one path, directory or glob per line)", type="linelist", default=[])
+    parser.addini("k8s_contexts", "kubeconfig contexts to test live (one per line)", type="linelist", default=[])
+    parser.addini("k8ssec_kubeconfig", "kubeconfig file(s) for the contexts", default="")
+    parser.addini("k8s_in_cluster", "test the cluster this run is in", type="bool", default=False)
+    parser.addini("k8s_namespaces", "live targets: namespaces to read (one per line)", type="linelist", default=[])
+    parser.addini("k8s_exclude_namespaces", "live targets: namespaces to leave out", type="linelist", default=[])
+    parser.addini("k8s_request_timeout", "live targets: timeout of one API request in seconds", default="")
+    parser.addini("k8s_page_size", "live targets: objects per list page", default="")
+    parser.addini("k8s_keep_namespaces", "keep namespaces created by k8s_namespace", type="bool", default=False)
     parser.addini("k8s_non_k8s_yaml", "warn | error | ignore for non-Kubernetes YAML in scanned directories", default="warn")
     parser.addini("k8s_max_manifest_size", "largest manifest file to load (bytes, or with KiB/MiB/GiB)", default="")
 
@@ -64,6 +127,10 @@ class Settings:
     manifests: tuple[str, ...]
     non_k8s: NonK8sPolicy
     max_manifest_bytes: int
+    contexts: tuple[str, ...] = ()
+    in_cluster: bool = False
+    cluster: ClusterOptions = ClusterOptions()
+    keep_namespaces: bool = False
 
     def load_options(self, stdin: bytes | None) -> LoadOptions:
         """Options for the manifest loader."""
@@ -91,4 +158,36 @@ def build_settings(config: pytest.Config) -> Settings:
         raise pytest.UsageError(f"k8s_non_k8s_yaml: {non_k8s!r} is not one of {', '.join(NON_K8S_CHOICES)}")
     size_text = config.getoption("k8s_max_manifest_size") or config.getini("k8s_max_manifest_size")
     max_bytes = parse_size(size_text) if size_text else DEFAULT_MAX_BYTES
-    return Settings(tuple(manifests), non_k8s, max_bytes)  # type: ignore[arg-type]
+    contexts = tuple(config.getoption("k8s_context") or config.getini("k8s_contexts"))
+    kubeconfig = config.getoption("k8ssec_kubeconfig") or config.getini("k8ssec_kubeconfig") or None
+    if kubeconfig and not os.path.isabs(kubeconfig) and not config.getoption("k8ssec_kubeconfig"):
+        kubeconfig = str(_ini_base(config) / kubeconfig)
+    cluster = ClusterOptions(
+        kubeconfig=kubeconfig,
+        timeout=_number(config, "k8s_request_timeout", float, DEFAULT_TIMEOUT_S),
+        page_size=int(_number(config, "k8s_page_size", int, DEFAULT_PAGE_SIZE)),
+        namespaces=tuple(config.getoption("k8s_namespace") or config.getini("k8s_namespaces")),
+        exclude_namespaces=tuple(config.getoption("k8s_exclude_namespace") or config.getini("k8s_exclude_namespaces")),
+    )
+    return Settings(
+        manifests=tuple(manifests),
+        non_k8s=non_k8s,  # type: ignore[arg-type]
+        max_manifest_bytes=max_bytes,
+        contexts=contexts,
+        in_cluster=bool(config.getoption("k8s_in_cluster") or config.getini("k8s_in_cluster")),
+        cluster=cluster,
+        keep_namespaces=bool(config.getoption("k8s_keep_namespaces") or config.getini("k8s_keep_namespaces")),
+    )
+
+
+def _number(config: pytest.Config, name: str, kind: type[float] | type[int], default: float) -> float:
+    text = config.getoption(name) or config.getini(name)
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise pytest.UsageError(f"{name}: {text!r} is not a number") from None
+    if value <= 0:
+        raise pytest.UsageError(f"{name}: must be positive, got {text!r}")
+    return value

@@ -8,7 +8,11 @@ from pytest_k8ssec import hookspec
 from pytest_k8ssec.checks import Registry, builtin_registry, set_active_registry
 
 pytest_plugins = (
+    "pytest_k8ssec.fixtures.targets",
     "pytest_k8ssec.fixtures.inventory",
+    "pytest_k8ssec.fixtures.cluster",
+    "pytest_k8ssec.fixtures.local_control_plane",
+    "pytest_k8ssec.fixtures.pod_host",
     "pytest_k8ssec.reporting",
 )
 
@@ -29,10 +33,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    from pytest_k8ssec.fixtures.inventory import STATE_KEY
+    from pytest_k8ssec.fixtures.targets import STATE_KEY
 
     state = config.stash.get(STATE_KEY, None)
     if state is None:
         return []
-    sources = ", ".join(state.settings.manifests) if state.settings.manifests else "none (pass --k8s-manifests)"
-    return [f"k8ssec: manifests: {sources}"]
+    settings = state.settings
+    lines = []
+    if settings.manifests:
+        lines.append(f"k8ssec: manifests: {', '.join(settings.manifests)}")
+    if settings.contexts:
+        kubeconfig = settings.cluster.kubeconfig or "$KUBECONFIG / ~/.kube/config"
+        lines.append(f"k8ssec: contexts: {', '.join(settings.contexts)} (kubeconfig {kubeconfig})")
+    if settings.in_cluster:
+        lines.append("k8ssec: in-cluster configuration")
+    return lines or ["k8ssec: no targets (pass --k8s-manifests or --k8s-context)"]

@@ -104,6 +104,13 @@ class _TallyRecorder:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    from pytest_k8ssec.fixtures.targets import STATE_KEY
+
+    state = config.stash.get(STATE_KEY, None)
+    for target in state.targets if state is not None else ():
+        if target.cluster is not None:
+            # Objects are listed once per kind per run: this figure must not grow with the tests.
+            terminalreporter.write_line(f"k8ssec: target {target.name}: {target.cluster.requests} API requests")
     tally = config.stash.get(TALLY_KEY, None)
     if tally is None or not tally.checks:
         return

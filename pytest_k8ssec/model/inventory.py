@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from pytest_k8ssec.model.objects import K8sObject
-from pytest_k8ssec.model.workloads import is_workload
+from pytest_k8ssec.model.workloads import WORKLOAD_KINDS, is_workload
+
+
+def _controlled(obj: K8sObject) -> bool:
+    """True when a controller owns the object (ownerReferences[].controller), as the API marks it."""
+    owners = obj.metadata.get("ownerReferences")
+    return isinstance(owners, list) and any(isinstance(o, Mapping) and o.get("controller") is True for o in owners)
 
 
 def _as_set(value: str | Iterable[str] | None) -> frozenset[str] | None:
@@ -58,38 +64,62 @@ class Inventory:
     >>> inventory.workloads(labels={"tier": "web"})
     """
 
-    def __init__(self, objects: Iterable[K8sObject]) -> None:
-        self._objects = tuple(objects)
-        by_kind: dict[str, list[K8sObject]] = {}
-        for obj in self._objects:
-            by_kind.setdefault(obj.kind, []).append(obj)
-        self._by_kind = {kind: tuple(objs) for kind, objs in by_kind.items()}
-        self._workloads = tuple(obj for obj in self._objects if is_workload(obj))
+    def __init__(
+        self,
+        objects: Iterable[K8sObject] = (),
+        *,
+        fetch: Callable[[str], Sequence[K8sObject]] | None = None,
+        kinds: Iterable[str] = (),
+    ) -> None:
+        """An inventory over ``objects`` (manifests), or over ``fetch(kind)`` for each of ``kinds``.
+
+        With ``fetch`` (live clusters) nothing is read until a query needs a kind, and each kind
+        is read once; whatever ``fetch`` raises (a 403, a timeout) reaches the caller.
+        """
+        self._fetch = fetch
+        self._known = tuple(kinds)
+        self._by_kind: dict[str, tuple[K8sObject, ...]] = {}
+        self._all: tuple[K8sObject, ...] | None = None
+        if fetch is None:
+            self._all = tuple(objects)
+            by_kind: dict[str, list[K8sObject]] = {}
+            for obj in self._all:
+                by_kind.setdefault(obj.kind, []).append(obj)
+            self._by_kind = {kind: tuple(objs) for kind, objs in by_kind.items()}
+            self._known = tuple(self._by_kind)
+        self._workloads: tuple[K8sObject, ...] | None = None
 
     @property
     def objects(self) -> tuple[K8sObject, ...]:
-        """Every object, in load order."""
-        return self._objects
+        """Every object, in load order (live: every kind the source knows, kind by kind)."""
+        if self._all is None:
+            self._all = tuple(obj for kind in self._known for obj in self.by_kind(kind))
+        return self._all
 
     def __iter__(self) -> Iterator[K8sObject]:
-        return iter(self._objects)
+        return iter(self.objects)
 
     def __len__(self) -> int:
-        return len(self._objects)
+        return len(self.objects)
 
     def kinds(self) -> list[str]:
         """The kinds present, sorted."""
-        return sorted(self._by_kind)
+        return sorted({obj.kind for obj in self.objects})
 
     def namespaces(self) -> list[str]:
         """Namespaces that objects live in or that Namespace objects declare, sorted."""
-        names = {obj.namespace for obj in self._objects if obj.namespace is not None}
-        names.update(obj.name for obj in self._by_kind.get("Namespace", ()))
+        names = {obj.namespace for obj in self.objects if obj.namespace is not None}
+        names.update(obj.name for obj in self.by_kind("Namespace"))
         return sorted(names)
 
     def by_kind(self, kind: str) -> tuple[K8sObject, ...]:
         """Objects of exactly this kind."""
-        return self._by_kind.get(kind, ())
+        found = self._by_kind.get(kind)
+        if found is None:
+            found = tuple(self._fetch(kind)) if self._fetch is not None else ()
+            if self._fetch is not None:
+                self._by_kind[kind] = found
+        return found
 
     def select(
         self,
@@ -108,7 +138,20 @@ class Inventory:
         name: str | Iterable[str] | None = None,
         labels: Mapping[str, str] | None = None,
     ) -> list[K8sObject]:
-        """Workloads (objects with a pod spec) matching every given criterion."""
+        """Workloads matching every given criterion: objects with a pod spec that no controller owns.
+
+        A live Deployment's ReplicaSets and Pods carry its pod spec again; judging them too would
+        report each mistake three times. Their owner is judged; ``by_kind("Pod")`` still has them.
+        """
+        if self._workloads is None:
+            kinds = [k for k in self._known if k in WORKLOAD_KINDS] if self._fetch is not None else self._known
+            self._workloads = tuple(
+                obj for k in kinds for obj in self.by_kind(k) if is_workload(obj) and not _controlled(obj)
+            )
+            if self._fetch is None:
+                # Manifests keep their load order across kinds.
+                order = {id(obj): index for index, obj in enumerate(self.objects)}
+                self._workloads = tuple(sorted(self._workloads, key=lambda obj: order[id(obj)]))
         return self._select(self._workloads, Selection(kind, namespace, name, labels))
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> K8sObject:
@@ -124,8 +167,10 @@ class Inventory:
     def _candidates(self, kind: str | Iterable[str] | None) -> Iterable[K8sObject]:
         kinds = _as_set(kind)
         if kinds is None:
-            return self._objects
-        return [obj for obj in self._objects if obj.kind in kinds]
+            return self.objects
+        if self._fetch is not None:
+            return [obj for k in sorted(kinds) for obj in self.by_kind(k)]
+        return [obj for obj in self.objects if obj.kind in kinds]
 
     @staticmethod
     def _select(objects: Iterable[K8sObject], selection: Selection) -> list[K8sObject]:

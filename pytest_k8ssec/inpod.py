@@ -1,0 +1,78 @@
+"""Assertions about a running container, seen from inside it through any testinfra ``Host``.
+
+They complement the manifest checks with what only the running process shows (the user the image
+really runs as, whether the root filesystem really is read-only, what tools the image ships).
+``k8s_pod_host`` gives a Host inside a pod; the same helpers work on any testinfra backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Final
+
+from pytest_k8ssec.errors import SecurityAssertionError
+
+PACKAGE_MANAGERS: Final = ("apt", "apt-get", "dpkg", "apk", "yum", "dnf", "microdnf", "rpm", "zypper", "pip", "pip3")
+SHELLS: Final = ("bash", "zsh", "ash", "dash", "ksh", "csh", "tcsh", "fish")
+
+
+def _where(host: Any) -> str:
+    backend = getattr(host, "backend", None)
+    name = getattr(backend, "name", None) or getattr(backend, "NAME", "host")
+    container = getattr(backend, "container", None)
+    namespace = getattr(backend, "namespace", None)
+    parts = [f"{namespace}/{name}" if namespace else str(name)]
+    if container:
+        parts.append(f'container "{container}"')
+    return " ".join(parts)
+
+
+def assert_main_process_not_root(host: Any, pid: int = 1) -> None:
+    """Assert the container's main process (PID 1) runs with a non-zero real and effective UID."""
+    __tracebackhide__ = True
+    status = host.file(f"/proc/{pid}/status")
+    if not status.exists:
+        raise SecurityAssertionError(f"{_where(host)}: /proc/{pid}/status is not readable; cannot tell the user")
+    uids = next((line.split()[1:3] for line in status.content_string.splitlines() if line.startswith("Uid:")), None)
+    if not uids:
+        raise SecurityAssertionError(f"{_where(host)}: /proc/{pid}/status has no Uid line")
+    if "0" in uids:
+        raise SecurityAssertionError(
+            f"{_where(host)}: process {pid} runs as root (real/effective UID {uids[0]}/{uids[1]})\n"
+            "  fix: set securityContext.runAsNonRoot: true and a non-zero runAsUser, or a non-root USER in the image."
+        )
+
+
+def assert_root_filesystem_read_only(host: Any) -> None:
+    """Assert ``/`` is mounted read-only inside the container."""
+    __tracebackhide__ = True
+    options = host.mount_point("/").options
+    if "ro" not in options:
+        raise SecurityAssertionError(
+            f"{_where(host)}: / is mounted {','.join(options)} (not ro)\n"
+            "  fix: set securityContext.readOnlyRootFilesystem: true and mount emptyDir volumes where the app writes."
+        )
+
+
+def assert_no_package_manager(host: Any, tools: Iterable[str] = PACKAGE_MANAGERS) -> None:
+    """Assert the image ships none of the package managers (an attacker's way to install tools)."""
+    __tracebackhide__ = True
+    _assert_absent(host, tools, "package manager", "build from a minimal or distroless base image, or remove the package manager in the last stage.")
+
+
+def assert_no_shell(host: Any, shells: Iterable[str] = SHELLS) -> None:
+    """Assert the image ships no interactive shell beyond the ``/bin/sh`` the exec backend needs."""
+    __tracebackhide__ = True
+    _assert_absent(host, shells, "shell", "build from a distroless base image (then test from outside the container).")
+
+
+def _assert_absent(host: Any, names: Iterable[str], what: str, fix: str) -> None:
+    __tracebackhide__ = True
+    found = [f"{name} ({path})" for name in names if (path := _which(host, name))]
+    if found:
+        raise SecurityAssertionError(f"{_where(host)}: {what}s present: {', '.join(found)}\n  fix: {fix}")
+
+
+def _which(host: Any, name: str) -> str | None:
+    result = host.run("command -v %s", name)
+    return str(result.stdout).strip() or None if result.rc == 0 else None

@@ -1,0 +1,416 @@
+"""Live clusters: the only module that imports ``kubernetes``.
+
+One ``ApiClient`` per context, built from the kubeconfig for that context alone (never the client
+library's process-wide default configuration, the root of kubetest#133). Objects are read as the
+raw JSON the API serves (camelCase, exactly what manifests hold) rather than through the client's
+Python models, which would rename fields and cost a conversion per object. Each kind is listed
+once per run with ``limit``/``continue`` pages; errors are kept per kind and raised to every test
+that needs that kind, so a 403 or a timeout fails those tests and never shrinks the inventory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import urllib3
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from pytest_k8ssec.errors import ClusterError
+from pytest_k8ssec.sources.cluster_options import ClusterOptions
+from pytest_k8ssec.model.objects import K8sObject, Provenance
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """Where the API serves a kind: group, version, plural resource name, and its scope."""
+
+    group: str
+    version: str
+    resource: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        """``apps/v1``, or ``v1`` for the core group."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, namespace: str | None = None) -> str:
+        """The collection URL path, across namespaces or in one."""
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if namespace is not None and self.namespaced:
+            return f"{base}/namespaces/{urllib.parse.quote(namespace, safe='')}/{self.resource}"
+        return f"{base}/{self.resource}"
+
+
+# The kinds a security suite reads. Secrets are deliberately absent: listing them reads every
+# secret value into memory, which a read-only test run has no business doing.
+KINDS: Final[dict[str, KindInfo]] = {
+    "Namespace": KindInfo("", "v1", "namespaces", False),
+    "Pod": KindInfo("", "v1", "pods", True),
+    "PodTemplate": KindInfo("", "v1", "podtemplates", True),
+    "ReplicationController": KindInfo("", "v1", "replicationcontrollers", True),
+    "Service": KindInfo("", "v1", "services", True),
+    "ServiceAccount": KindInfo("", "v1", "serviceaccounts", True),
+    "ConfigMap": KindInfo("", "v1", "configmaps", True),
+    "Deployment": KindInfo("apps", "v1", "deployments", True),
+    "StatefulSet": KindInfo("apps", "v1", "statefulsets", True),
+    "DaemonSet": KindInfo("apps", "v1", "daemonsets", True),
+    "ReplicaSet": KindInfo("apps", "v1", "replicasets", True),
+    "Job": KindInfo("batch", "v1", "jobs", True),
+    "CronJob": KindInfo("batch", "v1", "cronjobs", True),
+    "NetworkPolicy": KindInfo("networking.k8s.io", "v1", "networkpolicies", True),
+    "Ingress": KindInfo("networking.k8s.io", "v1", "ingresses", True),
+    "Role": KindInfo("rbac.authorization.k8s.io", "v1", "roles", True),
+    "RoleBinding": KindInfo("rbac.authorization.k8s.io", "v1", "rolebindings", True),
+    "ClusterRole": KindInfo("rbac.authorization.k8s.io", "v1", "clusterroles", False),
+    "ClusterRoleBinding": KindInfo("rbac.authorization.k8s.io", "v1", "clusterrolebindings", False),
+}
+
+IN_CLUSTER: Final = "in-cluster"
+
+
+class ClusterSource:
+    """One cluster context: an isolated API client, a per-kind cache of listed objects, a request count."""
+
+    def __init__(self, context: str, api_client: k8s_client.ApiClient, options: ClusterOptions) -> None:
+        self.context = context
+        self.api_client = api_client
+        self.options = options
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[K8sObject, ...] | ClusterError] = {}
+        self._username: str | None = None
+        self._discovery: dict[str, dict[str, KindInfo]] = {}
+
+    # --- construction ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_kubeconfig(cls, context: str, options: ClusterOptions) -> ClusterSource:
+        """A source for ``context`` of the kubeconfig (``options.kubeconfig``, else $KUBECONFIG,
+        files merged as kubectl merges them, else ~/.kube/config).
+
+        Raises:
+            ClusterError: the kubeconfig or the context cannot be loaded.
+        """
+        configuration = k8s_client.Configuration()
+        # The client reads $KUBECONFIG once, at import; read it now so a changed environment counts.
+        where = options.kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+        try:
+            # Into our own Configuration: the library's process-wide default stays untouched.
+            k8s_config.load_kube_config(
+                config_file=where, context=context, client_configuration=configuration, persist_config=False
+            )
+        except (ConfigException, OSError, TypeError, ValueError) as exc:
+            raise ClusterError(f"context {context!r}: cannot load it from kubeconfig {where}: {exc}") from None
+        return cls(context, _client(configuration), options)
+
+    @classmethod
+    def in_cluster(cls, options: ClusterOptions) -> ClusterSource:
+        """A source for the cluster this process runs in (the pod's service-account token)."""
+        configuration = k8s_client.Configuration()
+        try:
+            k8s_config.load_incluster_config(client_configuration=configuration)
+        except ConfigException as exc:
+            raise ClusterError(f"in-cluster configuration is not available: {exc}") from None
+        return cls(IN_CLUSTER, _client(configuration), options)
+
+    @property
+    def server(self) -> str:
+        """The API server URL."""
+        return str(self.api_client.configuration.host)
+
+    # --- requests -------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        query: Sequence[tuple[str, str]] = (),
+        body: Mapping[str, Any] | None = None,
+    ) -> tuple[int, Any]:
+        """One API request; returns (HTTP status, decoded JSON body). Never raises for an HTTP status.
+
+        Raises:
+            ClusterError: the server cannot be reached or does not answer in time.
+        """
+        with self._lock:
+            self.requests += 1
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        method, url, headers, payload, post = self.api_client.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=list(query),
+            header_params=headers,
+            body=dict(body) if body is not None else None,
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = self.api_client.call_api(
+                method, url, headers, payload, post, _request_timeout=self.options.timeout
+            )
+            data = response.read()
+        except ApiException as exc:  # raised for TLS errors (status 0) and by some auth providers
+            if exc.status:
+                return exc.status, _decode(exc.body)
+            raise ClusterError(f"context {self.context!r}: {self.server} failed: {exc.reason}") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterError(
+                f"context {self.context!r}: cannot reach {self.server} within {self.options.timeout:g} s: "
+                f"{_cause(exc)} (the timeout is --k8s-request-timeout)"
+            ) from None
+        return response.status, _decode(data)
+
+    def whoami(self) -> str:
+        """The authenticated user name (SelfSubjectReview), or ``unknown user``."""
+        if self._username is None:
+            try:
+                status, body = self.request(
+                    "POST",
+                    "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                    body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+                )
+            except ClusterError:
+                status, body = 0, None
+            user = body.get("status", {}).get("userInfo", {}).get("username") if isinstance(body, dict) else None
+            self._username = user if status == 201 and user else "unknown user"
+        return self._username
+
+    def server_version(self) -> str:
+        """``gitVersion`` from /version."""
+        status, body = self.request("GET", "/version")
+        if status != 200 or not isinstance(body, dict):
+            raise self._error(status, body, "get", "/version", None, None)
+        return str(body.get("gitVersion", ""))
+
+    def can_i(
+        self,
+        verb: str,
+        resource: str,
+        namespace: str | None = None,
+        group: str = "",
+        subresource: str = "",
+        name: str = "",
+    ) -> bool:
+        """Whether this context's user may do ``verb`` on ``resource`` (SelfSubjectAccessReview)."""
+        attributes: dict[str, str] = {"verb": verb, "resource": resource, "group": group}
+        if namespace:
+            attributes["namespace"] = namespace
+        if subresource:
+            attributes["subresource"] = subresource
+        if name:
+            attributes["name"] = name
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attributes},
+        }
+        status, body = self.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body=review)
+        if status != 201 or not isinstance(body, dict):
+            raise self._error(status, body, "create", "selfsubjectaccessreviews", "authorization.k8s.io", None)
+        return bool(body.get("status", {}).get("allowed"))
+
+    # --- namespaces this run owns ---------------------------------------------------------------
+
+    def create_namespace(self, name: str, labels: Mapping[str, str]) -> dict[str, Any]:
+        """Create a namespace (the only object the plugin ever creates outside dry-run)."""
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(labels)}}
+        status, answer = self.request("POST", "/api/v1/namespaces", body=body)
+        if status != 201 or not isinstance(answer, dict):
+            raise self._error(status, answer, "create", "namespaces", "", None)
+        return answer
+
+    def delete_namespace(self, name: str, owner_labels: Mapping[str, str]) -> bool:
+        """Delete a namespace if, and only if, it carries ``owner_labels`` (this run's labels).
+
+        Returns False when it is already gone; raises ClusterError when it belongs to someone else.
+        """
+        status, current = self.request("GET", f"/api/v1/namespaces/{urllib.parse.quote(name, safe='')}")
+        if status == 404:
+            return False
+        if status != 200 or not isinstance(current, dict):
+            raise self._error(status, current, "get", "namespaces", "", None)
+        labels = current.get("metadata", {}).get("labels") or {}
+        if any(labels.get(key) != value for key, value in owner_labels.items()):
+            raise ClusterError(f"context {self.context!r}: refusing to delete namespace {name!r}: it was not created by this run")
+        status, answer = self.request("DELETE", f"/api/v1/namespaces/{urllib.parse.quote(name, safe='')}")
+        if status not in (200, 202, 404):
+            raise self._error(status, answer, "delete", "namespaces", "", None)
+        return status != 404
+
+    # --- server-side apply (only ever aimed at a cluster the run owns) --------------------------
+
+    def resource_of(self, api_version: str, kind: str) -> KindInfo:
+        """Where the server serves ``kind`` (API discovery, cached per group version).
+
+        Raises:
+            ClusterError: the server does not serve that kind.
+        """
+        cache = self._discovery.get(api_version)
+        if cache is None:
+            path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+            status, body = self.request("GET", path)
+            cache = {}
+            if status == 200 and isinstance(body, dict):
+                group, _, version = api_version.rpartition("/")
+                for resource in body.get("resources", []):
+                    if "/" in resource.get("name", ""):
+                        continue  # subresources
+                    cache[resource["kind"]] = KindInfo(group, version, resource["name"], bool(resource.get("namespaced")))
+            self._discovery[api_version] = cache
+        info = cache.get(kind)
+        if info is None:
+            self._discovery.pop(api_version, None)  # a CRD may be established later: ask again then
+            raise ClusterError(f"context {self.context!r}: the server does not serve {kind} in {api_version}")
+        return info
+
+    def apply(self, obj: Mapping[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        """Server-side apply ``obj`` (field manager ``pytest-k8ssec``, conflicts forced)."""
+        info = self.resource_of(str(obj.get("apiVersion")), str(obj.get("kind")))
+        metadata = dict(obj.get("metadata") or {})
+        name = str(metadata.get("name"))
+        if info.namespaced:
+            namespace = str(metadata.get("namespace") or namespace or "default")
+            metadata["namespace"] = namespace
+        else:
+            metadata.pop("namespace", None)
+        body = {**obj, "metadata": metadata}
+        path = f"{info.path(namespace if info.namespaced else None)}/{urllib.parse.quote(name, safe='')}"
+        status, answer = self._patch(path, body)
+        if status not in (200, 201) or not isinstance(answer, dict):
+            message = answer.get("message") if isinstance(answer, dict) else answer
+            raise ClusterError(f"context {self.context!r}: applying {obj.get('kind')} {name} failed with HTTP {status}: {message}")
+        return answer
+
+    def _patch(self, path: str, body: Mapping[str, Any]) -> tuple[int, Any]:
+        with self._lock:
+            self.requests += 1
+        method, url, headers, payload, post = self.api_client.param_serialize(
+            method="PATCH",
+            resource_path=path,
+            query_params=[("fieldManager", "pytest-k8ssec"), ("force", "true")],
+            header_params={"Accept": "application/json", "Content-Type": "application/apply-patch+yaml"},
+            body=json.dumps(body),  # JSON is YAML: the apply patch content type takes it as is
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = self.api_client.call_api(method, url, headers, payload, post, _request_timeout=self.options.timeout)
+            return response.status, _decode(response.read())
+        except ApiException as exc:
+            if exc.status:
+                return exc.status, _decode(exc.body)
+            raise ClusterError(f"context {self.context!r}: {self.server} failed: {exc.reason}") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterError(f"context {self.context!r}: cannot reach {self.server}: {_cause(exc)}") from None
+
+    # --- listing --------------------------------------------------------------------------------
+
+    def objects(self, kind: str) -> tuple[K8sObject, ...]:
+        """Every object of ``kind`` the namespace filters keep, listed once per run.
+
+        Raises:
+            ClusterError: the list was refused (the message spells out the missing permission) or
+                the cluster was unreachable; the same error is raised to every later caller.
+        """
+        with self._lock:
+            cached = self._cache.get(kind)
+        if cached is None:
+            try:
+                cached = self._list(kind)
+            except ClusterError as exc:
+                cached = exc
+            with self._lock:
+                self._cache[kind] = cached
+        if isinstance(cached, ClusterError):
+            raise cached
+        return cached
+
+    def _list(self, kind: str) -> tuple[K8sObject, ...]:
+        info = KINDS.get(kind)
+        if info is None:
+            raise ClusterError(f"context {self.context!r}: listing {kind} is not supported (known kinds: {', '.join(KINDS)})")
+        scopes: Iterable[str | None] = self.options.namespaces if (info.namespaced and self.options.namespaces) else (None,)
+        provenance = Provenance(f"cluster {self.context}")
+        excluded = set(self.options.exclude_namespaces)
+        found: list[K8sObject] = []
+        for namespace in scopes:
+            for item in self._pages(info, namespace):
+                metadata = item.get("metadata")
+                if not isinstance(metadata, dict):
+                    continue
+                # managedFields is bookkeeping of the server, not part of the object's meaning.
+                metadata.pop("managedFields", None)
+                item.setdefault("kind", kind)
+                item.setdefault("apiVersion", info.api_version)
+                if kind == "Namespace":
+                    name = metadata.get("name")
+                    if (self.options.namespaces and name not in self.options.namespaces) or name in excluded:
+                        continue
+                elif metadata.get("namespace") in excluded:
+                    continue
+                found.append(K8sObject(item, provenance))
+        return tuple(found)
+
+    def _pages(self, info: KindInfo, namespace: str | None) -> Iterable[dict[str, Any]]:
+        path = info.path(namespace)
+        token = ""
+        while True:
+            query = [("limit", str(self.options.page_size))]
+            if token:
+                query.append(("continue", token))
+            status, body = self.request("GET", path, query)
+            if status != 200 or not isinstance(body, dict):
+                raise self._error(status, body, "list", info.resource, info.group, namespace)
+            items = body.get("items") or []
+            yield from (item for item in items if isinstance(item, dict))
+            token = str(body.get("metadata", {}).get("continue") or "")
+            if not token:
+                return
+
+    def _error(
+        self, status: int, body: object, verb: str, resource: str, group: str | None, namespace: str | None
+    ) -> ClusterError:
+        message = body.get("message") if isinstance(body, dict) else None
+        scope = f'in namespace "{namespace}"' if namespace else "at the cluster scope"
+        if status == 403:
+            return ClusterError(
+                f"context {self.context!r}: forbidden: {self.whoami()} cannot {verb} {resource} "
+                f'(API group "{group or ""}") {scope}; grant it with a Role/ClusterRole allowing '
+                f"verb {verb!r} on {resource!r}. Server said: {message or status}"
+            )
+        if status == 401:
+            return ClusterError(f"context {self.context!r}: unauthorized (401): the credentials were not accepted: {message}")
+        return ClusterError(f"context {self.context!r}: {verb} {resource} {scope} failed with HTTP {status}: {message or body!r}")
+
+
+def _client(configuration: k8s_client.Configuration) -> k8s_client.ApiClient:
+    # One retry for connection errors; timeouts are ours (options.timeout per request).
+    configuration.retries = 1
+    return k8s_client.ApiClient(configuration)
+
+
+def _decode(data: object) -> Any:
+    if data is None:
+        return None
+    if isinstance(data, (bytes, bytearray)):
+        data = data.decode("utf-8", errors="replace")
+    try:
+        return json.loads(str(data)) if data else None
+    except ValueError:
+        return {"message": str(data)[:500]}
+
+
+def _cause(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    text = str(reason or exc)
+    return text if len(text) < 300 else text[:297] + "..."

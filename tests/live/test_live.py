@@ -1,0 +1,446 @@
+"""Live mode against the real local control plane: targets, contexts, RBAC, pagination, namespaces."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_k8ssec.engine import evaluate
+from pytest_k8ssec.checks import builtin_registry
+from pytest_k8ssec.fixtures.local_control_plane import apply_in_order
+from pytest_k8ssec.localcluster import LocalControlPlane
+from pytest_k8ssec.sources.cluster import ClusterSource
+from pytest_k8ssec.sources.cluster_options import ClusterOptions
+from pytest_k8ssec.sources.manifests import load
+
+
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "example_suites" / "manifests"
+
+
+def manifests_dir() -> Path:
+    return MANIFESTS
+
+
+def _deployment(name: str, namespace: str, privileged: bool = False) -> dict[str, object]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [
+                        {"name": "app", "image": "registry.example.com/app:1.0", "securityContext": {"privileged": privileged}}
+                    ]
+                },
+            },
+        },
+    }
+
+
+def _namespace(admin: ClusterSource, name: str) -> None:
+    admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+
+def _source(plane: LocalControlPlane, context: str, **options: object) -> ClusterSource:
+    return ClusterSource.from_kubeconfig(context, ClusterOptions(kubeconfig=str(plane.kubeconfig), **options))  # type: ignore[arg-type]
+
+
+def _wait_gone(admin: ClusterSource, namespace: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, _ = admin.request("GET", f"/api/v1/namespaces/{namespace}")
+        if status == 404:
+            return
+        time.sleep(0.25)
+    pytest.fail(f"namespace {namespace} still exists {timeout:g} s after its test ended")
+
+
+def test_the_control_plane_is_real_secure_and_ready(control_plane: LocalControlPlane, admin: ClusterSource) -> None:
+    assert admin.server_version() == "v1.37.2"
+    assert admin.whoami() == "admin"
+    # Aggregation ran (kube-controller-manager): view has rules, not the empty shell the apiserver creates.
+    status, view = admin.request("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/view")
+    assert status == 200 and view["rules"]
+    alice = _source(control_plane, "alice")
+    assert alice.whoami() == "alice"
+    assert admin.can_i("list", "secrets") is True
+    assert alice.can_i("list", "pods", namespace="default") is False
+    # PodSecurity admission is on: a privileged pod is rejected in a restricted namespace (dry-run).
+    admin.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": "psa-restricted", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
+        }
+    )
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "psa-restricted"},
+        "spec": {"containers": [{"name": "c", "image": "busybox", "securityContext": {"privileged": True}}]},
+    }
+    status, body = admin.request("POST", "/api/v1/namespaces/psa-restricted/pods", [("dryRun", "All")], body=pod)
+    assert status == 403, body
+    assert 'violates PodSecurity "restricted:latest"' in body["message"]
+
+
+def test_every_context_is_a_target_and_403_fails_naming_the_permission(
+    pytester: pytest.Pytester, control_plane: LocalControlPlane, admin: ClusterSource, live_args: list[str]
+) -> None:
+    _namespace(admin, "team-a")
+    admin.apply(_deployment("web", "team-a", privileged=True))
+    admin.apply(_deployment("api", "team-a"))
+    pytester.makepyfile(
+        """
+        from pytest_k8ssec import assert_not_privileged
+
+        def test_priv(k8s_workload):
+            assert_not_privileged(k8s_workload)
+        """
+    )
+    args = [*live_args, "--k8s-context", "admin", "--k8s-context", "alice", "--k8s-namespace", "team-a", "-v"]
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=1, failed=1, errors=1)
+    out = result.stdout.str()
+    assert "test_priv[admin:Deployment/team-a/api] PASSED" in out
+    assert "test_priv[admin:Deployment/team-a/web] FAILED" in out
+    assert "test_priv[alice:no-workload-matched] ERROR" in out
+    assert (
+        "context 'alice': forbidden: alice cannot list pods (API group \"\") in namespace \"team-a\"; "
+        "grant it with a Role/ClusterRole allowing verb 'list' on 'pods'" in out
+    )
+    assert "privileged-container: 1 violation in Deployment team-a/web (cluster admin)" in out
+    # RBAC granted: alice now sees the same objects and gets the same verdicts.
+    admin.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "alice-view", "namespace": "team-a"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}],
+        }
+    )
+    # The aggregated view role does not cover podtemplates (upstream's choice): listing stays
+    # incomplete, so the run still fails closed, now naming the one permission missing.
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=1, failed=1, errors=1)
+    assert "alice cannot list podtemplates (API group \"\") in namespace \"team-a\"" in result.stdout.str()
+    admin.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": "podtemplates-reader", "namespace": "team-a"},
+            "rules": [{"apiGroups": [""], "resources": ["podtemplates"], "verbs": ["list"]}],
+        }
+    )
+    admin.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "alice-podtemplates", "namespace": "team-a"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "podtemplates-reader"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}],
+        }
+    )
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=2, failed=2)
+    assert "test_priv[alice:Deployment/team-a/web] FAILED" in result.stdout.str()
+
+
+def test_pagination_lists_everything_with_one_request_per_page(control_plane: LocalControlPlane, admin: ClusterSource) -> None:
+    _namespace(admin, "paged")
+    for index in range(23):
+        admin.apply(_deployment(f"d{index:02d}", "paged"))
+    source = _source(control_plane, "admin", page_size=5, namespaces=("paged",))
+    deployments = source.objects("Deployment")
+    assert sorted(d.name for d in deployments) == [f"d{i:02d}" for i in range(23)]
+    assert source.requests == 5  # 23 objects in pages of 5
+    assert source.objects("Deployment") is deployments  # cached: listed once per run
+    assert source.requests == 5
+    first = deployments[0]
+    assert "managedFields" not in first.raw["metadata"]
+    assert first.raw["kind"] == "Deployment" and first.raw["apiVersion"] == "apps/v1"
+    assert str(first.provenance) == "cluster admin"
+
+
+def test_api_requests_do_not_grow_with_the_number_of_tests(
+    pytester: pytest.Pytester, admin: ClusterSource, live_args: list[str]
+) -> None:
+    _namespace(admin, "paged")
+    for index in range(23):
+        admin.apply(_deployment(f"d{index:02d}", "paged"))
+    pytester.makepyfile(
+        """
+        def test_each(k8s_workload):
+            assert k8s_workload.namespace == "paged"
+
+        def test_all(k8s_workloads, k8s_inventory):
+            assert len(k8s_workloads) == 23
+            assert len(k8s_inventory.by_kind("Deployment")) == 23
+        """
+    )
+    result = pytester.runpytest(*live_args, "--k8s-context", "admin", "--k8s-namespace", "paged", "--k8s-page-size", "10")
+    result.assert_outcomes(passed=24)
+    # Workload kinds (9) listed once each, Deployments in 3 pages: 11 requests however many tests.
+    result.stdout.fnmatch_lines(["k8ssec: target admin: 11 API requests"])
+
+
+def test_namespaces_are_created_labelled_and_deleted_even_after_failures(
+    pytester: pytest.Pytester, admin: ClusterSource, live_args: list[str]
+) -> None:
+    record = pytester.path / "namespaces.txt"
+    pytester.makepyfile(
+        f"""
+        def _note(ns):
+            with open({str(record)!r}, "a") as handle:
+                handle.write(ns.name + "\\n")
+
+        def test_ok(k8s_namespace, k8s_cluster):
+            _note(k8s_namespace)
+            assert k8s_namespace.labels["app.kubernetes.io/managed-by"] == "pytest-k8ssec"
+            assert k8s_cluster.can_i("create", "pods", namespace=k8s_namespace.name)
+
+        def test_fails(k8s_namespace):
+            _note(k8s_namespace)
+            assert False, "deliberate"
+        """
+    )
+    result = pytester.runpytest(*live_args, "--k8s-context", "admin")
+    result.assert_outcomes(passed=1, failed=1)
+    names = record.read_text().split()
+    assert len(names) == 2 and all(n.startswith("k8ssec-") for n in names)
+    for name in names:
+        _wait_gone(admin, name)
+    record.unlink()
+    result = pytester.runpytest(*live_args, "--k8s-context", "admin", "--k8s-keep-namespaces")
+    kept = record.read_text().split()
+    for name in kept:
+        status, body = admin.request("GET", f"/api/v1/namespaces/{name}")
+        assert status == 200 and body["status"]["phase"] == "Active"
+        admin.request("DELETE", f"/api/v1/namespaces/{name}")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_runs_delete_the_namespaces_of_the_run(
+    pytester: pytest.Pytester, admin: ClusterSource, live_args: list[str], signum: int
+) -> None:
+    record = pytester.path / "ns.txt"
+    pytester.makepyfile(
+        f"""
+        import time
+
+        def test_slow(k8s_namespace):
+            with open({str(record)!r}, "w") as handle:
+                handle.write(k8s_namespace.name)
+            time.sleep(120)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *live_args, "--k8s-context", "admin"],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while not record.exists() or not record.read_text():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        time.sleep(0.1)
+    proc.send_signal(signum)
+    out = proc.communicate(timeout=60)[0].decode()
+    assert "KeyboardInterrupt" in out
+    _wait_gone(admin, record.read_text())
+
+
+def test_static_checks_give_identical_findings_from_disk_and_from_the_cluster(
+    control_plane: LocalControlPlane, admin: ClusterSource
+) -> None:
+    on_disk = load([str(manifests_dir() / "insecure")]).objects
+    apply_in_order(admin, on_disk)
+    live = _source(control_plane, "admin", namespaces=("shop",))
+    workloads = [obj for kind in ("Deployment", "StatefulSet", "CronJob") for obj in live.objects(kind)]
+    disk_workloads = [obj for obj in on_disk if obj.kind in ("Deployment", "StatefulSet", "CronJob")]
+    assert sorted(o.ref for o in workloads) == sorted(o.ref for o in disk_workloads)
+    checks = list(builtin_registry())
+
+    def findings(objects: list) -> list[tuple[str, str, str, str]]:  # type: ignore[type-arg]
+        return sorted((f.check.id, f.obj.ref, f.path, f.message) for f in evaluate(checks, objects))
+
+    from_disk, from_cluster = findings(disk_workloads), findings(workloads)
+    assert len(from_disk) > 40
+    assert from_cluster == from_disk
+
+
+def test_unreachable_cluster_fails_with_the_cause_never_passes(
+    pytester: pytest.Pytester, control_plane: LocalControlPlane
+) -> None:
+    closed = _closed_port()
+    text = control_plane.kubeconfig.read_text().replace(control_plane.server, f"https://127.0.0.1:{closed}")
+    broken = pytester.path / "broken-kubeconfig"
+    broken.write_text(text)
+    pytester.makepyfile(
+        """
+        def test_each(k8s_workload): pass
+        def test_all(k8s_workloads): pass
+        def test_version(k8s_cluster): assert k8s_cluster.server_version
+        """
+    )
+    result = pytester.runpytest("--k8ssec-kubeconfig", str(broken), "--k8s-context", "admin", "--k8s-request-timeout", "2")
+    # Setup of the workload fixtures errors, the version call fails: none passes.
+    result.assert_outcomes(failed=1, errors=2)
+    assert f"cannot reach https://127.0.0.1:{closed} within 2 s" in result.stdout.str()
+
+
+def test_cluster_fixture_and_pods(pytester: pytest.Pytester, admin: ClusterSource, live_args: list[str]) -> None:
+    _namespace(admin, "pods")
+    _wait_default_service_account(admin, "pods")
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "lonely", "namespace": "pods", "labels": {"app": "lonely"}},
+        "spec": {"containers": [{"name": "app", "image": "registry.example.com/app:1.0"}]},
+    }
+    admin.apply(pod)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_cluster(k8s_cluster):
+            assert k8s_cluster.server_version == "v1.37.2"
+            assert k8s_cluster.context == "admin" and k8s_cluster.user == "admin"
+            assert k8s_cluster.can_i("delete", "nodes")
+
+        @pytest.mark.k8s_select(namespace="pods")
+        def test_pods(k8s_pods):
+            assert [p.name for p in k8s_pods] == ["lonely"]
+
+        def test_host(k8s_pod_host, k8s_inventory):
+            pod = k8s_inventory.get("Pod", "lonely", namespace="pods")
+            k8s_pod_host(pod)
+        """
+    )
+    result = pytester.runpytest(*live_args, "--k8s-context", "admin", "-rs")
+    result.assert_outcomes(passed=2, skipped=1)
+    result.stdout.fnmatch_lines(["*pod pods/lonely is Pending on no node: nothing runs to look inside*"])
+
+
+def _wait_default_service_account(admin: ClusterSource, namespace: str) -> None:
+    deadline = time.monotonic() + 30
+    while admin.request("GET", f"/api/v1/namespaces/{namespace}/serviceaccounts/default")[0] != 200:
+        assert time.monotonic() < deadline, "the serviceaccount controller did not create default"
+        time.sleep(0.1)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_local_control_plane_option_applies_manifests_and_leaves_no_process(
+    pytester: pytest.Pytester, binaries: object
+) -> None:
+    tmp = pytester.mkdir("tmp")
+    pytester.makepyfile(
+        """
+        from pytest_k8ssec import assert_not_privileged
+
+        def test_applied(k8s_cluster):
+            status, body = k8s_cluster.source.request("GET", "/apis/apps/v1/namespaces/shop/deployments")
+            assert status == 200
+            assert sorted(d["metadata"]["name"] for d in body["items"]) == ["api", "web", "worker"]
+
+        def test_priv(k8s_workload):
+            assert_not_privileged(k8s_workload)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--k8s-local-control-plane",
+         "--k8s-manifests", str(manifests_dir() / "insecure")],
+        cwd=pytester.path, capture_output=True, text=True, timeout=300, env=_run_env(tmp),
+    )
+    out = proc.stdout
+    assert "test_applied PASSED" in out, out[-3000:]
+    assert "test_priv[Deployment/shop/worker] FAILED" in out
+    assert "test_priv[Deployment/shop/web] PASSED" in out
+    assert "insecure/worker.yaml:" in out  # findings keep the manifest's file:line
+    assert _control_plane_pids(tmp) == set()
+    assert list(tmp.iterdir()) == [], "the plane's working folder is removed"
+
+
+def _control_plane_pids(workdir: Path) -> set[int]:
+    """Live control plane processes whose command line names a path under ``workdir``."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(workdir).encode() in cmdline and not _zombie(int(entry.name)):
+            pids.add(int(entry.name))
+    return pids
+
+
+def _run_env(tmp: Path) -> dict[str, str]:
+    # The plane's working folder goes under TMPDIR: its processes are then recognisable by path.
+    return {**os.environ, "TMPDIR": str(tmp)}
+
+
+def test_stop_leaves_no_process_also_after_an_exception(binaries: object) -> None:
+    from pytest_k8ssec.localcluster import LocalControlPlane
+
+    with pytest.raises(RuntimeError, match="boom"):
+        with LocalControlPlane.start(binaries) as plane:  # type: ignore[arg-type]
+            pids = plane.pids
+            workdir = plane.workdir
+            assert len(pids) == 3
+            raise RuntimeError("boom")
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or _zombie(pid), f"process {pid} outlived the control plane"
+    assert not workdir.exists()
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return " Z " in Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+
+
+def test_ctrl_c_of_a_run_with_a_local_control_plane_leaves_no_process(pytester: pytest.Pytester, binaries: object) -> None:
+    tmp = pytester.mkdir("tmp")
+    marker = pytester.path / "started"
+    pytester.makepyfile(
+        f"""
+        import time
+
+        def test_wait(k8s_cluster):
+            open({str(marker)!r}, "w").close()
+            time.sleep(120)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-local-control-plane"],
+        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_run_env(tmp),
+    )
+    deadline = time.monotonic() + 180
+    while not marker.exists():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        time.sleep(0.2)
+    assert len(_control_plane_pids(tmp)) == 3, "the run's etcd, kube-apiserver and kube-controller-manager run"
+    os.kill(proc.pid, signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert _control_plane_pids(tmp) == set()

@@ -1,0 +1,69 @@
+"""In-pod assertion helpers, run against testinfra's local backend (this machine as the "container")."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+import testinfra
+
+from pytest_k8ssec import (
+    SecurityAssertionError,
+    assert_main_process_not_root,
+    assert_no_package_manager,
+    assert_no_shell,
+    assert_root_filesystem_read_only,
+)
+
+HOST = testinfra.get_host("local://")
+
+
+@pytest.fixture
+def nobody_process() -> Iterator[int]:
+    """A process running as nobody (UID 65534)."""
+    if shutil.which("setpriv") is None:
+        pytest.fail("setpriv (util-linux) is needed to start a non-root process", pytrace=False)
+    proc = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "60"])
+    try:
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_root_process_is_reported_with_its_uid() -> None:
+    assert os.getuid() == 0, "these tests run as root, as CI does"
+    with pytest.raises(SecurityAssertionError, match=r"runs as root \(real/effective UID 0/0\)"):
+        assert_main_process_not_root(HOST, pid=os.getpid())
+
+
+def test_non_root_process_passes(nobody_process: int) -> None:
+    assert_main_process_not_root(HOST, pid=nobody_process)
+
+
+def test_missing_process_fails_closed() -> None:
+    with pytest.raises(SecurityAssertionError, match="not readable; cannot tell the user"):
+        assert_main_process_not_root(HOST, pid=2**22 + 7)
+
+
+def test_writable_root_filesystem_is_reported() -> None:
+    assert "rw" in HOST.mount_point("/").options
+    with pytest.raises(SecurityAssertionError, match=r"/ is mounted rw.*\(not ro\)"):
+        assert_root_filesystem_read_only(HOST)
+
+
+def test_package_managers_and_shells_on_this_machine_are_found() -> None:
+    with pytest.raises(SecurityAssertionError) as info:
+        assert_no_package_manager(HOST)
+    assert "package managers present: " in str(info.value)
+    assert "dpkg (" in str(info.value)
+    with pytest.raises(SecurityAssertionError, match=r"shells present: bash \(/.*bash\)"):
+        assert_no_shell(HOST)
+
+
+def test_absent_tools_pass() -> None:
+    assert_no_package_manager(HOST, tools=("no-such-package-manager-k8ssec",))
+    assert_no_shell(HOST, shells=("no-such-shell-k8ssec",))
