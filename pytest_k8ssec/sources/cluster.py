@@ -22,6 +22,7 @@ import urllib3
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
+from kubernetes.config import incluster_config
 from kubernetes.config.config_exception import ConfigException
 
 from pytest_k8ssec.errors import ClusterError
@@ -114,11 +115,22 @@ class ClusterSource:
         return cls(context, _client(configuration), options)
 
     @classmethod
-    def in_cluster(cls, options: ClusterOptions) -> ClusterSource:
-        """A source for the cluster this process runs in (the pod's service-account token)."""
+    def in_cluster(
+        cls,
+        options: ClusterOptions,
+        *,
+        token_file: str = incluster_config.SERVICE_TOKEN_FILENAME,
+        ca_file: str = incluster_config.SERVICE_CERT_FILENAME,
+        environ: Mapping[str, str] | None = None,
+    ) -> ClusterSource:
+        """A source for the cluster this process runs in: the pod's service-account token and CA,
+        and the ``KUBERNETES_SERVICE_HOST``/``PORT`` the kubelet sets (paths overridable for tests)."""
         configuration = k8s_client.Configuration()
         try:
-            k8s_config.load_incluster_config(client_configuration=configuration)
+            loader = incluster_config.InClusterConfigLoader(
+                token_filename=token_file, cert_filename=ca_file, environ=dict(environ if environ is not None else os.environ)
+            )
+            loader.load_and_set(configuration)
         except ConfigException as exc:
             raise ClusterError(f"in-cluster configuration is not available: {exc}") from None
         return cls(IN_CLUSTER, _client(configuration), options)

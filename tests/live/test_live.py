@@ -444,3 +444,61 @@ def test_ctrl_c_of_a_run_with_a_local_control_plane_leaves_no_process(pytester: 
     os.kill(proc.pid, signal.SIGINT)
     proc.communicate(timeout=60)
     assert _control_plane_pids(tmp) == set()
+
+
+def test_in_cluster_configuration_uses_the_service_account_token(
+    control_plane: LocalControlPlane, admin: ClusterSource, tmp_path: Path
+) -> None:
+    import base64
+
+    import yaml
+
+    _namespace(admin, "incluster")
+    admin.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "scanner", "namespace": "incluster"}})
+    status, review = admin.request(
+        "POST",
+        "/api/v1/namespaces/incluster/serviceaccounts/scanner/token",
+        body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}},
+    )
+    assert status == 201, review
+    (tmp_path / "token").write_text(review["status"]["token"])
+    kubeconfig = yaml.safe_load(control_plane.kubeconfig.read_text())
+    (tmp_path / "ca.crt").write_bytes(base64.b64decode(kubeconfig["clusters"][0]["cluster"]["certificate-authority-data"]))
+    port = control_plane.server.rsplit(":", 1)[1]
+    source = ClusterSource.in_cluster(
+        ClusterOptions(),
+        token_file=str(tmp_path / "token"),
+        ca_file=str(tmp_path / "ca.crt"),
+        environ={"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": port},
+    )
+    assert source.context == "in-cluster"
+    assert source.whoami() == "system:serviceaccount:incluster:scanner"
+    with pytest.raises(Exception, match="forbidden: system:serviceaccount:incluster:scanner cannot list pods"):
+        source.objects("Pod")
+
+
+def test_excluded_namespaces_are_left_out(control_plane: LocalControlPlane, admin: ClusterSource) -> None:
+    for name in ("keep-me", "skip-me"):
+        _namespace(admin, name)
+        admin.apply(_deployment("app", name))
+    source = _source(control_plane, "admin", exclude_namespaces=("skip-me",))
+    namespaces = {d.namespace for d in source.objects("Deployment")}
+    assert "keep-me" in namespaces and "skip-me" not in namespaces
+    assert "skip-me" not in {n.name for n in source.objects("Namespace")}
+
+
+def test_envtest_layout_in_kubebuilder_assets_works(
+    binaries: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_k8ssec.localcluster import Binaries
+
+    multicall = Path(binaries.etcd[0])  # type: ignore[attr-defined]
+    for name in ("etcd", "kube-apiserver", "kube-controller-manager"):
+        # The multi-call binary picks its component from argv[0], like separate envtest binaries.
+        (tmp_path / name).symlink_to(multicall)
+    monkeypatch.setenv("KUBEBUILDER_ASSETS", str(tmp_path))
+    found = Binaries.find()
+    assert found.apiserver == (str(tmp_path / "kube-apiserver"),)
+    with LocalControlPlane.start(found) as plane:
+        source = _source(plane, "admin")
+        assert source.server_version() == "v1.37.2"

@@ -1,0 +1,47 @@
+"""Finding control plane binaries (starting them is tested in tests/live against the real thing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_k8ssec.localcluster import Binaries, LocalClusterError
+
+
+def _exe(path: Path) -> Path:
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_missing_binaries_say_how_to_get_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("K8SSEC_CONTROL_PLANE_BIN", raising=False)
+    with pytest.raises(LocalClusterError) as info:
+        Binaries.find(str(tmp_path / "nowhere"))
+    message = str(info.value)
+    assert "no control plane binaries: --k8s-control-plane-bin" in message and "does not exist" in message
+    assert "bash controlplane/build.sh" in message and "KUBEBUILDER_ASSETS" in message
+
+
+def test_an_envtest_folder_without_kube_controller_manager_is_refused(tmp_path: Path) -> None:
+    _exe(tmp_path / "etcd")
+    _exe(tmp_path / "kube-apiserver")
+    with pytest.raises(LocalClusterError, match="missing kube-controller-manager"):
+        Binaries.find(str(tmp_path))
+
+
+def test_folder_with_separate_binaries_and_the_multicall_binary(tmp_path: Path) -> None:
+    for name in ("etcd", "kube-apiserver", "kube-controller-manager"):
+        _exe(tmp_path / name)
+    assert Binaries.find(str(tmp_path)).controller_manager == (str(tmp_path / "kube-controller-manager"),)
+    multicall = _exe(tmp_path / "k8s-controlplane")
+    found = Binaries.find(str(tmp_path))
+    assert found.etcd == (str(multicall), "etcd")
+    assert Binaries.find(str(multicall)).apiserver == (str(multicall), "kube-apiserver")
+
+
+def test_environment_variable_is_used_when_no_option_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    multicall = _exe(tmp_path / "k8s-controlplane")
+    monkeypatch.setenv("K8SSEC_CONTROL_PLANE_BIN", str(multicall))
+    assert Binaries.find().etcd == (str(multicall), "etcd")
