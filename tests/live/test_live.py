@@ -51,6 +51,19 @@ def _namespace(admin: ClusterSource, name: str) -> None:
     admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
 
+def _bind(admin: ClusterSource, user: str, namespace: str, kind: str, role: str) -> None:
+    """A RoleBinding of ``user`` to a Role or ClusterRole in ``namespace``."""
+    admin.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": f"{user}-{role}", "namespace": namespace},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+        }
+    )
+
+
 def _source(plane: LocalControlPlane, context: str, **options: object) -> ClusterSource:
     return ClusterSource.from_kubeconfig(context, ClusterOptions(kubeconfig=str(plane.kubeconfig), **options))  # type: ignore[arg-type]
 
@@ -121,15 +134,7 @@ def test_every_context_is_a_target_and_403_fails_naming_the_permission(
     )
     assert "privileged-container: 1 violation in Deployment team-a/web (cluster admin)" in out
     # RBAC granted: alice now sees the same objects and gets the same verdicts.
-    admin.apply(
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": "alice-view", "namespace": "team-a"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}],
-        }
-    )
+    _bind(admin, "alice", "team-a", "ClusterRole", "view")
     # The aggregated view role does not cover podtemplates (upstream's choice): listing stays
     # incomplete, so the run still fails closed, now naming the one permission missing.
     result = pytester.runpytest(*args)
@@ -143,15 +148,7 @@ def test_every_context_is_a_target_and_403_fails_naming_the_permission(
             "rules": [{"apiGroups": [""], "resources": ["podtemplates"], "verbs": ["list"]}],
         }
     )
-    admin.apply(
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": "alice-podtemplates", "namespace": "team-a"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "podtemplates-reader"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}],
-        }
-    )
+    _bind(admin, "alice", "team-a", "Role", "podtemplates-reader")
     result = pytester.runpytest(*args)
     result.assert_outcomes(passed=2, failed=2)
     assert "test_priv[alice:Deployment/team-a/web] FAILED" in result.stdout.str()
@@ -502,3 +499,38 @@ def test_envtest_layout_in_kubebuilder_assets_works(
     with LocalControlPlane.start(found) as plane:
         source = _source(plane, "admin")
         assert source.server_version() == "v1.37.2"
+
+
+def test_kubeconfig_files_in_KUBECONFIG_are_merged_and_the_global_client_config_is_untouched(
+    pytester: pytest.Pytester, control_plane: LocalControlPlane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+    from kubernetes import client
+
+    full = yaml.safe_load(control_plane.kubeconfig.read_text())
+    paths = []
+    for context in ("admin", "alice"):
+        part = {
+            **full,
+            "users": [u for u in full["users"] if u["name"] == context],
+            "contexts": [c for c in full["contexts"] if c["name"] == context],
+            "current-context": context,
+        }
+        path = pytester.path / f"{context}.kubeconfig"
+        path.write_text(yaml.safe_dump(part))
+        paths.append(str(path))
+    monkeypatch.setenv("KUBECONFIG", ":".join(paths))
+    pytester.makepyfile(
+        """
+        from kubernetes import client
+
+        def test_who(k8s_cluster):
+            assert k8s_cluster.user == k8s_cluster.context
+            # Our clients have their own configuration; the library default stays as it was.
+            assert client.Configuration.get_default_copy().host == client.Configuration().host
+        """
+    )
+    result = pytester.runpytest("--k8s-context", "admin", "--k8s-context", "alice", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines_random(["*test_who?admin? PASSED*", "*test_who?alice? PASSED*"])
+    assert client.Configuration.get_default_copy().host == client.Configuration().host
