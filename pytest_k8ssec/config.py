@@ -132,9 +132,9 @@ class Settings:
     cluster: ClusterOptions = ClusterOptions()
     keep_namespaces: bool = False
 
-    def load_options(self, stdin: bytes | None) -> LoadOptions:
+    def load_options(self, stdin: bytes | None, cache_dir: str | None = None) -> LoadOptions:
         """Options for the manifest loader."""
-        return LoadOptions(max_bytes=self.max_manifest_bytes, non_k8s=self.non_k8s, stdin=stdin)
+        return LoadOptions(max_bytes=self.max_manifest_bytes, non_k8s=self.non_k8s, stdin=stdin, cache_dir=cache_dir)
 
 
 def _ini_base(config: pytest.Config) -> Path:
