@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pytest_k8ssec.asserts import (
     assert_capabilities,
+    assert_namespace_compliant,
+    assert_namespace_pod_security,
     assert_no_host_namespaces,
     assert_no_host_path,
     assert_no_host_ports,
@@ -14,6 +16,7 @@ from pytest_k8ssec.asserts import (
     assert_no_service_account_token_automount,
     assert_not_privileged,
     assert_passes,
+    assert_pod_security,
     assert_read_only_root_filesystem,
     assert_resources,
     assert_runs_as_non_root,
@@ -38,6 +41,7 @@ from pytest_k8ssec.model.containers import ContainerRef, containers
 from pytest_k8ssec.model.inventory import Inventory
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
+from pytest_k8ssec.pss import evaluate_pod_security
 from pytest_k8ssec.sources.manifests import load, load_file, load_text
 
 __all__ = (
@@ -60,6 +64,8 @@ __all__ = (
     "Violation",
     "assert_capabilities",
     "assert_main_process_not_root",
+    "assert_namespace_compliant",
+    "assert_namespace_pod_security",
     "assert_no_host_namespaces",
     "assert_no_host_path",
     "assert_no_host_ports",
@@ -69,6 +75,7 @@ __all__ = (
     "assert_no_shell",
     "assert_not_privileged",
     "assert_passes",
+    "assert_pod_security",
     "assert_read_only_root_filesystem",
     "assert_resources",
     "assert_root_filesystem_read_only",
@@ -76,6 +83,7 @@ __all__ = (
     "assert_seccomp",
     "containers",
     "evaluate",
+    "evaluate_pod_security",
     "is_workload",
     "load",
     "load_file",

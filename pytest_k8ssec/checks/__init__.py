@@ -1,7 +1,8 @@
 """Built-in checks: one module per check, listed here in report order.
 
 Nothing registers itself on import: this tuple is the registry's order, and a registry meta-test
-keeps it and the modules in step. Third-party checks come in through the
+keeps it and the modules in step. A dotted entry names a module relative to ``pytest_k8ssec``
+(the Pod Security Standards controls live in ``pytest_k8ssec/pss/``, one per upstream check). Third-party checks come in through the
 ``pytest_k8ssec_register_checks`` hook.
 """
 
@@ -36,14 +37,39 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "service_account_token",
     "resource_requests",
     "resource_limits",
+    "pss.check_host_namespaces",
+    "pss.check_privileged",
+    "pss.check_capabilities_baseline",
+    "pss.check_host_path_volumes",
+    "pss.check_host_ports",
+    "pss.check_host_probes_and_host_lifecycle",
+    "pss.check_apparmor_profile",
+    "pss.check_selinux_options",
+    "pss.check_proc_mount",
+    "pss.check_seccomp_profile_baseline",
+    "pss.check_sysctls",
+    "pss.check_windows_host_process",
+    "pss.check_restricted_volumes",
+    "pss.check_allow_privilege_escalation",
+    "pss.check_run_as_non_root",
+    "pss.check_run_as_user",
+    "pss.check_seccomp_profile_restricted",
+    "pss.check_capabilities_restricted",
+    "pss.check_proc_mount_restricted",
 )
+
+
+def module_name(entry: str) -> str:
+    """The importable name of a registry entry: ``host_port`` is a module of this package,
+    ``pss.check_privileged`` one relative to ``pytest_k8ssec``."""
+    return f"pytest_k8ssec.{entry}" if "." in entry else f"{__name__}.{entry}"
 
 
 def load_builtin_checks() -> tuple[Check, ...]:
     """Import every built-in check module in registry order and return their ``CHECK``s."""
     checks = []
     for name in BUILTIN_CHECK_MODULES:
-        module = importlib.import_module(f"{__name__}.{name}")
+        module = importlib.import_module(module_name(name))
         checks.append(module.CHECK)
     return tuple(checks)
 
@@ -114,5 +140,6 @@ __all__ = (
     "active_registry",
     "builtin_registry",
     "load_builtin_checks",
+    "module_name",
     "set_active_registry",
 )

@@ -14,11 +14,30 @@ from pytest_k8ssec.checks import BUILTIN_CHECK_MODULES, Check, Registry, builtin
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS_DIR = ROOT / "pytest_k8ssec" / "checks"
+PSS_DIR = ROOT / "pytest_k8ssec" / "pss"
+
+
+def _module_path(entry: str) -> Path:
+    # "host_port" lives in pytest_k8ssec/checks/, "pss.check_privileged" in pytest_k8ssec/pss/.
+    if "." in entry:
+        return ROOT / "pytest_k8ssec" / Path(*entry.split(".")).with_suffix(".py")
+    return CHECKS_DIR / f"{entry}.py"
 
 
 def test_every_check_module_is_registered_and_every_registered_module_exists() -> None:
     on_disk = {p.stem for p in CHECKS_DIR.glob("*.py") if not p.stem.startswith("_")}
+    on_disk |= {f"pss.{p.stem}" for p in PSS_DIR.glob("check_*.py")}
     assert on_disk == set(BUILTIN_CHECK_MODULES)
+    assert len(BUILTIN_CHECK_MODULES) == len(set(BUILTIN_CHECK_MODULES))
+
+
+def test_pss_controls_are_the_registry_entries_in_the_same_order() -> None:
+    from pytest_k8ssec.pss._registry import CONTROL_MODULES
+
+    assert tuple(e.removeprefix("pss.") for e in BUILTIN_CHECK_MODULES if e.startswith("pss.")) == CONTROL_MODULES
+    for check in builtin_registry():
+        if check.id.startswith("pss-"):
+            assert check.pss is not None, check.id
 
 
 def test_ids_are_unique_kebab_case_and_texts_well_formed() -> None:
@@ -34,13 +53,13 @@ def test_ids_are_unique_kebab_case_and_texts_well_formed() -> None:
 
 def test_each_check_module_opens_with_the_standard_it_implements() -> None:
     for name in BUILTIN_CHECK_MODULES:
-        tree = ast.parse((CHECKS_DIR / f"{name}.py").read_text())
+        tree = ast.parse(_module_path(name).read_text())
         doc = ast.get_docstring(tree)
         assert doc and len(doc.splitlines()) >= 3, f"{name}.py needs a docstring quoting its standard"
 
 
 def test_pure_core_imports_neither_pytest_nor_kubernetes() -> None:
-    for folder in ("model", "checks"):
+    for folder in ("model", "checks", "pss"):
         for path in (ROOT / "pytest_k8ssec" / folder).glob("*.py"):
             _assert_pure(path)
     _assert_pure(ROOT / "pytest_k8ssec" / "engine.py")
@@ -62,8 +81,9 @@ def _assert_pure(path: Path) -> None:
 def test_no_check_walks_containers_by_hand() -> None:
     # One container walker (model/containers.py): a check reading spec.containers itself would
     # forget init or ephemeral containers sooner or later.
-    for name in BUILTIN_CHECK_MODULES:
-        text = (CHECKS_DIR / f"{name}.py").read_text()
+    pss_helpers = [p.relative_to(ROOT / "pytest_k8ssec").with_suffix("").as_posix().replace("/", ".") for p in PSS_DIR.glob("_*.py")]
+    for name in [*BUILTIN_CHECK_MODULES, *pss_helpers]:
+        text = _module_path(name).read_text()
         if name == "malformed_object":
             continue  # validates the raw container lists the walker skips
         assert '"containers"' not in text and '"initContainers"' not in text, name
