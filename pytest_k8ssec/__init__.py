@@ -5,6 +5,7 @@ The public API is exactly ``__all__``; everything else is internal.
 
 from __future__ import annotations
 
+from pytest_k8ssec.admission import assert_admission_allows, assert_admission_rejects, assert_pod_security_enforced
 from pytest_k8ssec.asserts import (
     assert_capabilities,
     assert_namespace_compliant,
@@ -62,6 +63,8 @@ __all__ = (
     "SecurityAssertionError",
     "Severity",
     "Violation",
+    "assert_admission_allows",
+    "assert_admission_rejects",
     "assert_capabilities",
     "assert_main_process_not_root",
     "assert_namespace_compliant",
@@ -76,6 +79,7 @@ __all__ = (
     "assert_not_privileged",
     "assert_passes",
     "assert_pod_security",
+    "assert_pod_security_enforced",
     "assert_read_only_root_filesystem",
     "assert_resources",
     "assert_root_filesystem_read_only",

@@ -232,6 +232,20 @@ class ClusterSource:
             raise self._error(status, body, "create", "selfsubjectaccessreviews", "authorization.k8s.io", None)
         return bool(body.get("status", {}).get("allowed"))
 
+    # --- server-side dry-run (never persisted: safe on any cluster) ----------------------------
+
+    def dry_run_create(self, obj: Mapping[str, Any], namespace: str) -> tuple[int, Any]:
+        """POST ``obj`` with ``dryRun=All``: admission runs in full, nothing is stored.
+
+        Returns (HTTP status, body): 201 admitted; 403/400 with the admission's message denied;
+        422 the object itself is invalid.
+        """
+        info = self.resource_of(str(obj.get("apiVersion")), str(obj.get("kind")))
+        metadata = {**(obj.get("metadata") or {}), "namespace": namespace} if info.namespaced else obj.get("metadata")
+        return self.request(
+            "POST", info.path(namespace if info.namespaced else None), [("dryRun", "All")], body={**obj, "metadata": metadata}
+        )
+
     # --- namespaces this run owns ---------------------------------------------------------------
 
     def create_namespace(self, name: str, labels: Mapping[str, str]) -> dict[str, Any]:

@@ -1,0 +1,84 @@
+"""Guardrail assertions against the real admission of the local control plane (server-side dry-run)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_k8ssec import (
+    SecurityAssertionError,
+    assert_admission_allows,
+    assert_admission_rejects,
+    assert_pod_security_enforced,
+)
+from pytest_k8ssec.admission import compliant_pod, probe_pods
+from pytest_k8ssec.fixtures.cluster import K8sCluster
+from pytest_k8ssec.fixtures.targets import Target
+from pytest_k8ssec.model.inventory import Inventory
+from pytest_k8ssec.sources.cluster import ClusterSource
+
+
+@pytest.fixture(scope="module")
+def cluster(admin: ClusterSource) -> K8sCluster:
+    for name, labels in {
+        "guard-restricted": {"pod-security.kubernetes.io/enforce": "restricted"},
+        "guard-baseline": {"pod-security.kubernetes.io/enforce": "baseline"},
+        "guard-open": {},
+    }.items():
+        admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}})
+    return K8sCluster(Target("admin", Inventory(), admin), admin)
+
+
+def test_a_restricted_namespace_enforces_restricted_and_baseline(cluster: K8sCluster) -> None:
+    assert_pod_security_enforced("guard-restricted", "restricted", cluster=cluster)
+    assert_pod_security_enforced("guard-restricted", "baseline", cluster=cluster)
+
+
+def test_a_baseline_namespace_does_not_enforce_restricted_and_says_which_probes_got_in(cluster: K8sCluster) -> None:
+    assert_pod_security_enforced("guard-baseline", "baseline", cluster=cluster)
+    with pytest.raises(SecurityAssertionError) as info:
+        assert_pod_security_enforced("guard-baseline", "restricted", cluster=cluster)
+    message = str(info.value)
+    assert message.startswith("pod-security restricted: namespace 'guard-baseline' does not enforce it (6 of 18 probes)")
+    for probe in ("run-as-root-user", "run-as-non-root-unset", "seccomp-unset", "privilege-escalation",
+                  "capabilities-not-dropped", "restricted-volume-type"):
+        assert f"  - {probe}: admitted, but restricted forbids it" in message
+    assert "fix: label the namespace pod-security.kubernetes.io/enforce=restricted" in message
+
+
+def test_an_unlabelled_namespace_enforces_nothing(cluster: K8sCluster) -> None:
+    with pytest.raises(SecurityAssertionError, match=r"does not enforce it \(11 of 12 probes\)"):
+        assert_pod_security_enforced("guard-open", "baseline", cluster=cluster)
+
+
+def test_every_probe_breaks_exactly_the_level_it_probes(cluster: K8sCluster) -> None:
+    # A baseline namespace admits the restricted-only probes: they are valid pods, refused only by policy.
+    baseline_names = set(probe_pods("baseline"))
+    for name, pod in probe_pods("restricted").items():
+        if name not in baseline_names:
+            assert_admission_allows("guard-baseline", pod, cluster=cluster)
+
+
+def test_rejects_and_allows_show_the_server_reason(cluster: K8sCluster) -> None:
+    privileged = probe_pods("baseline")["privileged"]
+    result = assert_admission_rejects("guard-restricted", privileged, cluster=cluster, reason='violates PodSecurity "restricted:latest"')
+    assert result.status == 403 and "privileged" in result.message
+    assert_admission_allows("guard-restricted", compliant_pod(), cluster=cluster)
+    with pytest.raises(SecurityAssertionError, match=r"admission refused Pod k8ssec-probe-privileged in namespace 'guard-restricted' \(HTTP 403\): .*violates PodSecurity"):
+        assert_admission_allows("guard-restricted", privileged, cluster=cluster)
+    with pytest.raises(SecurityAssertionError, match="admission accepted Pod k8ssec-probe-privileged in namespace 'guard-open'"):
+        assert_admission_rejects("guard-open", privileged, cluster=cluster)
+    with pytest.raises(SecurityAssertionError, match="but not for 'restricted:v1.0'"):
+        assert_admission_rejects("guard-restricted", privileged, cluster=cluster, reason="restricted:v1.0")
+
+
+def test_an_invalid_object_is_not_mistaken_for_a_policy_decision(cluster: K8sCluster) -> None:
+    invalid = compliant_pod("invalid")
+    invalid["spec"]["containers"][0]["name"] = "Not_A_Valid_Name"
+    with pytest.raises(SecurityAssertionError, match="failed with HTTP 422 before admission could judge it"):
+        assert_admission_rejects("guard-restricted", invalid, cluster=cluster)
+
+
+def test_nothing_is_stored_by_dry_runs(cluster: K8sCluster, admin: ClusterSource) -> None:
+    assert_admission_allows("guard-open", compliant_pod("never-stored"), cluster=cluster)
+    status, _ = admin.request("GET", "/api/v1/namespaces/guard-open/pods/never-stored")
+    assert status == 404
