@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Union
 
 from pytest_k8ssec.checks._check import Check
-from pytest_k8ssec.model.objects import K8sObject, Provenance, as_mapping
+from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.model.workloads import pod_spec
 from pytest_k8ssec.pss._registry import LATEST, LEVELS, Version, table
 

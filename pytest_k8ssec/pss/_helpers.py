@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pytest_k8ssec.model.objects import as_mapping
+from pytest_k8ssec.model.containers import containers
+from pytest_k8ssec.model.objects import K8sObject, as_mapping
 from pytest_k8ssec.model.workloads import PodSpecRef
 
 
@@ -105,3 +106,39 @@ def is_windows(pod: PodSpecRef) -> bool:
 def is_true(value: object) -> bool:
     """A ``*bool`` that is set and true."""
     return value is True
+
+
+@dataclass
+class ProfileScan:
+    """Where a pod and its containers set a profile ``type`` outside the allowed set."""
+
+    pod_bad: bool
+    names: list[str]
+    values: set[str]
+    paths: list[str]
+
+
+def scan_profile_types(pod: PodSpecRef, obj: K8sObject, field: str, allowed: frozenset[str]) -> ProfileScan:
+    """Pod- then container-level ``securityContext.<field>.type`` values not in ``allowed``.
+
+    Shared by the AppArmor and baseline seccomp controls, which upstream judges the same way: a set
+    profile whose type (``""`` when missing) is not allowed, at either level, is forbidden.
+    """
+    scan = ProfileScan(False, [], set(), [])
+    profile = pod_context(pod).get(field)
+    if profile is not None:
+        kind = text(as_mapping(profile).get("type"))
+        if kind not in allowed:
+            scan.pod_bad = True
+            scan.values.add(kind)
+            scan.paths.append(f"{pod.path}.securityContext.{field}.type")
+    for ref in containers(obj):
+        profile = ref.security_context.get(field)
+        if profile is not None:
+            kind = text(as_mapping(profile).get("type"))
+            if kind not in allowed:
+                scan.names.append(ref.name)
+                scan.values.add(kind)
+                scan.paths.append(f"{ref.path}.securityContext.{field}.type")
+    return scan
+

@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Final
 
 from pytest_k8ssec.checks._check import Category, Severity
-from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_mapping
 from pytest_k8ssec.model.workloads import PodSpecRef
 from pytest_k8ssec.pss._helpers import (
@@ -24,7 +23,7 @@ from pytest_k8ssec.pss._helpers import (
     go_quote,
     join_quote,
     pluralize,
-    pod_context,
+    scan_profile_types,
     setters,
     text,
 )
@@ -39,26 +38,9 @@ def _allowed_annotation(value: str) -> bool:
 
 
 def apparmor_profile_1_0(pod: PodSpecRef, obj: K8sObject) -> Outcome:
-    values: set[str] = set()
-    paths: list[str] = []
-    pod_profile = pod_context(pod).get("appArmorProfile")
-    pod_bad = False
-    if pod_profile is not None:
-        kind = text(as_mapping(pod_profile).get("type"))
-        if kind not in ALLOWED_TYPES:
-            pod_bad = True
-            values.add(kind)
-            paths.append(f"{pod.path}.securityContext.appArmorProfile.type")
-    names: list[str] = []
-    for ref in containers(obj):
-        profile = ref.security_context.get("appArmorProfile")
-        if profile is not None:
-            kind = text(as_mapping(profile).get("type"))
-            if kind not in ALLOWED_TYPES:
-                names.append(ref.name)
-                values.add(kind)
-                paths.append(f"{ref.path}.securityContext.appArmorProfile.type")
-    who = setters(pod_bad, names)
+    scan = scan_profile_types(pod, obj, "appArmorProfile", ALLOWED_TYPES)
+    values, paths, names = scan.values, scan.paths, scan.names
+    who = setters(scan.pod_bad, names)
     bad_values = sorted(values)
     annotations = as_mapping(pod.metadata.get("annotations"))
     bad_annotations = sorted(

@@ -24,7 +24,7 @@ from pytest_k8ssec.pss._helpers import (
     go_quote,
     join_quote,
     pluralize,
-    pod_context,
+    scan_profile_types,
     setters,
     text,
 )
@@ -59,26 +59,9 @@ def seccomp_profile_baseline_1_0(pod: PodSpecRef, obj: K8sObject) -> Outcome:
 
 
 def seccomp_profile_baseline_1_19(pod: PodSpecRef, obj: K8sObject) -> Outcome:
-    values: set[str] = set()
-    paths: list[str] = []
-    pod_bad = False
-    profile = pod_context(pod).get("seccompProfile")
-    if profile is not None:
-        kind = text(as_mapping(profile).get("type"))
-        if kind not in VALID_TYPES:
-            pod_bad = True
-            values.add(kind)
-            paths.append(f"{pod.path}.securityContext.seccompProfile.type")
-    names: list[str] = []
-    for ref in containers(obj):
-        profile = ref.security_context.get("seccompProfile")
-        if profile is not None:
-            kind = text(as_mapping(profile).get("type"))
-            if kind not in VALID_TYPES:
-                names.append(ref.name)
-                values.add(kind)
-                paths.append(f"{ref.path}.securityContext.seccompProfile.type")
-    who = setters(pod_bad, names)
+    scan = scan_profile_types(pod, obj, "seccompProfile", VALID_TYPES)
+    values, paths, names = scan.values, scan.paths, scan.names
+    who = setters(scan.pod_bad, names)
     if not who:
         return ALLOWED
     return forbidden(
