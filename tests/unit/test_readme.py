@@ -1,0 +1,34 @@
+"""The README stays true: its two commands at the top, and its sample failure is what the demo prints."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+
+
+def test_the_readme_opens_with_the_demo_and_the_test_command_ci_runs() -> None:
+    first_block = README.split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line for line in first_block.splitlines() if line and not line.startswith("#")]
+    assert len(commands) == 2
+    demo, tests = commands
+    assert demo.startswith("pip install . && pytest example_suites/workload_hardening --k8s-manifests example_suites/manifests/hardened")
+    assert "example_suites/manifests/insecure" in demo
+    assert tests in (ROOT / ".ci" / "run").read_text(), ".ci/run must call the README's test command"
+
+
+def test_the_sample_failure_is_what_the_demo_prints(pytester: pytest.Pytester) -> None:
+    sample = README.split("the container and the fix:\n\n```\n", 1)[1].split("```", 1)[0].strip().splitlines()
+    result = pytester.runpytest(
+        str(ROOT / "example_suites" / "workload_hardening"),
+        f"--k8s-manifests={ROOT / 'example_suites' / 'manifests' / 'insecure'}",
+        f"--rootdir={ROOT}",
+        "-k", "test_not_privileged and worker",
+    )
+    out = result.stdout.str().replace(f"{ROOT}/", "")
+    for line in sample:
+        assert re.sub(r"\s+", " ", line.strip()) in re.sub(r"\s+", " ", out), line
