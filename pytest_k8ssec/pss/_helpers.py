@@ -7,12 +7,13 @@ Go's ``%q`` quotes them), the same user-namespace test.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_mapping
+from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import PodSpecRef
 
 
@@ -88,19 +89,9 @@ def text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def pod_context(pod: PodSpecRef) -> Mapping[str, Any]:
-    """``spec.securityContext`` (empty when unset or malformed)."""
-    return as_mapping(pod.spec.get("securityContext"))
-
-
 def in_user_namespace(pod: PodSpecRef) -> bool:
     """``spec.hostUsers: false``: upstream's relaxPolicyForUserNamespacePod."""
     return pod.spec.get("hostUsers") is False
-
-
-def is_windows(pod: PodSpecRef) -> bool:
-    """``spec.os.name: windows`` (restricted v1.25+ exempts such pods from three controls)."""
-    return as_mapping(pod.spec.get("os")).get("name") == "windows"
 
 
 def is_true(value: object) -> bool:
@@ -125,7 +116,7 @@ def scan_profile_types(pod: PodSpecRef, obj: K8sObject, field: str, allowed: fro
     profile whose type (``""`` when missing) is not allowed, at either level, is forbidden.
     """
     scan = ProfileScan(False, [], set(), [])
-    profile = pod_context(pod).get(field)
+    profile = pod_security_context(pod).get(field)
     if profile is not None:
         kind = text(as_mapping(profile).get("type"))
         if kind not in allowed:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pytest_k8ssec.checks._check import Category, Severity
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import PodSpecRef
 from pytest_k8ssec.pss._helpers import (
     ALLOWED,
@@ -21,14 +22,13 @@ from pytest_k8ssec.pss._helpers import (
     in_user_namespace,
     join_quote,
     pluralize,
-    pod_context,
     setters,
 )
 from pytest_k8ssec.pss._registry import Control, Versioned, make_check, v
 
 
 def run_as_non_root_1_0(pod: PodSpecRef, obj: K8sObject) -> Outcome:
-    pod_value = pod_context(pod).get("runAsNonRoot")
+    pod_value = pod_security_context(pod).get("runAsNonRoot")
     pod_bad = pod_value is not None and pod_value is not True
     pod_ok = pod_value is True
     explicit: list[str] = []

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pytest_k8ssec.checks._check import Category, Severity
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.pss._helpers import ALLOWED, Outcome, forbidden, in_user_namespace, pod_context, setters
+from pytest_k8ssec.pss._helpers import ALLOWED, Outcome, forbidden, in_user_namespace, setters
 from pytest_k8ssec.pss._registry import Control, Versioned, make_check, v
 
 
@@ -21,7 +22,7 @@ def _is_root(value: object) -> bool:
 
 
 def run_as_user_1_23(pod: PodSpecRef, obj: K8sObject) -> Outcome:
-    pod_bad = _is_root(pod_context(pod).get("runAsUser"))
+    pod_bad = _is_root(pod_security_context(pod).get("runAsUser"))
     paths = [f"{pod.path}.securityContext.runAsUser"] if pod_bad else []
     names: list[str] = []
     for ref in containers(obj):

@@ -15,15 +15,14 @@ from typing import Final
 from pytest_k8ssec.checks._check import Category, Severity
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_mapping
+from pytest_k8ssec.model.security import is_windows, pod_security_context
 from pytest_k8ssec.model.workloads import PodSpecRef
 from pytest_k8ssec.pss._helpers import (
     ALLOWED,
     Outcome,
     forbidden,
-    is_windows,
     join_quote,
     pluralize,
-    pod_context,
     setters,
     text,
 )
@@ -36,7 +35,7 @@ def seccomp_profile_restricted_1_19(pod: PodSpecRef, obj: K8sObject) -> Outcome:
     values: set[str] = set()
     explicit_paths: list[str] = []
     pod_bad = pod_ok = False
-    profile = pod_context(pod).get("seccompProfile")
+    profile = pod_security_context(pod).get("seccompProfile")
     if profile is not None:
         kind = text(as_mapping(profile).get("type"))
         if kind in VALID_TYPES:

@@ -15,8 +15,9 @@ from typing import Any, Final
 from pytest_k8ssec.checks._check import Category, Severity
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_mapping
+from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.pss._helpers import ALLOWED, Outcome, forbidden, join_quote, pluralize, pod_context, setters, text
+from pytest_k8ssec.pss._helpers import ALLOWED, Outcome, forbidden, join_quote, pluralize, setters, text
 from pytest_k8ssec.pss._registry import Control, Versioned, make_check, v
 
 TYPES_1_0: Final = frozenset({"", "container_t", "container_init_t", "container_kvm_t"})
@@ -42,7 +43,7 @@ def _check(pod: PodSpecRef, obj: K8sObject, allowed: frozenset[str]) -> Outcome:
                 paths.append(f"{path}.{key}")
         return ok
 
-    pod_options = pod_context(pod).get("seLinuxOptions")
+    pod_options = pod_security_context(pod).get("seLinuxOptions")
     pod_bad = pod_options is not None and not valid(
         as_mapping(pod_options), f"{pod.path}.securityContext.seLinuxOptions"
     )

@@ -17,8 +17,9 @@ from typing import Final
 
 from pytest_k8ssec.checks._check import Category, Severity
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
+from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.pss._helpers import ALLOWED, Outcome, forbidden, pod_context, text
+from pytest_k8ssec.pss._helpers import ALLOWED, Outcome, forbidden, text
 from pytest_k8ssec.pss._registry import CheckFn, Control, Versioned, make_check, v
 
 ALLOWED_1_0: Final = frozenset(
@@ -46,7 +47,7 @@ def _sysctls(allowed: frozenset[str]) -> CheckFn:
         # In the pod's order, duplicates kept, as upstream lists them.
         bad = [
             (index, text(as_mapping(sysctl).get("name")))
-            for index, sysctl in enumerate(as_list(pod_context(pod).get("sysctls")))
+            for index, sysctl in enumerate(as_list(pod_security_context(pod).get("sysctls")))
             if text(as_mapping(sysctl).get("name")) not in allowed
         ]
         if not bad:

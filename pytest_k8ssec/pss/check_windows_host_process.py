@@ -12,8 +12,9 @@ from __future__ import annotations
 from pytest_k8ssec.checks._check import Category, Severity
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_mapping
+from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.pss._helpers import ALLOWED, Outcome, forbidden, is_true, pod_context, setters
+from pytest_k8ssec.pss._helpers import ALLOWED, Outcome, forbidden, is_true, setters
 from pytest_k8ssec.pss._registry import Control, Versioned, make_check, v
 
 
@@ -24,7 +25,7 @@ def windows_host_process_1_0(pod: PodSpecRef, obj: K8sObject) -> Outcome:
         if is_true(as_mapping(ref.security_context.get("windowsOptions")).get("hostProcess")):
             names.append(ref.name)
             paths.append(f"{ref.path}.securityContext.windowsOptions.hostProcess")
-    pod_bad = is_true(as_mapping(pod_context(pod).get("windowsOptions")).get("hostProcess"))
+    pod_bad = is_true(as_mapping(pod_security_context(pod).get("windowsOptions")).get("hostProcess"))
     if pod_bad:
         paths.insert(0, f"{pod.path}.securityContext.windowsOptions.hostProcess")
     who = setters(pod_bad, names)

@@ -148,6 +148,7 @@ class ClusterSource:
         path: str,
         query: Sequence[tuple[str, str]] = (),
         body: Mapping[str, Any] | None = None,
+        content_type: str = "application/json",
     ) -> tuple[int, Any]:
         """One API request; returns (HTTP status, decoded JSON body). Never raises for an HTTP status.
 
@@ -157,14 +158,18 @@ class ClusterSource:
         with self._lock:
             self.requests += 1
         headers = {"Accept": "application/json"}
+        payload_in: Any = None
         if body is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
+            # The client serializes only JSON content types itself; any other (an apply patch)
+            # goes as text, and JSON is valid YAML for it.
+            payload_in = dict(body) if content_type == "application/json" else json.dumps(body)
         method, url, headers, payload, post = self.api_client.param_serialize(
             method=method,
             resource_path=path,
             query_params=list(query),
             header_params=headers,
-            body=dict(body) if body is not None else None,
+            body=payload_in,
             auth_settings=["BearerToken"],
         )
         try:
@@ -312,32 +317,17 @@ class ClusterSource:
             metadata.pop("namespace", None)
         body = {**obj, "metadata": metadata}
         path = f"{info.path(namespace if info.namespaced else None)}/{urllib.parse.quote(name, safe='')}"
-        status, answer = self._patch(path, body)
+        status, answer = self.request(
+            "PATCH",
+            path,
+            [("fieldManager", "pytest-k8ssec"), ("force", "true")],
+            body,
+            content_type="application/apply-patch+yaml",
+        )
         if status not in (200, 201) or not isinstance(answer, dict):
             message = answer.get("message") if isinstance(answer, dict) else answer
             raise ClusterError(f"context {self.context!r}: applying {obj.get('kind')} {name} failed with HTTP {status}: {message}")
         return answer
-
-    def _patch(self, path: str, body: Mapping[str, Any]) -> tuple[int, Any]:
-        with self._lock:
-            self.requests += 1
-        method, url, headers, payload, post = self.api_client.param_serialize(
-            method="PATCH",
-            resource_path=path,
-            query_params=[("fieldManager", "pytest-k8ssec"), ("force", "true")],
-            header_params={"Accept": "application/json", "Content-Type": "application/apply-patch+yaml"},
-            body=json.dumps(body),  # JSON is YAML: the apply patch content type takes it as is
-            auth_settings=["BearerToken"],
-        )
-        try:
-            response = self.api_client.call_api(method, url, headers, payload, post, _request_timeout=self.options.timeout)
-            return response.status, _decode(response.read())
-        except ApiException as exc:
-            if exc.status:
-                return exc.status, _decode(exc.body)
-            raise ClusterError(f"context {self.context!r}: {self.server} failed: {exc.reason}") from None
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ClusterError(f"context {self.context!r}: cannot reach {self.server}: {_cause(exc)}") from None
 
     # --- listing --------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -726,9 +726,3 @@ def _type_name(value: object) -> str:
     if isinstance(value, (int, float)):
         return "number"
     return type(value).__name__
-
-
-def iter_objects(results: Iterable[LoadResult]) -> Iterator[K8sObject]:
-    """All objects of several load results, in order."""
-    for result in results:
-        yield from result.objects
