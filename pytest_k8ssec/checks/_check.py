@@ -35,6 +35,10 @@ class Category(str, enum.Enum):
     KERNEL = "kernel-hardening"
     SERVICE_ACCOUNTS = "service-accounts"
     RESOURCES = "resources"
+    IMAGES = "images"
+    CREDENTIALS = "credentials"
+    RBAC = "rbac"
+    NETWORK = "network"
 
     def __str__(self) -> str:
         return self.value
