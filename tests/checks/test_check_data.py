@@ -1,22 +1,39 @@
 """Data-driven check tests: tests/data/checks/<check-id>/{pass,fail}-<case>.yaml.
 
 A ``pass-*`` file must give no finding of its check on any object; a ``fail-*`` file must give at
-least one, and exactly the field paths its ``# expect: <path>`` lines list.
+least one, and exactly the field paths its ``# expect: <path>`` lines list. A ``# configure: {json}``
+line runs the check as its module's ``configure(**json)`` builds it (checks that take a policy).
 """
 
 from __future__ import annotations
 
+import importlib
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from pytest_k8ssec.checks import builtin_registry
+from pytest_k8ssec.checks import BUILTIN_CHECK_MODULES, Check, builtin_registry, module_name
 from pytest_k8ssec.engine import evaluate
 from pytest_k8ssec.sources.manifests import load_file
 
 DATA = Path(__file__).parent.parent / "data" / "checks"
 _EXPECT = re.compile(r"^#\s*expect:\s*(\S.*?)\s*$", re.MULTILINE)
+_CONFIGURE = re.compile(r"^#\s*configure:\s*(\{.*\})\s*$", re.MULTILINE)
+
+
+def _check_for(check_id: str, text: str) -> Check:
+    configured = _CONFIGURE.search(text)
+    if configured is None:
+        return builtin_registry().get(check_id)
+    for entry in BUILTIN_CHECK_MODULES:
+        module = importlib.import_module(module_name(entry))
+        if module.CHECK.id == check_id:
+            check: Check = module.configure(**json.loads(configured.group(1)))
+            assert check.id == check_id
+            return check
+    raise AssertionError(f"no module for {check_id}")
 
 
 def _cases() -> list[pytest.param]:
@@ -29,7 +46,7 @@ def _cases() -> list[pytest.param]:
 
 @pytest.mark.parametrize(("check_id", "path"), _cases())
 def test_check_verdict(check_id: str, path: Path) -> None:
-    check = builtin_registry().get(check_id)
+    check = _check_for(check_id, path.read_text())
     objects = load_file(path)
     assert objects, f"{path} holds no object"
     assert any(check.applies_to(obj) for obj in objects), f"{check_id} applies to nothing in {path}"
