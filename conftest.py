@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# The parse cache loads its cipher lazily (it costs ~80 ms, paid only by runs that cache). Inside an
+# in-process pytester run that first import would be undone when pytester restores sys.modules,
+# and cryptography's native bindings cannot be imported a second time ("cipher ChaCha20 in None
+# mode is not supported"), so the project's own test runs import it once, up front.
+import cryptography.hazmat.primitives.ciphers  # noqa: F401
 import pytest
 
 ROOT = Path(__file__).parent

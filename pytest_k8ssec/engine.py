@@ -51,8 +51,10 @@ def evaluate(checks: Iterable[Check], objects: Iterable[K8sObject]) -> list[Find
                 for violation in check.evaluate(obj):
                     append(Finding(check, obj, violation))
             except Exception as exc:  # noqa: BLE001 - a crashing check must fail, never pass
+                # Only the exception's type: its text may quote a field value, and values can be
+                # secrets (messages never carry values).
                 message = (
-                    f"check could not evaluate the object ({type(exc).__name__}: {exc}); "
+                    f"check could not evaluate the object ({type(exc).__name__} raised in the check); "
                     "the object is probably malformed"
                 )
                 append(Finding(check, obj, Violation("", message)))
