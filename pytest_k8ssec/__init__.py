@@ -23,6 +23,12 @@ from pytest_k8ssec.asserts import (
     assert_runs_as_non_root,
     assert_seccomp,
 )
+from pytest_k8ssec.credentials import (
+    assert_no_credential_literals,
+    assert_no_secrets_in_manifests,
+    assert_not_default_service_account,
+    assert_secrets_as_files,
+)
 from pytest_k8ssec.inpod import (
     assert_main_process_not_root,
     assert_no_package_manager,
@@ -69,13 +75,16 @@ __all__ = (
     "assert_main_process_not_root",
     "assert_namespace_compliant",
     "assert_namespace_pod_security",
+    "assert_no_credential_literals",
     "assert_no_host_namespaces",
     "assert_no_host_path",
     "assert_no_host_ports",
     "assert_no_package_manager",
     "assert_no_privilege_escalation",
+    "assert_no_secrets_in_manifests",
     "assert_no_service_account_token_automount",
     "assert_no_shell",
+    "assert_not_default_service_account",
     "assert_not_privileged",
     "assert_passes",
     "assert_pod_security",
@@ -85,6 +94,7 @@ __all__ = (
     "assert_root_filesystem_read_only",
     "assert_runs_as_non_root",
     "assert_seccomp",
+    "assert_secrets_as_files",
     "containers",
     "evaluate",
     "evaluate_pod_security",

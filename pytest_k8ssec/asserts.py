@@ -102,12 +102,17 @@ def format_findings(title: str, findings: Sequence[Finding]) -> str:
     return "\n".join(lines)
 
 
-def _run(title: str, checks: Sequence[Check], objs: Objects) -> None:
+def _run(title: str, checks: Sequence[Check], objs: Objects, *, require_judged: bool = True) -> None:
+    """Run ``checks`` on ``objs`` and raise on findings.
+
+    ``require_judged=False`` is for checks whose subject may rightly be absent ("no Secret is
+    committed" holds for manifests without Secrets); an empty selection still fails.
+    """
     __tracebackhide__ = True
     objects = _objects(objs)
     if not objects:
         raise SecurityAssertionError(f"{title}: no objects given; nothing was checked (an empty selection never passes)")
-    if not any(check.applies_to(obj) for obj in objects for check in checks):
+    if require_judged and not any(check.applies_to(obj) for obj in objects for check in checks):
         kinds = sorted({obj.kind for obj in objects})
         raise SecurityAssertionError(
             f"{title}: none of the {len(objects)} given objects ({', '.join(kinds)}) is one these checks "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import pkgutil
 import re
 from pathlib import Path
 
@@ -101,8 +103,16 @@ def test_public_api_is_exactly_all() -> None:
     assert sorted(pytest_k8ssec.__all__) == list(pytest_k8ssec.__all__)
     for name in pytest_k8ssec.__all__:
         assert hasattr(pytest_k8ssec, name), name
-    helpers = {n for n in dir(pytest_k8ssec.asserts) if n.startswith("assert_")}
-    assert helpers <= set(pytest_k8ssec.__all__), "every assertion helper is public"
+    helpers = set()
+    for info in pkgutil.walk_packages(pytest_k8ssec.__path__, "pytest_k8ssec."):
+        module = importlib.import_module(info.name)
+        helpers |= {
+            name
+            for name, value in vars(module).items()
+            if name.startswith("assert_") and callable(value) and getattr(value, "__module__", "") == info.name
+        }
+    assert "assert_passes" in helpers
+    assert helpers - set(pytest_k8ssec.__all__) == set(), "every assertion helper is public"
 
 
 def test_registry_refuses_duplicate_ids_and_names_known_ids_on_lookup() -> None:

@@ -1,0 +1,70 @@
+"""env-credential-literal.
+
+CWE-798, "Use of Hard-coded Credentials": "The product contains hard-coded credentials, such as a
+password or cryptographic key". Kubernetes' answer is the Secret ("a Secret is an object that
+contains a small amount of sensitive data ... so that you don't need to include confidential data
+in your application code"): a container's ``env[].value`` is a literal in the manifest, readable by
+everyone who can read the workload, and printed by ``kubectl describe``.
+
+Every container (init, regular, ephemeral) is judged by each ``env[]`` entry's literal ``value``
+with the rules of ``model/credentials.py``: known token formats, credential-like names with any
+literal (a placeholder like ``changeme`` included), high entropy for other names. ``valueFrom`` is
+not a literal and passes here (``secret-env-var`` has the opinion on secrets as variables).
+Messages name the variable and redact the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.model.containers import containers
+from pytest_k8ssec.model.credentials import classify, redact, safe_name
+from pytest_k8ssec.model.objects import K8sObject, as_list
+
+
+def literal(value: object) -> str | None:
+    """An env value as text: YAML may give ``123456`` as a number, which the API would refuse, but it is a literal."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    for ref in containers(obj):
+        for index, entry in enumerate(as_list(ref.container.get("env"))):
+            if not isinstance(entry, Mapping):
+                continue
+            value = literal(entry.get("value"))
+            if value is None:
+                continue
+            name = entry.get("name")
+            name = name if isinstance(name, str) else ""
+            match = classify(name, value)
+            if match is None:
+                continue
+            yield Violation(
+                f"{ref.path}.env[{index}].value",
+                f'container "{ref.name}" sets environment variable {safe_name(name) or "(unnamed)"} to a credential-like '
+                f"literal: {redact(value, match.rule)}",
+                ref.name,
+            )
+
+
+CHECK = Check(
+    id="env-credential-literal",
+    title="Credential literal in environment variable",
+    summary="Containers must not carry passwords, tokens or keys as literal environment variable values.",
+    remediation="Put the credential in a Secret created outside the manifests (or an external secret store) and "
+    "reference it with env[].valueFrom.secretKeyRef or, better, a mounted Secret volume; then rotate the exposed value.",
+    category=Category.CREDENTIALS,
+    severity=Severity.HIGH,
+    evaluate=_evaluate,
+    controls=("CWE-798", "OWASP Kubernetes Top 10 K08: Secrets Management"),
+    references=(
+        "https://cwe.mitre.org/data/definitions/798.html",
+        "https://kubernetes.io/docs/concepts/configuration/secret/",
+    ),
+)

@@ -1,0 +1,355 @@
+"""Credential-like literals: names that say "secret", known token formats, high-entropy strings, redaction.
+
+Implements the detection behind CWE-798 ("Use of Hard-coded Credentials") for Kubernetes objects:
+environment variables, ConfigMap entries and the config files kept in them. Three kinds of
+evidence, in this order:
+
+1. A **known token format** anywhere in the value (AWS access key ids, GitHub, GitLab, Slack,
+   Google, Stripe, npm, SendGrid tokens, JWTs, PEM private keys, HTTP ``Bearer``/``Basic``
+   credentials, URLs with ``user:password@``, connection strings with ``Password=``/``AccountKey=``).
+2. A **credential-like name** (``DB_PASSWORD``, ``apiKey``, ``client.secret``, ``AUTH_TOKEN``...)
+   with any literal value. A placeholder such as ``changeme`` under such a name is still a committed
+   credential and is reported; what is not a literal is skipped: empty values, references the
+   runtime fills in (Kubernetes ``$(VAR)``, ``${VAR}`` for envsubst, unrendered ``{{ ... }}``
+   templates), booleans (``REQUIRE_PASSWORD=true`` is a switch), file paths (a path to a mounted
+   credential file is the recommended form) and URLs without credentials. A name whose credential
+   word is followed by a descriptor (``PASSWORD_FILE``, ``TOKEN_TTL``, ``SECRET_NAME``,
+   ``API_KEY_HEADER``) names something about a credential, not the credential, and gets only the
+   value rules.
+3. **Shannon entropy**, for names that do not say secret: a single token of at least 20 characters
+   from the base64/base64url alphabet that mixes upper case, lower case and digits and carries at
+   least 3.7-4.3 bits per character (by length), or 32+ hexadecimal digits at 3.0 bits per
+   character. Identifiers that merely look random are excluded: UUIDs, 40-digit hex strings (git
+   commit ids, which CI stamps into manifests), paths, hostnames and versions (they have ``.``/``:``).
+
+``redact`` is the one way any message names a value: it gives the length and the rule, never a
+character of the value. Names are shown, unless a name itself looks like a credential.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import parse_qsl, urlsplit
+
+# --- known formats ---------------------------------------------------------------------------------
+
+# (description, pattern): the first match wins, so specific formats come before generic ones.
+TOKEN_FORMATS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
+    ("a PEM private key", re.compile(r"-+ ?BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-+", re.IGNORECASE)),
+    ("an AWS access key id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])")),
+    ("a GitHub token", re.compile(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")),
+    ("a GitLab token", re.compile(r"(?<![A-Za-z0-9_])glpat-[A-Za-z0-9_-]{20,}")),
+    ("a Slack token", re.compile(r"(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10,}")),
+    ("a Slack webhook URL", re.compile(r"hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+")),
+    ("a Google API key", re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}")),
+    ("a Stripe secret key", re.compile(r"(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}")),
+    ("an npm token", re.compile(r"(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}")),
+    ("a SendGrid API key", re.compile(r"(?<![A-Za-z0-9])SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}")),
+    ("a JWT", re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
+    ("an Azure storage account key", re.compile(r"AccountKey=[A-Za-z0-9+/]{20,}={0,2}", re.IGNORECASE)),
+    ("an HTTP Authorization credential", re.compile(r"(?<![A-Za-z])(?:Bearer|Basic) +[A-Za-z0-9._~+/-]{16,}=*")),
+)
+
+# scheme://user:password@host; a password that is wholly a reference is not a literal.
+_USERINFO: Final = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:([^\s/@]+)@")
+# key=value / key: value / "key": "value" pairs inside a longer value (config files, connection
+# strings, JAVA_OPTS, query strings). Only pairs whose key is credential-like are kept.
+_PAIR: Final = re.compile(
+    r"""(?<![\w.])(?:-D)?["']?([A-Za-z_][\w.-]*)["']?[ \t]*[:=][ \t]*"""
+    r"""(?:"([^"\n]*)"|'([^'\n]*)'|(\$\{[^}\n]*\}|\$\([^)\n]*\)|\{\{.*?\}\}|[^\s,;&}'"]*))"""
+)
+
+# --- names -----------------------------------------------------------------------------------------
+
+# Whole-name-token credential words.
+_CREDENTIAL_WORDS: Final = frozenset(
+    {
+        "password", "passwd", "pwd", "pass", "passphrase", "passcode",
+        "secret", "secrets", "token", "apikey", "accesskey", "secretkey", "privatekey", "authtoken",
+        "credential", "credentials", "creds", "auth", "bearer",
+    }
+)
+# Credential words that also count inside a longer token (DBPASSWORD, GITHUBAPIKEY): none of them
+# occurs inside common non-credential words ("token" does: tokenizer; "pass": bypass).
+_EMBEDDED_WORDS: Final = ("password", "passwd", "secret", "credential", "apikey", "accesskey", "privatekey", "authtoken")
+# "<word>_KEY" is a credential unless the word makes it a lookup key or a public key.
+_NON_SECRET_KEY_QUALIFIERS: Final = frozenset(
+    {
+        "public", "pub", "sort", "partition", "primary", "foreign", "cache", "routing", "idempotency",
+        "object", "lookup", "shard", "hash", "row", "index", "label", "metric", "feature", "dedup",
+        "dedupe", "group", "topic", "message", "record", "node", "gpg", "pgp", "registry", "s3",
+    }
+)
+# A credential word followed by one of these names something about a credential.
+_DESCRIPTORS: Final = frozenset(
+    {
+        "file", "files", "path", "dir", "directory", "location", "mount", "url", "uri", "endpoint",
+        "host", "hostname", "port", "enabled", "enable", "disabled", "disable", "required", "mode",
+        "type", "kind", "method", "provider", "issuer", "audience", "user", "username", "name", "ref",
+        "id", "length", "len", "size", "ttl", "expiry", "expires", "expiration", "lifetime", "timeout",
+        "seconds", "secs", "minutes", "hours", "days", "interval", "duration", "age", "refresh",
+        "header", "policy", "version", "count", "limit", "max", "min", "format", "algorithm", "alg",
+        "store", "backend", "namespace", "prefix", "suffix", "field", "env", "var", "source", "config",
+        "schema", "rotation", "hint", "validation", "complexity", "strength", "reset",
+    }
+)
+_CAMEL: Final = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def name_tokens(name: str) -> list[str]:
+    """Lower-case words of a name: ``DB_PASSWORD``, ``dbPassword`` and ``db.password`` -> ``db``, ``password``."""
+    return [word.lower() for part in re.split(r"[^A-Za-z0-9]+", name) for word in _CAMEL.findall(part)]
+
+
+def credential_word(name: str) -> str | None:
+    """The credential word that makes ``name`` credential-like (``"password"``, ``"api key"``), or None.
+
+    The last credential word counts; a descriptor after it (``PASSWORD_FILE``) means the name is
+    about a credential rather than one.
+    """
+    tokens = name_tokens(name)
+    found: tuple[int, str] | None = None
+    for index, token in enumerate(tokens):
+        word: str | None = None
+        if token in _CREDENTIAL_WORDS:
+            word = token
+        elif token in ("key", "keys") and index > 0 and tokens[index - 1] not in _NON_SECRET_KEY_QUALIFIERS:
+            previous = tokens[index - 1]
+            word = f"{previous} key" if previous in ("api", "access", "private", "secret") else "key"
+        else:
+            word = next((w for w in _EMBEDDED_WORDS if w in token), None)
+        if word is not None:
+            found = (index, word)
+    if found is None:
+        return None
+    index, word = found
+    if any(token in _DESCRIPTORS for token in tokens[index + 1 :]):
+        return None
+    return word
+
+
+# --- values ----------------------------------------------------------------------------------------
+
+_REFERENCE: Final = re.compile(r"^(?:\$\([A-Za-z_][A-Za-z0-9_.-]*\)|\$\{[^{}\s]+\}|\{\{.*\}\})$", re.DOTALL)
+_BOOLEAN: Final = frozenset({"true", "false", "yes", "no", "on", "off", "enabled", "disabled"})
+_PATH: Final = re.compile(r"^(?:/[\w.@+-]+){2,}/?$")
+_BASE64ISH: Final = re.compile(r"^[A-Za-z0-9+/_-]+={0,2}$")
+_HEX: Final = re.compile(r"^(?:[0-9a-f]+|[0-9A-F]+)$")
+_URL: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
+# Capitalised or lower-case runs of 3+ letters: English words. Random strings rarely have them.
+_WORD: Final = re.compile(r"[A-Z]?[a-z]{3,}")
+MIN_ENTROPY_LENGTH: Final = 20
+
+
+def is_reference(value: str) -> bool:
+    """True for values the runtime fills in: ``$(VAR)``, ``${VAR}``, ``{{ .Values.x }}``."""
+    return bool(_REFERENCE.match(value.strip()))
+
+
+def is_non_literal(value: str) -> bool:
+    """True for values that hold no credential even under a credential-like name (see module doc)."""
+    text = value.strip()
+    if not text or is_reference(text) or text.lower() in _BOOLEAN or _PATH.match(text):
+        return True
+    return bool(_URL.match(text)) and _url_credential(text) is None
+
+
+def shannon_entropy(value: str) -> float:
+    """Shannon entropy of ``value`` in bits per character (0.0 for the empty string)."""
+    if not value:
+        return 0.0
+    size = len(value)
+    return -sum(count / size * math.log2(count / size) for count in Counter(value).values())
+
+
+def _entropy_floor(length: int) -> float:
+    # A random base64 string of n characters carries about log2(n) bits/char while n is below the
+    # alphabet size; these floors pass ~90% of random strings and no English-like identifier.
+    if length < 32:
+        return 3.7
+    if length < 48:
+        return 4.0
+    return 4.3
+
+
+def looks_random(value: str) -> bool:
+    """True for one high-entropy token (the entropy rule of the module doc)."""
+    text = value.strip()
+    if len(text) < MIN_ENTROPY_LENGTH or text.startswith("/"):
+        return False
+    if _HEX.match(text):
+        return len(text) >= 32 and len(text) != 40 and shannon_entropy(text) >= 3.0
+    if not _BASE64ISH.match(text):
+        return False
+    if not (any(c.isupper() for c in text) and any(c.islower() for c in text) and any(c.isdigit() for c in text)):
+        return False
+    # Identifiers made of words (ApplicationConfigLoader2) mix the classes too but are mostly words.
+    if sum(len(word) for word in _WORD.findall(text)) >= len(text) / 2:
+        return False
+    return shannon_entropy(text) >= _entropy_floor(len(text))
+
+
+def _url_credential(value: str) -> str | None:
+    match = _USERINFO.search(value)
+    if match and not is_reference(match.group(1)):
+        return "a URL with a password (scheme://user:password@host)"
+    if "?" in value:
+        try:
+            query = urlsplit(value.strip()).query
+        except ValueError:
+            return None
+        for key, item in parse_qsl(query):
+            if item and not is_reference(item) and (credential_word(key) or key.lower() in ("sig", "signature", "x-amz-signature")):
+                return "a URL with a credential in its query"
+    return None
+
+
+def token_format(value: str) -> str | None:
+    """What known credential format occurs in ``value`` (``"an AWS access key id"``), or None."""
+    for description, pattern in TOKEN_FORMATS:
+        if pattern.search(value):
+            return description
+    url = _url_credential(value)
+    if url is not None:
+        return url
+    for key, *quoted in _PAIR.findall(value):
+        item = next((q for q in quoted if q), "")
+        if key.lower() in ("password", "pwd") and item and not is_reference(item) and ";" in value:
+            return "a connection string with a password"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Why a value is credential-like: ``rule`` reads after "looks like"/"is" in a message."""
+
+    rule: str
+
+
+def value_rule(value: str) -> Match | None:
+    """The value rules alone (formats, then entropy): for names that do not say secret."""
+    found = token_format(value)
+    if found is not None:
+        return Match(f"looks like {found}")
+    if looks_random(value):
+        return Match("looks random (high entropy)")
+    return None
+
+
+def embedded_credentials(value: str) -> list[str]:
+    """Keys of credential-like ``key=value``/``key: value`` pairs with literal values inside ``value``."""
+    keys: list[str] = []
+    for key, *quoted in _PAIR.findall(value):
+        item = next((q for q in quoted if q), "")
+        if credential_word(key) and not is_non_literal(item) and key not in keys:
+            keys.append(key)
+    return keys
+
+
+def classify(name: str, value: str) -> Match | None:
+    """Is ``value``, stored under ``name``, a credential-like literal? The rule that says so, or None."""
+    found = token_format(value)
+    if found is not None:
+        return Match(f"looks like {found}")
+    word = credential_word(name)
+    if word is not None and not is_non_literal(value):
+        return Match(f'the name says "{word}"')
+    if looks_random(value):
+        return Match("looks random (high entropy)")
+    inner = embedded_credentials(value)
+    if inner:
+        shown = ", ".join(f'"{safe_name(key)}"' for key in inner[:3]) + (", ..." if len(inner) > 3 else "")
+        return Match(f"holds literal values for {shown}")
+    return None
+
+
+# --- file names (ConfigMap keys become file names when mounted) -------------------------------------
+
+_CREDENTIAL_FILES: Final = re.compile(
+    r"(?:^|[/.])(?:id_(?:rsa|dsa|ecdsa|ed25519)|\.?htpasswd|\.?pgpass|\.?netrc|\.?git-credentials|"
+    r"credentials(?:\.json)?|service-account-key\.json)$|\.(?:key|pem|p12|pfx|jks|keystore|ppk)$",
+    re.IGNORECASE,
+)
+
+
+def credential_file(name: str) -> bool:
+    """True for key names that are private-key or credential files (``tls.key``, ``id_rsa``, ``.pgpass``)."""
+    return bool(_CREDENTIAL_FILES.search(name))
+
+
+# --- base64 ----------------------------------------------------------------------------------------
+
+
+def decode_base64(value: str) -> bytes | None:
+    """``value`` decoded as the API server decodes ``data``/``binaryData`` (standard alphabet), or None."""
+    try:
+        return base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+# --- redaction -------------------------------------------------------------------------------------
+
+
+def redact(value: str | bytes, rule: str | None = None) -> str:
+    """The only text any message gives about a value: its length and the rule, never its content.
+
+    ``redact("AKIA...", "looks like an AWS access key id")`` ->
+    ``"value redacted (20 chars, looks like an AWS access key id)"``.
+    """
+    unit = "bytes" if isinstance(value, bytes) else "chars"
+    reason = f", {rule}" if rule else ""
+    return f"value redacted ({len(value)} {unit}{reason})"
+
+
+def safe_name(name: str) -> str:
+    """``name`` for a message, unless the name itself looks like a credential (a pasted token)."""
+    if value_rule(name) is not None:
+        return f"<name redacted: {len(name)} chars>"
+    return name
+
+
+def field_path(parent: str, key: str) -> str:
+    """``data.DB_PASSWORD``, or ``data["app.properties"]`` for keys that are not plain identifiers."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", key):
+        return f"{parent}.{key}"
+    escaped = key.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{parent}["{escaped}"]'
+
+
+def iter_strings(mapping: object) -> Iterator[tuple[str, object]]:
+    """``(key, value)`` pairs of a mapping with string keys (malformed input yields nothing)."""
+    if isinstance(mapping, Mapping):
+        for key, value in mapping.items():
+            if isinstance(key, str):
+                yield key, value
+
+
+__all__ = (
+    "MIN_ENTROPY_LENGTH",
+    "TOKEN_FORMATS",
+    "Match",
+    "classify",
+    "credential_file",
+    "credential_word",
+    "decode_base64",
+    "embedded_credentials",
+    "field_path",
+    "is_non_literal",
+    "is_reference",
+    "iter_strings",
+    "looks_random",
+    "name_tokens",
+    "redact",
+    "safe_name",
+    "shannon_entropy",
+    "token_format",
+    "value_rule",
+)
