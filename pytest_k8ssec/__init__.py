@@ -8,16 +8,21 @@ from __future__ import annotations
 from pytest_k8ssec.admission import assert_admission_allows, assert_admission_rejects, assert_pod_security_enforced
 from pytest_k8ssec.asserts import (
     assert_capabilities,
+    assert_images_from,
+    assert_images_pinned,
+    assert_images_not_from,
     assert_namespace_compliant,
     assert_namespace_pod_security,
     assert_no_host_namespaces,
     assert_no_host_path,
     assert_no_host_ports,
+    assert_no_latest_tag,
     assert_no_privilege_escalation,
     assert_no_service_account_token_automount,
     assert_not_privileged,
     assert_passes,
     assert_pod_security,
+    assert_pull_policy,
     assert_read_only_root_filesystem,
     assert_resources,
     assert_runs_as_non_root,
@@ -45,11 +50,13 @@ from pytest_k8ssec.errors import (
     SecurityAssertionError,
 )
 from pytest_k8ssec.model.containers import ContainerRef, containers
+from pytest_k8ssec.model.images import ImageRef, ImageReferenceError, parse_image
 from pytest_k8ssec.model.inventory import Inventory
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
 from pytest_k8ssec.pss import evaluate_pod_security
 from pytest_k8ssec.sources.manifests import load, load_file, load_text
+from pytest_k8ssec.vulnerabilities import ScanReportError, assert_no_vulnerabilities
 
 __all__ = (
     "Category",
@@ -57,6 +64,8 @@ __all__ = (
     "ClusterError",
     "ContainerRef",
     "Finding",
+    "ImageRef",
+    "ImageReferenceError",
     "Inventory",
     "K8sObject",
     "K8sSecError",
@@ -66,12 +75,16 @@ __all__ = (
     "Provenance",
     "PssControl",
     "Registry",
+    "ScanReportError",
     "SecurityAssertionError",
     "Severity",
     "Violation",
     "assert_admission_allows",
     "assert_admission_rejects",
     "assert_capabilities",
+    "assert_images_from",
+    "assert_images_not_from",
+    "assert_images_pinned",
     "assert_main_process_not_root",
     "assert_namespace_compliant",
     "assert_namespace_pod_security",
@@ -79,16 +92,19 @@ __all__ = (
     "assert_no_host_namespaces",
     "assert_no_host_path",
     "assert_no_host_ports",
+    "assert_no_latest_tag",
     "assert_no_package_manager",
     "assert_no_privilege_escalation",
     "assert_no_secrets_in_manifests",
     "assert_no_service_account_token_automount",
     "assert_no_shell",
+    "assert_no_vulnerabilities",
     "assert_not_default_service_account",
     "assert_not_privileged",
     "assert_passes",
     "assert_pod_security",
     "assert_pod_security_enforced",
+    "assert_pull_policy",
     "assert_read_only_root_filesystem",
     "assert_resources",
     "assert_root_filesystem_read_only",
@@ -102,5 +118,6 @@ __all__ = (
     "load",
     "load_file",
     "load_text",
+    "parse_image",
     "pod_spec",
 )

@@ -12,7 +12,7 @@ from typing import Any, Union
 
 from pytest_k8ssec import _recording
 from pytest_k8ssec.checks import active_registry, builtin_registry
-from pytest_k8ssec.checks import capabilities_added, host_path_volume, sensitive_host_path
+from pytest_k8ssec.checks import capabilities_added, host_path_volume, image_registry, sensitive_host_path
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.engine import Finding, evaluate
 from pytest_k8ssec.errors import SecurityAssertionError
@@ -235,6 +235,46 @@ def assert_resources(objs: Objects, requests: bool = True, limits: bool = True) 
 
 
 # --- Pod Security Standards ----------------------------------------------------------------------
+
+
+def assert_no_latest_tag(objs: Objects) -> None:
+    """Assert no container image uses ``:latest``, written or implied by a missing tag and digest."""
+    __tracebackhide__ = True
+    _named(["image-latest-tag"], objs)
+
+
+def assert_images_pinned(objs: Objects) -> None:
+    """Assert every container image is pinned by digest (``repo@sha256:...``)."""
+    __tracebackhide__ = True
+    _named(["image-not-pinned"], objs)
+
+
+def assert_images_from(objs: Objects, registries: Iterable[str]) -> None:
+    """Assert every container image comes from one of ``registries``.
+
+    Args:
+        registries: registry prefixes such as ``"registry.example.com/"``, ``"gcr.io/my-project"``
+            or ``"docker.io/library"``, matched on the normalized reference component by component
+            (``docker.io/`` does not match ``docker.io.evil.com/``).
+    """
+    __tracebackhide__ = True
+    _run("image-registry", [image_registry.configure(allowed=registries)], objs)
+
+
+def assert_images_not_from(objs: Objects, registries: Iterable[str]) -> None:
+    """Assert no container image comes from any of ``registries`` (matched as in ``assert_images_from``)."""
+    __tracebackhide__ = True
+    _run("image-registry", [image_registry.configure(denied=registries)], objs)
+
+
+def assert_pull_policy(objs: Objects) -> None:
+    """Assert every image not pinned by digest is pulled with ``imagePullPolicy: Always``.
+
+    An unset policy counts as the API server defaults it: ``Always`` for ``:latest`` or no tag,
+    ``IfNotPresent`` otherwise. Digest-pinned images are exempt.
+    """
+    __tracebackhide__ = True
+    _named(["image-pull-policy"], objs)
 
 
 def _pss_findings(

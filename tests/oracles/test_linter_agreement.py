@@ -51,8 +51,8 @@ from pytest_k8ssec.model.workloads import is_workload, pod_spec
 from pytest_k8ssec.sources.manifests import load_file, load_text
 
 # Fewer compared (pair, object) verdicts than this means pairs silently stopped comparing (data moved,
-# a loader or subset broke). Measured: 132 (Polaris 72, kube-score 17, kube-linter 24, kubesec 19).
-FLOOR = 125
+# a loader or subset broke). Measured: 168 (Polaris 94, kube-score 24, kube-linter 31, kubesec 19).
+FLOOR = 160
 
 # --------------------------------------------------------------------------------------------------
 # Labelled objects
@@ -476,6 +476,25 @@ def _types_outside(obj: K8sObject, key: str, allowed: set[str]) -> bool:
     return any(t is not None and t not in allowed for t in [pod, *own])
 
 
+def _pull_policy_defaulted_to_always(obj: K8sObject, ctx: tuple[K8sObject, ...]) -> bool:
+    # The API server defaults an unset imagePullPolicy to Always for :latest or no tag
+    # (SetDefaults_Container); Polaris reads the field as written and wants it set.
+    for ref in containers(obj):
+        image = ref.container.get("image")
+        if ref.container.get("imagePullPolicy") in (None, "") and isinstance(image, str):
+            last = image.rsplit("/", 1)[-1]
+            if "@" not in last and (":" not in last or last.endswith(":latest")):
+                return True
+    return False
+
+
+PULL_POLICY_AS_WRITTEN = _rule(
+    "no container leaves imagePullPolicy unset on a :latest or untagged image (the API server defaults "
+    "that to Always, which we judge; Polaris judges the unset field)",
+    _pull_policy_defaulted_to_always,
+)
+
+
 NO_EPHEMERAL = _rule(
     "no ephemeral containers (the tool does not look at them; we do)",
     lambda obj, ctx: bool(_of(obj, "ephemeralContainers")),
@@ -766,7 +785,18 @@ PAIRS: tuple[Pair, ...] = (
          "the token is mounted unless automountServiceAccountToken is false", only=(NO_SA_DECIDES,)),
     Pair("polaris", "procMount", "unmasked-proc-mount", polaris("procMount"), PF, "procMount other than Default",
          only=(PROC_MOUNT_REGULAR_ONLY,)),
+    Pair("polaris", "tagNotSpecified", "image-latest-tag", polaris("tagNotSpecified"), PF,
+         "an image without a tag, or tagged :latest"),
+    Pair("polaris", "pullPolicyNotAlways", "image-pull-policy", polaris("pullPolicyNotAlways"), PF,
+         "imagePullPolicy must be Always (none of their images is pinned by digest, which we exempt)",
+         only=(PULL_POLICY_AS_WRITTEN,)),
+    Pair("polaris", "sensitiveContainerEnvVar", "env-credential-literal", polaris("sensitiveContainerEnvVar"), PF,
+         "an env var with a credential-like name holding a literal value"),
     # ---- kube-score: init and regular containers; default configuration.
+    Pair("kube-score", "container-image-tag", "image-latest-tag", kube_score("Container Image Tag"), GRADE_CRITICAL,
+         "an image without a tag, or tagged :latest"),
+    Pair("kube-score", "container-image-pull-policy", "image-pull-policy", kube_score("Container Image Pull Policy"),
+         GRADE_CRITICAL, "imagePullPolicy Always, judged as the API server defaults it (kube-score does the same)"),
     Pair("kube-score", "container-security-context-privileged", "privileged-container",
          kube_score("Container Security Context Privileged"), GRADE_CRITICAL, "privileged: true on any container",
          only=(NO_EPHEMERAL,)),
@@ -790,6 +820,14 @@ PAIRS: tuple[Pair, ...] = (
          kube_linter("privilege-escalation-container"), REPORTED,
          "allowPrivilegeEscalation: true, or privileged, or SYS_ADMIN added",
          only=(NOT_WINDOWS, EXPLICIT_ESCALATION, SYS_ADMIN_SPELLED_EXACTLY)),
+    Pair("kube-linter", "latest-tag", "image-latest-tag", kube_linter("latest-tag"), REPORTED,
+         "an image tagged :latest or without a tag (their block list; registry ports do not occur in their data)"),
+    Pair("kube-linter", "env-var-secret", "env-credential-literal", kube_linter("env-var-secret"), REPORTED,
+         "an env var whose name says secret holding a literal value"),
+    Pair("kube-linter", "read-secret-from-env-var", "secret-env-var", kube_linter("read-secret-from-env-var"), REPORTED,
+         "a Secret read into an env var with secretKeyRef"),
+    Pair("kube-linter", "default-service-account", "default-service-account", kube_linter("default-service-account"),
+         REPORTED, "a pod on the default ServiceAccount"),
     Pair("kube-linter", "host-network", "host-namespaces", kube_linter("host-network"), REPORTED, "hostNetwork: true",
          focus=at_field("hostNetwork")),
     Pair("kube-linter", "host-pid", "host-namespaces", kube_linter("host-pid"), REPORTED, "hostPID: true",
