@@ -193,3 +193,36 @@ def test_insecure_shop_failures_name_the_field_and_the_fix(pytester: pytest.Pyte
     # Passing cases print nothing, and every failing case carries a fix.
     assert set(texts) == {test for test, outcome in _outcomes(result).items() if outcome == "FAILED"}
     assert all("fix: " in text for text in texts.values())
+
+
+# example_suites/supply_chain on the demo shop: test id -> outcome on the insecure shop (every test
+# not listed passes). The hardened shop pins every image by digest and commits no credential.
+SUPPLY_CHAIN_INSECURE_FAILURES = {
+    "test_no_latest_tag[StatefulSet/shop/db]",  # init container "busybox": no registry, no tag
+    "test_images_from_allowed_registries[StatefulSet/shop/db]",
+    *(f"test_images_pinned_by_digest[{ref}]" for ref in WORKLOADS),
+    *(f"test_mutable_images_always_pulled[{ref}]" for ref in WORKLOADS),
+    "test_dedicated_service_account[CronJob/shop/report]",
+    "test_no_credential_literals",  # DATABASE_URL with a password in a ConfigMap
+    "test_no_secrets_committed",  # db-credentials with data
+}
+
+
+def _run_supply_chain(pytester: pytest.Pytester, variant: str) -> pytest.RunResult:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(EXAMPLES / "supply_chain", pytester.path / "supply_chain", ignore=ignore)
+    shutil.copytree(EXAMPLES / "manifests" / variant, pytester.path / "manifests" / variant)
+    return pytester.runpytest("supply_chain", "--k8s-manifests", f"manifests/{variant}", "-v")
+
+
+@pytest.mark.parametrize("variant", ["hardened", "insecure"])
+def test_supply_chain_suite_on_the_demo_shop(pytester: pytest.Pytester, variant: str) -> None:
+    result = _run_supply_chain(pytester, variant)
+    outcomes = _outcomes(result)
+    assert len(outcomes) == 5 * len(WORKLOADS) + 2
+    failed = {test_id for test_id, outcome in outcomes.items() if outcome != "PASSED"}
+    expected = SUPPLY_CHAIN_INSECURE_FAILURES if variant == "insecure" else set()
+    assert failed == expected
+    assert all(outcomes[test_id] == "FAILED" for test_id in failed)
+    # The planted password is named by key, never shown.
+    assert "demo-not-a-real-password" not in result.stdout.str()
