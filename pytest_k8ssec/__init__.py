@@ -53,8 +53,18 @@ from pytest_k8ssec.model.containers import ContainerRef, containers
 from pytest_k8ssec.model.images import ImageRef, ImageReferenceError, parse_image
 from pytest_k8ssec.model.inventory import Inventory
 from pytest_k8ssec.model.objects import K8sObject, Provenance
+from pytest_k8ssec.model.rbac import RbacError, RbacModel, UserInfo
 from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
 from pytest_k8ssec.pss import evaluate_pod_security
+from pytest_k8ssec.rbac import (
+    RbacView,
+    assert_can,
+    assert_cannot,
+    assert_no_anonymous_access,
+    assert_no_risky_permissions,
+    assert_no_wildcard_rules,
+    assert_not_cluster_admin,
+)
 from pytest_k8ssec.sources.manifests import load, load_file, load_text
 from pytest_k8ssec.vulnerabilities import ScanReportError, assert_no_vulnerabilities
 
@@ -74,13 +84,19 @@ __all__ = (
     "PodSpecRef",
     "Provenance",
     "PssControl",
+    "RbacError",
+    "RbacModel",
+    "RbacView",
     "Registry",
     "ScanReportError",
     "SecurityAssertionError",
     "Severity",
+    "UserInfo",
     "Violation",
     "assert_admission_allows",
     "assert_admission_rejects",
+    "assert_can",
+    "assert_cannot",
     "assert_capabilities",
     "assert_images_from",
     "assert_images_not_from",
@@ -88,6 +104,7 @@ __all__ = (
     "assert_main_process_not_root",
     "assert_namespace_compliant",
     "assert_namespace_pod_security",
+    "assert_no_anonymous_access",
     "assert_no_credential_literals",
     "assert_no_host_namespaces",
     "assert_no_host_path",
@@ -95,10 +112,13 @@ __all__ = (
     "assert_no_latest_tag",
     "assert_no_package_manager",
     "assert_no_privilege_escalation",
+    "assert_no_risky_permissions",
     "assert_no_secrets_in_manifests",
     "assert_no_service_account_token_automount",
     "assert_no_shell",
     "assert_no_vulnerabilities",
+    "assert_no_wildcard_rules",
+    "assert_not_cluster_admin",
     "assert_not_default_service_account",
     "assert_not_privileged",
     "assert_passes",

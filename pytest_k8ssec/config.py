@@ -10,6 +10,7 @@ from typing import Final
 
 import pytest
 
+from pytest_k8ssec.model.rbac import default_versions
 from pytest_k8ssec.sources.cluster_options import DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT_S, ClusterOptions
 from pytest_k8ssec.sources.manifests import DEFAULT_MAX_BYTES, LoadOptions, NonK8sPolicy
 
@@ -98,6 +99,14 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         help="keep the namespaces k8s_namespace created (for debugging). ini: k8s_keep_namespaces.",
     )
+    group.addoption(
+        "--k8s-rbac-defaults",
+        default=None,
+        metavar="VERSION",
+        help="manifest targets: the Kubernetes version whose default ClusterRoles (admin, edit, view, "
+        "system:*) bindings resolve to, e.g. 1.37; 'latest' (default) is the newest shipped, 'none' adds "
+        "none. Live targets list their own. ini: k8s_rbac_defaults.",
+    )
     parser.addini("k8s_manifests", "manifests to test (one path, directory or glob per line)", type="linelist", default=[])
     parser.addini("k8s_contexts", "kubeconfig contexts to test live (one per line)", type="linelist", default=[])
     parser.addini("k8ssec_kubeconfig", "kubeconfig file(s) for the contexts", default="")
@@ -108,6 +117,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("k8s_page_size", "live targets: objects per list page", default="")
     parser.addini("k8s_keep_namespaces", "keep namespaces created by k8s_namespace", type="bool", default=False)
     parser.addini("k8s_non_k8s_yaml", "warn | error | ignore for non-Kubernetes YAML in scanned directories", default="warn")
+    parser.addini("k8s_rbac_defaults", "manifest targets: Kubernetes version of the default ClusterRoles (latest | none | 1.37)", default="")
     parser.addini("k8s_max_manifest_size", "largest manifest file to load (bytes, or with KiB/MiB/GiB)", default="")
 
 
@@ -131,6 +141,7 @@ class Settings:
     in_cluster: bool = False
     cluster: ClusterOptions = ClusterOptions()
     keep_namespaces: bool = False
+    rbac_defaults: str | None = "latest"
 
     def load_options(self, stdin: bytes | None, cache_dir: str | None = None) -> LoadOptions:
         """Options for the manifest loader."""
@@ -177,7 +188,20 @@ def build_settings(config: pytest.Config) -> Settings:
         in_cluster=bool(config.getoption("k8s_in_cluster") or config.getini("k8s_in_cluster")),
         cluster=cluster,
         keep_namespaces=bool(config.getoption("k8s_keep_namespaces") or config.getini("k8s_keep_namespaces")),
+        rbac_defaults=_rbac_defaults(config.getoption("k8s_rbac_defaults") or config.getini("k8s_rbac_defaults") or "latest"),
     )
+
+
+def _rbac_defaults(text: str) -> str | None:
+    if text.lower() == "none":
+        return None
+    shipped = default_versions()
+    if text != "latest" and text.removeprefix("v") not in shipped:
+        raise pytest.UsageError(
+            f"k8s_rbac_defaults: no default ClusterRoles shipped for Kubernetes {text!r}; "
+            f"use one of: latest, none, {', '.join(shipped) or '(none shipped)'}"
+        )
+    return text.removeprefix("v")
 
 
 def _number(config: pytest.Config, name: str, kind: type[float] | type[int], default: float) -> float:

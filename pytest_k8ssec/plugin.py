@@ -10,6 +10,7 @@ from pytest_k8ssec.checks import Registry, builtin_registry, set_active_registry
 pytest_plugins = (
     "pytest_k8ssec.fixtures.targets",
     "pytest_k8ssec.fixtures.inventory",
+    "pytest_k8ssec.fixtures.rbac",
     "pytest_k8ssec.fixtures.cluster",
     "pytest_k8ssec.fixtures.local_control_plane",
     "pytest_k8ssec.fixtures.pod_host",

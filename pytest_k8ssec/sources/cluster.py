@@ -237,6 +237,32 @@ class ClusterSource:
             raise self._error(status, body, "create", "selfsubjectaccessreviews", "authorization.k8s.io", None)
         return bool(body.get("status", {}).get("allowed"))
 
+    def subject_access_review(self, user: str, groups: Sequence[str], attrs: Mapping[str, str]) -> dict[str, Any]:
+        """The API server's own authorization decision for ``user`` in ``groups`` (SubjectAccessReview).
+
+        ``attrs`` are resourceAttributes (verb, group, resource, subresource, namespace, name), or
+        nonResourceAttributes when they hold a ``path``. The review adds no implicit group: ``groups``
+        is exactly what the authorizers see. Returns the review's status (``allowed``, ``denied``,
+        ``reason``, ``evaluationError``). Nothing is stored.
+
+        Raises:
+            ClusterError: the review was refused (it needs ``create`` on
+                subjectaccessreviews.authorization.k8s.io) or the server could not be reached.
+        """
+        spec: dict[str, Any] = {"groups": list(groups)}
+        if user:
+            spec["user"] = user
+        if "path" in attrs:
+            spec["nonResourceAttributes"] = {"path": attrs["path"], "verb": attrs.get("verb", "")}
+        else:
+            spec["resourceAttributes"] = {key: value for key, value in attrs.items() if value or key == "group"}
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
+        status, body = self.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", body=review)
+        if status != 201 or not isinstance(body, dict):
+            raise self._error(status, body, "create", "subjectaccessreviews", "authorization.k8s.io", None)
+        result = body.get("status")
+        return dict(result) if isinstance(result, dict) else {"allowed": False}
+
     # --- server-side dry-run (never persisted: safe on any cluster) ----------------------------
 
     def dry_run_create(self, obj: Mapping[str, Any], namespace: str) -> tuple[int, Any]:
