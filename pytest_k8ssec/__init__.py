@@ -52,9 +52,20 @@ from pytest_k8ssec.errors import (
 from pytest_k8ssec.model.containers import ContainerRef, containers
 from pytest_k8ssec.model.images import ImageRef, ImageReferenceError, parse_image
 from pytest_k8ssec.model.inventory import Inventory
+from pytest_k8ssec.model.netpol import NetworkModel, NetworkPolicyError, Verdict
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.model.rbac import RbacError, RbacModel, UserInfo
 from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
+from pytest_k8ssec.netreport import write_network_report
+from pytest_k8ssec.network import (
+    assert_default_deny,
+    assert_egress_restricted,
+    assert_isolated,
+    assert_network_policies_effective,
+    assert_no_ingress_from,
+    assert_not_reachable,
+    assert_reachable,
+)
 from pytest_k8ssec.pss import evaluate_pod_security
 from pytest_k8ssec.rbac import (
     RbacView,
@@ -81,6 +92,8 @@ __all__ = (
     "K8sSecError",
     "K8sSecWarning",
     "ManifestError",
+    "NetworkModel",
+    "NetworkPolicyError",
     "PodSpecRef",
     "Provenance",
     "PssControl",
@@ -92,23 +105,29 @@ __all__ = (
     "SecurityAssertionError",
     "Severity",
     "UserInfo",
+    "Verdict",
     "Violation",
     "assert_admission_allows",
     "assert_admission_rejects",
     "assert_can",
     "assert_cannot",
     "assert_capabilities",
+    "assert_default_deny",
+    "assert_egress_restricted",
     "assert_images_from",
     "assert_images_not_from",
     "assert_images_pinned",
+    "assert_isolated",
     "assert_main_process_not_root",
     "assert_namespace_compliant",
     "assert_namespace_pod_security",
+    "assert_network_policies_effective",
     "assert_no_anonymous_access",
     "assert_no_credential_literals",
     "assert_no_host_namespaces",
     "assert_no_host_path",
     "assert_no_host_ports",
+    "assert_no_ingress_from",
     "assert_no_latest_tag",
     "assert_no_package_manager",
     "assert_no_privilege_escalation",
@@ -121,10 +140,12 @@ __all__ = (
     "assert_not_cluster_admin",
     "assert_not_default_service_account",
     "assert_not_privileged",
+    "assert_not_reachable",
     "assert_passes",
     "assert_pod_security",
     "assert_pod_security_enforced",
     "assert_pull_policy",
+    "assert_reachable",
     "assert_read_only_root_filesystem",
     "assert_resources",
     "assert_root_filesystem_read_only",
@@ -140,4 +161,5 @@ __all__ = (
     "load_text",
     "parse_image",
     "pod_spec",
+    "write_network_report",
 )

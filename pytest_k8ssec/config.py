@@ -107,6 +107,14 @@ def add_options(parser: pytest.Parser) -> None:
         "system:*) bindings resolve to, e.g. 1.37; 'latest' (default) is the newest shipped, 'none' adds "
         "none. Live targets list their own. ini: k8s_rbac_defaults.",
     )
+    group.addoption(
+        "--k8s-network-report",
+        default=None,
+        metavar="PATH",
+        help="write a self-contained HTML page with the NetworkPolicy reachability matrix (per port "
+        "class) at the end of the run; with several targets one page each, PATH with the target's "
+        "name before the suffix. ini: k8s_network_report.",
+    )
     parser.addini("k8s_manifests", "manifests to test (one path, directory or glob per line)", type="linelist", default=[])
     parser.addini("k8s_contexts", "kubeconfig contexts to test live (one per line)", type="linelist", default=[])
     parser.addini("k8ssec_kubeconfig", "kubeconfig file(s) for the contexts", default="")
@@ -118,6 +126,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("k8s_keep_namespaces", "keep namespaces created by k8s_namespace", type="bool", default=False)
     parser.addini("k8s_non_k8s_yaml", "warn | error | ignore for non-Kubernetes YAML in scanned directories", default="warn")
     parser.addini("k8s_rbac_defaults", "manifest targets: Kubernetes version of the default ClusterRoles (latest | none | 1.37)", default="")
+    parser.addini("k8s_network_report", "write the NetworkPolicy reachability page (HTML) to this path", default="")
     parser.addini("k8s_max_manifest_size", "largest manifest file to load (bytes, or with KiB/MiB/GiB)", default="")
 
 
@@ -142,6 +151,7 @@ class Settings:
     cluster: ClusterOptions = ClusterOptions()
     keep_namespaces: bool = False
     rbac_defaults: str | None = "latest"
+    network_report: str | None = None
 
     def load_options(self, stdin: bytes | None, cache_dir: str | None = None) -> LoadOptions:
         """Options for the manifest loader."""
@@ -188,8 +198,18 @@ def build_settings(config: pytest.Config) -> Settings:
         in_cluster=bool(config.getoption("k8s_in_cluster") or config.getini("k8s_in_cluster")),
         cluster=cluster,
         keep_namespaces=bool(config.getoption("k8s_keep_namespaces") or config.getini("k8s_keep_namespaces")),
+        network_report=_network_report(config),
         rbac_defaults=_rbac_defaults(config.getoption("k8s_rbac_defaults") or config.getini("k8s_rbac_defaults") or "latest"),
     )
+
+
+def _network_report(config: pytest.Config) -> str | None:
+    # Relative to where pytest was started on the command line, to the ini file's folder in the ini.
+    given = config.getoption("k8s_network_report")
+    if given:
+        return str(config.invocation_params.dir / given)
+    ini = config.getini("k8s_network_report")
+    return str(_ini_base(config) / ini) if ini else None
 
 
 def _rbac_defaults(text: str) -> str | None:

@@ -11,6 +11,7 @@ pytest_plugins = (
     "pytest_k8ssec.fixtures.targets",
     "pytest_k8ssec.fixtures.inventory",
     "pytest_k8ssec.fixtures.rbac",
+    "pytest_k8ssec.fixtures.network",
     "pytest_k8ssec.fixtures.cluster",
     "pytest_k8ssec.fixtures.local_control_plane",
     "pytest_k8ssec.fixtures.pod_host",

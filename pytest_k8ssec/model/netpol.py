@@ -91,11 +91,16 @@ class Pod:
     ips: tuple[str, ...] = ()
     ports: tuple[ContainerPort, ...] = ()
     kind: str = "Pod"
+    #: ``Kind/namespace/name`` of the controllers owning a live pod, nearest first (ReplicaSet, Deployment)
+    owners: tuple[str, ...] = ()
+    #: the object the endpoint was built from, for provenance in messages and findings
+    obj: K8sObject | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", dict(self.labels))
         object.__setattr__(self, "ips", tuple(self.ips))
         object.__setattr__(self, "ports", tuple(self.ports))
+        object.__setattr__(self, "owners", tuple(self.owners))
         addresses: list[IPAddress] = []
         for ip in self.ips:
             try:
@@ -543,6 +548,7 @@ class NetworkPolicy:
     ingress: tuple[Rule, ...]
     egress: tuple[Rule, ...]
     source: str = ""
+    obj: K8sObject | None = field(default=None, repr=False, compare=False)
 
     @property
     def ref(self) -> str:
@@ -606,7 +612,9 @@ class NetworkPolicy:
                 types = frozenset({INGRESS, EGRESS}) if rules["egress"] else frozenset({INGRESS})
         except _Invalid as exc:
             raise NetworkPolicyError(f"invalid {label}: {exc}") from None
-        return cls(namespace, name, pod_selector, types, rules["ingress"], rules["egress"], source)
+        return cls(
+            namespace, name, pod_selector, types, rules["ingress"], rules["egress"], source, obj if isinstance(obj, K8sObject) else None
+        )
 
 
 def _as_policy(item: NetworkPolicy | K8sObject | Mapping[str, Any]) -> NetworkPolicy:
@@ -636,7 +644,7 @@ def _container_ports(obj: K8sObject) -> tuple[ContainerPort, ...]:
     return tuple(found)
 
 
-def pod_from_object(obj: K8sObject) -> Pod:
+def pod_from_object(obj: K8sObject, owners: Sequence[str] = ()) -> Pod:
     """The endpoint of a live Pod (labels, ``status.podIPs``/``podIP``, container ports) or of a
     workload's pod template (template labels, container ports, no IP).
 
@@ -663,7 +671,40 @@ def pod_from_object(obj: K8sObject) -> Pod:
         ips=tuple(ips),
         ports=_container_ports(obj),
         kind=obj.kind,
+        owners=tuple(owners),
+        obj=obj,
     )
+
+
+def _owner_chains(objs: Sequence[K8sObject]) -> dict[int, tuple[str, ...]]:
+    """For each Pod (by ``id``): its controllers, nearest first, followed through ``ownerReferences``
+    (``controller: true``) by uid, as the garbage collector links them (Pod -> ReplicaSet -> Deployment)."""
+    by_uid: dict[str, K8sObject] = {}
+    for obj in objs:
+        uid = obj.metadata.get("uid")
+        if isinstance(uid, str) and uid:
+            by_uid[uid] = obj
+    chains: dict[int, tuple[str, ...]] = {}
+    for obj in objs:
+        if obj.kind != "Pod":
+            continue
+        chain: list[str] = []
+        current = obj
+        while len(chain) < 8:
+            owner = next(
+                (as_mapping(o) for o in as_list(current.metadata.get("ownerReferences")) if as_mapping(o).get("controller") is True),
+                None,
+            )
+            if owner is None:
+                break
+            parent = by_uid.get(str(owner.get("uid") or ""))
+            # Owners are namespace-local: an owner that was not listed is still named by its reference.
+            chain.append(parent.ref if parent is not None else f"{owner.get('kind')}/{current.namespace}/{owner.get('name')}")
+            if parent is None:
+                break
+            current = parent
+        chains[id(obj)] = tuple(chain)
+    return chains
 
 
 EndpointsMode = Literal["auto", "pods", "workloads"]
@@ -733,7 +774,13 @@ class Verdict:
 
     @property
     def uncertain(self) -> bool:
-        return not self.allowed and bool(self.egress.uncertain or self.ingress.uncertain)
+        # Denied for certain when either side is denied without doubt; uncertain only when every
+        # denied side could flip (and the other side allows or could flip too).
+        return (
+            not self.allowed
+            and (self.egress.allowed or bool(self.egress.uncertain))
+            and (self.ingress.allowed or bool(self.ingress.uncertain))
+        )
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -819,7 +866,21 @@ def _bits(mask: int) -> Iterator[int]:
 # The model
 
 
-EndpointSpec = Union[Pod, Cidr, K8sObject, str]
+EndpointSpec = Union[Pod, Cidr, K8sObject, str, Mapping[str, Any]]
+_SELECTOR_KEYS: Final = frozenset({"namespace", "kind", "labels", "matchLabels", "matchExpressions"})
+
+
+@dataclass(frozen=True)
+class PolicyProblem:
+    """A policy (or one of its peers) that has no effect on the modelled endpoints."""
+
+    policy: NetworkPolicy
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f" ({self.policy.source})" if self.policy.source else ""
+        return f"NetworkPolicy {self.policy.ref}{where} {self.path}: {self.message}"
 
 
 class NetworkModel:
@@ -854,6 +915,10 @@ class NetworkModel:
                 raise NetworkPolicyError(f"two endpoints are called {pod.ref}")
             seen[pod.ref] = pod
         self._by_ref = seen
+        self._by_owner: dict[str, list[Pod]] = defaultdict(list)
+        for pod in self.pods:
+            for owner in pod.owners:
+                self._by_owner[owner].append(pod)
         self._policies_by_ns: dict[str, list[NetworkPolicy]] = defaultdict(list)
         for policy in self.policies:
             self._policies_by_ns[policy.namespace].append(policy)
@@ -892,7 +957,8 @@ class NetworkModel:
             candidates = [obj for obj in candidates if obj.kind == "Pod"]
         elif mode != "workloads":
             raise NetworkPolicyError(f"endpoints must be 'auto', 'pods' or 'workloads', got {endpoints!r}")
-        return cls([pod_from_object(obj) for obj in candidates], policies, namespaces)
+        owners = _owner_chains(objs) if mode == "pods" else {}
+        return cls([pod_from_object(obj, owners.get(id(obj), ())) for obj in candidates], policies, namespaces)
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -917,13 +983,20 @@ class NetworkModel:
             ref = f"{spec.kind}/{spec.namespace or DEFAULT_NAMESPACE}/{spec.name}"
             if ref in self._by_ref:
                 return (self._by_ref[ref],)
-            raise NetworkPolicyError(f"{spec.display} is not an endpoint of this model")
+            if ref in self._by_owner:
+                return tuple(self._by_owner[ref])
+            raise NetworkPolicyError(f"{spec.display} is not an endpoint of this model (and owns none of its pods)")
+        if isinstance(spec, Mapping):
+            return self._select(spec)
         if not isinstance(spec, str) or not spec:
             raise NetworkPolicyError(f"cannot read an endpoint from {spec!r}")
         if spec == "internet":
             return (INTERNET,)
         if spec in self._by_ref:
             return (self._by_ref[spec],)
+        if spec in self._by_owner:
+            # A workload on a live target stands for the pods it controls.
+            return tuple(self._by_owner[spec])
         try:
             return (Cidr(spec),)
         except NetworkPolicyError:
@@ -934,6 +1007,92 @@ class NetworkModel:
                 return found
             raise NetworkPolicyError(f"no endpoint in namespace {spec!r}")
         raise NetworkPolicyError(f"no endpoint {spec!r} (expected Kind/namespace/name, a namespace, 'internet' or a CIDR)")
+
+    def _select(self, spec: Mapping[str, Any]) -> tuple[Endpoint, ...]:
+        """Endpoints matching a selector dict: ``namespace`` (a name or a list), ``kind``, and pod
+        labels as ``labels``/``matchLabels`` (equality) and ``matchExpressions`` (label selector)."""
+        unknown = set(spec) - _SELECTOR_KEYS
+        if unknown or not spec:
+            raise NetworkPolicyError(
+                f"endpoint selector {dict(spec)!r}: use the keys {', '.join(sorted(_SELECTOR_KEYS))}"
+                + (f" (unknown: {', '.join(sorted(map(str, unknown)))})" if unknown else "")
+            )
+        if "labels" in spec and "matchLabels" in spec:
+            raise NetworkPolicyError(f"endpoint selector {dict(spec)!r}: give labels or matchLabels, not both")
+        raw_selector = {"matchLabels": spec.get("labels", spec.get("matchLabels")), "matchExpressions": spec.get("matchExpressions")}
+        try:
+            selector = Selector.parse({k: v for k, v in raw_selector.items() if v is not None}, "selector")
+        except _Invalid as exc:
+            raise NetworkPolicyError(f"endpoint selector {dict(spec)!r}: {exc}") from None
+        namespaces = spec.get("namespace")
+        if isinstance(namespaces, str):
+            namespaces = [namespaces]
+        kinds = spec.get("kind")
+        if isinstance(kinds, str):
+            kinds = [kinds]
+        found = tuple(
+            pod
+            for pod in self.pods
+            if (namespaces is None or pod.namespace in namespaces)
+            and (kinds is None or pod.kind in kinds)
+            and selector.matches(pod.labels)
+        )
+        if not found:
+            raise NetworkPolicyError(f"no endpoint matches the selector {dict(spec)!r}")
+        return found
+
+    def isolating(self, pod: Pod, direction: Direction) -> tuple[NetworkPolicy, ...]:
+        """The policies that isolate ``pod`` for ``direction`` (select it and have that policyType)."""
+        return tuple(
+            p for p in self._policies_by_ns.get(pod.namespace, ()) if direction in p.policy_types and p.pod_selector.matches(pod.labels)
+        )
+
+    def policy(self, ref: str) -> NetworkPolicy:
+        """The policy called ``namespace/name``."""
+        for policy in self.policies:
+            if policy.ref == ref:
+                return policy
+        raise NetworkPolicyError(f"no NetworkPolicy {ref!r}")
+
+    # -- lint --------------------------------------------------------------------------------
+
+    def lint(self) -> tuple[PolicyProblem, ...]:
+        """Policies that select no endpoint, and peers that match no namespace or no endpoint.
+
+        Such a policy or peer does nothing for the endpoints modelled: usually a label typo, a
+        namespace that is not deployed, or a selector left over from a renamed workload. ipBlock
+        peers are never reported (they stand for addresses, in or outside the cluster).
+        """
+        index = self._class_index()
+        problems: list[PolicyProblem] = []
+        for policy in self.policies:
+            selected, _ = index._masks(policy)
+            if not selected & index.pod_mask:
+                here = "no endpoint lives in namespace " + policy.namespace if not index.ns_mask.get(policy.namespace) else (
+                    f"no endpoint in namespace {policy.namespace} has labels {policy.pod_selector}"
+                )
+                problems.append(PolicyProblem(policy, "spec.podSelector", f"selects no pod: {here}"))
+            for rule in policy.ingress + policy.egress:
+                peer_key = "from" if rule.direction == INGRESS else "to"
+                for i, peer in enumerate(rule.peers):
+                    if peer.ip_block is not None:
+                        continue
+                    path = f"spec.{rule.path}.{peer_key}[{i}]"
+                    if peer.namespace_selector is not None and not any(
+                        peer.namespace_selector.matches(ns.labels) for ns in self.namespaces.values()
+                    ):
+                        problems.append(PolicyProblem(policy, path, f"no namespace has labels {peer.namespace_selector}"))
+                    elif not index._peer_mask(peer, policy.namespace) & index.pod_mask:
+                        problems.append(PolicyProblem(policy, path, f"matches no pod: no endpoint is {peer.describe(policy.namespace)}"))
+        return tuple(problems)
+
+    def html_report(self, title: str = "Network reachability", target: str | None = None) -> str:
+        """A self-contained HTML page with the reachability matrix per port class
+        (pytest_k8ssec.netreport; ``write_network_report(model, path)`` writes it to a file)."""
+        # Imported here: the picture is presentation, kept out of the semantics module.
+        from pytest_k8ssec.netreport import html_report
+
+        return html_report(self, title, target)
 
     # -- single query ------------------------------------------------------------------------
 
@@ -982,9 +1141,7 @@ class NetworkModel:
     def _side(self, direction: Direction, subject: Endpoint, other: Endpoint, port: int, protocol: str) -> SideVerdict:
         if not isinstance(subject, Pod):
             return SideVerdict(direction, subject, True)
-        isolating = [
-            p for p in self._policies_by_ns.get(subject.namespace, ()) if direction in p.policy_types and p.pod_selector.matches(subject.labels)
-        ]
+        isolating = self.isolating(subject, direction)
         if not isolating:
             return SideVerdict(direction, subject, True)
         destination = other if direction == EGRESS else subject

@@ -1,0 +1,219 @@
+"""The reachability picture: one self-contained HTML page per network model.
+
+The page shows, for every port class, the endpoint-by-endpoint reachability matrix that the
+NetworkPolicy model (pytest_k8ssec.model.netpol, ``networking.k8s.io/v1`` semantics) computes,
+with the internet as an extra row and column. A port class is a port/protocol that appears in a
+policy rule (a range is shown at its first port) or a container port, plus "any other port" per
+protocol (a port no rule names: only port-less rules decide it). Every cell says allowed or
+denied and carries, in its tooltip and in a legend keyed from the cell, which policies isolate
+each side and which rule allows it (tooltips up to ``TOOLTIP_ENDPOINTS`` endpoints). Inline CSS, no script, no external resource: the file reads
+the same from a CI artifact, a mail attachment or a browser with JavaScript off.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final
+
+from pytest_k8ssec.model.netpol import INTERNET, PROTOCOLS, Endpoint, NetworkModel, Pod, Verdict
+
+#: Cell classes: allowed, denied, denied but hanging on an unknown pod IP, not applicable.
+ALLOW: Final = "allow"
+DENY: Final = "deny"
+UNCERTAIN: Final = "uncertain"
+NA: Final = "na"
+MAX_PORT: Final = 65535
+#: Up to this many endpoints every cell repeats its explanation as a tooltip; beyond, the legend
+#: key alone keeps the page small (100 endpoints x 12 port classes with tooltips: 27 MB).
+TOOLTIP_ENDPOINTS: Final = 25
+
+_CSS: Final = """
+body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;margin:1.5em;color:#1a1a1a}
+h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em}
+table{border-collapse:collapse;margin:.5em 0}
+th,td{border:1px solid #bbb;padding:2px 6px;text-align:center;white-space:nowrap}
+th.row{text-align:left;font-weight:600}
+thead th{background:#f0f0f0}
+thead th.col{writing-mode:vertical-rl;transform:rotate(180deg);text-align:left;max-height:18em}
+td.allow{background:#d9f2d9;color:#135f13}
+td.deny{background:#f8d7d7;color:#8a1111}
+td.uncertain{background:#fde9c4;color:#7a4b00}
+td.na{background:#eee;color:#888}
+td sup{font-size:.7em;margin-left:2px}
+table.legend td,table.policies td,table.lint td{text-align:left;white-space:pre-wrap}
+p.counts{color:#444}
+"""
+
+
+def port_classes(model: NetworkModel) -> list[tuple[str, int, str]]:
+    """``(protocol, port, label)`` per class: rule ports and container ports, then "any other port"
+    for each protocol that some rule or container mentions (TCP always)."""
+    found: dict[tuple[str, int], set[str]] = {}
+    ranged: set[tuple[str, int]] = set()
+    covered: dict[str, list[tuple[int, int]]] = {p: [] for p in PROTOCOLS}
+    for policy in model.policies:
+        for rule in policy.ingress + policy.egress:
+            for spec in rule.ports:
+                if spec.port is None:
+                    found.setdefault((spec.protocol, 0), set())
+                elif isinstance(spec.port, int):
+                    last = spec.end_port or spec.port
+                    found.setdefault((spec.protocol, spec.port), set())
+                    covered[spec.protocol].append((spec.port, last))
+                    if last != spec.port:
+                        ranged.add((spec.protocol, spec.port))
+                        found[(spec.protocol, spec.port)].add(f"rule range {spec.port}-{last}")
+    for pod in model.pods:
+        for cport in pod.ports:
+            names = found.setdefault((cport.protocol, cport.port), set())
+            covered[cport.protocol].append((cport.port, cport.port))
+            if cport.name:
+                names.add(cport.name)
+    protocols = {"TCP"} | {protocol for protocol, _ in found}
+    classes: list[tuple[str, int, str]] = []
+    for (protocol, port), names in sorted(found.items()):
+        if port:
+            label = f"{protocol} {port}" + (f" ({', '.join(sorted(names))})" if names else "")
+            classes.append((protocol, port, label))
+    for protocol in PROTOCOLS:
+        if protocol in protocols:
+            other = _unnamed_port(covered[protocol])
+            if other is not None:
+                classes.append((protocol, other, f"{protocol} any other port (e.g. {other})"))
+    return classes
+
+
+def _unnamed_port(covered: Iterable[tuple[int, int]]) -> int | None:
+    """The lowest port that no rule and no container names (None when all are named)."""
+    candidate = 1
+    for first, last in sorted(covered):
+        if first > candidate:
+            return candidate
+        candidate = max(candidate, last + 1)
+    return candidate if candidate <= MAX_PORT else None
+
+
+def _side(text: str, names: tuple[str, ...], allowed_by: list[str], allowed: bool) -> str:
+    if not names:
+        return f"{text}: not isolated (no policy selects it for this direction)"
+    head = f"{text}: isolated by {', '.join(names)}"
+    if allowed:
+        return f"{head}; allowed by {'; '.join(allowed_by)}"
+    return f"{head}; no rule allows it"
+
+
+def _cell_text(verdict: Verdict) -> str:
+    if not isinstance(verdict.src, Pod):
+        egress = "egress: from outside the cluster (no policy applies)"
+    else:
+        egress = _side("egress", verdict.egress.isolated_by, [f"{m.policy} {m.rule}" for m in verdict.egress.allowed_by], verdict.egress.allowed)
+    if not isinstance(verdict.dst, Pod):
+        ingress = "ingress: outside the cluster (no policy applies)"
+    else:
+        ingress = _side("ingress", verdict.ingress.isolated_by, [f"{m.policy} {m.rule}" for m in verdict.ingress.allowed_by], verdict.ingress.allowed)
+    state = "ALLOWED" if verdict.allowed else "DENIED" + (" (uncertain: an ipBlock could admit the unknown pod IP)" if verdict.uncertain else "")
+    return f"{state}\n{egress}\n{ingress}"
+
+
+def html_report(model: NetworkModel, title: str = "Network reachability", target: str | None = None) -> str:
+    """The page as a string (see the module docstring)."""
+    endpoints: list[Endpoint] = [*model.pods, INTERNET]
+    index = model._class_index()
+    esc = html.escape
+    parts: list[str] = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{esc(title)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{esc(title)}</h1>",
+    ]
+    if target:
+        parts.append(f'<p class="target">Target: <b>{esc(target)}</b></p>')
+    parts.append(
+        f'<p class="summary">{len(model.pods)} endpoints, {len(model.policies)} NetworkPolicies, '
+        f"{len(model.namespaces)} namespaces. Rows are sources, columns destinations; "
+        "&#10003; allowed, &#10007; denied, ? denied unless an ipBlock admits a pod whose IP is unknown. "
+        "Hover a cell for the policies that make it, or look its key up in the legend below the table.</p>"
+    )
+    classes = port_classes(model)
+    tooltips = len(endpoints) <= TOOLTIP_ENDPOINTS
+    for number, (protocol, port, label) in enumerate(classes):
+        cache: dict[tuple[int, int], tuple[str, str]] = {}
+        legend: dict[str, str] = {}
+        counts = {ALLOW: 0, DENY: 0, UNCERTAIN: 0, NA: 0}
+        rows: list[str] = []
+        for src in endpoints:
+            cells: list[str] = []
+            for dst in endpoints:
+                if not isinstance(src, Pod) and not isinstance(dst, Pod):
+                    counts[NA] += 1
+                    cells.append(f'<td class="{NA}" title="outside the cluster on both ends">&#8211;</td>')
+                    continue
+                # Endpoints of one class (namespace, labels, ports, ipBlocks hit) share verdicts.
+                key = (index.class_of(src), index.class_of(dst))
+                if key not in cache:
+                    verdict = model.reachable(src, dst, port, protocol)
+                    kind = ALLOW if verdict.allowed else UNCERTAIN if verdict.uncertain else DENY
+                    cache[key] = (kind, _cell_text(verdict))
+                kind, text = cache[key]
+                ref = legend.setdefault(text, f"{number + 1}.{len(legend) + 1}")
+                counts[kind] += 1
+                mark = {ALLOW: "&#10003;", DENY: "&#10007;", UNCERTAIN: "?"}[kind]
+                # Big pages carry the explanation once, in the legend: per-cell text made a
+                # 100-workload page tens of megabytes.
+                title = f' title="{esc(text)}"' if tooltips else ""
+                cells.append(f'<td class="{kind}"{title}>{mark}<sup>{esc(ref)}</sup></td>')
+            rows.append(f'<tr><th class="row" scope="row">{esc(src.ref)}</th>{"".join(cells)}</tr>')
+        header = "".join(f'<th class="col" scope="col">{esc(dst.ref)}</th>' for dst in endpoints)
+        denied = counts[DENY] + counts[UNCERTAIN]
+        parts.extend([
+            f'<section class="port" id="port-{number + 1}" data-protocol="{esc(protocol)}" data-port="{port}">',
+            f"<h2>{esc(label)}</h2>",
+            f'<p class="counts">allowed: <span class="n-allow">{counts[ALLOW]}</span>, denied: <span class="n-deny">{denied}</span>'
+            f' (uncertain: <span class="n-uncertain">{counts[UNCERTAIN]}</span>), not applicable: <span class="n-na">{counts[NA]}</span></p>',
+            f'<table class="matrix"><thead><tr><th scope="col">source \\ destination</th>{header}</tr></thead>',
+            f"<tbody>{''.join(rows)}</tbody></table>",
+            '<table class="legend"><thead><tr><th>key</th><th>verdict and the policies that make it</th></tr></thead><tbody>',
+            *(f"<tr><td>{esc(ref)}</td><td>{esc(text)}</td></tr>" for text, ref in legend.items()),
+            "</tbody></table></section>",
+        ])  # fmt: skip
+    parts.append(_policies_section(model))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _policies_section(model: NetworkModel) -> str:
+    esc = html.escape
+    rows = []
+    for policy in model.policies:
+        selected = sum(1 for pod in model.pods if policy.selects(pod))
+        rules = [r.describe(policy.namespace) for r in policy.ingress + policy.egress]
+        rows.append(
+            "<tr>"
+            f"<td>{esc(policy.ref)}</td><td>{esc(policy.source or '-')}</td><td>{esc(str(policy.pod_selector))}</td>"
+            f"<td>{esc(', '.join(sorted(policy.policy_types)))}</td><td>{selected}</td><td>{esc(chr(10).join(rules) or 'no rules')}</td>"
+            "</tr>"
+        )
+    problems = model.lint()
+    lint = "".join(f"<tr><td>{esc(str(problem))}</td></tr>" for problem in problems) or "<tr><td>none</td></tr>"
+    return (
+        '<h2>NetworkPolicies</h2><table class="policies"><thead><tr><th>policy</th><th>source</th><th>podSelector</th>'
+        "<th>policyTypes</th><th>endpoints selected</th><th>rules</th></tr></thead><tbody>"
+        + ("".join(rows) or '<tr><td colspan="6">no NetworkPolicy: every connection is allowed</td></tr>')
+        + '</tbody></table><h2>Policies and peers that match nothing</h2><table class="lint"><tbody>'
+        + lint
+        + "</tbody></table>"
+    )
+
+
+def write_network_report(model: NetworkModel, path: str | Path, title: str = "Network reachability", target: str | None = None) -> Path:
+    """Write :func:`html_report` to ``path`` (parents created); returns the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html_report(model, title, target), encoding="utf-8")
+    return out
+
+
+__all__ = ("html_report", "port_classes", "write_network_report")

@@ -1,0 +1,123 @@
+"""The reachability page: structure, port classes, cell counts that agree with the model, escaping."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from pytest_k8ssec.model.netpol import INTERNET, ContainerPort, NetworkModel, Pod
+from pytest_k8ssec.netreport import html_report, port_classes, write_network_report
+
+
+def policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+
+
+WEB = Pod("shop", "web", {"app": "web"}, ports=(ContainerPort(8080, "TCP", "http"),), kind="Deployment")
+DB = Pod("db", "pg", {"app": "pg"}, ports=(ContainerPort(5432, "TCP", "pg"),), kind="Deployment")
+DNS = Pod("kube-system", "dns", {"k8s-app": "kube-dns"}, ports=(ContainerPort(53, "UDP", "dns"),), kind="Deployment")
+POLICIES = (
+    policy("deny", "db", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+    policy("allow-web", "db", {"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "web"}}}], "ports": [{"port": "pg"}]}]}),
+    policy("range", "shop", {"podSelector": {}, "ingress": [{"ports": [{"port": 30000, "endPort": 30010}]}]}),
+)
+
+
+class Tables(HTMLParser):
+    """Collects each matrix: header texts, row header texts, and cell classes and titles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[dict[str, list[Any]]] = []
+        self._in: str | None = None
+        self._matrix = False
+        self._cell: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "table" and a.get("class") == "matrix":
+            self.tables.append({"cols": [], "rows": [], "cells": []})
+            self._matrix = True
+        elif self._matrix and tag == "th" and a.get("scope") in ("col", "row"):
+            self._in = a["scope"]
+            self._cell = {"text": ""}
+        elif self._matrix and tag == "td":
+            self.tables[-1]["cells"].append((a.get("class"), a.get("title")))
+
+    def handle_data(self, data: str) -> None:
+        if self._in is not None:
+            self._cell["text"] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "th" and self._in is not None:
+            self.tables[-1]["cols" if self._in == "col" else "rows"].append(self._cell["text"])
+            self._in = None
+        elif tag == "table":
+            self._matrix = False
+
+
+def parse(page: str) -> list[dict[str, list[Any]]]:
+    parser = Tables()
+    parser.feed(page)
+    return parser.tables
+
+
+def test_port_classes_cover_rule_and_container_ports_and_any_other() -> None:
+    net = NetworkModel((WEB, DB, DNS), POLICIES)
+    labels = [label for _, _, label in port_classes(net)]
+    assert labels == [
+        "TCP 5432 (pg)", "TCP 8080 (http)", "TCP 30000 (rule range 30000-30010)", "UDP 53 (dns)",
+        "TCP any other port (e.g. 1)", "UDP any other port (e.g. 1)",
+    ]  # fmt: skip
+
+
+def test_matrix_structure_and_counts_agree_with_the_model() -> None:
+    net = NetworkModel((WEB, DB, DNS), POLICIES)
+    page = html_report(net, target="manifests")
+    tables = parse(page)
+    classes = port_classes(net)
+    assert len(tables) == len(classes)
+    endpoints = [WEB, DB, DNS, INTERNET]
+    refs = ["Deployment/shop/web", "Deployment/db/pg", "Deployment/kube-system/dns", "internet"]
+    for table, (protocol, port, _) in zip(tables, classes):
+        assert table["cols"][1:] == refs and table["rows"] == refs
+        assert len(table["cells"]) == 16
+        expected_allow = sum(
+            1 for s in endpoints for d in endpoints if (isinstance(s, Pod) or isinstance(d, Pod)) and net.reachable(s, d, port, protocol).allowed
+        )
+        kinds = [kind for kind, _ in table["cells"]]
+        assert kinds.count("allow") == expected_allow
+        assert kinds.count("deny") + kinds.count("uncertain") == 15 - expected_allow and kinds.count("na") == 1
+    pg = tables[0]
+    # web -> pg on 5432: allowed by the rule; the tooltip names it.
+    kind, title = pg["cells"][1]
+    assert kind == "allow" and "allowed by db/allow-web ingress[0]" in title and "isolated by db/deny, db/allow-web" in title
+    kind, title = pg["cells"][3 * 4 + 1]  # internet -> pg
+    assert kind == "deny" and "no rule allows it" in title
+    assert re.search(r'<span class="n-allow">\d+</span>', page)
+    assert "<script" not in page and "http://" not in page and "https://" not in page and "<link" not in page
+
+
+def test_uncertain_cells_are_marked() -> None:
+    net = NetworkModel((WEB, DB), [policy("cidr", "db", {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]})])
+    table = parse(html_report(net))[0]
+    assert table["cells"][1][0] == "uncertain" and "uncertain" in table["cells"][1][1]
+
+
+def test_everything_is_escaped(tmp_path: Path) -> None:
+    net = NetworkModel((Pod("ns", "a<b>&\"c'", {}, kind="Deployment"),), [])
+    page = html_report(net, title="<b>t</b> & \"q\"", target="<ctx>")
+    assert "<b>t</b>" not in page and "&lt;b&gt;t&lt;/b&gt; &amp; &quot;q&quot;" in page
+    assert "a<b>" not in page and "Deployment/ns/a&lt;b&gt;&amp;&quot;c&#x27;" in page and "&lt;ctx&gt;" in page
+    path = write_network_report(net, tmp_path / "out" / "net.html")
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_model_method_and_policy_table() -> None:
+    net = NetworkModel((WEB, DB, DNS), POLICIES)
+    page = net.html_report(title="T")
+    policies = page.split("<h2>NetworkPolicies</h2>")[1]
+    assert "<td>db/allow-web</td>" in policies and "from pods app=web in all namespaces on TCP pg" in policies
+    assert page.count('<section class="port"') == 6
