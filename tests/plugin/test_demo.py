@@ -226,3 +226,31 @@ def test_supply_chain_suite_on_the_demo_shop(pytester: pytest.Pytester, variant:
     assert all(outcomes[test_id] == "FAILED" for test_id in failed)
     # The planted password is named by key, never shown.
     assert "demo-not-a-real-password" not in result.stdout.str()
+
+
+# example_suites/access_and_network on the demo shop: the insecure shop binds edit to the worker
+# and cluster-admin to the api, and has no NetworkPolicy; the hardened one passes everything.
+ACCESS_AND_NETWORK_INSECURE_FAILURES = {
+    "test_workload_cannot_read_secrets[Deployment/shop/api]",
+    "test_workload_cannot_read_secrets[Deployment/shop/worker]",
+    "test_workload_cannot_exec_into_pods[Deployment/shop/api]",
+    "test_workload_cannot_exec_into_pods[Deployment/shop/worker]",
+    "test_workload_is_not_cluster_admin[Deployment/shop/api]",
+    "test_no_risky_permissions",
+    "test_namespace_is_default_deny",
+    "test_database_only_from_its_clients",
+    "test_egress_restricted",
+    "test_policies_select_what_they_name",
+}
+
+
+@pytest.mark.parametrize("variant", ["hardened", "insecure"])
+def test_access_and_network_suite_on_the_demo_shop(pytester: pytest.Pytester, variant: str) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(EXAMPLES / "access_and_network", pytester.path / "access_and_network", ignore=ignore)
+    shutil.copytree(EXAMPLES / "manifests" / variant, pytester.path / "manifests" / variant)
+    result = pytester.runpytest("access_and_network", "--k8s-manifests", f"manifests/{variant}", "-v")
+    outcomes = _outcomes(result)
+    assert len(outcomes) == 3 * len(WORKLOADS) + 5
+    failed = {test_id for test_id, outcome in outcomes.items() if outcome != "PASSED"}
+    assert failed == (ACCESS_AND_NETWORK_INSECURE_FAILURES if variant == "insecure" else set())
