@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +22,11 @@ from pytest_k8ssec import (
 HOST = testinfra.get_host("local://")
 
 
+def _uid_line(pid: int) -> str:
+    with open(f"/proc/{pid}/status") as handle:
+        return next((line for line in handle if line.startswith("Uid:")), "")
+
+
 @pytest.fixture
 def nobody_process() -> Iterator[int]:
     """A process running as nobody (UID 65534)."""
@@ -28,6 +34,12 @@ def nobody_process() -> Iterator[int]:
         pytest.fail("setpriv (util-linux) is needed to start a non-root process", pytrace=False)
     proc = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "60"])
     try:
+        # Until setpriv has switched user the child still runs as root; wait for the switch, or the
+        # test races it (it did, once in a full run).
+        deadline = time.monotonic() + 10
+        while "\t65534\t" not in _uid_line(proc.pid):
+            assert time.monotonic() < deadline, f"process {proc.pid} never became UID 65534"
+            time.sleep(0.01)
         yield proc.pid
     finally:
         proc.kill()
