@@ -1,83 +1,232 @@
 """pytest-k8ssec: Kubernetes security requirements as ordinary pytest tests.
 
 The public API is exactly ``__all__``; everything else is internal.
+
+pytest imports this package on every run through the plugin's entry point, also in projects that
+never call a helper, so the names are imported on first use (PEP 562): a run pays only for the
+modules it needs (eager imports of every helper module made each pytest run 0.25 s slower).
 """
 
 from __future__ import annotations
 
-from pytest_k8ssec.admission import assert_admission_allows, assert_admission_rejects, assert_pod_security_enforced
-from pytest_k8ssec.asserts import (
-    assert_capabilities,
-    assert_images_from,
-    assert_images_pinned,
-    assert_images_not_from,
-    assert_namespace_compliant,
-    assert_namespace_pod_security,
-    assert_no_host_namespaces,
-    assert_no_host_path,
-    assert_no_host_ports,
-    assert_no_latest_tag,
-    assert_no_privilege_escalation,
-    assert_no_service_account_token_automount,
-    assert_not_privileged,
-    assert_passes,
-    assert_pod_security,
-    assert_pull_policy,
-    assert_read_only_root_filesystem,
-    assert_resources,
-    assert_runs_as_non_root,
-    assert_seccomp,
-)
-from pytest_k8ssec.credentials import (
-    assert_no_credential_literals,
-    assert_no_secrets_in_manifests,
-    assert_not_default_service_account,
-    assert_secrets_as_files,
-)
-from pytest_k8ssec.inpod import (
-    assert_main_process_not_root,
-    assert_no_package_manager,
-    assert_no_shell,
-    assert_root_filesystem_read_only,
-)
-from pytest_k8ssec.checks import Category, Check, PssControl, Registry, Severity, Violation
-from pytest_k8ssec.engine import Finding, evaluate
-from pytest_k8ssec.errors import (
-    ClusterError,
-    K8sSecError,
-    K8sSecWarning,
-    ManifestError,
-    SecurityAssertionError,
-)
-from pytest_k8ssec.model.containers import ContainerRef, containers
-from pytest_k8ssec.model.images import ImageRef, ImageReferenceError, parse_image
-from pytest_k8ssec.model.inventory import Inventory
-from pytest_k8ssec.model.netpol import NetworkModel, NetworkPolicyError, Verdict
-from pytest_k8ssec.model.objects import K8sObject, Provenance
-from pytest_k8ssec.model.rbac import RbacError, RbacModel, UserInfo
-from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
-from pytest_k8ssec.netreport import write_network_report
-from pytest_k8ssec.network import (
-    assert_default_deny,
-    assert_egress_restricted,
-    assert_isolated,
-    assert_network_policies_effective,
-    assert_no_ingress_from,
-    assert_not_reachable,
-    assert_reachable,
-)
-from pytest_k8ssec.pss import evaluate_pod_security
-from pytest_k8ssec.rbac import (
-    RbacView,
-    assert_can,
-    assert_cannot,
-    assert_no_anonymous_access,
-    assert_no_risky_permissions,
-    assert_no_wildcard_rules,
-    assert_not_cluster_admin,
-)
-from pytest_k8ssec.sources.manifests import load, load_file, load_text
-from pytest_k8ssec.vulnerabilities import ScanReportError, assert_no_vulnerabilities
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_k8ssec.admission import assert_admission_allows, assert_admission_rejects, assert_pod_security_enforced
+    from pytest_k8ssec.asserts import (
+        assert_capabilities,
+        assert_images_from,
+        assert_images_pinned,
+        assert_images_not_from,
+        assert_namespace_compliant,
+        assert_namespace_pod_security,
+        assert_no_host_namespaces,
+        assert_no_host_path,
+        assert_no_host_ports,
+        assert_no_latest_tag,
+        assert_no_privilege_escalation,
+        assert_no_service_account_token_automount,
+        assert_not_privileged,
+        assert_passes,
+        assert_pod_security,
+        assert_pull_policy,
+        assert_read_only_root_filesystem,
+        assert_resources,
+        assert_runs_as_non_root,
+        assert_seccomp,
+    )
+    from pytest_k8ssec.credentials import (
+        assert_no_credential_literals,
+        assert_no_secrets_in_manifests,
+        assert_not_default_service_account,
+        assert_secrets_as_files,
+    )
+    from pytest_k8ssec.inpod import (
+        assert_main_process_not_root,
+        assert_no_package_manager,
+        assert_no_shell,
+        assert_root_filesystem_read_only,
+    )
+    from pytest_k8ssec.checks import Category, Check, PssControl, Registry, Severity, Violation
+    from pytest_k8ssec.engine import Finding, evaluate
+    from pytest_k8ssec.errors import (
+        ClusterError,
+        K8sSecError,
+        K8sSecWarning,
+        ManifestError,
+        SecurityAssertionError,
+    )
+    from pytest_k8ssec.model.containers import ContainerRef, containers
+    from pytest_k8ssec.model.images import ImageRef, ImageReferenceError, parse_image
+    from pytest_k8ssec.model.inventory import Inventory
+    from pytest_k8ssec.model.netpol import NetworkModel, NetworkPolicyError, Verdict
+    from pytest_k8ssec.model.objects import K8sObject, Provenance
+    from pytest_k8ssec.model.rbac import RbacError, RbacModel, UserInfo
+    from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
+    from pytest_k8ssec.netreport import write_network_report
+    from pytest_k8ssec.network import (
+        assert_default_deny,
+        assert_egress_restricted,
+        assert_isolated,
+        assert_network_policies_effective,
+        assert_no_ingress_from,
+        assert_not_reachable,
+        assert_reachable,
+    )
+    from pytest_k8ssec.pss import evaluate_pod_security
+    from pytest_k8ssec.rbac import (
+        RbacView,
+        assert_can,
+        assert_cannot,
+        assert_no_anonymous_access,
+        assert_no_risky_permissions,
+        assert_no_wildcard_rules,
+        assert_not_cluster_admin,
+    )
+    from pytest_k8ssec.sources.manifests import load, load_file, load_text
+    from pytest_k8ssec.vulnerabilities import ScanReportError, assert_no_vulnerabilities
+
+# Where each public name lives; tests/unit/test_registry.py keeps it equal to ``__all__``.
+_MODULES: dict[str, tuple[str, ...]] = {
+    "pytest_k8ssec.admission": (
+        "assert_admission_allows",
+        "assert_admission_rejects",
+        "assert_pod_security_enforced",
+    ),
+    "pytest_k8ssec.asserts": (
+        "assert_capabilities",
+        "assert_images_from",
+        "assert_images_pinned",
+        "assert_images_not_from",
+        "assert_namespace_compliant",
+        "assert_namespace_pod_security",
+        "assert_no_host_namespaces",
+        "assert_no_host_path",
+        "assert_no_host_ports",
+        "assert_no_latest_tag",
+        "assert_no_privilege_escalation",
+        "assert_no_service_account_token_automount",
+        "assert_not_privileged",
+        "assert_passes",
+        "assert_pod_security",
+        "assert_pull_policy",
+        "assert_read_only_root_filesystem",
+        "assert_resources",
+        "assert_runs_as_non_root",
+        "assert_seccomp",
+    ),
+    "pytest_k8ssec.credentials": (
+        "assert_no_credential_literals",
+        "assert_no_secrets_in_manifests",
+        "assert_not_default_service_account",
+        "assert_secrets_as_files",
+    ),
+    "pytest_k8ssec.inpod": (
+        "assert_main_process_not_root",
+        "assert_no_package_manager",
+        "assert_no_shell",
+        "assert_root_filesystem_read_only",
+    ),
+    "pytest_k8ssec.checks": (
+        "Category",
+        "Check",
+        "PssControl",
+        "Registry",
+        "Severity",
+        "Violation",
+    ),
+    "pytest_k8ssec.engine": (
+        "Finding",
+        "evaluate",
+    ),
+    "pytest_k8ssec.errors": (
+        "ClusterError",
+        "K8sSecError",
+        "K8sSecWarning",
+        "ManifestError",
+        "SecurityAssertionError",
+    ),
+    "pytest_k8ssec.model.containers": (
+        "ContainerRef",
+        "containers",
+    ),
+    "pytest_k8ssec.model.images": (
+        "ImageRef",
+        "ImageReferenceError",
+        "parse_image",
+    ),
+    "pytest_k8ssec.model.inventory": (
+        "Inventory",
+    ),
+    "pytest_k8ssec.model.netpol": (
+        "NetworkModel",
+        "NetworkPolicyError",
+        "Verdict",
+    ),
+    "pytest_k8ssec.model.objects": (
+        "K8sObject",
+        "Provenance",
+    ),
+    "pytest_k8ssec.model.rbac": (
+        "RbacError",
+        "RbacModel",
+        "UserInfo",
+    ),
+    "pytest_k8ssec.model.workloads": (
+        "PodSpecRef",
+        "is_workload",
+        "pod_spec",
+    ),
+    "pytest_k8ssec.netreport": (
+        "write_network_report",
+    ),
+    "pytest_k8ssec.network": (
+        "assert_default_deny",
+        "assert_egress_restricted",
+        "assert_isolated",
+        "assert_network_policies_effective",
+        "assert_no_ingress_from",
+        "assert_not_reachable",
+        "assert_reachable",
+    ),
+    "pytest_k8ssec.pss": (
+        "evaluate_pod_security",
+    ),
+    "pytest_k8ssec.rbac": (
+        "RbacView",
+        "assert_can",
+        "assert_cannot",
+        "assert_no_anonymous_access",
+        "assert_no_risky_permissions",
+        "assert_no_wildcard_rules",
+        "assert_not_cluster_admin",
+    ),
+    "pytest_k8ssec.sources.manifests": (
+        "load",
+        "load_file",
+        "load_text",
+    ),
+    "pytest_k8ssec.vulnerabilities": (
+        "ScanReportError",
+        "assert_no_vulnerabilities",
+    ),
+}
+_HOME: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = (
     "Category",

@@ -32,7 +32,6 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Final
 
 import yaml
@@ -416,6 +415,9 @@ def _selector_matches(selector: object, labels: Mapping[str, str], where: str) -
 
 
 def _defaults_dir() -> Traversable:
+    # Imported here: importlib.resources costs ~20 ms, and this module loads on every pytest run.
+    from importlib import resources
+
     return resources.files(_DEFAULTS_PACKAGE).joinpath(_DEFAULTS_DIR[0]).joinpath(_DEFAULTS_DIR[1])
 
 

@@ -101,8 +101,14 @@ def test_docs_checks_md_is_generated_from_the_registry() -> None:
 def test_public_api_is_exactly_all() -> None:
     assert isinstance(pytest_k8ssec.__all__, tuple)
     assert sorted(pytest_k8ssec.__all__) == list(pytest_k8ssec.__all__)
+    # Names are imported on first use; each must resolve, and the lazy table must list exactly them.
+    homes = [name for names in pytest_k8ssec._MODULES.values() for name in names]
+    assert sorted(homes) == sorted(pytest_k8ssec.__all__), "pytest_k8ssec._MODULES and __all__ differ"
     for name in pytest_k8ssec.__all__:
         assert hasattr(pytest_k8ssec, name), name
+        value = getattr(pytest_k8ssec, name)
+        assert getattr(importlib.import_module(pytest_k8ssec._HOME[name]), name) is value
+    assert not hasattr(pytest_k8ssec, "no_such_name")
     helpers = set()
     for info in pkgutil.walk_packages(pytest_k8ssec.__path__, "pytest_k8ssec."):
         module = importlib.import_module(info.name)
