@@ -140,21 +140,13 @@ class Reference:
 
 
 @dataclass(frozen=True, slots=True)
-class ImageRef:
-    """A normalized image reference (``ParseNormalizedNamed``); build it with :func:`parse_image`."""
+class ImageRef(Reference):
+    """A normalized image reference (``ParseNormalizedNamed``); build it with :func:`parse_image`.
 
-    raw: str
-    domain: str
-    path: str
-    tag: str | None
-    digest: str | None
-
-    @property
-    def name(self) -> str:
-        """The normalized repository name, e.g. ``docker.io/library/nginx``."""
-        # The domain is empty only for a first component that looks like a registry to the
-        # normalizer but not to the grammar (``foo.bar_baz/x``); upstream's Name() is then the path.
-        return _join_name(self.domain, self.path)
+    The fields are normalized: ``name`` is e.g. ``docker.io/library/nginx``. The domain is empty
+    only for a first component that looks like a registry to the normalizer but not to the
+    grammar (``foo.bar_baz/x``); upstream's Name() is then the path.
+    """
 
     @property
     def familiar_name(self) -> str:
@@ -179,9 +171,6 @@ class ImageRef:
     def effective_tag(self) -> str | None:
         """The tag as written, ``latest`` when neither tag nor digest is, else ``None``."""
         return DEFAULT_TAG if self.implicit_latest else self.tag
-
-    def __str__(self) -> str:
-        return _format(self.name, self.tag, self.digest)
 
     def docker_ref(self) -> str:
         """``ParseDockerRef``: ``name:latest`` when bare; ``name@digest`` when a digest is written."""
