@@ -23,7 +23,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
         image = item.image
         if image is None:
             yield item.unreadable()
-        elif image.digest is None and image.tag in (None, "latest"):
+        elif not image.pinned and image.effective_tag == "latest":
             how = "has no tag, so it is pulled as :latest" if image.tag is None else "uses the :latest tag"
             name = item.container.name
             yield Violation(item.path, f'container "{name}" image {image.raw} {how} ({image.docker_ref()})', name)

@@ -22,7 +22,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
         image = item.image
         if image is None:
             yield item.unreadable()
-        elif image.digest is None:
+        elif not image.pinned:
             name = item.container.name
             yield Violation(
                 item.path, f'container "{name}" image {image.raw} is not pinned by digest (a tag can be moved)', name

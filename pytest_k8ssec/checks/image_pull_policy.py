@@ -25,7 +25,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
         if image is None:
             yield item.unreadable()
             continue
-        if image.digest is not None:
+        if image.pinned:
             continue
         name = item.container.name
         policy = item.container.container.get("imagePullPolicy")
