@@ -41,7 +41,7 @@ def assert_no_secrets_in_manifests(objs: Objects) -> None:
     """
     __tracebackhide__ = True
     objects = _objects(objs)
-    if objects and all(obj.provenance.source.startswith("cluster ") for obj in objects):
+    if objects and all(obj.provenance.from_cluster for obj in objects):
         raise SecurityAssertionError(
             "secret-in-manifest: the objects come from a live cluster, whose Secrets the plugin never lists; "
             "run this helper on manifests"

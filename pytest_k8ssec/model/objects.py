@@ -84,6 +84,9 @@ def as_list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+_CLUSTER_PREFIX: Final = "cluster "
+
+
 @dataclass(frozen=True, slots=True)
 class Provenance:
     """Where an object came from: a file and line, stdin, a renderer, or a cluster context."""
@@ -92,6 +95,16 @@ class Provenance:
     line: int | None = None
     doc: int | None = None
     via: str | None = None
+
+    @classmethod
+    def of_cluster(cls, context: str) -> Provenance:
+        """The provenance of an object listed from the cluster of kubeconfig ``context``."""
+        return cls(f"{_CLUSTER_PREFIX}{context}")
+
+    @property
+    def from_cluster(self) -> bool:
+        """True for an object listed from a live cluster (not read from a manifest)."""
+        return self.source.startswith(_CLUSTER_PREFIX)
 
     def __str__(self) -> str:
         text = self.source

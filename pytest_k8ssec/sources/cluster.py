@@ -382,7 +382,7 @@ class ClusterSource:
         if info is None:
             raise ClusterError(f"context {self.context!r}: listing {kind} is not supported (known kinds: {', '.join(KINDS)})")
         scopes: Iterable[str | None] = self.options.namespaces if (info.namespaced and self.options.namespaces) else (None,)
-        provenance = Provenance(f"cluster {self.context}")
+        provenance = Provenance.of_cluster(self.context)
         excluded = set(self.options.exclude_namespaces)
         found: list[K8sObject] = []
         for namespace in scopes:

@@ -331,7 +331,7 @@ def test_helpers_pass_clean_objects_and_refuse_objects_they_do_not_judge() -> No
 def test_secrets_helper_refuses_live_objects_whose_secrets_are_never_listed() -> None:
     live = K8sObject(
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}},
-        Provenance("cluster prod"),
+        Provenance.of_cluster("prod"),
     )
     with pytest.raises(SecurityAssertionError, match="never lists"):
         assert_no_secrets_in_manifests([live])
