@@ -82,3 +82,167 @@ def test_every_target_fixture_works_with_two_targets(pytester: pytest.Pytester, 
     assert "INTERNALERROR" not in out
     assert out.count("target 'manifests' is not a cluster") == 3
     assert "context 'nowhere': cannot reach https://127.0.0.1:1" in out
+
+
+def test_namespace_options_narrow_manifests_as_they_narrow_clusters(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    (pytester.path / "deploy.yaml").write_text(
+        "---\n".join(
+            [
+                _pod("server", "argocd"),
+                _pod("agent", "logging"),
+                _pod("loose"),  # no namespace: "default", as kubectl applies it
+                "apiVersion: v1\nkind: Namespace\nmetadata: {name: argocd}\n",
+                "apiVersion: v1\nkind: Namespace\nmetadata: {name: logging}\n",
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\nrules: []\n",
+            ]
+        )
+    )
+    pytester.makepyfile(
+        """
+        import os
+        def test_x(k8s_inventory):
+            print("REFS", sorted(o.ref for o in k8s_inventory))
+            assert sorted(o.ref for o in k8s_inventory) == sorted(os.environ["EXPECTED"].split(","))
+        """
+    )
+    base = ["--k8s-manifests=deploy.yaml", "-p", "no:cacheprovider"]
+    monkeypatch.setenv("EXPECTED", "ClusterRole/reader,Namespace/argocd,Pod/argocd/server")
+    result = pytester.runpytest(*base, "--k8s-namespace", "argocd")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "k8ssec: namespaces: argocd (manifests and live targets; cluster-scoped objects kept)",
+            "k8ssec: manifests: 3 object(s) outside the namespaces read were left out",
+        ]
+    )
+    monkeypatch.setenv("EXPECTED", "ClusterRole/reader,Namespace/argocd,Pod/argocd/server,Pod/default/loose")
+    result = pytester.runpytest(*base, "--k8s-exclude-namespace", "logging")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["k8ssec: namespaces: all except logging (*", "k8ssec: manifests: 2 object(s) *left out"])
+    # The ini keys narrow as well.
+    pytester.makeini("[pytest]\nk8s_namespaces = argocd\n    default\n")
+    monkeypatch.setenv("EXPECTED", "ClusterRole/reader,Namespace/argocd,Pod/argocd/server,Pod/default/loose")
+    pytester.runpytest(*base).assert_outcomes(passed=1)
+
+
+def test_default_namespace_places_namespaced_objects_as_kubectl_apply_n(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    crds = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: apps.argoproj.io}
+spec: {group: argoproj.io, scope: Namespaced, names: {kind: Application, plural: applications}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: clusterthings.example.com}
+spec: {group: example.com, scope: Cluster, names: {kind: ClusterThing, plural: clusterthings}}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: guestbook}
+---
+apiVersion: example.com/v1
+kind: ClusterThing
+metadata: {name: thing}
+---
+apiVersion: unknown.example.org/v1
+kind: Mystery
+metadata: {name: m}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: reader}
+---
+"""
+    (pytester.path / "deploy.yaml").write_text(crds + _pod("loose") + "---\n" + _pod("placed", "shop"))
+    pytester.makepyfile(
+        """
+        import os
+        def test_x(k8s_inventory):
+            refs = sorted(o.ref for o in k8s_inventory if o.kind != "CustomResourceDefinition")
+            assert refs == sorted(os.environ["EXPECTED"].split(","))
+            for obj in k8s_inventory:
+                # The object reads as the API server would serve it, and keeps its file and line.
+                assert obj.raw["metadata"].get("namespace") in (obj.namespace, None)
+                assert str(obj.provenance).startswith("deploy.yaml:")
+        """
+    )
+    base = ["--k8s-manifests=deploy.yaml", "-p", "no:cacheprovider"]
+    monkeypatch.setenv(
+        "EXPECTED", "Application/team/guestbook,ClusterThing/thing,Mystery/m,ClusterRole/reader,Pod/team/loose,Pod/shop/placed"
+    )
+    result = pytester.runpytest(*base, "--k8s-default-namespace", "team")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["k8ssec: manifest objects of namespaced kinds without a namespace go to team"])
+    pytester.makeini("[pytest]\nk8s_default_namespace = team\n")
+    pytester.runpytest(*base).assert_outcomes(passed=1)
+    # Without it: "default" (as kubectl applies them), custom resources of known scope too.
+    (pytester.path / "tox.ini").unlink()
+    monkeypatch.setenv(
+        "EXPECTED", "Application/default/guestbook,ClusterThing/thing,Mystery/m,ClusterRole/reader,Pod/default/loose,Pod/shop/placed"
+    )
+    pytester.runpytest(*base).assert_outcomes(passed=1)
+    result = pytester.runpytest(*base, "--k8s-default-namespace", "Not_A_Namespace")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*k8s_default_namespace: 'Not_A_Namespace' is not a namespace name*"])
+
+
+def test_duplicates_warn_naming_both_places_and_both_are_judged(pytester: pytest.Pytester) -> None:
+    (pytester.path / "a.yaml").write_text(_pod("web", "shop") + "---\n" + _pod("web", "shop"))
+    (pytester.path / "b.yaml").write_text("# the same pod again\n" + _pod("web", "shop") + "---\n" + _pod("web", "other"))
+    pytester.makepyfile(
+        """
+        def test_each(k8s_workload): pass
+        def test_inventory(k8s_inventory): assert len(k8s_inventory) == 4
+        """
+    )
+    result = pytester.runpytest("--k8s-manifests=a.yaml", "--k8s-manifests=b.yaml", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=5, warnings=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*K8sSecWarning: Pod shop/web is defined twice: a.yaml:1 and a.yaml:7 *both are judged",
+            "*K8sSecWarning: Pod shop/web is defined twice: a.yaml:1 and b.yaml:2 *both are judged",
+        ]
+    )
+    assert "other/web is defined twice" not in result.stdout.str()
+    # The duplicates' test cases say where each one is.
+    result.stdout.fnmatch_lines_random(
+        ["*test_each[[]Pod/shop/web[]] PASSED*", "*test_each[[]Pod/shop/web@a.yaml:7[]] PASSED*", "*test_each[[]Pod/shop/web@b.yaml:2[]] PASSED*"]
+    )
+
+
+def test_k8s_select_exclude_leaves_objects_out_and_is_validated(pytester: pytest.Pytester) -> None:
+    ds = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: {n}, namespace: {ns}}}\nspec:\n  template:\n    spec: {{containers: [{{name: a, image: x}}]}}\n"
+    (pytester.path / "deploy.yaml").write_text(
+        "---\n".join([ds.format(n="fluentd", ns="logging"), ds.format(n="vector", ns="logging"), ds.format(n="node-exporter", ns="monitoring"), _pod("web", "shop")])
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.k8s_select(kind="DaemonSet", exclude={"namespace": "logging"})
+        def test_each(k8s_workload): assert k8s_workload.name == "node-exporter"
+
+        @pytest.mark.k8s_select(exclude=[{"kind": "DaemonSet", "name": "fluentd"}, "Pod/shop/web"])
+        def test_all(k8s_workloads): assert sorted(w.name for w in k8s_workloads) == ["node-exporter", "vector"]
+
+        @pytest.mark.k8s_select(kind="DaemonSet", exclude={"kind": "DaemonSet"})
+        def test_nothing_left(k8s_workloads): pass
+        """
+    )
+    result = pytester.runpytest("--k8s-manifests=deploy.yaml", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*test_each[[]DaemonSet/monitoring/node-exporter[]] PASSED*"])
+    result.stdout.fnmatch_lines(["*the selection (kind='DaemonSet', exclude=[[]kind='DaemonSet'[]]) matched no workload*"])
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.k8s_select(exclude={"namspace": "logging"})
+        def test_each(k8s_workload): pass
+        """
+    )
+    result = pytester.runpytest("--k8s-manifests=deploy.yaml", "-p", "no:cacheprovider")
+    # Raised while collecting: pytest reports the UsageError as a collection error and stops.
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*UsageError: @pytest.mark.k8s_select: exclude: unknown key(s) namspace (known: kind, namespace, name, labels, exclude)*"])
