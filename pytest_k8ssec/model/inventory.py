@@ -143,6 +143,24 @@ def exclusions(spec: object, what: str = "exclude") -> tuple[Selection, ...]:
     return tuple(found)
 
 
+#: The label the API server puts on every Namespace (since 1.21); admission selects on it.
+NAMESPACE_NAME_LABEL: Final = "kubernetes.io/metadata.name"
+
+
+@dataclass(frozen=True)
+class WorkloadNamespace:
+    """A namespace that holds workloads: its Namespace object (None when the objects have none),
+    the labels admission would see on it, and its workloads."""
+
+    name: str
+    namespace: K8sObject | None
+    labels: Mapping[str, str]
+    workloads: tuple[K8sObject, ...]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Inventory:
     """All objects of a run, in load order, with query methods.
 
@@ -243,6 +261,28 @@ class Inventory:
                 order = {id(obj): index for index, obj in enumerate(self.objects)}
                 self._workloads = tuple(sorted(self._workloads, key=lambda obj: order[id(obj)]))
         return self._select(self._workloads, Selection(kind, namespace, name, labels, exclusions(exclude)))
+
+    def workload_namespaces(self, selection: Selection | None = None) -> list[WorkloadNamespace]:
+        """Every namespace holding a workload ``selection`` keeps, sorted by name.
+
+        Its labels are the Namespace object's, with ``kubernetes.io/metadata.name`` that the API
+        server always sets; without a Namespace object, that label alone (what admission would
+        see for a namespace created bare, e.g. by ``kubectl create namespace``).
+        """
+        selection = selection or Selection()
+        grouped: dict[str, list[K8sObject]] = {}
+        for obj in self.workloads(selection.kind, selection.namespace, selection.name, selection.labels, selection.exclude):
+            if obj.namespace is not None:
+                grouped.setdefault(obj.namespace, []).append(obj)
+        if not grouped:
+            return []
+        declared = {obj.name: obj for obj in self.by_kind("Namespace") if obj.api_group == ""}
+        found = []
+        for name in sorted(grouped):
+            namespace = declared.get(name)
+            labels = {**(namespace.labels if namespace is not None else {}), NAMESPACE_NAME_LABEL: name}
+            found.append(WorkloadNamespace(name, namespace, labels, tuple(grouped[name])))
+        return found
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> K8sObject:
         """The one object with this kind, name (and namespace); ``KeyError`` if there is none."""

@@ -52,6 +52,7 @@ def test_every_target_fixture_works_with_two_targets(pytester: pytest.Pytester, 
         def test_cluster(k8s_cluster): assert k8s_cluster.context == "nowhere"
         def test_namespace(k8s_namespace): pass
         def test_pod_host(k8s_pod_host): pass
+        def test_workload_namespace(k8s_workload_namespace): assert k8s_workload_namespace.name == "shop"
         """
     )
     result = pytester.runpytest(*two_targets, "-p", "no:cacheprovider", "-v", "-rA")
@@ -59,7 +60,7 @@ def test_every_target_fixture_works_with_two_targets(pytester: pytest.Pytester, 
     assert "uses no argument" not in out and "ERROR collecting" not in out, out
     # Every test runs once per target: the manifests' cases pass (or skip where a cluster is
     # needed), the unreachable context's cases fail with the cause.
-    for name in ("target", "inventory", "inventory_alone", "workloads", "workload", "pods", "rbac", "network"):
+    for name in ("target", "inventory", "inventory_alone", "workloads", "workload", "pods", "rbac", "network", "workload_namespace"):
         assert f"test_{name}[manifests" in out, name
         assert f"test_{name}[nowhere" in out, name
     result.stdout.fnmatch_lines_random(
@@ -72,6 +73,8 @@ def test_every_target_fixture_works_with_two_targets(pytester: pytest.Pytester, 
             "PASSED test_*.py::test_rbac[[]manifests[]]",
             "PASSED test_*.py::test_network[[]manifests[]]",
             "PASSED test_*.py::test_cluster[[]nowhere[]]",
+            "PASSED test_*.py::test_workload_namespace[[]manifests:shop[]]",
+            "ERROR test_*.py::test_workload_namespace[[]nowhere:no-workload-matched[]]*",
             "*::test_cluster[[]manifests[]] SKIPPED*",
             "*::test_namespace[[]manifests[]] SKIPPED*",
             "*::test_pod_host[[]manifests[]] SKIPPED*",
@@ -246,3 +249,59 @@ def test_k8s_select_exclude_leaves_objects_out_and_is_validated(pytester: pytest
     # Raised while collecting: pytest reports the UsageError as a collection error and stops.
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*UsageError: @pytest.mark.k8s_select: exclude: unknown key(s) namspace (known: kind, namespace, name, labels, exclude)*"])
+
+
+def test_k8s_workload_namespace_one_case_per_namespace_with_its_labels_and_workloads(pytester: pytest.Pytester) -> None:
+    (pytester.path / "deploy.yaml").write_text(
+        "---\n".join(
+            [
+                _pod("web", "shop"),
+                _pod("api", "shop"),
+                _pod("agent", "logging"),
+                _pod("loose"),
+                "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {pod-security.kubernetes.io/enforce: restricted}}\n",
+                "apiVersion: v1\nkind: Namespace\nmetadata: {name: empty}\n",
+                "apiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: other}\n",
+            ]
+        )
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_ns(k8s_workload_namespace):
+            ns = k8s_workload_namespace
+            assert ns.labels["kubernetes.io/metadata.name"] == ns.name
+            names = sorted(w.name for w in ns.workloads)
+            if ns.name == "shop":
+                assert ns.namespace is not None and ns.namespace.kind == "Namespace"
+                assert ns.labels["pod-security.kubernetes.io/enforce"] == "restricted"
+                assert names == ["api", "web"]
+            else:
+                assert ns.namespace is None and dict(ns.labels) == {"kubernetes.io/metadata.name": ns.name}
+                assert names == {"logging": ["agent"], "default": ["loose"]}[ns.name]
+
+        @pytest.mark.k8s_select(exclude={"namespace": ["shop", "logging", "default"]})
+        def test_none_left(k8s_workload_namespace): pass
+
+        @pytest.mark.k8s_select(namespace="shop", exclude="Pod/shop/web")
+        def test_selected(k8s_workload_namespace):
+            assert [w.name for w in k8s_workload_namespace.workloads] == ["api"]
+        """
+    )
+    result = pytester.runpytest("--k8s-manifests=deploy.yaml", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=4, errors=1)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*test_ns[[]default[]] PASSED*",
+            "*test_ns[[]logging[]] PASSED*",
+            "*test_ns[[]shop[]] PASSED*",
+            "*test_selected[[]shop[]] PASSED*",
+            "*test_none_left[[]no-workload-matched[]] ERROR*",
+        ]
+    )
+    result.stdout.fnmatch_lines(["*the selection (exclude=[[]namespace=*) matched no workload among the 7 loaded objects*"])
+    pytester.makepyfile("def test_both(k8s_workload, k8s_workload_namespace): pass")
+    result = pytester.runpytest("--k8s-manifests=deploy.yaml", "-p", "no:cacheprovider")
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*k8s_workload and k8s_workload_namespace each make one test case per object; use one of them*"])
