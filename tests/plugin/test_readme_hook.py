@@ -1,0 +1,33 @@
+"""The README's hook example works as a conftest.py, with the plugin and without it (-p no:k8ssec)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def _hook_example() -> str:
+    section = README.split("## Extending", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_hook_example_works_with_and_without_the_plugin(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(_hook_example())
+    (pytester.path / "deploy.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec: {containers: [{name: a, image: x}]}\n")
+    pytester.makepyfile(
+        """
+        from pytest_k8ssec.checks import active_registry
+
+        def test_registered(k8s_workload):
+            assert "team-tier-label" in active_registry()
+        """
+    )
+    result = pytester.runpytest("--k8s-manifests=deploy.yaml", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    pytester.makepyfile("def test_plain(): pass")
+    result = pytester.runpytest("-p", "no:k8ssec", "-p", "no:cacheprovider")
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=1)
