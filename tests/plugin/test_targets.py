@@ -305,3 +305,27 @@ def test_k8s_workload_namespace_one_case_per_namespace_with_its_labels_and_workl
     result = pytester.runpytest("--k8s-manifests=deploy.yaml", "-p", "no:cacheprovider")
     assert result.ret != pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*k8s_workload and k8s_workload_namespace each make one test case per object; use one of them*"])
+
+
+def test_api_requests_in_the_summary_are_summed_over_xdist_workers(pytester: pytest.Pytester, two_targets: list[str]) -> None:
+    # Each worker writes what it counted itself: the summary must be their sum, not the
+    # controller's own count (it runs no test: 0).
+    pytester.makeconftest(
+        """
+        from pathlib import Path
+        from pytest_k8ssec.fixtures.targets import run_state
+
+        def pytest_sessionfinish(session):
+            worker = getattr(session.config, "workerinput", {}).get("workerid")
+            if worker:
+                counted = sum(t.cluster.requests for t in run_state(session.config).targets if t.cluster)
+                Path(session.config.rootpath, f"requests-{worker}").write_text(str(counted))
+        """
+    )
+    pytester.makepyfile("\n".join(f"def test_{i}(k8s_workloads): pass" for i in range(8)))
+    result = pytester.runpytest_subprocess(*two_targets, "-p", "xdist", "-n", "2", "-p", "no:cacheprovider")
+    counts = {path.name: int(path.read_text()) for path in pytester.path.glob("requests-gw*")}
+    assert sorted(counts) == ["requests-gw0", "requests-gw1"], result.stdout.str()
+    total = sum(counts.values())
+    assert total >= 2
+    result.stdout.fnmatch_lines([f"k8ssec: target nowhere: {total} API requests"])
