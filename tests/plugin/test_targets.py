@@ -329,3 +329,32 @@ def test_api_requests_in_the_summary_are_summed_over_xdist_workers(pytester: pyt
     total = sum(counts.values())
     assert total >= 2
     result.stdout.fnmatch_lines([f"k8ssec: target nowhere: {total} API requests"])
+
+
+def test_manifests_path_in_space_form_cannot_move_the_rootdir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = pytester.mkdir("project")
+    (project / "pytest.ini").write_text("[pytest]\nk8s_default_namespace = team\n")
+    (project / "test_x.py").write_text("def test_x(k8s_workload): assert k8s_workload.namespace == 'team'\n")
+    elsewhere = pytester.mkdir("elsewhere")
+    (elsewhere / "deploy.yaml").write_text(_pod("web"))
+    monkeypatch.chdir(project)
+    result = pytester.runpytest("--k8s-manifests", str(elsewhere))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"*pytest chose its rootdir {pytester.path} (ini file: none) reading --k8s-manifests {elsewhere} as a test path*"
+            f"without it the rootdir is {project} (ini file: {project / 'pytest.ini'}). Write --k8s-manifests={elsewhere} (with '='), "
+            f"or pass -c {project / 'pytest.ini'}.",
+        ]
+    )
+    assert not (elsewhere / ".pytest_cache").exists() and not (pytester.path / ".pytest_cache").exists()
+    # The two fixes it names work, and the project's ini is read (the namespace comes from it).
+    pytester.runpytest(f"--k8s-manifests={elsewhere}").assert_outcomes(passed=1)
+    pytester.runpytest("--k8s-manifests", str(elsewhere), "-c", str(project / "pytest.ini")).assert_outcomes(passed=1)
+    # --rootdir alone does not bring the ini file back: still refused.
+    result = pytester.runpytest("--k8s-manifests", str(elsewhere), f"--rootdir={project}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    # A space-form path that does not move the rootdir is fine: a test path is given and the
+    # manifests lie inside the project.
+    (project / "deploy.yaml").write_text(_pod("web"))
+    pytester.runpytest("test_x.py", "--k8s-manifests", "deploy.yaml").assert_outcomes(passed=1)
