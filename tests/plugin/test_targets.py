@@ -357,4 +357,12 @@ def test_manifests_path_in_space_form_cannot_move_the_rootdir(pytester: pytest.P
     # A space-form path that does not move the rootdir is fine: a test path is given and the
     # manifests lie inside the project.
     (project / "deploy.yaml").write_text(_pod("web"))
-    pytester.runpytest("test_x.py", "--k8s-manifests", "deploy.yaml").assert_outcomes(passed=1)
+    result = pytester.runpytest("test_x.py", "--k8s-manifests", "deploy.yaml")
+    result.assert_outcomes(passed=1)
+    assert "pytest chose its rootdir" not in result.stdout.str()
+    # Without an ini file to lose, a moved rootdir (the cache's folder) is a warning with the fix.
+    (project / "pytest.ini").unlink()
+    (project / "test_x.py").write_text("def test_x(k8s_workload): pass\n")
+    result = pytester.runpytest("--k8s-manifests", str(elsewhere))
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines([f"*K8sSecWarning: pytest-k8ssec: pytest chose its rootdir {pytester.path} *Write --k8s-manifests={elsewhere} (with '='), or pass --rootdir={project}."])
