@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 from kubernetes import client as k8s_client
@@ -69,3 +70,84 @@ def test_a_namespace_deleted_in_time_gives_no_warning(pytester: pytest.Pytester,
     # The run waited for it: it is gone when the run ends.
     status, _ = admin.request("GET", f"/api/v1/namespaces/{record.read_text()}")
     assert status == 404
+
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec:
+  containers: [{name: app, image: registry.example.com/app:1.0}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: other, namespace: elsewhere}
+spec:
+  containers: [{name: app, image: registry.example.com/app:1.0}]
+"""
+
+
+@pytest.fixture
+def shop_namespace(admin: ClusterSource) -> Iterator[None]:
+    """Namespace ``shop`` on the control plane with one Pod (no node runs it; it is listed all the same)."""
+    admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {"team": "web"}}})
+    admin.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "live-web", "namespace": "shop"},
+                 "spec": {"containers": [{"name": "app", "image": "registry.example.com/app:1.0"}]}})  # fmt: skip
+    yield
+    admin.request("DELETE", "/api/v1/namespaces/shop")
+    _wait_gone(admin, "shop")
+
+
+def test_manifests_and_a_live_context_give_every_target_fixture_and_narrow_alike(
+    pytester: pytest.Pytester, live_args: list[str], shop_namespace: object
+) -> None:
+    (pytester.path / "deploy.yaml").write_text(POD)
+    pytester.makepyfile(
+        """
+        def test_inventory(k8s_inventory, k8s_target):
+            pods = sorted(o.name for o in k8s_inventory.by_kind("Pod"))
+            assert pods == (["web"] if k8s_target.name == "manifests" else ["live-web"])
+        def test_workloads(k8s_workloads): assert len(k8s_workloads) == 1
+        def test_workload(k8s_workload): assert k8s_workload.namespace == "shop"
+        def test_workload_namespace(k8s_workload_namespace, k8s_target):
+            assert k8s_workload_namespace.name == "shop"
+            assert k8s_workload_namespace.labels["kubernetes.io/metadata.name"] == "shop"
+            assert (k8s_workload_namespace.labels.get("team") == "web") is (k8s_target.name == "admin")
+        def test_cluster(k8s_cluster): assert k8s_cluster.context == "admin"
+        """
+    )
+    result = pytester.runpytest(*live_args, "--k8s-manifests=deploy.yaml", "--k8s-context", "admin", "--k8s-namespace", "shop", "-v")
+    result.assert_outcomes(passed=9, skipped=1)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*test_inventory[[]admin[]] PASSED*",
+            "*test_workload[[]admin:Pod/shop/live-web[]] PASSED*",
+            "*test_workload[[]manifests:Pod/shop/web[]] PASSED*",
+            "*test_workload_namespace[[]admin:shop[]] PASSED*",
+            "*test_workload_namespace[[]manifests:shop[]] PASSED*",
+            "k8ssec: manifests: 1 object(s) outside the namespaces read were left out",
+        ]
+    )
+
+
+def test_api_requests_are_summed_over_xdist_workers_live(
+    pytester: pytest.Pytester, live_args: list[str], shop_namespace: object
+) -> None:
+    pytester.makeconftest(
+        """
+        from pathlib import Path
+        from pytest_k8ssec.fixtures.targets import run_state
+
+        def pytest_sessionfinish(session):
+            worker = getattr(session.config, "workerinput", {}).get("workerid")
+            if worker:
+                counted = sum(t.cluster.requests for t in run_state(session.config).targets if t.cluster)
+                Path(session.config.invocation_params.dir, f"requests-{worker}").write_text(str(counted))
+        """
+    )
+    pytester.makepyfile("\n".join(f"def test_{i}(k8s_workloads, k8s_rbac): pass" for i in range(8)))
+    result = pytester.runpytest_subprocess(*live_args, "--k8s-context", "admin", "--k8s-namespace", "shop", "-p", "xdist", "-n", "2")
+    result.assert_outcomes(passed=8)
+    counts = [int(path.read_text()) for path in pytester.path.glob("requests-gw*")]
+    assert len(counts) == 2 and all(counts), counts
+    result.stdout.fnmatch_lines([f"k8ssec: target admin: {sum(counts)} API requests"])
