@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 POD = """\
@@ -366,3 +369,21 @@ def test_manifests_path_in_space_form_cannot_move_the_rootdir(pytester: pytest.P
     result = pytester.runpytest("--k8s-manifests", str(elsewhere))
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines([f"*K8sSecWarning: pytest-k8ssec: pytest chose its rootdir {pytester.path} *Write --k8s-manifests={elsewhere} (with '='), or pass --rootdir={project}."])
+
+
+def test_manifests_from_stdin_reach_every_xdist_worker(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_inventory(k8s_inventory): assert len(k8s_inventory) == 3
+        def test_each(k8s_workload): assert k8s_workload.kind == "Pod"
+        """
+    )
+    manifests = "---\n".join(_pod(name, "shop") for name in ("a", "b", "c")).encode()
+    for extra in ([], ["-p", "xdist", "-n", "2"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--k8s-manifests", "-", *extra],
+            input=manifests, cwd=pytester.path, capture_output=True, timeout=120,
+        )  # fmt: skip
+        out = proc.stdout.decode()
+        assert proc.returncode == 0, out
+        assert "4 passed" in out, out
