@@ -151,3 +151,26 @@ def test_api_requests_are_summed_over_xdist_workers_live(
     counts = [int(path.read_text()) for path in pytester.path.glob("requests-gw*")]
     assert len(counts) == 2 and all(counts), counts
     result.stdout.fnmatch_lines([f"k8ssec: target admin: {sum(counts)} API requests"])
+
+
+def test_a_local_control_plane_under_xdist_starts_one_per_worker_and_none_in_the_controller(
+    pytester: pytest.Pytester, binaries: object
+) -> None:
+    pytester.makeconftest(
+        """
+        from pathlib import Path
+        from pytest_k8ssec.fixtures.local_control_plane import PLANE_KEY
+
+        def pytest_unconfigure(config):
+            worker = getattr(config, "workerinput", {}).get("workerid", "controller")
+            plane = config.stash.get(PLANE_KEY, None)
+            Path(config.invocation_params.dir, f"plane-{worker}").write_text(plane.server if plane else "none")
+        """
+    )
+    pytester.makepyfile("\n".join(f"def test_{i}(k8s_cluster): assert k8s_cluster.context == 'admin'" for i in range(4)))
+    result = pytester.runpytest_subprocess("--k8s-local-control-plane", "-p", "no:cacheprovider", "-p", "xdist", "-n", "2", timeout=600)
+    result.assert_outcomes(passed=4)
+    planes = {path.name: path.read_text() for path in pytester.path.glob("plane-*")}
+    assert planes["plane-controller"] == "none", planes
+    assert sorted(planes) == ["plane-controller", "plane-gw0", "plane-gw1"], planes
+    assert len({planes["plane-gw0"], planes["plane-gw1"]} - {"none"}) == 2, planes
