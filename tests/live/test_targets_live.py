@@ -168,8 +168,16 @@ def test_a_local_control_plane_under_xdist_starts_one_per_worker_and_none_in_the
         """
     )
     pytester.makepyfile("\n".join(f"def test_{i}(k8s_cluster): assert k8s_cluster.context == 'admin'" for i in range(4)))
-    result = pytester.runpytest_subprocess("--k8s-local-control-plane", "-p", "no:cacheprovider", "-p", "xdist", "-n", "2", timeout=600)
+    (pytester.path / "deploy.yaml").write_text(POD)
+    result = pytester.runpytest_subprocess(
+        "--k8s-local-control-plane", "--k8s-manifests=deploy.yaml", "--k8s-network-report=net.html",
+        "-p", "no:cacheprovider", "-p", "xdist", "-n", "2", timeout=600,
+    )  # fmt: skip
     result.assert_outcomes(passed=4)
+    # The page is written by a worker (the control plane lives there), for target "local" as in a
+    # serial run, and the controller says so.
+    result.stdout.fnmatch_lines([f"k8ssec: network report for target local: {pytester.path / 'net.html'}"])
+    assert "Network reachability: local" in (pytester.path / "net.html").read_text()
     planes = {path.name: path.read_text() for path in pytester.path.glob("plane-*")}
     assert planes["plane-controller"] == "none", planes
     assert sorted(planes) == ["plane-controller", "plane-gw0", "plane-gw1"], planes
