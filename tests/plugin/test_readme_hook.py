@@ -31,3 +31,15 @@ def test_the_readme_hook_example_works_with_and_without_the_plugin(pytester: pyt
     result = pytester.runpytest("-p", "no:k8ssec", "-p", "no:cacheprovider")
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
     result.assert_outcomes(passed=1)
+
+
+def test_every_option_and_ini_key_of_the_plugin_is_in_the_readme(pytester: pytest.Pytester) -> None:
+    import re
+
+    result = pytester.runpytest("--help")
+    help_text = result.stdout.str()
+    options = set(re.findall(r"(--k8s(?:sec)?-[a-z0-9-]+)", help_text))
+    keys = set(re.findall(r"^\s+(k8s(?:sec)?_[a-z0-9_]+) \(", help_text, flags=re.MULTILINE))
+    assert "--k8s-default-namespace" in options and "k8s_namespace_delete_timeout" in keys
+    missing = sorted(name for name in options | keys if not re.search(rf"`{re.escape(name)}(?![a-z0-9_-])", README))
+    assert not missing, f"not documented in README.md: {missing}"
