@@ -12,10 +12,53 @@ from pytest_k8ssec.model.objects import BUILTIN_GROUPS, CLUSTER_SCOPED_KINDS, K8
 from pytest_k8ssec.model.workloads import WORKLOAD_KINDS, is_workload
 
 
-def _controlled(obj: K8sObject) -> bool:
-    """True when a controller owns the object (ownerReferences[].controller), as the API marks it."""
+def _controller(obj: K8sObject) -> Mapping[str, object] | None:
+    """The owner reference marked ``controller: true``, as the API marks it (at most one is valid)."""
     owners = obj.metadata.get("ownerReferences")
-    return isinstance(owners, list) and any(isinstance(o, Mapping) and o.get("controller") is True for o in owners)
+    if not isinstance(owners, list):
+        return None
+    for owner in owners:
+        if isinstance(owner, Mapping) and owner.get("controller") is True:
+            return owner
+    return None
+
+
+def _group(api_version: object) -> str:
+    return api_version.rpartition("/")[0] if isinstance(api_version, str) else ""
+
+
+class _Owners:
+    """The workloads of an inventory, found by the keys an owner reference can name.
+
+    An object is left out of ``workloads()`` only when its controller is itself a workload here:
+    then the owner's pod spec is judged, and judging the copy would repeat every finding. A
+    controller that is absent, or is not a workload kind (a custom resource such as an Argo
+    Rollout, or a forged reference in a manifest), judges nothing, so the object is judged itself.
+    """
+
+    def __init__(self, workloads: Iterable[K8sObject]) -> None:
+        self._uids: set[str] = set()
+        self._names: set[tuple[str, str, str, str | None]] = set()
+        self._named_with_uid: set[tuple[str, str, str, str | None]] = set()
+        for obj in workloads:
+            key = (obj.api_group, obj.kind, obj.name, obj.namespace)
+            uid = obj.metadata.get("uid")
+            if isinstance(uid, str) and uid:
+                self._uids.add(uid)
+                self._named_with_uid.add(key)
+            self._names.add(key)
+
+    def covers(self, obj: K8sObject) -> bool:
+        owner = _controller(obj)
+        if owner is None:
+            return False
+        key = (_group(owner.get("apiVersion")), str(owner.get("kind")), str(owner.get("name")), obj.namespace)
+        uid = owner.get("uid")
+        if key in self._named_with_uid:
+            # Objects read from a cluster carry uids: the reference must name this very object
+            # (a same-named owner that was deleted and recreated is not the controller).
+            return isinstance(uid, str) and uid in self._uids
+        return key in self._names
 
 
 def _as_set(value: str | Iterable[str] | None) -> frozenset[str] | None:
@@ -246,16 +289,17 @@ class Inventory:
         exclude: object = None,
     ) -> list[K8sObject]:
         """Workloads matching every given criterion (and none of ``exclude``): objects with a pod
-        spec that no controller owns.
+        spec whose controller is not itself a workload of this inventory.
 
         A live Deployment's ReplicaSets and Pods carry its pod spec again; judging them too would
         report each mistake three times. Their owner is judged; ``by_kind("Pod")`` still has them.
+        An object whose controller is missing or is no workload (a custom resource) is judged.
         """
         if self._workloads is None:
             kinds = [k for k in self._known if k in WORKLOAD_KINDS] if self._fetch is not None else self._known
-            self._workloads = tuple(
-                obj for k in kinds for obj in self.by_kind(k) if is_workload(obj) and not _controlled(obj)
-            )
+            candidates = [obj for k in kinds for obj in self.by_kind(k) if is_workload(obj)]
+            owners = _Owners(candidates)
+            self._workloads = tuple(obj for obj in candidates if not owners.covers(obj))
             if self._fetch is None:
                 # Manifests keep their load order across kinds.
                 order = {id(obj): index for index, obj in enumerate(self.objects)}

@@ -245,3 +245,59 @@ def test_exclusions_take_mappings_ids_and_lists_and_refuse_the_rest() -> None:
             exclusions(bad)
     described = Selection.from_fields({"kind": "DaemonSet", "exclude": [{"namespace": "logging"}, "Pod/a/b"]}).describe()
     assert described == "kind='DaemonSet', exclude=[namespace='logging'; ref='Pod/a/b']"
+def owned(obj: K8sObject, kind: str, name: str, api_version: str = "apps/v1", uid: str | None = None) -> K8sObject:
+    """``obj`` with a controller owner reference (as the API writes it) to ``kind``/``name``."""
+    raw = dict(obj.raw)
+    reference: dict[str, Any] = {"apiVersion": api_version, "kind": kind, "name": name, "controller": True}
+    if uid is not None:
+        reference["uid"] = uid
+    raw["metadata"] = {**raw["metadata"], "ownerReferences": [reference]}
+    return K8sObject(raw, obj.provenance)
+
+
+def with_uid(obj: K8sObject, uid: str) -> K8sObject:
+    raw = dict(obj.raw)
+    raw["metadata"] = {**raw["metadata"], "uid": uid}
+    return K8sObject(raw, obj.provenance)
+
+
+def test_objects_whose_controller_is_a_workload_here_are_left_to_their_owner() -> None:
+    deployment = with_uid(workload("Deployment", "web", "shop"), "u-deploy")
+    replica_set = with_uid(owned(workload("ReplicaSet", "web-1", "shop"), "Deployment", "web", uid="u-deploy"), "u-rs")
+    pod = owned(workload("Pod", "web-1-x", "shop"), "ReplicaSet", "web-1", uid="u-rs")
+    # The chain Pod -> ReplicaSet -> Deployment: only the Deployment carries the findings.
+    assert refs(Inventory([deployment, replica_set, pod]).workloads()) == ["Deployment/shop/web"]
+
+
+def test_objects_owned_by_a_custom_resource_controller_are_judged() -> None:
+    # Issue 12, item 5: an Argo-style Rollout owns a ReplicaSet. The Rollout is no workload kind we
+    # judge, so nothing else carries the ReplicaSet's pod spec: leaving it out was a false pass.
+    rollout = with_uid(make("Rollout", "web", "ops", api_version="argoproj.io/v1alpha1"), "u-rollout")
+    replica_set = with_uid(
+        owned(workload("ReplicaSet", "web-1", "ops"), "Rollout", "web", api_version="argoproj.io/v1alpha1", uid="u-rollout"),
+        "u-rs",
+    )
+    pod = owned(workload("Pod", "web-1-x", "ops"), "ReplicaSet", "web-1", uid="u-rs")
+    assert refs(Inventory([rollout, replica_set, pod]).workloads()) == ["ReplicaSet/ops/web-1"]
+
+
+def test_a_forged_or_dangling_controller_reference_does_not_hide_a_workload() -> None:
+    # A manifest Deployment claiming a controller that is not in the inventory: judged.
+    forged = owned(workload("Deployment", "miner", "shop"), "Deployment", "nowhere")
+    # A live ReplicaSet whose owner's uid does not match the same-named Deployment here (the
+    # Deployment was recreated; the old ReplicaSet is an orphan waiting for the collector): judged.
+    deployment = with_uid(workload("Deployment", "web", "shop"), "u-new")
+    orphan = owned(workload("ReplicaSet", "web-old", "shop"), "Deployment", "web", uid="u-old")
+    # A same-named owner in another namespace or API group is not the controller either.
+    other_namespace = owned(workload("Pod", "p", "other"), "Deployment", "web")
+    other_group = owned(workload("Pod", "q", "shop"), "Deployment", "web", api_version="example.com/v1")
+    found = refs(Inventory([forged, deployment, orphan, other_namespace, other_group]).workloads())
+    assert found == ["Deployment/shop/miner", "Deployment/shop/web", "ReplicaSet/shop/web-old", "Pod/other/p", "Pod/shop/q"]
+
+
+def test_manifest_objects_without_uids_are_matched_by_group_kind_namespace_and_name() -> None:
+    deployment = workload("Deployment", "web", "shop")
+    pod = owned(workload("Pod", "web-x", "shop"), "Deployment", "web")
+    static_pod = owned(workload("Pod", "kube-apiserver-node1", "kube-system"), "Node", "node1", api_version="v1")
+    # The mirror Pod of a static pod is controlled by its Node, which judges nothing: judged.
+    assert refs(Inventory([deployment, pod, static_pod]).workloads()) == ["Deployment/shop/web", "Pod/kube-system/kube-apiserver-node1"]
