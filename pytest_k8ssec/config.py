@@ -12,7 +12,7 @@ import pytest
 
 from pytest_k8ssec.model.rbac import default_versions
 from pytest_k8ssec.sources.cluster_options import DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT_S, ClusterOptions
-from pytest_k8ssec.sources.manifests import DEFAULT_MAX_BYTES, LoadOptions, NonK8sPolicy
+from pytest_k8ssec.sources.manifests import DEFAULT_MAX_BYTES, HELM_RELEASE_MAX, HELM_RELEASE_NAME, LoadOptions, NonK8sPolicy
 
 NON_K8S_CHOICES: Final = ("warn", "error", "ignore")
 MANIFESTS_ENV: Final = "K8SSEC_MANIFESTS"
@@ -35,11 +35,30 @@ def add_options(parser: pytest.Parser) -> None:
         f"env: {MANIFESTS_ENV} ({os.pathsep}-separated).",
     )
     group.addoption(
+        "--k8s-exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave paths out of directory scans and --k8s-manifests patterns (repeatable). A GLOB "
+        "without '/' matches a file or folder name at any depth ('*.tpl.yaml', 'examples'); one with "
+        "'/' matches the path relative to the scanned folder (or the fixed leading folders of a "
+        "pattern) and the path as given ('deploy/legacy/**'); '**' spans folders. Files named "
+        "explicitly are always loaded. ini: k8s_exclude.",
+    )
+    group.addoption(
+        "--k8s-helm-release",
+        default=None,
+        metavar="NAME",
+        help="release name Helm charts are rendered as (default: the chart's folder name made a "
+        "valid release name, e.g. my_chart -> my-chart). ini: k8s_helm_release.",
+    )
+    group.addoption(
         "--k8s-non-k8s-yaml",
         choices=NON_K8S_CHOICES,
         default=None,
         help="what to do with YAML that is not a Kubernetes object in a scanned directory "
-        "(e.g. a Helm values.yaml): warn and skip (default), error, or ignore. ini: k8s_non_k8s_yaml.",
+        "(e.g. a Helm values.yaml): warn and skip (default), error (a failing k8ssec::manifests[FILE] "
+        "test, the rest is still judged), or ignore. ini: k8s_non_k8s_yaml.",
     )
     group.addoption(
         "--k8s-max-manifest-size",
@@ -136,6 +155,8 @@ def add_options(parser: pytest.Parser) -> None:
         "name before the suffix. ini: k8s_network_report.",
     )
     parser.addini("k8s_manifests", "manifests to test (one path, directory or glob per line)", type="linelist", default=[])
+    parser.addini("k8s_exclude", "paths to leave out of directory scans and patterns (one glob per line)", type="linelist", default=[])
+    parser.addini("k8s_helm_release", "release name Helm charts are rendered as", default="")
     parser.addini("k8s_contexts", "kubeconfig contexts to test live (one per line)", type="linelist", default=[])
     parser.addini("k8ssec_kubeconfig", "kubeconfig file(s) for the contexts", default="")
     parser.addini("k8s_in_cluster", "test the cluster this run is in", type="bool", default=False)
@@ -176,10 +197,21 @@ class Settings:
     network_report: str | None = None
     default_namespace: str | None = None
     namespace_delete_wait: float = DEFAULT_DELETE_WAIT_S
+    exclude: tuple[str, ...] = ()
+    helm_release: str | None = None
 
     def load_options(self, stdin: bytes | None, cache_dir: str | None = None) -> LoadOptions:
-        """Options for the manifest loader."""
-        return LoadOptions(max_bytes=self.max_manifest_bytes, non_k8s=self.non_k8s, stdin=stdin, cache_dir=cache_dir)
+        """Options for the manifest loader: a source that cannot be read is collected (and fails
+        its own test item), never a reason to stop loading the others."""
+        return LoadOptions(
+            max_bytes=self.max_manifest_bytes,
+            non_k8s=self.non_k8s,
+            stdin=stdin,
+            cache_dir=cache_dir,
+            exclude=self.exclude,
+            helm_release=self.helm_release,
+            collect_errors=True,
+        )
 
 
 def _ini_base(config: pytest.Config) -> Path:
@@ -223,6 +255,8 @@ def build_settings(config: pytest.Config) -> Settings:
         cluster=cluster,
         keep_namespaces=bool(config.getoption("k8s_keep_namespaces") or config.getini("k8s_keep_namespaces")),
         network_report=_network_report(config),
+        exclude=tuple(config.getoption("k8s_exclude") or config.getini("k8s_exclude")),
+        helm_release=_helm_release(config.getoption("k8s_helm_release") or config.getini("k8s_helm_release") or None),
         rbac_defaults=_rbac_defaults(config.getoption("k8s_rbac_defaults") or config.getini("k8s_rbac_defaults") or "latest"),
         default_namespace=_default_namespace(config),
         namespace_delete_wait=_number(config, "k8s_namespace_delete_timeout", float, DEFAULT_DELETE_WAIT_S, allow_zero=True),
@@ -233,6 +267,15 @@ def _default_namespace(config: pytest.Config) -> str | None:
     name = config.getoption("k8s_default_namespace") or config.getini("k8s_default_namespace") or None
     if name is not None and not _NAMESPACE.match(name):
         raise pytest.UsageError(f"k8s_default_namespace: {name!r} is not a namespace name (a DNS-1123 label)")
+    return name
+
+
+def _helm_release(name: str | None) -> str | None:
+    if name is not None and (len(name) > HELM_RELEASE_MAX or not HELM_RELEASE_NAME.match(name)):
+        raise pytest.UsageError(
+            f"k8s_helm_release: {name!r} is not a release name Helm accepts (lowercase letters, digits, "
+            f"'-' and '.', starting and ending with a letter or digit, at most {HELM_RELEASE_MAX} characters)"
+        )
     return name
 
 

@@ -9,6 +9,7 @@ from pytest_k8ssec.checks import Registry, builtin_registry, set_active_registry
 
 pytest_plugins = (
     "pytest_k8ssec.fixtures.targets",
+    "pytest_k8ssec.fixtures.manifest_errors",
     "pytest_k8ssec.fixtures.inventory",
     "pytest_k8ssec.fixtures.rbac",
     "pytest_k8ssec.fixtures.network",
@@ -35,6 +36,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    from pytest_k8ssec.fixtures.manifest_errors import header_lines
     from pytest_k8ssec.fixtures.targets import STATE_KEY
 
     state = config.stash.get(STATE_KEY, None)
@@ -44,6 +46,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = []
     if settings.manifests:
         lines.append(f"k8ssec: manifests: {', '.join(settings.manifests)}")
+        lines.extend(header_lines(config))
     if settings.contexts:
         kubeconfig = settings.cluster.kubeconfig or "$KUBECONFIG / ~/.kube/config"
         lines.append(f"k8ssec: contexts: {', '.join(settings.contexts)} (kubeconfig {kubeconfig})")

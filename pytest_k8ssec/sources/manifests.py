@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import bisect
 import codecs
-import glob
 import hashlib
 import json
 import marshal
 import os
 import re
 import shutil
+import stat
 import subprocess
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -95,36 +95,70 @@ class LoadOptions:
     stdin: bytes | None = None
     # Where parsed documents are kept between runs, keyed by content (None: no cache).
     cache_dir: str | None = None
+    # Globs of paths that directory scans and patterns leave out (see _Exclusions).
+    exclude: tuple[str, ...] = ()
+    # The release name `helm template` renders charts as (None: derived from the chart's folder).
+    helm_release: str | None = None
+    # False: the first unreadable source raises. True: every source that cannot be read becomes a
+    # SourceError in the result and the rest still loads (the plugin fails the run on each).
+    collect_errors: bool = False
+
+
+@dataclass(frozen=True)
+class SourceError:
+    """A source (file, folder, chart, kustomization, stdin) that could not be read, or a document in
+    it that is not a valid object. ``message`` names the file, the line where known, and the cause."""
+
+    source: str
+    message: str
 
 
 @dataclass
 class LoadResult:
-    """Objects in load order, and the notes about documents skipped as non-Kubernetes YAML."""
+    """Objects in load order, notes about documents skipped as non-Kubernetes YAML, the sources
+    that could not be read (collect mode), and the paths left out by exclude patterns."""
 
     objects: list[K8sObject] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+    # (path, pattern that excluded it), in scan order.
+    excluded: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Expansion:
+    """The sources that paths expand to, before anything is parsed (see ``expand``)."""
+
+    sources: list[tuple[str, str, bool]] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+    excluded: list[tuple[str, str]] = field(default_factory=list)
 
 
 class ToolMissingError(ManifestError):
     """A Helm chart or kustomize directory was given but its renderer is not installed."""
 
 
-def load(paths: Sequence[str], options: LoadOptions | None = None) -> LoadResult:
+def load(paths: Sequence[str], options: LoadOptions | None = None, *, expansion: Expansion | None = None) -> LoadResult:
     """Load every object under ``paths`` (files, directories, globs, ``-`` for stdin).
 
+    ``expansion`` is the result of ``expand(paths, options)`` when the caller already has it.
+
     Raises:
-        ManifestError: a path does not exist, a file is malformed or too large, a renderer fails
-            or is missing; the message names the file and line.
+        ManifestError: a path does not exist or a pattern matches nothing (bad configuration,
+            always); with ``collect_errors`` off, also the first source that cannot be read (a
+            malformed or too large file, a failing or missing renderer). Messages name the file
+            and line.
     """
     options = options or LoadOptions()
-    result = LoadResult()
+    expansion = expansion if expansion is not None else expand(paths, options)
+    result = LoadResult(errors=list(expansion.errors), excluded=list(expansion.excluded))
     seen: set[str] = set()
-    for spec in paths:
-        for kind, target, explicit in _expand(spec):
-            key = f"{kind}:{os.path.realpath(target) if kind != 'stdin' else '-'}"
-            if key in seen:
-                continue
-            seen.add(key)
+    for kind, target, explicit in expansion.sources:
+        key = f"{kind}:{os.path.realpath(target) if kind != 'stdin' else '-'}"
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
             if kind == "stdin":
                 data = options.stdin if options.stdin is not None else b""
                 _check_size(len(data), "<stdin>", options)
@@ -136,7 +170,16 @@ def load(paths: Sequence[str], options: LoadOptions | None = None) -> LoadResult
                 _parse_into(result, _render_kustomize(target, options), Provenance(target, via=via), options, explicit=True)
             else:
                 _load_file_into(result, target, options, explicit=explicit)
+        except ManifestError as exc:
+            # Objects of the documents before the fault stay loaded: they are still judged.
+            _failed(result.errors, "<stdin>" if kind == "stdin" else target, exc, options)
     return result
+
+
+def _failed(errors: list[SourceError], source: str, exc: ManifestError, options: LoadOptions) -> None:
+    if not options.collect_errors:
+        raise exc
+    errors.append(SourceError(source, str(exc)))
 
 
 def load_file(path: str | os.PathLike[str], options: LoadOptions | None = None) -> list[K8sObject]:
@@ -157,32 +200,42 @@ def load_text(text: str | bytes, source: str = "<text>", options: LoadOptions | 
 # --- path expansion -----------------------------------------------------------------------------
 
 
-def _expand(spec: str) -> Iterator[tuple[str, str, bool]]:
+def expand(paths: Sequence[str], options: LoadOptions | None = None) -> Expansion:
+    """The sources under ``paths``: ``(kind, path, explicit)`` with kind file, chart, kustomize or
+    stdin; folders that cannot be listed (as errors, in collect mode); paths left out by
+    ``options.exclude``.
+
+    Raises:
+        ManifestError: a path does not exist or a pattern matches nothing (bad configuration);
+            with ``collect_errors`` off, also a folder that cannot be listed.
+    """
+    options = options or LoadOptions()
+    expansion = Expansion()
+    exclusions = _Exclusions(options.exclude)
+    for spec in paths:
+        expansion.sources.extend(_expand(spec, options, expansion, exclusions))
+    return expansion
+
+
+def _expand(spec: str, options: LoadOptions, expansion: Expansion, exclusions: _Exclusions) -> Iterator[tuple[str, str, bool]]:
     """Yield (kind, path, explicit): kind is file, chart, kustomize or stdin."""
     if spec == "-":
         yield "stdin", "-", True
         return
     if any(ch in spec for ch in "*?[") and not os.path.exists(spec):
-        matches = sorted(glob.glob(spec, recursive=True))
-        if not matches:
-            raise ManifestError(f"{spec}: the pattern matches no file")
-        # A pattern is a scan, like a directory: "deploy/**" takes the manifests, not READMEs.
-        matches = [match for match in matches if match.endswith(YAML_SUFFIXES) or os.path.isdir(match)]
-        if not matches:
-            raise ManifestError(f"{spec}: the pattern matches no folder and no .yaml, .yml or .json file")
-        base = _glob_base(spec)
-        for match in matches:
-            # "deploy/**/*.yaml" also matches a chart's templates: render the chart instead of
-            # parsing templates raw, as a directory scan does.
-            owner = _rendered_ancestor(match, base)
-            if owner is not None:
-                yield owner
-            else:
-                yield from _expand_path(match, explicit=False)
+        yield from _expand_glob(spec, options, expansion, exclusions)
         return
     if not os.path.exists(spec):
         raise ManifestError(f"{spec}: no such file or directory")
-    yield from _expand_path(spec, explicit=True)
+    if os.path.isdir(spec):
+        renderer = _renderer_of(spec)
+        if renderer:
+            yield renderer, spec, True
+        else:
+            yield from _scan(spec, spec, options, expansion, exclusions)
+    else:
+        # Named on the command line: loaded whatever the exclude patterns say.
+        yield "file", spec, True
 
 
 def _glob_base(pattern: str) -> str:
@@ -193,50 +246,219 @@ def _glob_base(pattern: str) -> str:
     return base or "."
 
 
-def _rendered_ancestor(path: str, base: str) -> tuple[str, str, bool] | None:
-    """The chart or kustomize folder between ``base`` and ``path`` that owns ``path``, if any."""
-    parent, stop = os.path.dirname(path) or ".", os.path.normpath(base)
-    while True:
-        renderer = _renderer_of(parent)
-        if renderer:
-            return renderer, parent, True
-        up = os.path.dirname(parent) or "."
-        if os.path.normpath(parent) == stop or up == parent:
-            return None
-        parent = up
-
-
-def _walk_error(error: OSError) -> None:
-    # os.walk skips unreadable folders silently; a scan that misses files must not pass.
-    raise ManifestError(f"{error.filename}: cannot read: {error.strerror or error}")
-
-
-def _expand_path(path: str, *, explicit: bool) -> Iterator[tuple[str, str, bool]]:
-    if not os.path.isdir(path):
-        yield "file", path, explicit
-        return
-    renderer = _renderer_of(path)
-    if renderer:
-        yield renderer, path, True
-        return
-    for root, dirs, files in os.walk(path, onerror=_walk_error):
-        dirs.sort()
-        # Hidden folders (.git, .github) hold no manifests; charts and kustomizations inside a
-        # scanned tree are rendered, never parsed raw (their files are templates and patches).
-        kept = []
-        for name in dirs:
-            sub = os.path.join(root, name)
-            if name.startswith("."):
-                continue
-            renderer = _renderer_of(sub)
-            if renderer:
-                yield renderer, sub, True
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A regular expression for a glob over "/"-separated paths, as Python's recursive glob reads it:
+    ``*`` and ``?`` stay within one folder name, a ``**`` segment spans any number of folders
+    (none included), ``[...]`` is a character class (``[!...]`` negated)."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        at_segment_start = i == 0 or pattern[i - 1] == "/"
+        if at_segment_start and pattern.startswith("**", i) and (i + 2 == n or pattern[i + 2] == "/"):
+            if i + 2 == n:
+                out.append(".*")
+                i += 2
             else:
-                kept.append(name)
-        dirs[:] = kept
-        for name in sorted(files):
-            if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
-                yield "file", os.path.join(root, name), False
+                out.append("(?:[^/]*/)*")
+                i += 3
+            continue
+        char = pattern[i]
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[" and "]" in pattern[i + 2 :]:
+            end = pattern.index("]", i + 2)
+            body = pattern[i + 1 : end]
+            negate = body.startswith("!")
+            body = body[1:] if negate else body
+            out.append(f"[{'^' if negate else ''}{body.replace(chr(92), chr(92) * 2)}]")
+            i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+class _Exclusions:
+    """``--k8s-exclude`` patterns. A pattern without "/" matches a file or folder name at any
+    depth (``*.tpl.yaml``, ``examples``); one with "/" matches the path relative to the scanned
+    root (the folder given, or the fixed leading folders of a glob) or the path as given
+    (``deploy/legacy/**``). An excluded folder is not entered."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self._compiled = [(pattern, _glob_regex(pattern.rstrip("/")), "/" in pattern.rstrip("/")) for pattern in patterns]
+
+    def match(self, path: str, root: str) -> str | None:
+        """The first pattern that excludes ``path`` (found by scanning ``root``), if any."""
+        if not self._compiled:
+            return None
+        name = os.path.basename(path)
+        relative = os.path.relpath(path, root).replace(os.sep, "/")
+        given = os.path.normpath(path).replace(os.sep, "/")
+        for pattern, regex, has_slash in self._compiled:
+            if has_slash:
+                if regex.match(relative) or regex.match(given):
+                    return pattern
+            elif regex.match(name):
+                return pattern
+        return None
+
+
+def _listing(folder: str, options: LoadOptions, expansion: Expansion) -> list[os.DirEntry[str]] | None:
+    """The entries of ``folder`` by name, or None (recorded as an error) if it cannot be listed.
+
+    Python's glob and os.walk skip folders they cannot read; a scan that misses files must fail.
+    """
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(entries, key=lambda entry: entry.name)
+    except OSError as exc:
+        _failed(expansion.errors, folder, ManifestError(f"{folder}: cannot read the folder: {exc.strerror or exc}"), options)
+        return None
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()  # follows symlinks
+    except OSError:
+        return False
+
+
+def _scan(
+    top: str, root: str, options: LoadOptions, expansion: Expansion, exclusions: _Exclusions
+) -> Iterator[tuple[str, str, bool]]:
+    """The manifests under folder ``top``, depth first in name order.
+
+    Hidden folders (.git, .github) hold no manifests; charts and kustomizations inside a scanned
+    tree are rendered, never parsed raw (their files are templates and patches). Symlinked
+    folders are followed, once: a link back into the scan (a loop) adds nothing new. Anything
+    with a manifest suffix that is not a folder is yielded as a file, so a FIFO or a dangling
+    link fails when it is read instead of vanishing.
+    """
+    visited = {os.path.realpath(top)}
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        entries = _listing(folder, options, expansion)
+        if entries is None:
+            continue
+        subfolders: list[str] = []
+        files: list[str] = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = os.path.join(folder, entry.name)
+            if _is_dir(entry):
+                pattern = exclusions.match(path, root)
+                if pattern is not None:
+                    expansion.excluded.append((path, pattern))
+                    continue
+                real = os.path.realpath(path)
+                if real in visited:
+                    continue
+                visited.add(real)
+                renderer = _renderer_of(path)
+                if renderer:
+                    yield renderer, path, True
+                else:
+                    subfolders.append(path)
+            elif entry.name.endswith(YAML_SUFFIXES):
+                pattern = exclusions.match(path, root)
+                if pattern is not None:
+                    expansion.excluded.append((path, pattern))
+                else:
+                    files.append(path)
+        for path in files:
+            yield "file", path, False
+        stack.extend(reversed(subfolders))
+
+
+def _expand_glob(spec: str, options: LoadOptions, expansion: Expansion, exclusions: _Exclusions) -> Iterator[tuple[str, str, bool]]:
+    """A pattern is a scan, like a directory: "deploy/**" takes the manifests, not READMEs.
+
+    Walked here rather than by Python's glob, which skips unreadable folders without a word.
+    """
+    base = _glob_base(spec)
+    prefix = "" if base == "." and not spec.startswith("./") else base
+    regex = _glob_regex(spec)
+    rest = spec[len(prefix) :].lstrip("/") if prefix else spec
+    # Without "**" a pattern cannot match deeper than its segments: folders below are not read.
+    depth_limit = None if "**" in spec else rest.count("/") + 1
+    show_hidden = spec.startswith(".") and not spec.startswith("./") or "/." in spec
+    found: list[tuple[str, str, bool]] = []
+    matched_any = kept_any = False
+    errors_before = len(expansion.errors)
+    if os.path.isdir(base) and _renderer_of(base) and _matches_below(base, prefix, regex):
+        # "chart/**/*.yaml": render the chart, as a directory scan does, never parse templates raw.
+        yield _renderer_of(base) or "chart", base, True
+        return
+    stack: list[tuple[str, str, int]] = [(base, prefix, 0)]
+    visited = {os.path.realpath(base)}
+    while stack:
+        folder, shown, depth = stack.pop()
+        entries = _listing(folder, options, expansion) if os.path.isdir(folder) else []
+        if entries is None:
+            continue
+        subfolders: list[tuple[str, str, int]] = []
+        for entry in entries:
+            if entry.name.startswith(".") and not show_hidden:
+                continue
+            path = os.path.join(folder, entry.name)
+            name = f"{shown}/{entry.name}" if shown else entry.name
+            is_dir = _is_dir(entry)
+            pattern = exclusions.match(name, base)
+            if pattern is not None:
+                expansion.excluded.append((name, pattern))
+                continue
+            if regex.match(name):
+                matched_any = True
+                if is_dir:
+                    kept_any = True
+                    renderer = _renderer_of(path)
+                    found.append((renderer or "folder", name, True))
+                elif entry.name.endswith(YAML_SUFFIXES):
+                    kept_any = True
+                    found.append(("file", name, False))
+                continue
+            if not is_dir or (depth_limit is not None and depth + 1 >= depth_limit):
+                continue
+            real = os.path.realpath(path)
+            if real in visited:
+                continue
+            visited.add(real)
+            renderer = _renderer_of(path)
+            if renderer:
+                # "deploy/**/*.yaml" also matches a chart's templates: render the chart instead.
+                if _matches_below(path, name, regex):
+                    matched_any = kept_any = True
+                    found.append((renderer, name, True))
+                continue
+            subfolders.append((path, name, depth + 1))
+        stack.extend(reversed(subfolders))
+    # An unreadable folder is already a failure of its own; a pattern that matched nothing
+    # readable is a configuration error.
+    if not kept_any and len(expansion.errors) == errors_before:
+        if not matched_any:
+            raise ManifestError(f"{spec}: the pattern matches no file")
+        raise ManifestError(f"{spec}: the pattern matches no folder and no .yaml, .yml or .json file")
+    # In path order, as Python's glob returns them sorted.
+    for kind, name, explicit in sorted(found, key=lambda source: source[1]):
+        if kind == "folder":
+            yield from _scan(name, base, options, expansion, exclusions)
+        else:
+            yield kind, name, explicit
+
+
+def _matches_below(folder: str, shown: str, regex: re.Pattern[str]) -> bool:
+    """Whether ``regex`` matches anything under ``folder`` (spelt ``shown`` in the pattern)."""
+    for root, dirs, files in os.walk(folder):
+        relative = os.path.relpath(root, folder)
+        here = shown if relative == "." else (f"{shown}/{relative}" if shown else relative)
+        for name in (*dirs, *files):
+            if regex.match(f"{here}/{name}" if here else name):
+                return True
+    return False
 
 
 def _renderer_of(directory: str) -> str | None:
@@ -245,6 +467,7 @@ def _renderer_of(directory: str) -> str | None:
     if any(os.path.isfile(os.path.join(directory, name)) for name in KUSTOMIZATION_FILES):
         return "kustomize"
     return None
+
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -272,8 +495,20 @@ def _render_helm(chart: str, options: LoadOptions) -> bytes:
             "(https://helm.sh/docs/intro/install/, or `go install helm.sh/helm/v3/cmd/helm@latest`), "
             f"or render it yourself: `helm template {chart} > rendered.yaml` and pass that file."
         )
-    release = Path(chart).resolve().name or "release"
+    release = options.helm_release or release_name(chart)
     return _run_renderer([helm, "template", release, chart], chart, options)
+
+
+# Helm's own rule for release names (pkg/chartutil: a DNS-1123 subdomain of at most 53 characters).
+HELM_RELEASE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+HELM_RELEASE_MAX = 53
+
+
+def release_name(chart: str) -> str:
+    """A release name Helm accepts, from the chart's folder: ``my_chart`` and ``MyChart`` are
+    refused as they are (``invalid release name``), ``my-chart`` and ``mychart`` are not."""
+    name = re.sub(r"[^a-z0-9]+", "-", Path(chart).resolve().name.lower())
+    return name[:HELM_RELEASE_MAX].strip("-") or "release"
 
 
 def _render_kustomize(directory: str, options: LoadOptions) -> bytes:
@@ -303,14 +538,33 @@ def _check_size(size: int, source: str, options: LoadOptions) -> None:
 
 def _load_file_into(result: LoadResult, path: str, options: LoadOptions, *, explicit: bool) -> None:
     try:
-        size = os.stat(path).st_size
-        _check_size(size, path, options)
-        with open(path, "rb") as handle:
+        # A FIFO would block the run forever on open or read, a device never ends: only regular
+        # files are opened. Checked again on the open descriptor (opened without blocking), in
+        # case the path was swapped in between.
+        _check_regular(os.stat(path).st_mode, path)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            _check_regular(info.st_mode, path)
+            _check_size(info.st_size, path, options)
             data = handle.read(options.max_bytes + 1)
     except OSError as exc:
         raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from None
     _check_size(len(data), path, options)  # the file may have grown since stat
     _parse_into(result, data, Provenance(path), options, explicit=explicit)
+
+
+def _check_regular(mode: int, path: str) -> None:
+    if stat.S_ISREG(mode):
+        return
+    what = {
+        stat.S_IFIFO: "a FIFO",
+        stat.S_IFCHR: "a character device",
+        stat.S_IFBLK: "a block device",
+        stat.S_IFSOCK: "a socket",
+        stat.S_IFDIR: "a folder",
+    }.get(stat.S_IFMT(mode), "not a regular file")
+    raise ManifestError(f"{path}: cannot read: {what}, not a regular file (only regular files are read)")
 
 
 def _parse_into(result: LoadResult, data: bytes, where: Provenance, options: LoadOptions, *, explicit: bool) -> None:
@@ -339,7 +593,7 @@ def _parse_into(result: LoadResult, data: bytes, where: Provenance, options: Loa
 # personalization than the file name: .pytest_cache is often kept between CI jobs or uploaded as an
 # artifact, and a rendered chart's Secret values must not sit there readable. Without the manifest
 # an entry reveals nothing; with it, the reader already has the values.
-_CACHE_FORMAT = f"2-{yaml.__version__}-{'c' if _Loader.__name__.startswith('C') else 'py'}"
+_CACHE_FORMAT = f"3-{yaml.__version__}-{'c' if _Loader.__name__.startswith('C') else 'py'}"
 _CACHE_TTL_S = 7 * 24 * 3600
 
 Documents = list[tuple[int, "int | None", Any, list[int]]]
@@ -462,13 +716,34 @@ def _json_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | N
         at = f"{where.source}:{text.count(chr(10), 0, match.start()) + 1}" if match else where.source
         raise ManifestError(f"{at}: invalid JSON: {exc}") from None
     start = len(text) - len(text.lstrip())
-    item_lines = _json_item_lines(text, start) if isinstance(document, dict) and _is_list_kind(document) else []
+    if isinstance(document, list):
+        item_lines = _json_array_lines(text, start)
+    elif isinstance(document, dict) and _is_list_kind(document):
+        item_lines = _json_item_lines(text, start)
+    else:
+        item_lines = []
     yield 0, text.count("\n", 0, start) + 1, document, item_lines
 
 
 _LONG_NUMBER = re.compile(r"\d{4000,}")
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 _JSON_DECODER = json.JSONDecoder()
+
+
+def _json_array_lines(text: str, pos: int) -> list[int]:
+    """Lines of the entries of a top-level JSON array (valid JSON text, ``text[pos] == "["``)."""
+    lines: list[int] = []
+    line, counted = 1, 0
+    pos = _JSON_SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+    while text[pos] != "]":
+        line += text.count("\n", counted, pos)
+        counted = pos
+        lines.append(line)
+        _, pos = _JSON_DECODER.raw_decode(text, pos)
+        pos = _JSON_SPACE.match(text, pos).end()  # type: ignore[union-attr]
+        if text[pos] == ",":
+            pos = _JSON_SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+    return lines
 
 
 def _json_item_lines(text: str, pos: int) -> list[int]:
@@ -525,7 +800,7 @@ def _yaml_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | N
             if may_alias and _has_alias(text, node):
                 _guard_alias_expansion(node, where, line)
             document = loader.construct_document(node)
-            item_lines = _item_lines(node) if isinstance(document, dict) and _is_list_kind(document) else []
+            item_lines = _item_lines(node) if isinstance(document, list) or isinstance(document, dict) and _is_list_kind(document) else []
             yield doc_index, line, document, item_lines
             doc_index += 1
     except yaml.MarkedYAMLError as exc:
@@ -650,7 +925,10 @@ def _guard_alias_expansion(root: yaml.Node, where: Provenance, line: int) -> Non
 
 
 def _item_lines(node: yaml.Node) -> list[int]:
-    """Lines of the entries of a List's ``items`` (so each flattened object keeps its own line)."""
+    """Lines of the entries of a List's ``items`` or of a top-level sequence (so each flattened
+    object keeps its own line)."""
+    if isinstance(node, yaml.SequenceNode):
+        return [item.start_mark.line + 1 for item in node.value]
     if not isinstance(node, yaml.MappingNode):
         return []
     lines: list[int] = []
@@ -677,37 +955,72 @@ def _add_document(
 ) -> None:
     if document is None:
         return  # empty document ("---" twice, or a comment-only file)
-    if not isinstance(document, dict) or ("apiVersion" not in document and "kind" not in document):
+    if isinstance(document, list) and any(_meant_as_object(item) for item in document):
+        # A top-level sequence of objects: kubectl refuses it, but skipping it would hide every
+        # object in it from the tests.
+        _add_items(result, document, prov, item_lines, options, lambda index: f"item {index} of the YAML sequence")
+        return
+    if not isinstance(document, dict) or not _meant_as_object(document):
         shape = "a mapping without apiVersion and kind" if isinstance(document, dict) else f"a {_type_name(document)}"
         note = f"{prov}: not a Kubernetes object ({shape}); skipped"
         # A file named on the command line must hold objects; a scanned directory may hold
         # other YAML (CI configs, Helm values) and only gets a warning, unless configured to error.
         if explicit or options.non_k8s == "error":
-            raise ManifestError(f"{prov}: not a Kubernetes object ({shape})")
-        if options.non_k8s == "warn":
+            _failed(result.errors, prov.source, ManifestError(f"{prov}: not a Kubernetes object ({shape})"), options)
+        elif options.non_k8s == "warn":
             result.skipped.append(note)
         return
     if _is_list_kind(document):
         _add_list(result, document, prov, item_lines, options)
         return
-    result.objects.append(_validated(document, prov))
+    _add_object(result, document, prov, options)
+
+
+def _meant_as_object(value: object) -> bool:
+    return isinstance(value, dict) and ("apiVersion" in value or "kind" in value)
+
+
+def _add_object(result: LoadResult, document: dict[str, Any], prov: Provenance, options: LoadOptions) -> None:
+    try:
+        result.objects.append(_validated(document, prov))
+    except ManifestError as exc:
+        # One invalid object fails its source; the other objects of the file are still judged.
+        _failed(result.errors, prov.source, exc, options)
 
 
 def _add_list(result: LoadResult, document: Mapping[str, Any], prov: Provenance, item_lines: list[int], options: LoadOptions) -> None:
     list_kind = str(document["kind"])
     # Typed lists from the API (PodList) omit kind and apiVersion on their items.
     item_kind = list_kind[: -len("List")] if list_kind != "List" else None
-    for index, item in enumerate(document["items"]):
+    items = document["items"]
+    if item_kind is not None:
+        items = [
+            {"kind": item_kind, "apiVersion": document.get("apiVersion"), **item}
+            if isinstance(item, dict) and ("kind" not in item or "apiVersion" not in item)
+            else item
+            for item in items
+        ]
+    _add_items(result, items, prov, item_lines, options, lambda index: f"items[{index}] of {list_kind}")
+
+
+def _add_items(
+    result: LoadResult,
+    items: list[Any],
+    prov: Provenance,
+    item_lines: list[int],
+    options: LoadOptions,
+    what: Callable[[int], str],
+) -> None:
+    for index, item in enumerate(items):
         line = item_lines[index] if index < len(item_lines) else prov.line
         item_prov = Provenance(prov.source, line, prov.doc, prov.via)
         if not isinstance(item, dict):
-            raise ManifestError(f"{item_prov}: items[{index}] of {list_kind} is a {_type_name(item)}, not an object")
-        if item_kind is not None and ("kind" not in item or "apiVersion" not in item):
-            item = {"kind": item_kind, "apiVersion": document.get("apiVersion"), **item}
-        if _is_list_kind(item):
+            message = f"{item_prov}: {what(index)} is a {_type_name(item)}, not an object"
+            _failed(result.errors, prov.source, ManifestError(message), options)
+        elif _is_list_kind(item):
             _add_list(result, item, item_prov, [], options)
         else:
-            result.objects.append(_validated(item, item_prov))
+            _add_object(result, item, item_prov, options)
 
 
 def _validated(document: dict[str, Any], prov: Provenance) -> K8sObject:

@@ -149,21 +149,23 @@ def test_non_kubernetes_yaml_in_a_scanned_dir_warns_and_can_be_made_an_error(sho
     result = shop.runpytest("--k8s-manifests", "deploy")
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["*K8sSecWarning: deploy/values.yaml:1: not a Kubernetes object*skipped*"])
+    # As an error, the file is a failing item of its own; the objects still load and are judged.
     result = shop.runpytest("--k8s-manifests", "deploy", "--k8s-non-k8s-yaml", "error")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*pytest-k8ssec: deploy/values.yaml:1: not a Kubernetes object*"])
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["deploy/values.yaml:1: not a Kubernetes object (a mapping without apiVersion and kind)"])
+    assert "FAILED k8ssec::manifests[deploy/values.yaml]" in result.stdout.str()
     shop.makeini("[pytest]\nk8s_non_k8s_yaml = ignore\nk8s_manifests = deploy\n")
     result = shop.runpytest()
     result.assert_outcomes(passed=1)
 
 
-def test_broken_manifest_stops_the_run_with_a_usage_error_naming_file_and_line(pytester: pytest.Pytester) -> None:
+def test_broken_manifest_fails_as_its_own_item_and_a_missing_path_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.mkdir("deploy")
     (pytester.path / "deploy" / "bad.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: [oops\n")
     pytester.makepyfile("def test_x(k8s_workload): pass")
     result = pytester.runpytest("--k8s-manifests", "deploy")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*pytest-k8ssec: deploy/bad.yaml:5: invalid YAML*"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*deploy/bad.yaml:5: invalid YAML*"])
     result = pytester.runpytest("--k8s-manifests", "missing-dir")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*missing-dir: no such file or directory*"])
