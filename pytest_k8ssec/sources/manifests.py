@@ -256,7 +256,8 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
         at_segment_start = i == 0 or pattern[i - 1] == "/"
         if at_segment_start and pattern.startswith("**", i) and (i + 2 == n or pattern[i + 2] == "/"):
             if i + 2 == n:
-                out.append(".*")
+                # "legacy/**" also matches the folder itself, as Python's glob does.
+                out.append("(?:/.*)?" if out and out[-1] == "/" and out.pop() else ".*")
                 i += 2
             else:
                 out.append("(?:[^/]*/)*")
@@ -571,9 +572,16 @@ def _parse_into(result: LoadResult, data: bytes, where: Provenance, options: Loa
     is_json = where.source.endswith(".json")
     documents = _cached(data, is_json, options.cache_dir)
     text = _decode(data, where) if documents is None or where.via else ""
+    fault: ManifestError | None = None
     if documents is None:
-        documents = list(_json_documents(text, where) if is_json else _yaml_documents(text, where))
-        _store(data, is_json, options.cache_dir, documents)
+        documents = []
+        try:
+            documents.extend(_json_documents(text, where) if is_json else _yaml_documents(text, where))
+        except ManifestError as exc:
+            # The documents before the fault are still judged; the fault fails the source after.
+            fault = exc
+        else:
+            _store(data, is_json, options.cache_dir, documents)
     sources = _helm_sources(text, where)
     for doc_index, line, document, item_lines in documents:
         if where.via and line is not None:
@@ -582,6 +590,8 @@ def _parse_into(result: LoadResult, data: bytes, where: Provenance, options: Loa
         else:
             prov = Provenance(where.source, line, doc_index)
         _add_document(result, document, prov, item_lines, options, explicit=explicit)
+    if fault is not None:
+        raise fault
 
 
 # --- parse cache --------------------------------------------------------------------------------

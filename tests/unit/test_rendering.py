@@ -242,3 +242,17 @@ def test_missing_kustomize_and_kubectl_is_an_error_that_says_how_to_get_them(emp
 def test_rendered_output_counts_against_the_size_limit(kubectl_only: str) -> None:
     with pytest.raises(ManifestError, match=rf"^{OVERLAY} \(rendered\): .* MiB is larger than the .* limit"):
         load([OVERLAY], LoadOptions(max_bytes=100))
+
+
+@pytest.mark.parametrize(("folder", "release"), [("my_chart", "my-chart"), ("MyChart", "mychart")])
+def test_chart_in_a_folder_that_is_no_release_name_renders(helm: str, tmp_path: Path, folder: str, release: str) -> None:
+    # `helm template my_chart my_chart` fails with "invalid release name"; the name is derived valid.
+    chart = tmp_path / folder
+    shutil.copytree(REPO / CHART, chart)
+    result = load([str(chart)])
+    assert [o.ref for o in result.objects] == [f"Service/default/{release}-web", f"Deployment/default/{release}-web"]
+
+
+def test_release_name_can_be_given(helm: str) -> None:
+    result = load([CHART], LoadOptions(helm_release="shop"))
+    assert [o.ref for o in result.objects] == ["Service/default/shop-web", "Deployment/default/shop-web"]
