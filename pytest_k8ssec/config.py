@@ -198,6 +198,8 @@ class Settings:
     default_namespace: str | None = None
     namespace_delete_wait: float = DEFAULT_DELETE_WAIT_S
     exclude: tuple[str, ...] = ()
+    # Where manifest paths from the ini file were resolved (exclude patterns match as written there).
+    manifests_base: str | None = None
     helm_release: str | None = None
 
     def load_options(self, stdin: bytes | None, cache_dir: str | None = None) -> LoadOptions:
@@ -209,6 +211,7 @@ class Settings:
             stdin=stdin,
             cache_dir=cache_dir,
             exclude=self.exclude,
+            exclude_base=self.manifests_base,
             helm_release=self.helm_release,
             collect_errors=True,
         )
@@ -224,8 +227,10 @@ def build_settings(config: pytest.Config) -> Settings:
     Relative ini paths are relative to the ini file's folder, as pytest resolves its own paths.
     """
     manifests: list[str] = list(config.getoption("k8s_manifests") or [])
+    manifests_base = None
     if not manifests:
         base = _ini_base(config)
+        manifests_base = str(base)
         ini: list[str] = config.getini("k8s_manifests")
         manifests = [spec if spec == "-" or os.path.isabs(spec) else str(base / spec) for spec in ini]
     if not manifests and os.environ.get(MANIFESTS_ENV):
@@ -256,6 +261,7 @@ def build_settings(config: pytest.Config) -> Settings:
         keep_namespaces=bool(config.getoption("k8s_keep_namespaces") or config.getini("k8s_keep_namespaces")),
         network_report=_network_report(config),
         exclude=tuple(config.getoption("k8s_exclude") or config.getini("k8s_exclude")),
+        manifests_base=manifests_base,
         helm_release=_helm_release(config.getoption("k8s_helm_release") or config.getini("k8s_helm_release") or None),
         rbac_defaults=_rbac_defaults(config.getoption("k8s_rbac_defaults") or config.getini("k8s_rbac_defaults") or "latest"),
         default_namespace=_default_namespace(config),

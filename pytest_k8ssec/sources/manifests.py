@@ -95,8 +95,10 @@ class LoadOptions:
     stdin: bytes | None = None
     # Where parsed documents are kept between runs, keyed by content (None: no cache).
     cache_dir: str | None = None
-    # Globs of paths that directory scans and patterns leave out (see _Exclusions).
+    # Globs of paths that directory scans and patterns leave out (see _Exclusions), and the
+    # folder relative paths were resolved against when paths come from an ini file.
     exclude: tuple[str, ...] = ()
+    exclude_base: str | None = None
     # The release name `helm template` renders charts as (None: derived from the chart's folder).
     helm_release: str | None = None
     # False: the first unreadable source raises. True: every source that cannot be read becomes a
@@ -211,7 +213,7 @@ def expand(paths: Sequence[str], options: LoadOptions | None = None) -> Expansio
     """
     options = options or LoadOptions()
     expansion = Expansion()
-    exclusions = _Exclusions(options.exclude)
+    exclusions = _Exclusions(options.exclude, options.exclude_base)
     for spec in paths:
         expansion.sources.extend(_expand(spec, options, expansion, exclusions))
     return expansion
@@ -285,10 +287,12 @@ class _Exclusions:
     """``--k8s-exclude`` patterns. A pattern without "/" matches a file or folder name at any
     depth (``*.tpl.yaml``, ``examples``); one with "/" matches the path relative to the scanned
     root (the folder given, or the fixed leading folders of a glob) or the path as given
-    (``deploy/legacy/**``). An excluded folder is not entered."""
+    (``deploy/legacy/**``; for paths from an ini file, as given there, relative to its folder).
+    An excluded folder is not entered."""
 
-    def __init__(self, patterns: Sequence[str]) -> None:
+    def __init__(self, patterns: Sequence[str], base: str | None = None) -> None:
         self._compiled = [(pattern, _glob_regex(pattern.rstrip("/")), "/" in pattern.rstrip("/")) for pattern in patterns]
+        self._base = base
 
     def match(self, path: str, root: str) -> str | None:
         """The first pattern that excludes ``path`` (found by scanning ``root``), if any."""
@@ -297,9 +301,12 @@ class _Exclusions:
         name = os.path.basename(path)
         relative = os.path.relpath(path, root).replace(os.sep, "/")
         given = os.path.normpath(path).replace(os.sep, "/")
+        spellings = [relative, given]
+        if self._base is not None:
+            spellings.append(os.path.relpath(path, self._base).replace(os.sep, "/"))
         for pattern, regex, has_slash in self._compiled:
             if has_slash:
-                if regex.match(relative) or regex.match(given):
+                if any(regex.match(spelling) for spelling in spellings):
                     return pattern
             elif regex.match(name):
                 return pattern
