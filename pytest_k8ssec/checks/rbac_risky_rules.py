@@ -29,7 +29,13 @@ from pytest_k8ssec.model.rbac_risks import describe, is_default_rule, role_risks
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
     if obj.api_group != RBAC_GROUP or (obj.kind == "ClusterRole" and obj.raw.get("aggregationRule") is not None):
         return
-    indexed = [(i, PolicyRule.from_raw(raw)) for i, raw in enumerate(as_list(obj.raw.get("rules")))]
+    indexed = []
+    for i, raw in enumerate(as_list(obj.raw.get("rules"))):
+        try:
+            indexed.append((i, PolicyRule.from_raw(raw, f"rules[{i}]")))
+        except ValueError as exc:
+            # A rule the API server would refuse cannot be judged: it fails, it is never skipped.
+            yield Violation(f"rules[{i}]", f"cannot be read, so its permissions cannot be judged: {exc}")
     judged = [(i, rule) for i, rule in indexed if not is_default_rule(obj.kind, obj.name, rule)]
     for hit in role_risks([rule for _, rule in judged], namespaced=obj.kind == "Role"):
         for position, req in hit.grants:

@@ -36,8 +36,11 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
         return
     for i, raw in enumerate(as_list(obj.raw.get("rules"))):
         rule = as_mapping(raw)
-        if is_default_rule(obj.kind, obj.name, PolicyRule.from_raw(rule)):
-            continue
+        try:
+            if is_default_rule(obj.kind, obj.name, PolicyRule.from_raw(rule)):
+                continue
+        except ValueError:
+            pass  # malformed: no default role has it (rbac-risky-rules reports it); wildcards still count
         for key, what in _WHAT.items():
             if "*" in as_list(rule.get(key)):
                 yield Violation(f"rules[{i}].{key}", f'rule {i} grants "*" in {key}: {what}')

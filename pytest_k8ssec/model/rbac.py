@@ -196,8 +196,9 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-class _Invalid(Exception):
-    """An object the API server would reject (internal: becomes a problem or, strict, an RbacError)."""
+class _Invalid(ValueError):
+    """An object the API server would reject (internal: becomes a problem or, strict, an RbacError;
+    ``PolicyRule.from_raw`` callers catch it as the ValueError it is)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +228,7 @@ class PolicyRule(Mapping[str, Any]):
 
     @classmethod
     def from_raw(cls, raw: object, where: str = "rule") -> PolicyRule:
-        """A rule from its camelCase dict; a malformed one raises (the API server would reject it)."""
+        """A rule from its camelCase dict; a malformed one raises ValueError (the API server would reject it)."""
         if not isinstance(raw, Mapping):
             raise _Invalid(f"{where} must be a mapping, not {raw!r}")
         return cls(**{attr: _strings(raw.get(key), f"{where}.{key}") for key, attr in _RULE_KEYS})
