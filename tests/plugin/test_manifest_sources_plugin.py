@@ -85,6 +85,18 @@ def test_deselection_never_removes_the_error_items(project: pytest.Pytester) -> 
     other.assert_outcomes(passed=1, failed=1)
 
 
+def test_last_failed_reruns_still_carry_a_newly_broken_file(project: pytest.Pytester) -> None:
+    (project.path / "deploy" / "bad.yaml").rename(project.path / "bad.yaml.off")
+    first = project.runpytest("--k8s-manifests", "deploy")
+    first.assert_outcomes(passed=1, failed=1)
+    (project.path / "bad.yaml.off").rename(project.path / "deploy" / "bad.yaml")
+    # --lf reruns only what failed last time; the broken file is new and must fail the run anyway.
+    rerun = project.runpytest("--k8s-manifests", "deploy", "--lf")
+    outcomes = rerun.parseoutcomes()
+    assert (outcomes.get("failed"), outcomes.get("passed")) == (2, None)
+    assert BAD_ID in rerun.stdout.str()
+
+
 def test_error_items_are_collected_alike_on_xdist_workers(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("--k8s-manifests", "deploy", "-n", "2", "-p", "no:cacheprovider", "-rf")
     result.assert_outcomes(passed=1, failed=2)
@@ -154,7 +166,7 @@ def shared_tree() -> Iterator[Path]:
         shutil.rmtree(root)
 
 
-def test_a_glob_over_an_unreadable_folder_fails_for_a_user_without_root_privileges(shared_tree: Path) -> None:
+def test_a_glob_over_an_unreadable_folder_or_file_fails_for_a_user_without_root_privileges(shared_tree: Path) -> None:
     # Root reads any folder (CAP_DAC_OVERRIDE), so the run drops to user nobody with setpriv:
     # the only honest way to have Python's glob skip d/sub as it does for a CI user.
     setpriv = shutil.which("setpriv")
@@ -167,6 +179,8 @@ def test_a_glob_over_an_unreadable_folder_fails_for_a_user_without_root_privileg
     for path in shared_tree.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     (shared_tree / "d" / "sub").chmod(0)
+    (shared_tree / "d" / "secret.yaml").write_text(DEPLOYMENT.format(name="secret", privileged="true"))
+    (shared_tree / "d" / "secret.yaml").chmod(0)
     drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
     env = {**os.environ, "HOME": str(shared_tree), "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "300"}
     probe = subprocess.run([*drop, sys.executable, "-c", "import os; os.listdir('d/sub')"], cwd=shared_tree, env=env, capture_output=True, text=True)
@@ -181,4 +195,5 @@ def test_a_glob_over_an_unreadable_folder_fails_for_a_user_without_root_privileg
     )
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout + run.stderr
     assert "FAILED k8ssec::manifests[d/sub] - Failed: d/sub: cannot read the folder: Permission denied" in run.stdout
-    assert "1 failed, 1 passed" in run.stdout
+    assert "FAILED k8ssec::manifests[d/secret.yaml] - Failed: d/secret.yaml: cannot read: Permission denied" in run.stdout
+    assert "2 failed, 1 passed" in run.stdout
