@@ -393,7 +393,8 @@ def _expand_glob(spec: str, options: LoadOptions, expansion: Expansion, exclusio
     rest = spec[len(prefix) :].lstrip("/") if prefix else spec
     # Without "**" a pattern cannot match deeper than its segments: folders below are not read.
     depth_limit = None if "**" in spec else rest.count("/") + 1
-    show_hidden = spec.startswith(".") and not spec.startswith("./") or "/." in spec
+    # As Python's glob: a hidden name is matched only by a segment that spells its leading dot.
+    show_hidden = any(segment.startswith(".") for segment in rest.split("/"))
     found: list[tuple[str, str, bool]] = []
     matched_any = kept_any = False
     errors_before = len(expansion.errors)

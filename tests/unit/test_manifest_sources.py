@@ -184,6 +184,16 @@ def test_the_walk_matches_what_pythons_glob_matches_on_a_readable_tree(
     assert ours == theirs
 
 
+def test_a_pattern_through_a_parent_folder_still_skips_hidden_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "d" / "a.yaml", configmap("a"))
+    write(tmp_path / "d" / ".hidden.yaml", configmap("hidden"))
+    write(tmp_path / "d" / ".git" / "x.yaml", configmap("git"))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert names(load(["../d/**/*.yaml"])) == ["a"]
+    assert names(load(["../d/.*.yaml"])) == ["hidden"]
+
+
 # --- --k8s-exclude ------------------------------------------------------------------------------
 
 
