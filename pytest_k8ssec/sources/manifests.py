@@ -416,18 +416,20 @@ def _expand_glob(spec: str, options: LoadOptions, expansion: Expansion, exclusio
             path = os.path.join(folder, entry.name)
             name = f"{shown}/{entry.name}" if shown else entry.name
             is_dir = _is_dir(entry)
+            if not is_dir and not entry.name.endswith(YAML_SUFFIXES):
+                # Never loaded (a README, a script), so never counted as excluded either.
+                matched_any = matched_any or bool(regex.match(name))
+                continue
             pattern = exclusions.match(name, base)
             if pattern is not None:
                 expansion.excluded.append((name, pattern))
                 continue
             if regex.match(name):
                 matched_any = True
+                kept_any = True
                 if is_dir:
-                    kept_any = True
-                    renderer = _renderer_of(path)
-                    found.append((renderer or "folder", name, True))
-                elif entry.name.endswith(YAML_SUFFIXES):
-                    kept_any = True
+                    found.append((_renderer_of(path) or "folder", name, True))
+                else:
                     found.append(("file", name, False))
                 continue
             if not is_dir or (depth_limit is not None and depth + 1 >= depth_limit):
