@@ -480,7 +480,6 @@ def _renderer_of(directory: str) -> str | None:
     return None
 
 
-
 # --- rendering ----------------------------------------------------------------------------------
 
 
