@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import dataclasses
 import hashlib
 import json
 import marshal
@@ -185,18 +186,24 @@ def _failed(errors: list[SourceError], source: str, exc: ManifestError, options:
 
 
 def load_file(path: str | os.PathLike[str], options: LoadOptions | None = None) -> list[K8sObject]:
-    """Load the objects of one file (a convenience for tests and scripts)."""
+    """Load the objects of one file (a convenience for tests and scripts); raises ManifestError
+    on the first fault (there is no result to collect errors in)."""
     result = LoadResult()
-    _load_file_into(result, os.fspath(path), options or LoadOptions(), explicit=True)
+    _load_file_into(result, os.fspath(path), _raising(options), explicit=True)
     return result.objects
 
 
 def load_text(text: str | bytes, source: str = "<text>", options: LoadOptions | None = None) -> list[K8sObject]:
-    """Load the objects of a YAML or JSON string."""
+    """Load the objects of a YAML or JSON string; raises ManifestError on the first fault."""
     data = text.encode() if isinstance(text, str) else text
     result = LoadResult()
-    _parse_into(result, data, Provenance(source), options or LoadOptions(), explicit=True)
+    _parse_into(result, data, Provenance(source), _raising(options), explicit=True)
     return result.objects
+
+
+def _raising(options: LoadOptions | None) -> LoadOptions:
+    # Collected errors would have nowhere to go: a list of objects alone must never hide a fault.
+    return dataclasses.replace(options, collect_errors=False) if options is not None else LoadOptions()
 
 
 # --- path expansion -----------------------------------------------------------------------------

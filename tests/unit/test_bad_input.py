@@ -397,7 +397,7 @@ def _get(document: Any, path: tuple[str | int, ...]) -> Any:
     return document
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(_mutated_workloads())
 def test_every_check_returns_violations_or_nothing_and_never_raises(document: dict[str, Any]) -> None:
     obj = K8sObject(document, Provenance("generated.yaml", 1))
@@ -408,7 +408,7 @@ def test_every_check_returns_violations_or_nothing_and_never_raises(document: di
         assert all(isinstance(v.path, str) and isinstance(v.message, str) for v in violations), check.id
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(_mutated_workloads())
 def test_a_generated_privileged_container_never_passes(document: dict[str, Any]) -> None:
     # Whatever else is wrong with the workload, a container that is privileged is reported
@@ -503,3 +503,51 @@ def test_the_largest_inputs_stay_bounded_in_time_and_memory(tmp_path: Path, caps
     rows.append(f"1 MiB of '- 1' lines (262k nodes): loaded, {packed['seconds']} s, peak RSS {rss} MiB")
     with capsys.disabled():
         print("\npeak memory of the largest inputs:\n  " + "\n  ".join(rows))
+
+
+# --- generated manifest text: loaded, or refused with a message; never another exception ---------
+
+_VALID_TEXT = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\n  labels: {app: web}\n"
+    "spec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: \"registry.example.com/web:1.0\"\n"
+    "        securityContext: {privileged: true, runAsUser: 0}\n        env: [{name: A, value: '1'}]\n"
+    "---\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c}\n  data: &d {k: v}\n  extra: *d\n"
+)
+
+
+@st.composite
+def _mangled_text(draw: st.DrawFn) -> bytes:
+    data = bytearray(_VALID_TEXT.encode())
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        at = draw(st.integers(min_value=0, max_value=len(data)))
+        action = draw(st.sampled_from(["insert", "delete", "replace"]))
+        chunk = draw(st.one_of(st.binary(min_size=1, max_size=4), st.sampled_from([b"[", b"{", b"]", b"}", b":", b"- ", b"\t", b"&a ", b"*a", b"!!", b"\n---\n", b"'", b'"', b"#", b"|", b">", b"\xff", b"\x00"])))
+        if action == "insert":
+            data[at:at] = chunk
+        elif action == "delete":
+            del data[at : at + len(chunk)]
+        else:
+            data[at : at + len(chunk)] = chunk
+    return bytes(data)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(_mangled_text())
+def test_mangled_manifest_text_loads_or_is_refused_with_file_and_cause(data: bytes) -> None:
+    from pytest_k8ssec.sources.manifests import load_text
+
+    result = LoadResult()
+    try:
+        objects = load_text(data, "mangled.yaml")
+    except Exception as exc:  # noqa: BLE001 - only ManifestError is allowed out
+        from pytest_k8ssec.errors import ManifestError
+
+        assert isinstance(exc, ManifestError), repr(exc)
+        assert str(exc).startswith("mangled.yaml"), str(exc)
+        return
+    result.objects.extend(objects)
+    # Whatever loaded is judged without a crash.
+    for obj in result.objects:
+        for check in builtin_registry():
+            if check.applies_to(obj):
+                list(check.evaluate(obj))

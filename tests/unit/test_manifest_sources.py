@@ -93,6 +93,15 @@ def test_list_items_that_are_not_objects_fail_without_dropping_their_siblings(tm
     assert result.errors == [SourceError(str(path), f"{path}:4: items[0] of List is a number, not an object")]
 
 
+def test_load_file_and_load_text_raise_even_when_asked_to_collect(tmp_path: Path) -> None:
+    # They return objects only: collected errors would be lost.
+    path = write(tmp_path / "bad.yaml", configmap("a") + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {}\n")
+    with pytest.raises(ManifestError, match=r"bad\.yaml:6: metadata\.name of ConfigMap is missing"):
+        manifests.load_file(path, COLLECT)
+    with pytest.raises(ManifestError, match=r"^t\.yaml:2: invalid YAML"):
+        manifests.load_text("key: [", "t.yaml", COLLECT)
+
+
 def test_missing_paths_and_empty_patterns_stay_configuration_errors_in_collect_mode(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="no such file or directory"):
         load([str(tmp_path / "missing")], COLLECT)
