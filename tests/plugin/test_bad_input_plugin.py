@@ -66,7 +66,7 @@ def test_a_tree_of_every_bad_input_fails_reports_the_privileged_pod_and_each_bad
     overlay = deploy / "overlay"
     overlay.mkdir()
     (overlay / "kustomization.yaml").write_text("resources:\n- missing.yaml\n")
-    pytester.makepyfile(test_workloads=TEST_FILE)
+    pytester.makepyfile(test_bad_input_run=TEST_FILE)
     _with_go_tools(monkeypatch)
 
     result = pytester.runpytest_subprocess("--k8s-manifests", "deploy", "-p", "no:cacheprovider", "-rf", "--tb=no", timeout=300)
@@ -74,17 +74,17 @@ def test_a_tree_of_every_bad_input_fails_reports_the_privileged_pod_and_each_bad
     output = result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output[-3000:]
     assert "INTERNALERROR" not in output + result.stderr.str()
-    assert "FAILED test_workloads.py::test_not_privileged[Pod/shop/root]" in output
-    assert "FAILED test_workloads.py::test_none_privileged" in output
+    assert "FAILED test_bad_input_run.py::test_not_privileged[Pod/shop/root]" in output
+    assert "FAILED test_bad_input_run.py::test_none_privileged" in output
     expected = [*corpus.BROKEN, "loop-a.yaml", "loop-b.yaml", "pipe.yaml", "chart", "overlay"]
     missing = [name for name in expected if f"FAILED k8ssec::manifests[deploy/{name}]" not in output]
     assert missing == []
 
 
 def test_empty_stdin_never_passes(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_workloads=TEST_FILE)
+    pytester.makepyfile(test_bad_input_run=TEST_FILE)
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-manifests", "-", "-rf", "test_workloads.py"],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-manifests", "-", "-rf", "test_bad_input_run.py"],
         cwd=pytester.path,
         input=b"",
         capture_output=True,

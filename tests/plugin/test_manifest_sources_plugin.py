@@ -46,7 +46,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     (deploy / "web.yaml").write_text(DEPLOYMENT.format(name="web", privileged="false"))
     (deploy / "agent.yaml").write_text(DEPLOYMENT.format(name="agent", privileged="true"))
     (deploy / "bad.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n")
-    pytester.makepyfile(test_workloads=TEST_FILE)
+    pytester.makepyfile(test_sources_run=TEST_FILE)
     return pytester
 
 
@@ -67,7 +67,7 @@ def test_a_broken_file_is_a_failing_item_of_its_own_and_the_rest_is_judged(proje
     section = _failure_section(output, BAD_ID)
     # File, line and cause, and nothing else: no traceback into the plugin.
     assert section.splitlines()[1:] == [f"{BAD}:4: invalid YAML in document 0: found unhashable key (while constructing a mapping at line 4)"]
-    assert "FAILED test_workloads.py::test_not_privileged[Deployment/shop/agent]" in output
+    assert "FAILED test_sources_run.py::test_not_privileged[Deployment/shop/agent]" in output
     assert f"FAILED {BAD_ID}" in output
 
 
@@ -111,7 +111,7 @@ def test_error_items_appear_in_junit_xml(project: pytest.Pytester) -> None:
     failure = case.find("failure")
     assert failure is not None
     assert failure.get("message", "").startswith(f"Failed: {BAD}:4: invalid YAML")
-    assert ("test_workloads", "test_not_privileged[Deployment/shop/web]") in cases
+    assert ("test_sources_run", "test_not_privileged[Deployment/shop/web]") in cases
 
 
 def test_collect_only_lists_the_error_items(project: pytest.Pytester) -> None:
@@ -175,7 +175,7 @@ def test_a_glob_over_an_unreadable_folder_or_file_fails_for_a_user_without_root_
     (shared_tree / "d" / "sub").mkdir(parents=True)
     (shared_tree / "d" / "ok.yaml").write_text(DEPLOYMENT.format(name="web", privileged="false"))
     (shared_tree / "d" / "sub" / "h.yaml").write_text(DEPLOYMENT.format(name="agent", privileged="true"))
-    (shared_tree / "test_workloads.py").write_text(TEST_FILE)
+    (shared_tree / "test_sources_run.py").write_text(TEST_FILE)
     for path in shared_tree.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     (shared_tree / "d" / "sub").chmod(0)
@@ -186,7 +186,7 @@ def test_a_glob_over_an_unreadable_folder_or_file_fails_for_a_user_without_root_
     probe = subprocess.run([*drop, sys.executable, "-c", "import os; os.listdir('d/sub')"], cwd=shared_tree, env=env, capture_output=True, text=True)
     assert probe.returncode != 0 and "PermissionError" in probe.stderr, "the unprivileged user can list d/sub"
     run = subprocess.run(
-        [*drop, sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rf", "--k8s-manifests", "d/**/*.yaml", "test_workloads.py"],
+        [*drop, sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rf", "--k8s-manifests", "d/**/*.yaml", "test_sources_run.py"],
         cwd=shared_tree,
         env=env,
         capture_output=True,
