@@ -8,7 +8,8 @@ everyone who can read the workload, and printed by ``kubectl describe``.
 
 Every container (init, regular, ephemeral) is judged by each ``env[]`` entry's literal ``value``
 with the rules of ``model/credentials.py``: known token formats, credential-like names with any
-literal (a placeholder like ``changeme`` included), high entropy for other names. ``valueFrom`` is
+literal (a weak default like ``changeme`` included, a fill-in-here placeholder like
+``<your-password>`` not), high entropy for other names. ``valueFrom`` is
 not a literal and passes here (``secret-env-var`` has the opinion on secrets as variables).
 Messages name the variable and redact the value.
 """

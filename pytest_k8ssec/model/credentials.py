@@ -8,11 +8,13 @@ evidence, in this order:
    Google, Stripe, npm, SendGrid tokens, JWTs, PEM private keys, HTTP ``Bearer``/``Basic``
    credentials, URLs with ``user:password@``, connection strings with ``Password=``/``AccountKey=``).
 2. A **credential-like name** (``DB_PASSWORD``, ``apiKey``, ``client.secret``, ``AUTH_TOKEN``...)
-   with any literal value. A placeholder such as ``changeme`` under such a name is still a committed
+   with any literal value. A weak default such as ``changeme`` under such a name is still a committed
    credential and is reported; what is not a literal is skipped: empty values, references the
    runtime fills in (Kubernetes ``$(VAR)``, ``${VAR}`` for envsubst, unrendered ``{{ ... }}``
-   templates), booleans (``REQUIRE_PASSWORD=true`` is a switch), file paths (a path to a mounted
-   credential file is the recommended form) and URLs without credentials. A name whose credential
+   templates), fill-in-here placeholders (``<your-password>``, ``INSERT_TOKEN_HERE``: see
+   ``_PLACEHOLDER`` for the exact shapes), booleans (``REQUIRE_PASSWORD=true`` is a switch), file
+   paths (a path to a mounted credential file is the recommended form) and URLs without
+   credentials. A few names are not secret by design (``ETCD_INITIAL_CLUSTER_TOKEN``). A name whose credential
    word is followed by a descriptor (``PASSWORD_FILE``, ``TOKEN_TTL``, ``SECRET_NAME``,
    ``API_KEY_HEADER``) names something about a credential, not the credential, and gets only the
    value rules.
@@ -33,6 +35,8 @@ import binascii
 import math
 import re
 from collections import Counter
+from functools import lru_cache
+from itertools import islice
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -42,7 +46,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 # (description, pattern): the first match wins, so specific formats come before generic ones.
 TOKEN_FORMATS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
-    ("a PEM private key", re.compile(r"-+ ?BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-+", re.IGNORECASE)),
+    # Starts only at the first dash of a run: a run of n dashes is scanned once, not n times.
+    ("a PEM private key", re.compile(r"(?<!-)-+ ?BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-+", re.IGNORECASE)),
     ("an AWS access key id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])")),
     ("a GitHub token", re.compile(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")),
     ("a GitLab token", re.compile(r"(?<![A-Za-z0-9_])glpat-[A-Za-z0-9_-]{20,}")),
@@ -57,14 +62,99 @@ TOKEN_FORMATS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
     ("an HTTP Authorization credential", re.compile(r"(?<![A-Za-z])(?:Bearer|Basic) +[A-Za-z0-9._~+/-]{16,}=*")),
 )
 
-# scheme://user:password@host; a password that is wholly a reference is not a literal.
-_USERINFO: Final = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:([^\s/@]+)@")
+# scheme://user:password@host; a password that is wholly a reference is not a literal. The scheme
+# is any run of scheme characters before "://": anchoring on a leading letter made every letter
+# after a "-" a new start, each rescanning the run (quadratic on "a-a-a-...").
+_USERINFO: Final = re.compile(r"(?<=[A-Za-z0-9+.-])://[^\s/:@]*:([^\s/@]+)@")
 # key=value / key: value / "key": "value" pairs inside a longer value (config files, connection
-# strings, JAVA_OPTS, query strings). Only pairs whose key is credential-like are kept.
-_PAIR: Final = re.compile(
-    r"""(?<![\w.])(?:-D)?["']?([A-Za-z_][\w.-]*)["']?[ \t]*[:=][ \t]*"""
-    r"""(?:"([^"\n]*)"|'([^'\n]*)'|(\$\{[^}\n]*\}|\$\([^)\n]*\)|\{\{.*?\}\}|[^\s,;&}'"]*))"""
-)
+# strings, JAVA_OPTS, query strings): see _pairs. Every pattern here is matched in linear time
+# (issue 12 item 14: a nested-quantifier version took 44 s on 40 KB of "a-a-a-..."); a key is a
+# maximal run of key characters, so a match can only start where such a run starts.
+_KEY_RUN: Final = re.compile(r"""(?<![\w.-])([\w.-]+)["']?[ \t]*[:=][ \t]*""")
+_KEY_START: Final = re.compile(r"[A-Za-z_]")
+_BARE_VALUE: Final = re.compile(r"""[^\s,;&}'"]*""")
+_CONNECTION_PASSWORD: Final = re.compile(r"password|pwd", re.IGNORECASE)
+
+
+class _Finder:
+    """``str.find`` for searches whose start only moves forward: each answer is reused until the
+    start passes it, so a thousand unclosed quotes on one line cost one scan, not a thousand."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.found: dict[str, tuple[int, int]] = {}
+
+    def find(self, needle: str, start: int) -> int:
+        known = self.found.get(needle)
+        if known is not None and known[0] <= start and (start <= known[1] or known[1] == -1):
+            return known[1]
+        at = self.text.find(needle, start)
+        self.found[needle] = (start, at)
+        return at
+
+
+def _closed(finder: _Finder, closing: str, start: int, newline: int) -> int:
+    """Where ``closing`` first occurs at or after ``start`` on the same line, or -1."""
+    at = finder.find(closing, start)
+    return at if at != -1 and (newline == -1 or at < newline) else -1
+
+
+def _key(run: str) -> str | None:
+    """The key a run of key characters names: ``-Dspring.password`` -> ``spring.password``,
+    ``--db-password`` -> ``db-password``; None when no part of it can start a key."""
+    start = 0
+    while start < len(run):
+        if run.startswith("-D", start) and _KEY_START.match(run, start + 2):
+            return run[start + 2 :]
+        if _KEY_START.match(run, start):
+            return run[start:]
+        dash = run.find("-", start)
+        if dash == -1:
+            return None
+        start = dash + 1
+    return None
+
+
+def _value(text: str, at: int, finder: _Finder) -> tuple[str, int]:
+    """The value that starts at ``at`` and where it ends: a quoted string (quotes dropped), a
+    ``${...}``/``$(...)``/``{{ ... }}`` reference closed on its line, else a bare word."""
+    newline = finder.find("\n", at)
+    quote = text[at : at + 1]
+    if quote in ("'", '"'):
+        end = _closed(finder, quote, at + 1, newline)
+        if end != -1:
+            return text[at + 1 : end], end + 1
+    for opening, closing in (("${", "}"), ("$(", ")"), ("{{", "}}")):
+        if text.startswith(opening, at):
+            end = _closed(finder, closing, at + len(opening), newline)
+            if end != -1:
+                return text[at : end + len(closing)], end + len(closing)
+    bare = _BARE_VALUE.match(text, at)
+    end = bare.end() if bare is not None else at
+    return text[at:end], end
+
+
+def _pairs(text: str) -> Iterator[tuple[str, str]]:
+    """``(key, value)`` of every ``key=value``/``key: value`` pair in ``text``, left to right,
+    non-overlapping (a value may hold ``=``: ``a=b=c`` is one pair). Linear in ``len(text)``."""
+    finder = _Finder(text)
+    pos = 0
+    while True:
+        match = _KEY_RUN.search(text, pos)
+        if match is None:
+            return
+        key = _key(match.group(1))
+        if key is None:
+            pos = match.end()
+            continue
+        at = match.end()
+        if text[at : at + 1] in ("'", '"', "$", "{"):
+            value, pos = _value(text, at, finder)
+        else:
+            bare = _BARE_VALUE.match(text, at)
+            pos = bare.end() if bare is not None else at
+            value = text[at:pos]
+        yield key, value
 
 # --- names -----------------------------------------------------------------------------------------
 
@@ -108,13 +198,28 @@ def name_tokens(name: str) -> list[str]:
     return [word.lower() for part in re.split(r"[^A-Za-z0-9]+", name) for word in _CAMEL.findall(part)]
 
 
+# Every credential word above contains one of these: a name without any is not credential-like,
+# which one C-level search tells (a value with thousands of key=value pairs pays nothing more).
+_MAY_BE_CREDENTIAL: Final = re.compile(r"pass|pwd|secret|token|key|cred|auth|bearer", re.IGNORECASE)
+# Names whose credential word is not a secret by design. etcd's --initial-cluster-token (and the
+# ETCD_INITIAL_CLUSTER_TOKEN variable of the etcd image) only keeps two clusters bootstrapping
+# on one network from joining each other by mistake: etcd's docs show it in plain command lines,
+# it authenticates nothing, and a member does not need it after the first start.
+_NOT_SECRET_BY_DESIGN: Final = frozenset({("initial", "cluster", "token")})
+
+
+@lru_cache(maxsize=4096)
 def credential_word(name: str) -> str | None:
     """The credential word that makes ``name`` credential-like (``"password"``, ``"api key"``), or None.
 
     The last credential word counts; a descriptor after it (``PASSWORD_FILE``) means the name is
     about a credential rather than one.
     """
+    if not _MAY_BE_CREDENTIAL.search(name):
+        return None
     tokens = name_tokens(name)
+    if any(tuple(tokens[-len(suffix) :]) == suffix for suffix in _NOT_SECRET_BY_DESIGN):
+        return None
     found: tuple[int, str] | None = None
     for index, token in enumerate(tokens):
         word: str | None = None
@@ -153,10 +258,29 @@ def is_reference(value: str) -> bool:
     return bool(_REFERENCE.match(value.strip()))
 
 
+# Placeholders that ask a person to fill the value in, in the two shapes documentation and
+# sample manifests use: a wholly angle-bracketed phrase (``<your-password>``, ``<API key>``) and a
+# SCREAMING_SNAKE instruction (``INSERT_PASSWORD_HERE``, ``REPLACE_ME``, ``YOUR_API_KEY``). Neither
+# shape is one a person or a generator picks as a real credential: the first is the convention
+# for "not a value", the second is an imperative in capitals. Deliberately NOT exempt: ``changeme``,
+# ``password``, ``admin``, ``secret`` and their like; they are the working default passwords of real
+# products (Elasticsearch shipped ``changeme``), so a manifest that carries one most likely runs with it.
+_PLACEHOLDER: Final = re.compile(
+    r"<[A-Za-z][A-Za-z0-9 _.-]{0,60}>"
+    r"|(?:INSERT|REPLACE|ENTER|PUT|ADD|SET|YOUR)(?:_[A-Z0-9]+){0,8}"
+    r"|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+){0,8}_HERE"
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """True for a fill-in-here placeholder (``<your-password>``, ``INSERT_TOKEN_HERE``); see ``_PLACEHOLDER``."""
+    return len(value) <= 80 and _PLACEHOLDER.fullmatch(value.strip()) is not None
+
+
 def is_non_literal(value: str) -> bool:
     """True for values that hold no credential even under a credential-like name (see module doc)."""
     text = value.strip()
-    if not text or is_reference(text) or text.lower() in _BOOLEAN or _PATH.match(text):
+    if not text or is_reference(text) or text.lower() in _BOOLEAN or _PATH.match(text) or is_placeholder(text):
         return True
     return bool(_URL.match(text)) and _url_credential(text) is None
 
@@ -219,10 +343,10 @@ def token_format(value: str) -> str | None:
     url = _url_credential(value)
     if url is not None:
         return url
-    for key, *quoted in _PAIR.findall(value):
-        item = next((q for q in quoted if q), "")
-        if key.lower() in ("password", "pwd") and item and not is_reference(item) and ";" in value:
-            return "a connection string with a password"
+    if ";" in value and _CONNECTION_PASSWORD.search(value):
+        for key, item in _pairs(value):
+            if key.lower() in ("password", "pwd") and item and not is_reference(item):
+                return "a connection string with a password"
     return None
 
 
@@ -243,14 +367,19 @@ def value_rule(value: str) -> Match | None:
     return None
 
 
+def _embedded(value: str) -> Iterator[str]:
+    seen: set[str] = set()  # O(1) per lookup: a value may hold thousands of pairs
+    for key, item in _pairs(value):
+        if key not in seen and credential_word(key) and not is_non_literal(item):
+            seen.add(key)
+            yield key
+
+
 def embedded_credentials(value: str) -> list[str]:
     """Keys of credential-like ``key=value``/``key: value`` pairs with literal values inside ``value``."""
-    keys: list[str] = []
-    for key, *quoted in _PAIR.findall(value):
-        item = next((q for q in quoted if q), "")
-        if credential_word(key) and not is_non_literal(item) and key not in keys:
-            keys.append(key)
-    return keys
+    if not _MAY_BE_CREDENTIAL.search(value):
+        return []
+    return list(_embedded(value))
 
 
 def classify(name: str, value: str) -> Match | None:
@@ -263,7 +392,8 @@ def classify(name: str, value: str) -> Match | None:
         return Match(f'the name says "{word}"')
     if looks_random(value):
         return Match("looks random (high entropy)")
-    inner = embedded_credentials(value)
+    # The message names three keys: the fourth says "...", the rest need not be searched for.
+    inner = list(islice(_embedded(value), 4)) if _MAY_BE_CREDENTIAL.search(value) else []
     if inner:
         shown = ", ".join(f'"{safe_name(key)}"' for key in inner[:3]) + (", ..." if len(inner) > 3 else "")
         return Match(f"holds literal values for {shown}")
@@ -343,6 +473,7 @@ __all__ = (
     "embedded_credentials",
     "field_path",
     "is_non_literal",
+    "is_placeholder",
     "is_reference",
     "iter_strings",
     "looks_random",
