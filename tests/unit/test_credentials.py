@@ -194,19 +194,20 @@ def test_judging_a_megabyte_value_is_linear(unit: str) -> None:
     # ten times the input costing about ten times (quadratic: a hundred times).
     def judge(size: int) -> float:
         value = unit * (size // len(unit))
+        # A neutral name: every rule runs (formats, entropy, embedded pairs) on the whole value.
         pod = K8sObject({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-                         "spec": {"containers": [{"name": "c", "image": "i", "env": [{"name": "DB_PASSWORD", "value": value},
-                                                                                    {"name": "OPTS", "value": value}]}]}},
+                         "spec": {"containers": [{"name": "c", "image": "i", "env": [{"name": "OPTS", "value": value}]}]}},
                         Provenance("p.yaml"))
-        start = time.perf_counter()
+        # CPU time, not wall time: six agents share two cores; waiting for a core is not our cost.
+        start = time.process_time()
         evaluate([builtin_registry().get("env-credential-literal")], [pod])
-        return time.perf_counter() - start
+        return time.process_time() - start
 
     judge(1000)  # warm up (regex compilation, imports)
     small, large = judge(100_000), judge(1_000_000)
-    if large >= 1.0:  # a shared machine may have paused us once; a slow algorithm is slow twice
+    if large >= 1.0:  # a cold cache or frequency scaling once; a slow algorithm is slow twice
         small, large = min(small, judge(100_000)), min(large, judge(1_000_000))
-    assert large < 1.0, f"1 MB took {large:.2f} s"
+    assert large < 1.0, f"1 MB took {large:.2f} s of CPU"
     assert large < 30 * max(small, 0.002), (small, large)
 
 
@@ -448,3 +449,91 @@ def test_agrees_with_kube_linter(oracles: Path, theirs: str, ours: str) -> None:
     assert judged >= 1
     assert "dont-fire" not in fired
     assert len(fired) == len(reported)
+
+
+# --- last-applied-configuration of any object (issue 12 item 8) -------------------------------------
+
+LAST = "kubectl.kubernetes.io/last-applied-configuration"
+LAST_PATH = f'metadata.annotations["{LAST}"]'
+
+
+def _with_last_applied(raw: dict[str, Any], applied: dict[str, Any]) -> dict[str, Any]:
+    return {**raw, "metadata": {**raw["metadata"], "annotations": {LAST: json.dumps(applied)}}}
+
+
+def test_a_literal_removed_from_the_spec_is_found_in_the_annotation() -> None:
+    now = pod({"containers": [{"name": "app", "image": "a", "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}]})
+    before = pod({"containers": [{"name": "app", "image": "a", "env": [{"name": "DB_PASSWORD", "value": "Hx4nLm9Qe-before"}]}]})
+    assert _messages("env-credential-literal", _with_last_applied(now, before)) == [
+        (f"{LAST_PATH}.spec.containers[0].env[0].value",
+         'the last-applied-configuration annotation records: container "app" sets environment variable DB_PASSWORD to a '
+         'credential-like literal: value redacted (16 chars, the name says "password")', "app"),
+    ]
+    # Still in the spec too: reported once, at the spec.
+    assert [m[0] for m in _messages("env-credential-literal", _with_last_applied(before, before))] == [
+        "spec.containers[0].env[0].value"
+    ]
+
+
+def test_a_configmap_entry_removed_from_data_is_found_in_the_annotation() -> None:
+    now = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "ns"}, "data": {"mode": "fast"}}
+    before = {**now, "data": {"mode": "fast", "app.properties": "db.password=Hx4nLm9Qe\n"}}
+    assert _messages("configmap-credential", _with_last_applied(now, before)) == [
+        (f'{LAST_PATH}.data["app.properties"]',
+         'the last-applied-configuration annotation records: ConfigMap key "app.properties" holds a credential-like value: '
+         'value redacted (22 chars, holds literal values for "db.password")', None),
+    ]
+    with pytest.raises(SecurityAssertionError, match="last-applied-configuration"):
+        assert_no_credential_literals([K8sObject(_with_last_applied(now, before), Provenance("c.yaml", 1))])
+
+
+def test_a_secret_value_in_another_objects_annotation_fails_the_secrets_helper() -> None:
+    secret = K8sObject({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "ns"},
+                        "data": {"password": base64.b64encode(b"Pg-r3plica!Xq7m").decode()}}, Provenance("s.yaml", 1))
+    # A neutral name: no credential rule fires on the ConfigMap alone, only the Secret's value does.
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "ns"}, "data": {"mode": "fast"}}
+    configmap = K8sObject(_with_last_applied(cm, {**cm, "data": {"mode": "fast", "seed": "Pg-r3plica!Xq7m"}}), Provenance("c.yaml", 1))
+    assert _messages("configmap-credential", configmap.raw) == []
+    with pytest.raises(SecurityAssertionError) as failure:
+        assert_no_secrets_in_manifests([secret, configmap])
+    message = str(failure.value)
+    assert "ConfigMap ns/c" in message
+    assert 'repeats the committed value of key "password" of Secret ns/db' in message
+    assert "Pg-r3plica" not in message and base64.b64encode(b"Pg-r3plica!Xq7m").decode() not in message
+    # Without the Secret the ConfigMap alone holds nothing the helper can call committed.
+    assert_no_secrets_in_manifests([configmap])
+
+
+def test_a_secret_recorded_in_another_objects_annotation_fails() -> None:
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc", "namespace": "ns"}, "spec": {"ports": [{"port": 80}]}}
+    copied = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "stringData": {"token": "T0k3n-From-Elsewhere"}}
+    with pytest.raises(SecurityAssertionError, match=r'records a Secret with values of key\(s\) token: value redacted') as failure:
+        assert_no_secrets_in_manifests([K8sObject(_with_last_applied(service, copied), Provenance("svc.yaml", 1))])
+    assert "T0k3n" not in str(failure.value)
+
+
+# --- image references (issue 12 item 8) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("image", "shown"),
+    [
+        ("user:Hunter2pass@registry.example.com/app", "<userinfo redacted: 16 chars>@registry.example.com/app"),
+        ("https://ci:S3cr3tPass@registry.example.com/app:1", "https://<userinfo redacted: 13 chars>@registry.example.com/app:1"),
+        ("nginx:1.25@sha256:" + "a" * 64, "nginx:1.25@sha256:" + "a" * 64),
+        ("registry.example.com/app:2.4.1", "registry.example.com/app:2.4.1"),
+        ("registry.example.com/app:ghp_HTNrNbdPhddlDiKjrp7vxXRYO96Um2nRlBRZ",
+         "<image reference value redacted (65 chars, looks like a GitHub token)>"),
+    ],
+)
+def test_image_references_are_shown_without_credentials(image: str, shown: str) -> None:
+    assert cred.safe_image(image) == shown
+
+
+@pytest.mark.parametrize("check_id", ["image-latest-tag", "image-not-pinned", "image-pull-policy", "image-registry"])
+def test_image_checks_never_echo_credentials_in_an_image(check_id: str) -> None:
+    for image in ("user:Hunter2pass@registry.example.com/app", "registry.example.com/app:ghp_HTNrNbdPhddlDiKjrp7vxXRYO96Um2nRlBRZ"):
+        messages = _messages(check_id, pod({"containers": [{"name": "app", "image": image}]}))
+        # A tagged image is not :latest; every other pair fails (invalid images fail every image check).
+        assert messages or (check_id == "image-latest-tag" and image.startswith("registry")), (check_id, image)
+        assert not any("Hunter2pass" in m or "HTNrNbdPhddl" in m for _, m, _ in messages), messages
