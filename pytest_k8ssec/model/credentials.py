@@ -38,7 +38,7 @@ import re
 from collections import Counter
 from functools import lru_cache
 from itertools import islice
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import parse_qsl, urlsplit
@@ -138,6 +138,12 @@ def _value(text: str, at: int, finder: _Finder) -> tuple[str, int]:
 def _pairs(text: str) -> Iterator[tuple[str, str]]:
     """``(key, value)`` of every ``key=value``/``key: value`` pair in ``text``, left to right,
     non-overlapping (a value may hold ``=``: ``a=b=c`` is one pair). Linear in ``len(text)``."""
+    for key, value, _ in _pair_spans(text):
+        yield key, value
+
+
+def _pair_spans(text: str) -> Iterator[tuple[str, str, tuple[int, int]]]:
+    """``_pairs`` with where each value stands in ``text`` (quotes included)."""
     finder = _Finder(text)
     pos = 0
     while True:
@@ -155,7 +161,7 @@ def _pairs(text: str) -> Iterator[tuple[str, str]]:
             bare = _BARE_VALUE.match(text, at)
             pos = bare.end() if bare is not None else at
             value = text[at:pos]
-        yield key, value
+        yield key, value, (at, pos)
 
 # --- names -----------------------------------------------------------------------------------------
 
@@ -449,6 +455,50 @@ def redact(value: str | bytes, rule: str | None = None) -> str:
     return f"value redacted ({len(value)} {unit}{reason})"
 
 
+# Go's %#v of an unstructured value, which server-side apply errors print: {Value:90417733}.
+_GO_VALUE: Final = re.compile(r"(\{Value:)([^{}]*)(\})")
+_WORDISH: Final = re.compile(r"[A-Za-z0-9+/_.-]{20,}")
+MIN_KNOWN_CHARS: Final = 4
+
+
+def scrub(text: str, known: Iterable[str] = ()) -> str:
+    """``text`` from a tool or a server (Helm, kustomize, the API server) with every value that may
+    be a secret replaced by ``<redacted>``: the ``known`` values of the input (the object being
+    applied, the chart's values; plain and JSON-escaped, from ``MIN_KNOWN_CHARS`` characters),
+    known token formats, URL passwords, values of credential-like ``key=value``/``key: value``
+    pairs, Go-printed ``{Value:...}`` and high-entropy words. The rest of the message stays."""
+    forms = {form for value in known if len(value) >= MIN_KNOWN_CHARS for form in (value, json.dumps(value)[1:-1])}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "<redacted>")
+    for _, pattern in TOKEN_FORMATS:
+        text = pattern.sub("<redacted>", text)
+    text = _USERINFO.sub(lambda m: m.group(0).replace(m.group(1), "<redacted>"), text)
+    text = _GO_VALUE.sub(r"\1<redacted>\3", text)
+    spans = [span for key, value, span in _pair_spans(text) if credential_word(key) and not is_non_literal(value)]
+    for start, end in reversed(spans):
+        text = f"{text[:start]}<redacted>{text[end:]}"
+    return _WORDISH.sub(lambda m: "<redacted>" if looks_random(m.group(0)) else m.group(0), text)
+
+
+def leaf_values(value: object, skip: Iterable[str] = ()) -> Iterator[str]:
+    """Every string and number inside ``value`` as text (mapping keys in ``skip`` left out at the top)."""
+    skipped = frozenset(skip)
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key not in skipped:
+                yield from leaf_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from leaf_values(item)
+    elif isinstance(value, str):
+        yield value
+        for separator in ("=", ":"):  # KEY=value literals (kustomize) show their value alone too
+            if separator in value:
+                yield value.split(separator, 1)[1]
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield str(value)
+
+
 def safe_name(name: str) -> str:
     """``name`` for a message, unless the name itself looks like a credential (a pasted token)."""
     if value_rule(name) is not None:
@@ -536,8 +586,10 @@ __all__ = (
     "looks_random",
     "name_tokens",
     "redact",
+    "leaf_values",
     "safe_image",
     "safe_name",
+    "scrub",
     "shannon_entropy",
     "token_format",
     "value_rule",

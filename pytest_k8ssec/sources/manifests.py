@@ -29,6 +29,7 @@ from typing import Any, Literal
 import yaml
 
 from pytest_k8ssec.errors import ManifestError
+from pytest_k8ssec.model.credentials import leaf_values, scrub
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 
 # libyaml is 8x faster than the pure-Python loader on manifests (DESIGN.md, "Speed").
@@ -261,7 +262,7 @@ def _run_renderer(argv: list[str], what: str, options: LoadOptions) -> bytes:
         raise ManifestError(f"{what}: cannot run `{argv[0]}`: {exc.strerror or exc}") from None
     if proc.returncode != 0:
         stderr = proc.stderr.decode(errors="replace").strip()[-2000:]
-        raise ManifestError(f"{what}: `{' '.join(argv)}` failed (exit {proc.returncode}): {stderr}")
+        raise ManifestError(f"{what}: `{' '.join(argv)}` failed (exit {proc.returncode}): {scrub(stderr, _input_values(what))}")
     _check_size(len(proc.stdout), f"{what} (rendered)", options)
     return proc.stdout
 
@@ -479,6 +480,21 @@ def prune_cache(cache_dir: str, max_age_s: float = _CACHE_TTL_S) -> int:
         except OSError:
             continue
     return removed
+
+
+def _input_values(directory: str) -> list[str]:
+    """The values a renderer's error may echo (issue 12 item 17: Helm ``fail()`` messages, kustomize's
+    ``invalid literal source DB_PASSWORD:...``): every leaf of the chart's ``values.yaml`` and of the
+    kustomization, so that ``scrub`` can take them out of the message."""
+    found: list[str] = []
+    for name in ("values.yaml", *KUSTOMIZATION_FILES):
+        try:
+            with open(os.path.join(directory, name), "rb") as handle:
+                document = yaml.safe_load(handle.read(DEFAULT_MAX_BYTES))
+        except (OSError, yaml.YAMLError):
+            continue  # an unreadable input file: the renderer's own error says so
+        found.extend(leaf_values(document, skip=("apiVersion", "kind", "resources", "bases", "components")))
+    return found
 
 
 def _decode(data: bytes, where: Provenance) -> str:

@@ -537,3 +537,30 @@ def test_image_checks_never_echo_credentials_in_an_image(check_id: str) -> None:
         # A tagged image is not :latest; every other pair fails (invalid images fail every image check).
         assert messages or (check_id == "image-latest-tag" and image.startswith("registry")), (check_id, image)
         assert not any("Hunter2pass" in m or "HTNrNbdPhddl" in m for _, m, _ in messages), messages
+
+
+# --- messages from tools and the server (issue 12 item 17) -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "known", "kept"),
+    [
+        ('Secret "db" is invalid: .stringData.password: expected string, got &value.valueUnstructured{Value:90417733}',
+         [], 'Secret "db" is invalid: .stringData.password: expected string, got &value.valueUnstructured{Value:<redacted>}'),
+        ("Error: invalid literal source DB_PASSWORD:Hunter2-x9Lq, expected key=value", [],
+         "Error: invalid literal source DB_PASSWORD:<redacted>, expected key=value"),
+        ("Error: execution error at (app/templates/db.yaml:3:4): the password Hunter2-x9Lq is too short", ["Hunter2-x9Lq"],
+         "Error: execution error at (app/templates/db.yaml:3:4): the password <redacted> is too short"),
+        ('pull "registry.example.com/app" with ghp_HTNrNbdPhddlDiKjrp7vxXRYO96Um2nRlBRZ from https://ci:S3cr3t@host/x', [],
+         'pull "registry.example.com/app" with <redacted> from https://ci:<redacted>@host/x'),
+        ('invalid value: "Zq8vR2mX7pL4nT9wK3sB6yD"', [], 'invalid value: "<redacted>"'),
+        ('spec.replicas: Invalid value: "x\\"quoted\\"y"', ['x"quoted"y'], "spec.replicas: Invalid value: \"<redacted>\""),
+    ],
+)
+def test_tool_and_server_messages_are_scrubbed(message: str, known: list[str], kept: str) -> None:
+    assert cred.scrub(message, known) == kept
+
+
+def test_leaf_values_reach_every_value_and_the_value_of_literals() -> None:
+    kustomization = {"apiVersion": "x", "secretGenerator": [{"name": "db", "literals": ["DB_PASSWORD=Hunter2"]}], "replicas": 1234}
+    assert sorted(cred.leaf_values(kustomization, skip=("apiVersion",))) == sorted(["db", "DB_PASSWORD=Hunter2", "Hunter2", "1234"])
