@@ -499,6 +499,25 @@ def leaf_values(value: object, skip: Iterable[str] = ()) -> Iterator[str]:
         yield str(value)
 
 
+# Where an object keeps values that may be secret: env values, Secret and ConfigMap maps, annotations.
+_SENSITIVE_KEYS: Final = frozenset({"value", "data", "stringData", "binaryData", "annotations"})
+
+
+def sensitive_values(value: object) -> Iterator[str]:
+    """The values of an object that may be secret (for ``scrub``), leaving names, images and kinds
+    readable in a server's message: everything under ``value`` (env), ``data``, ``stringData``,
+    ``binaryData`` and ``annotations``, and under any credential-like key (``password: ...``)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str) and (key in _SENSITIVE_KEYS or credential_word(key)):
+                yield from leaf_values(item)
+            else:
+                yield from sensitive_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from sensitive_values(item)
+
+
 def safe_name(name: str) -> str:
     """``name`` for a message, unless the name itself looks like a credential (a pasted token)."""
     if value_rule(name) is not None:
@@ -590,6 +609,7 @@ __all__ = (
     "safe_image",
     "safe_name",
     "scrub",
+    "sensitive_values",
     "shannon_entropy",
     "token_format",
     "value_rule",

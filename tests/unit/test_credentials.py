@@ -564,3 +564,14 @@ def test_tool_and_server_messages_are_scrubbed(message: str, known: list[str], k
 def test_leaf_values_reach_every_value_and_the_value_of_literals() -> None:
     kustomization = {"apiVersion": "x", "secretGenerator": [{"name": "db", "literals": ["DB_PASSWORD=Hunter2"]}], "replicas": 1234}
     assert sorted(cred.leaf_values(kustomization, skip=("apiVersion",))) == sorted(["db", "DB_PASSWORD=Hunter2", "Hunter2", "1234"])
+
+
+def test_sensitive_values_leave_names_and_images_readable() -> None:
+    raw = pod({"containers": [{"name": "nginx-proxy", "image": "registry.example.com/web:1.0",
+                               "env": [{"name": "MODE", "value": "Hx4nLm9Qe-env"}], "args": ["--db-password=Hx4nLm9Qe-arg"]}]})
+    raw["metadata"]["annotations"] = {"note": "Hx4nLm9Qe-note"}
+    found = set(cred.sensitive_values(raw))
+    assert {"Hx4nLm9Qe-env", "Hx4nLm9Qe-note"} <= found
+    assert not found & {"nginx-proxy", "registry.example.com/web:1.0", "p", "ns"}
+    message = 'Pod "p" is invalid: spec.containers[0].env[0].value: Invalid value: "Hx4nLm9Qe-env": container "nginx-proxy"'
+    assert cred.scrub(message, found) == 'Pod "p" is invalid: spec.containers[0].env[0].value: Invalid value: "<redacted>": container "nginx-proxy"'
