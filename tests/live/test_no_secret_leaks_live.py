@@ -9,8 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
-from pytest_k8ssec.localcluster import Binaries
+from pytest_k8ssec.localcluster import Binaries, LocalControlPlane
+from pytest_k8ssec.sources.cluster import ClusterSource
 
 PLANTED = {"secret_data": "Pg-r3plica!Xq7mPz2024", "env_password": "Wh1tel1st-Adm1n-Zr5u", "configmap": "S3cure-Billing-Kv8qTw"}
 NUMERIC = "90417733"
@@ -109,3 +111,50 @@ def test_a_value_the_server_refuses_is_not_echoed(apply_mode: pytest.Pytester) -
     assert "stringData.password" in output and "<redacted>" in output and "deploy/db.yaml" in output, output[-2000:]
     assert _search(root, result, {"numeric": NUMERIC}, {root / "deploy" / "db.yaml", root / "test_suite.py"}) == []
     assert NUMERIC not in output
+
+
+# --- kubeconfig credentials of a live run (a client key and a ServiceAccount's bearer token) --------
+
+LIVE_SUITE = """
+def test_fails_with_everything_in_reach(k8s_cluster, k8s_inventory, k8s_namespace):
+    client = k8s_cluster.api_client
+    assert not k8s_inventory.objects, (k8s_cluster, client, k8s_namespace)
+
+
+def test_forbidden(k8s_workloads):
+    assert k8s_workloads
+"""
+
+
+def test_kubeconfig_credentials_of_a_live_run_are_never_printed(
+    control_plane: LocalControlPlane, admin: ClusterSource, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A ServiceAccount with view rights and a bound token: the bearer-token user of a real cluster.
+    admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "leaks"}})
+    admin.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "auditor", "namespace": "leaks"}})
+    admin.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "auditor-view", "namespace": "leaks"},
+                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+                 "subjects": [{"kind": "ServiceAccount", "name": "auditor", "namespace": "leaks"}]})
+    status, answer = admin.request("POST", "/api/v1/namespaces/leaks/serviceaccounts/auditor/token",
+                                   body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}})
+    assert status == 201, answer
+    token = answer["status"]["token"]
+    config = yaml.safe_load(control_plane.kubeconfig.read_text())
+    config["users"].append({"name": "auditor", "user": {"token": token}})
+    config["contexts"].append({"name": "auditor", "context": {"cluster": "local", "user": "auditor"}})
+    kubeconfig = pytester.path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    keys = {f"client key of {u['name']}": "".join(base64.b64decode(u["user"]["client-key-data"]).decode().splitlines()[1:-1])
+            for u in config["users"] if "client-key-data" in u["user"]}
+    monkeypatch.setenv("TMPDIR", str(pytester.mkdir("tmp")))
+    pytester.makepyfile(test_suite=LIVE_SUITE)
+    result = pytester.runpytest_subprocess(
+        "--k8ssec-kubeconfig", str(kubeconfig), "--k8s-context", "admin", "--k8s-context", "auditor",
+        "--k8s-namespace", "leaks", *TALKATIVE, "--full-trace", f"--junitxml={pytester.path / 'junit.xml'}",
+    )
+    # Not vacuous: both contexts ran, the failures printed the cluster handles and their locals.
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) >= 1 and outcomes.get("failed", 0) + outcomes.get("errors", 0) >= 3, outcomes
+    assert "auditor" in result.stdout.str() and "<K8sCluster admin" in result.stdout.str()
+    leaks = _search(pytester.path, result, {"token": token, **keys}, {kubeconfig, pytester.path / "test_suite.py"})
+    assert leaks == []
