@@ -89,8 +89,8 @@ def test_apply_mode_prints_and_writes_no_planted_value(apply_mode: pytest.Pytest
     root = apply_mode.path
     (apply_mode.mkdir("deploy") / "billing.yaml").write_text(MANIFESTS)
     result = apply_mode.runpytest_subprocess(
-        "--k8s-local-control-plane", "--k8s-manifests", "deploy", *TALKATIVE, f"--junitxml={root / 'junit.xml'}",
-        "--k8s-local-audit-log", str(root / "audit.log"), "--k8s-network-report", str(root / "net.html"),
+        "--k8s-local-control-plane", "--k8s-manifests=deploy", *TALKATIVE, f"--junitxml={root / 'junit.xml'}",
+        f"--k8s-local-audit-log={root / 'audit.log'}", f"--k8s-network-report={root / 'net.html'}",
     )
     # Not vacuous: the values were applied (can_i ran against the server) and both helpers failed on them.
     result.assert_outcomes(failed=2, passed=1)
@@ -104,7 +104,7 @@ def test_a_value_the_server_refuses_is_not_echoed(apply_mode: pytest.Pytester) -
     (apply_mode.mkdir("deploy") / "db.yaml").write_text(
         "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\nstringData: {password: " + NUMERIC + "}\n"
     )
-    result = apply_mode.runpytest_subprocess("--k8s-local-control-plane", "--k8s-manifests", "deploy", *TALKATIVE)
+    result = apply_mode.runpytest_subprocess("--k8s-local-control-plane", "--k8s-manifests=deploy", *TALKATIVE)
     assert result.ret != 0
     output = result.stdout.str() + result.stderr.str()
     # The server's reason is kept, the value is not: "got &value.valueUnstructured{Value:<redacted>}".
@@ -149,7 +149,7 @@ def test_kubeconfig_credentials_of_a_live_run_are_never_printed(
     monkeypatch.setenv("TMPDIR", str(pytester.mkdir("tmp")))
     pytester.makepyfile(test_suite=LIVE_SUITE)
     result = pytester.runpytest_subprocess(
-        "--k8ssec-kubeconfig", str(kubeconfig), "--k8s-context", "admin", "--k8s-context", "auditor",
+        f"--k8ssec-kubeconfig={kubeconfig}", "--k8s-context", "admin", "--k8s-context", "auditor",
         "--k8s-namespace", "leaks", *TALKATIVE, "--full-trace", f"--junitxml={pytester.path / 'junit.xml'}",
     )
     # Not vacuous: both contexts ran, the failures printed the cluster handles and their locals.

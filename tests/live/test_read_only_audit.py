@@ -140,7 +140,7 @@ def audited(binaries: Binaries, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def test_a_live_run_writes_only_where_it_may(audited: LocalControlPlane, pytester: pytest.Pytester) -> None:
     assert audited.audit_log is not None
     pytester.makepyfile(test_suite=SUITE)
-    result = pytester.runpytest_subprocess("--k8ssec-kubeconfig", str(audited.kubeconfig), "--k8s-context", "bob",
+    result = pytester.runpytest_subprocess(f"--k8ssec-kubeconfig={audited.kubeconfig}", "--k8s-context", "bob",
                                            "-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=6)
     counts = classify_writes(audited.audit_log, "bob")
@@ -171,8 +171,8 @@ def test_apply_mode_writes_only_the_manifests(binaries: Binaries, pytester: pyte
     (pytester.mkdir("deploy") / "app.yaml").write_text(APPLIED)
     pytester.makepyfile(test_suite="def test_inventory(k8s_inventory):\n    assert len(k8s_inventory.objects) == 2\n")
     log = pytester.path / "audit" / "apply.log"
-    result = pytester.runpytest_subprocess("--k8s-local-control-plane", "--k8s-manifests", "deploy",
-                                           "--k8s-local-audit-log", str(log), "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("--k8s-local-control-plane", "--k8s-manifests=deploy",
+                                           f"--k8s-local-audit-log={log}", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     counts = classify_writes(log, LocalControlPlane.ADMIN, apply_mode=True)
     print(f"writes by the apply-mode user in the audit log: {dict(counts)}")

@@ -73,7 +73,7 @@ def _render(chromium: str, page: Path, *extra: str) -> subprocess.CompletedProce
 def test_matrix_renders_in_headless_chromium(pytester: pytest.Pytester, chromium: str) -> None:
     (pytester.mkdir("deploy") / "net.yaml").write_text(MANIFESTS)
     pytester.makepyfile(test_x="def test_model(k8s_network):\n    assert len(k8s_network.pods) == 2\n")
-    result = pytester.runpytest("--k8s-manifests", "deploy", "-p", "no:cacheprovider", "--k8s-network-report", "net.html")
+    result = pytester.runpytest("--k8s-manifests=deploy", "-p", "no:cacheprovider", "--k8s-network-report=net.html")
     result.assert_outcomes(passed=1)
     page = pytester.path / "net.html"
 
@@ -169,7 +169,7 @@ window.addEventListener("load", () => {
 def test_a_real_world_page_keeps_headers_in_the_table_and_groups_ports(pytester: pytest.Pytester, chromium: str) -> None:
     (pytester.mkdir("deploy") / "argocd.yaml").write_text(_argocd())
     pytester.makepyfile(test_x="def test_model(k8s_network):\n    assert len(k8s_network.pods) == 8\n")
-    result = pytester.runpytest("--k8s-manifests", "deploy", "-p", "no:cacheprovider", "--k8s-network-report", "net.html")
+    result = pytester.runpytest("--k8s-manifests=deploy", "-p", "no:cacheprovider", "--k8s-network-report=net.html")
     result.assert_outcomes(passed=1)
     page = (pytester.path / "net.html").read_text()
     assert "<script" not in page

@@ -170,7 +170,7 @@ def planted(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
 def test_a_failing_run_prints_no_planted_secret(planted: pytest.Pytester, extra: list[str]) -> None:
     junit = planted.path / "junit.xml"
     result = planted.runpytest_subprocess(
-        "--k8s-manifests", "deploy", "-rA", "-v", "--tb=long", "--showlocals", "-l",
+        "--k8s-manifests=deploy", "-rA", "-v", "--tb=long", "--showlocals", "-l",
         "--log-level=DEBUG", f"--junitxml={junit}", "-o", "junit_logging=all", *extra,
     )
     outputs = _outputs(planted, result, junit)
@@ -207,7 +207,7 @@ def test_the_search_finds_a_value_that_does_leak(planted: pytest.Pytester) -> No
 def test_the_manifest_parse_cache_keeps_no_planted_secret(planted: pytest.Pytester) -> None:
     # .pytest_cache is often kept by CI between jobs or uploaded with the reports, and rendered
     # charts (helm template with secret values) exist nowhere else on disk.
-    result = planted.runpytest_subprocess("--k8s-manifests", "deploy")
+    result = planted.runpytest_subprocess("--k8s-manifests=deploy")
     result.assert_outcomes(failed=5)
     entries = _parse_cache(planted)
     assert entries, "the loader cached nothing; this test no longer covers its cache"
@@ -332,11 +332,11 @@ def test_no_planted_value_leaves_a_run_in_any_output_or_file(planted: pytest.Pyt
               root / "test_leaky_suite.py", root / "test_every_shape.py"}
 
     manifests = planted.runpytest_subprocess(
-        "--k8s-manifests", "deploy", *TALKATIVE, f"--junitxml={root / 'junit-manifests.xml'}",
-        "--k8s-network-report", str(root / "report" / "net.html"),
+        "--k8s-manifests=deploy", *TALKATIVE, f"--junitxml={root / 'junit-manifests.xml'}",
+        f"--k8s-network-report={root / 'report' / 'net.html'}",
     )
     live = planted.runpytest_subprocess(
-        "--k8ssec-kubeconfig", str(root / "kubeconfig"), "--k8s-context", "prod", "--k8s-request-timeout", "3",
+        f"--k8ssec-kubeconfig={root / 'kubeconfig'}", "--k8s-context", "prod", "--k8s-request-timeout", "3",
         "test_every_shape.py", *TALKATIVE, f"--junitxml={root / 'junit-context.xml'}",
     )
     outputs = {
@@ -391,7 +391,7 @@ def test_renderer_errors_show_no_value(planted: pytest.Pytester, monkeypatch: py
     )
     outputs = {}
     for source in ("chart", "kust"):
-        result = planted.runpytest_subprocess("--k8s-manifests", source, *TALKATIVE, "test_leaky_suite.py")
+        result = planted.runpytest_subprocess(f"--k8s-manifests={source}", *TALKATIVE, "test_leaky_suite.py")
         assert result.ret != 0
         outputs[f"{source} stdout"], outputs[f"{source} stderr"] = result.stdout.str(), result.stderr.str()
     # Not vacuous: each tool's own message is shown, with the value taken out.

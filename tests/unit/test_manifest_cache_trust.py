@@ -64,7 +64,7 @@ def test_a_forged_entry_cannot_make_a_privileged_pod_pass(
     pod = pytester.path / "pod.yaml"
     pod.write_text(PRIVILEGED)
     pytester.makepyfile(test_pods=TEST)
-    pytester.runpytest("--k8s-manifests", "pod.yaml").assert_outcomes(failed=1)
+    pytester.runpytest("--k8s-manifests=pod.yaml").assert_outcomes(failed=1)
     cache_dir = pytester.path / CACHE
     (entry,) = cache_dir.iterdir()  # the path is a hash of the manifest: anyone can compute it
     assert entry.name == Path(manifests._cache_path(pod.read_bytes(), False, str(cache_dir))).name
@@ -73,7 +73,7 @@ def test_a_forged_entry_cannot_make_a_privileged_pod_pass(
     else:
         _forge_with_own_key(pod.read_bytes(), cache_dir, monkeypatch, tmp_path / "forger-cache")
     forged = entry.read_bytes()
-    result = pytester.runpytest("--k8s-manifests", "pod.yaml")
+    result = pytester.runpytest("--k8s-manifests=pod.yaml")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*privileged*"])
     # The forged entry was refused and replaced by the run's own.
