@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from pytest_k8ssec.errors import ClusterError, SecurityAssertionError
+from pytest_k8ssec.model.credentials import scrub, sensitive_values
 from pytest_k8ssec.model.objects import K8sObject
 
 if TYPE_CHECKING:
@@ -58,7 +59,8 @@ def dry_run(namespace: K8sNamespace | str, manifest: Manifest, *, cluster: K8sCl
     except ClusterError as exc:
         raise SecurityAssertionError(f"dry-run in namespace {name!r} could not be sent: {exc}") from None
     message = body.get("message", "") if isinstance(body, dict) else str(body or "")
-    return AdmissionResult(status, str(message))
+    # The server quotes values it refuses (an env value, a Secret's data): they never reach a message.
+    return AdmissionResult(status, scrub(str(message), sensitive_values(_raw(manifest))))
 
 
 def _describe(manifest: Manifest) -> str:

@@ -10,7 +10,7 @@ reports). Failure messages name objects, keys and variables, never values: the c
 from __future__ import annotations
 
 from pytest_k8ssec.asserts import Objects, _named, _objects, _run
-from pytest_k8ssec.checks import builtin_registry
+from pytest_k8ssec.checks import secret_in_manifest
 from pytest_k8ssec.errors import SecurityAssertionError
 
 
@@ -32,6 +32,8 @@ def assert_no_credential_literals(objs: Objects) -> None:
 def assert_no_secrets_in_manifests(objs: Objects) -> None:
     """Assert no Secret object carries values (``data``/``stringData``); only keys are named on failure.
 
+    The ``kubectl.kubernetes.io/last-applied-configuration`` annotation of every object is searched
+    too: a copy of a Secret there, or a value committed in one of the given Secrets, fails.
     Manifests without any Secret pass: that is the state this asserts. Live targets never list
     Secrets (the plugin does not read Secret values), so objects that all come from a cluster
     cannot be judged and fail.
@@ -46,7 +48,7 @@ def assert_no_secrets_in_manifests(objs: Objects) -> None:
             "secret-in-manifest: the objects come from a live cluster, whose Secrets the plugin never lists; "
             "run this helper on manifests"
         )
-    _run("secret-in-manifest", [builtin_registry().get("secret-in-manifest")], objects, require_judged=False)
+    _run("secret-in-manifest", [secret_in_manifest.across(objects)], objects, require_judged=False)
 
 
 def assert_secrets_as_files(objs: Objects) -> None:

@@ -75,6 +75,21 @@ BUILD_HINT: Final = (
 )
 
 
+# Metadata for every request (user, verb, object, URI with dryRun/fieldManager, status): enough to
+# prove what a run wrote, and no body, so Secret values never reach the log. Namespace creation
+# also logs its body: the run-id label in it is what makes a namespace the run's own.
+AUDIT_POLICY: Final = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Request
+    verbs: [create]
+    resources: [{group: "", resources: [namespaces]}]
+  - level: Metadata
+"""
+
+
 class LocalClusterError(K8sSecError):
     """The local control plane could not be found or started; the message says why and what to do."""
 
@@ -257,6 +272,8 @@ class LocalControlPlane:
     processes: list[_Process] = field(default_factory=list)
     keep_workdir: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    #: Where the API server writes its audit log (JSON lines), or None (the default: no audit log).
+    audit_log: Path | None = None
     _ssl: ssl.SSLContext | None = None
 
     ADMIN: ClassVar[str] = "admin"
@@ -272,8 +289,19 @@ class LocalControlPlane:
         return [p.popen.pid for p in self.processes]
 
     @classmethod
-    def start(cls, binaries: Binaries | None = None, *, timeout: float = 120.0, workdir: str | None = None) -> LocalControlPlane:
+    def start(
+        cls,
+        binaries: Binaries | None = None,
+        *,
+        timeout: float = 120.0,
+        workdir: str | None = None,
+        audit_log: str | os.PathLike[str] | None = None,
+    ) -> LocalControlPlane:
         """Start etcd, kube-apiserver and kube-controller-manager and wait until they are ready.
+
+        ``audit_log``: a file for the API server's audit log (``AUDIT_POLICY``: who did what to
+        which object, never a request or response body except for namespace creation), so a run
+        can prove what it wrote. Off by default.
 
         Raises:
             LocalClusterError: no binaries (the message says how to get them), or a component
@@ -281,6 +309,7 @@ class LocalControlPlane:
         """
         binaries = binaries or Binaries.find()
         plane = cls(Path(workdir or tempfile.mkdtemp(prefix="k8ssec-cp-")))
+        plane.audit_log = Path(audit_log).resolve() if audit_log is not None else None
         atexit.register(plane.stop)
         try:
             plane._boot(binaries, timeout)
@@ -341,6 +370,7 @@ class LocalControlPlane:
                 f"--tls-private-key-file={files['apiserver.key']}",
                 f"--cert-dir={self.workdir / 'certs'}",
                 "--profiling=false",
+                *self._audit_args(),
                 "--v=0",
             ],
         )
@@ -369,6 +399,17 @@ class LocalControlPlane:
             "ServiceAccount default/default",
         )
         self.timings["ready"] = time.monotonic() - began
+
+    def _audit_args(self) -> list[str]:
+        if self.audit_log is None:
+            return []
+        policy = self.workdir / "audit-policy.yaml"
+        policy.write_text(AUDIT_POLICY)
+        self.audit_log.parent.mkdir(parents=True, exist_ok=True)
+        # Blocking mode (the log backend's default, spelled out): an event is on disk before the
+        # response leaves, so a run that ends has its whole record.
+        return [f"--audit-policy-file={policy}", f"--audit-log-path={self.audit_log}", "--audit-log-format=json",
+                "--audit-log-mode=blocking", "--audit-log-maxbackup=0"]
 
     def _write_pki(self, pki: _Pki) -> dict[str, Path]:
         certs = self.workdir / "pki"

@@ -1,13 +1,18 @@
 """The reachability picture: one self-contained HTML page per network model.
 
-The page shows, for every port class, the endpoint-by-endpoint reachability matrix that the
-NetworkPolicy model (pytest_k8ssec.model.netpol, ``networking.k8s.io/v1`` semantics) computes,
-with the internet as an extra row and column. A port class is a port/protocol that appears in a
-policy rule (a range is shown at its first port) or a container port, plus "any other port" per
-protocol (a port no rule names: only port-less rules decide it). Every cell says allowed or
-denied and carries, in its tooltip and in a legend keyed from the cell, which policies isolate
-each side and which rule allows it (tooltips up to ``TOOLTIP_ENDPOINTS`` endpoints). Inline CSS, no script, no external resource: the file reads
-the same from a CI artifact, a mail attachment or a browser with JavaScript off.
+The page shows the endpoint-by-endpoint reachability that the NetworkPolicy model
+(pytest_k8ssec.model.netpol, ``networking.k8s.io/v1`` semantics) computes, with the internet as an
+extra row and column, per port class. A port class is a port/protocol that appears in a policy
+rule (a range is shown at its first port) or a container port, plus "any other port" per protocol
+(a port no rule names: only port-less rules decide it). First one overview matrix: each cell
+names the port classes on which the source reaches the destination. Then one matrix per group
+of port classes whose verdicts and reasons are identical in every cell (a real set with a dozen
+ports has a handful of groups, not a dozen sections). Every cell there says allowed or denied and
+carries, in its tooltip and in a legend keyed from the cell, which policies isolate each side and
+which rule allows it (tooltips up to ``TOOLTIP_ENDPOINTS`` endpoints). Column headers are turned
+upright inside their own cell and clipped to it (the full name is the cell's tooltip), so they
+never reach into the text above the table. Inline CSS, no script, no external resource: the file
+reads the same from a CI artifact, a mail attachment or a browser with JavaScript off.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ table{border-collapse:collapse;margin:.5em 0}
 th,td{border:1px solid #bbb;padding:2px 6px;text-align:center;white-space:nowrap}
 th.row{text-align:left;font-weight:600}
 thead th{background:#f0f0f0}
-thead th.col{writing-mode:vertical-rl;transform:rotate(180deg);text-align:left;max-height:18em}
+thead th.col{vertical-align:bottom;padding:4px 2px}
+thead th.col span{display:inline-block;writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;max-height:16em;overflow:hidden;text-overflow:ellipsis}
+td.partial{background:#eaf4d6;color:#3d5a0a}
 td.allow{background:#d9f2d9;color:#135f13}
 td.deny{background:#f8d7d7;color:#8a1111}
 td.uncertain{background:#fde9c4;color:#7a4b00}
@@ -120,7 +127,6 @@ def _cell_text(verdict: Verdict) -> str:
 def html_report(model: NetworkModel, title: str = "Network reachability", target: str | None = None) -> str:
     """The page as a string (see the module docstring)."""
     endpoints: list[Endpoint] = [*model.pods, INTERNET]
-    index = model._class_index()
     esc = html.escape
     parts: list[str] = [
         "<!DOCTYPE html>",
@@ -139,40 +145,42 @@ def html_report(model: NetworkModel, title: str = "Network reachability", target
     )
     classes = port_classes(model)
     tooltips = len(endpoints) <= TOOLTIP_ENDPOINTS
-    for number, (protocol, port, label) in enumerate(classes):
-        cache: dict[tuple[int, int], tuple[str, str]] = {}
+    matrices = [_matrix(model, endpoints, protocol, port) for protocol, port, _ in classes]
+    # Port classes with the same verdict and the same reason in every cell share one matrix.
+    groups: dict[tuple[tuple[str, str], ...], list[int]] = {}
+    for number, matrix in enumerate(matrices):
+        groups.setdefault(tuple(matrix), []).append(number)
+    header = "".join(f'<th class="col" scope="col" title="{esc(dst.ref)}"><span>{esc(dst.ref)}</span></th>' for dst in endpoints)
+    parts.append(_overview(endpoints, classes, matrices, header, tooltips))
+    for group_number, members in enumerate(groups.values(), start=1):
+        matrix = matrices[members[0]]
         legend: dict[str, str] = {}
         counts = {ALLOW: 0, DENY: 0, UNCERTAIN: 0, NA: 0}
         rows: list[str] = []
-        for src in endpoints:
+        for row, src in enumerate(endpoints):
             cells: list[str] = []
-            for dst in endpoints:
-                if not isinstance(src, Pod) and not isinstance(dst, Pod):
-                    counts[NA] += 1
-                    cells.append(f'<td class="{NA}" title="outside the cluster on both ends">&#8211;</td>')
-                    continue
-                # Endpoints of one class (namespace, labels, ports, ipBlocks hit) share verdicts.
-                key = (index.class_of(src), index.class_of(dst))
-                if key not in cache:
-                    verdict = model.reachable(src, dst, port, protocol)
-                    kind = ALLOW if verdict.allowed else UNCERTAIN if verdict.uncertain else DENY
-                    cache[key] = (kind, _cell_text(verdict))
-                kind, text = cache[key]
-                ref = legend.setdefault(text, f"{number + 1}.{len(legend) + 1}")
+            for column in range(len(endpoints)):
+                kind, text = matrix[row * len(endpoints) + column]
                 counts[kind] += 1
+                if kind == NA:
+                    cells.append(f'<td class="{NA}" title="{esc(text)}">&#8211;</td>')
+                    continue
+                ref = legend.setdefault(text, f"{group_number}.{len(legend) + 1}")
                 mark = {ALLOW: "&#10003;", DENY: "&#10007;", UNCERTAIN: "?"}[kind]
                 # Big pages carry the explanation once, in the legend: per-cell text made a
                 # 100-workload page tens of megabytes.
                 title = f' title="{esc(text)}"' if tooltips else ""
                 cells.append(f'<td class="{kind}"{title}>{mark}<sup>{esc(ref)}</sup></td>')
             rows.append(f'<tr><th class="row" scope="row">{esc(src.ref)}</th>{"".join(cells)}</tr>')
-        header = "".join(f'<th class="col" scope="col">{esc(dst.ref)}</th>' for dst in endpoints)
+        labels = [classes[n][2] for n in members]
         denied = counts[DENY] + counts[UNCERTAIN]
+        ports = " ".join(f"{classes[n][0]}/{classes[n][1]}" for n in members)
         parts.extend([
-            f'<section class="port" id="port-{number + 1}" data-protocol="{esc(protocol)}" data-port="{port}">',
-            f"<h2>{esc(label)}</h2>",
+            f'<section class="port" id="ports-{group_number}" data-ports="{esc(ports)}">',
+            f"<h2>{esc(', '.join(labels))}</h2>",
             f'<p class="counts">allowed: <span class="n-allow">{counts[ALLOW]}</span>, denied: <span class="n-deny">{denied}</span>'
-            f' (uncertain: <span class="n-uncertain">{counts[UNCERTAIN]}</span>), not applicable: <span class="n-na">{counts[NA]}</span></p>',
+            f' (uncertain: <span class="n-uncertain">{counts[UNCERTAIN]}</span>), not applicable: <span class="n-na">{counts[NA]}</span>'
+            + (f" on each of these {len(members)} port classes" if len(members) > 1 else "") + "</p>",
             f'<table class="matrix"><thead><tr><th scope="col">source \\ destination</th>{header}</tr></thead>',
             f"<tbody>{''.join(rows)}</tbody></table>",
             '<table class="legend"><thead><tr><th>key</th><th>verdict and the policies that make it</th></tr></thead><tbody>',
@@ -182,6 +190,66 @@ def html_report(model: NetworkModel, title: str = "Network reachability", target
     parts.append(_policies_section(model))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _matrix(model: NetworkModel, endpoints: list[Endpoint], protocol: str, port: int) -> list[tuple[str, str]]:
+    """``(kind, explanation)`` per cell of one port class, rows are sources (row-major)."""
+    index = model._class_index()
+    cache: dict[tuple[int, int], tuple[str, str]] = {}
+    cells: list[tuple[str, str]] = []
+    for src in endpoints:
+        for dst in endpoints:
+            if not isinstance(src, Pod) and not isinstance(dst, Pod):
+                cells.append((NA, "outside the cluster on both ends"))
+                continue
+            # Endpoints of one class (namespace, labels, ports, ipBlocks hit) share verdicts.
+            key = (index.class_of(src), index.class_of(dst))
+            if key not in cache:
+                verdict = model.reachable(src, dst, port, protocol)
+                kind = ALLOW if verdict.allowed else UNCERTAIN if verdict.uncertain else DENY
+                cache[key] = (kind, _cell_text(verdict))
+            cells.append(cache[key])
+    return cells
+
+
+def _short(protocol: str, port: int, label: str) -> str:
+    """``TCP 8080``, ``UDP 53``, ``other TCP``: port class names short enough for a cell."""
+    return f"other {protocol}" if "any other port" in label else f"{protocol} {port}"
+
+
+def _overview(
+    endpoints: list[Endpoint], classes: list[tuple[str, int, str]], matrices: list[list[tuple[str, str]]], header: str, tooltips: bool
+) -> str:
+    """One matrix for every port class: each cell names the classes on which src reaches dst."""
+    esc = html.escape
+    rows = []
+    for row, src in enumerate(endpoints):
+        cells = []
+        for column in range(len(endpoints)):
+            at = row * len(endpoints) + column
+            kinds = [matrix[at][0] for matrix in matrices]
+            if kinds and all(kind == NA for kind in kinds):
+                cells.append(f'<td class="{NA}">&#8211;</td>')
+                continue
+            allowed = [_short(*classes[n]) for n, kind in enumerate(kinds) if kind == ALLOW]
+            if len(allowed) == len(classes):
+                kind, text = ALLOW, "&#10003; all"
+            elif not allowed:
+                kind, text = (UNCERTAIN, "?") if UNCERTAIN in kinds else (DENY, "&#10007;")
+            else:
+                kind = "partial"
+                text = "&#10003; " + (esc(", ".join(allowed)) if len(allowed) <= 3 else f"{len(allowed)} of {len(classes)}")
+            title = f' title="allowed on: {esc(", ".join(allowed) or "none")}"' if tooltips else ""
+            cells.append(f'<td class="{kind}"{title}>{text}</td>')
+        rows.append(f'<tr><th class="row" scope="row">{esc(src.ref)}</th>{"".join(cells)}</tr>')
+    return (
+        '<section class="overview"><h2>All port classes</h2>'
+        f'<p class="counts">{len(classes)} port classes: {esc(", ".join(label for _, _, label in classes))}. '
+        "Each cell names the port classes on which the source reaches the destination; the matrices below "
+        "explain every verdict.</p>"
+        f'<table class="overview"><thead><tr><th scope="col">source \\ destination</th>{header}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></section>"
+    )
 
 
 def _policies_section(model: NetworkModel) -> str:

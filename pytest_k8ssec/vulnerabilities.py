@@ -40,6 +40,7 @@ from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Vio
 from pytest_k8ssec.engine import Finding, evaluate
 from pytest_k8ssec.errors import K8sSecError, SecurityAssertionError
 from pytest_k8ssec.model.containers import ContainerRef, containers
+from pytest_k8ssec.model.credentials import safe_image
 from pytest_k8ssec.model.images import ImageRef, ImageReferenceError, parse_image
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import is_workload
@@ -468,11 +469,11 @@ class _Judge:
         try:
             image = parse_image(raw)
         except ImageReferenceError as exc:
-            yield Violation(path, f"{who} image {raw!r} is not a valid image reference ({exc})", ref.name)
+            yield Violation(path, f"{who} image {safe_image(raw)!r} is not a valid image reference ({exc.reason})", ref.name)
             return
         found = self.match(image)
         if not found.reports:
-            yield Violation(path, f"{who} image {raw}: {self._why_unmatched(found)}", ref.name)
+            yield Violation(path, f"{who} image {safe_image(raw)}: {self._why_unmatched(found)}", ref.name)
             return
         for report in found.reports:
             if not report.scanned:

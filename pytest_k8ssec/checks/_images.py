@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pytest_k8ssec.checks._check import Violation
 from pytest_k8ssec.model.containers import ContainerRef, containers
+from pytest_k8ssec.model.credentials import safe_image
 from pytest_k8ssec.model.images import ImageRef, ImageReferenceError, parse_image
 from pytest_k8ssec.model.objects import K8sObject
 
@@ -48,7 +49,7 @@ def _parse(obj: K8sObject) -> tuple[ContainerImage, ...]:
             try:
                 found.append(ContainerImage(ref, parse_image(raw)))
             except ImageReferenceError as exc:
-                found.append(ContainerImage(ref, None, f"has an invalid image reference {raw!r}: {exc}"))
+                found.append(ContainerImage(ref, None, f"has an invalid image reference {safe_image(raw)!r}: {exc.reason}"))
     return tuple(found)
 
 

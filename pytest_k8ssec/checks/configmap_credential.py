@@ -9,21 +9,24 @@ token formats, credential-like key names with a literal, high entropy), and so a
 ``key=value``/``key: value`` pairs inside it, since a ConfigMap entry is often a whole config file
 (``application.properties`` with ``spring.datasource.password=...``). ``binaryData`` entries are
 decoded and searched for known formats; a key named like a private-key or credential file
-(``tls.key``, ``id_rsa``, ``.pgpass``) with content fails in either map. Messages name the key and
-redact the value.
+(``tls.key``, ``id_rsa``, ``.pgpass``) with content fails in either map. The copy in the
+``kubectl.kubernetes.io/last-applied-configuration`` annotation is judged the same way (an entry
+removed from ``data`` stays readable there). Messages name the key and redact the value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.model.credentials import (
+    LAST_APPLIED_PATH,
     classify,
     credential_file,
     decode_base64,
     field_path,
     iter_strings,
+    last_applied,
     redact,
     safe_name,
     token_format,
@@ -31,8 +34,8 @@ from pytest_k8ssec.model.credentials import (
 from pytest_k8ssec.model.objects import K8sObject
 
 
-def _evaluate(obj: K8sObject) -> Iterator[Violation]:
-    for key, value in iter_strings(obj.raw.get("data")):
+def _judge(raw: Mapping[str, object]) -> Iterator[tuple[Violation, object]]:
+    for key, value in iter_strings(raw.get("data")):
         if not isinstance(value, str):
             continue  # the API server requires strings; nothing of ours reads a non-string entry
         match = classify(key, value)
@@ -40,25 +43,41 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
         if rule is None and value.strip() and credential_file(key):
             rule = "the key names a private-key or credential file"
         if rule is not None:
-            yield Violation(
-                field_path("data", key),
-                f'ConfigMap key "{safe_name(key)}" holds a credential-like value: {redact(value, rule)}',
+            yield (
+                Violation(field_path("data", key), f'ConfigMap key "{safe_name(key)}" holds a credential-like value: {redact(value, rule)}'),
+                value,
             )
-    for key, value in iter_strings(obj.raw.get("binaryData")):
+    for key, value in iter_strings(raw.get("binaryData")):
         if not isinstance(value, str) or not value.strip():
             continue
         path = field_path("binaryData", key)
         decoded = decode_base64(value)
         if decoded is None:
             # The API server rejects it; what cannot be read is not passed (fail closed).
-            yield Violation(path, f'ConfigMap binaryData key "{safe_name(key)}" is not valid base64 and cannot be checked')
+            yield Violation(path, f'ConfigMap binaryData key "{safe_name(key)}" is not valid base64 and cannot be checked'), value
             continue
         found = token_format(decoded.decode("utf-8", errors="replace"))
         rule = f"looks like {found}" if found is not None else None
         if rule is None and credential_file(key):
             rule = "the key names a private-key or credential file"
         if rule is not None:
-            yield Violation(path, f'ConfigMap binaryData key "{safe_name(key)}" holds a credential-like value: {redact(decoded, rule)}')
+            yield Violation(path, f'ConfigMap binaryData key "{safe_name(key)}" holds a credential-like value: {redact(decoded, rule)}'), value
+
+
+def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    found = set()
+    for violation, value in _judge(obj.raw):
+        found.add((violation.path, value))
+        yield violation
+    copy = last_applied(obj.raw)
+    if copy is None:
+        return
+    # The annotation keeps what was applied: an entry since removed from data is still there.
+    for violation, value in _judge(copy):
+        if (violation.path, value) not in found:
+            yield Violation(
+                f"{LAST_APPLIED_PATH}.{violation.path}", f"the last-applied-configuration annotation records: {violation.message}"
+            )
 
 
 CHECK = Check(

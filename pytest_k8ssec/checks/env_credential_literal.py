@@ -8,9 +8,12 @@ everyone who can read the workload, and printed by ``kubectl describe``.
 
 Every container (init, regular, ephemeral) is judged by each ``env[]`` entry's literal ``value``
 with the rules of ``model/credentials.py``: known token formats, credential-like names with any
-literal (a placeholder like ``changeme`` included), high entropy for other names. ``valueFrom`` is
+literal (a weak default like ``changeme`` included, a fill-in-here placeholder like
+``<your-password>`` not), high entropy for other names. ``valueFrom`` is
 not a literal and passes here (``secret-env-var`` has the opinion on secrets as variables).
-Messages name the variable and redact the value.
+The copy of the object in its ``kubectl.kubernetes.io/last-applied-configuration`` annotation is
+judged too: a literal removed from the spec stays readable there. Messages name the variable and
+redact the value.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Iterator, Mapping
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.model.containers import containers
-from pytest_k8ssec.model.credentials import classify, redact, safe_name
+from pytest_k8ssec.model.credentials import LAST_APPLIED_PATH, classify, last_applied, redact, safe_name
 from pytest_k8ssec.model.objects import K8sObject, as_list
 
 
@@ -32,7 +35,7 @@ def literal(value: object) -> str | None:
     return None
 
 
-def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+def _judge(obj: K8sObject) -> Iterator[tuple[Violation, str]]:
     for ref in containers(obj):
         for index, entry in enumerate(as_list(ref.container.get("env"))):
             if not isinstance(entry, Mapping):
@@ -45,11 +48,33 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
             match = classify(name, value)
             if match is None:
                 continue
+            yield (
+                Violation(
+                    f"{ref.path}.env[{index}].value",
+                    f'container "{ref.name}" sets environment variable {safe_name(name) or "(unnamed)"} to a credential-like '
+                    f"literal: {redact(value, match.rule)}",
+                    ref.name,
+                ),
+                value,
+            )
+
+
+def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    found = set()
+    for violation, value in _judge(obj):
+        found.add((violation.path, value))
+        yield violation
+    copy = last_applied(obj.raw)
+    if copy is None:
+        return
+    # The annotation keeps what was applied: a literal since removed from the spec is still there.
+    # One that is still in the spec is reported once, at the spec.
+    for violation, value in _judge(K8sObject(copy, obj.provenance)):
+        if (violation.path, value) not in found:
             yield Violation(
-                f"{ref.path}.env[{index}].value",
-                f'container "{ref.name}" sets environment variable {safe_name(name) or "(unnamed)"} to a credential-like '
-                f"literal: {redact(value, match.rule)}",
-                ref.name,
+                f"{LAST_APPLIED_PATH}.{violation.path}",
+                f"the last-applied-configuration annotation records: {violation.message}",
+                violation.container,
             )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.checks._images import container_images
+from pytest_k8ssec.model.credentials import safe_image
 from pytest_k8ssec.model.objects import K8sObject
 
 
@@ -26,7 +27,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
         elif not image.pinned and image.effective_tag == "latest":
             how = "has no tag, so it is pulled as :latest" if image.tag is None else "uses the :latest tag"
             name = item.container.name
-            yield Violation(item.path, f'container "{name}" image {image.raw} {how} ({image.docker_ref()})', name)
+            yield Violation(item.path, f'container "{name}" image {safe_image(image.raw)} {how} ({safe_image(image.docker_ref())})', name)
 
 
 CHECK = Check(

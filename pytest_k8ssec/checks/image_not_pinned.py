@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.checks._images import container_images
+from pytest_k8ssec.model.credentials import safe_image
 from pytest_k8ssec.model.objects import K8sObject
 
 
@@ -25,7 +26,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
         elif not image.pinned:
             name = item.container.name
             yield Violation(
-                item.path, f'container "{name}" image {image.raw} is not pinned by digest (a tag can be moved)', name
+                item.path, f'container "{name}" image {safe_image(image.raw)} is not pinned by digest (a tag can be moved)', name
             )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.checks._images import container_images
+from pytest_k8ssec.model.credentials import safe_image
 from pytest_k8ssec.model.objects import K8sObject
 
 
@@ -36,7 +37,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
         if policy != "Always":
             yield Violation(
                 f"{item.container.path}.imagePullPolicy",
-                f'container "{name}" image {image.raw} is mutable and its imagePullPolicy is {policy} '
+                f'container "{name}" image {safe_image(image.raw)} is mutable and its imagePullPolicy is {policy} '
                 "(as set, or as the API server defaults it), not Always: a node keeps running what the tag "
                 "pointed to when it first pulled it",
                 name,

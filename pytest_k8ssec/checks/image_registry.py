@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.checks._images import container_images
+from pytest_k8ssec.model.credentials import safe_image
 from pytest_k8ssec.model.images import matches_prefix, registry_prefix
 from pytest_k8ssec.model.objects import K8sObject
 
@@ -35,7 +36,7 @@ def _evaluator(allowed: tuple[str, ...] | None, denied: tuple[str, ...]) -> Call
             if allowed is None and not denied:
                 yield Violation(
                     item.path,
-                    f'container "{name}" image {image.raw}: no registry policy is configured, so its registry '
+                    f'container "{name}" image {safe_image(image.raw)}: no registry policy is configured, so its registry '
                     "cannot be judged (use assert_images_from / assert_images_not_from)",
                     name,
                 )
@@ -43,12 +44,12 @@ def _evaluator(allowed: tuple[str, ...] | None, denied: tuple[str, ...]) -> Call
             hits = [prefix for prefix in denied if matches_prefix(image, prefix)]
             if hits:
                 yield Violation(
-                    item.path, f'container "{name}" image {image.raw} ({image.name}) comes from denied {hits[0]}', name
+                    item.path, f'container "{name}" image {safe_image(image.raw)} ({image.name}) comes from denied {hits[0]}', name
                 )
             elif allowed is not None and not any(matches_prefix(image, prefix) for prefix in allowed):
                 yield Violation(
                     item.path,
-                    f'container "{name}" image {image.raw} ({image.name}) is not from an allowed registry '
+                    f'container "{name}" image {safe_image(image.raw)} ({image.name}) is not from an allowed registry '
                     f"({_listed(allowed)})",
                     name,
                 )

@@ -16,19 +16,53 @@ controller copies from the roles it selects (those are judged themselves).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
 from pytest_k8ssec.model.rbac import RBAC_GROUP, PolicyRule
 from pytest_k8ssec.model.rbac_risks import is_default_rule
 
-_WHAT = {
-    "verbs": "every verb, escalate, bind and impersonate included",
-    "resources": "every resource and subresource of its API groups, secrets and pods/exec included",
-    "apiGroups": "every API group, including those CRDs add later",
-    "nonResourceURLs": "every non-resource path of the API server",
-}
+_ROLES: Final = frozenset({"roles", "clusterroles"})
+_IDENTITIES: Final = frozenset({"users", "groups", "serviceaccounts", "uids", "userextras"})
+
+
+def _groups(groups: list[object]) -> str:
+    names = sorted({g for g in groups if isinstance(g, str)})
+    if "*" in names:
+        return "every API group"
+    if names == [""]:
+        return 'the core API group ("")'
+    shown = ", ".join('"" (core)' if g == "" else g for g in names)
+    return f"API group{'s' if len(names) > 1 else ''} {shown}" if names else "no API group"
+
+
+def _grants(rule: Mapping[str, Any], key: str) -> str:
+    """What the ``*`` in ``rule[key]`` really grants: the message must not claim secrets for a rule
+    that cannot reach the core group (issue 11 item 8), nor impersonate for one on deployments."""
+    groups = as_list(rule.get("apiGroups"))
+    resources = {r.split("/", 1)[0] for r in as_list(rule.get("resources")) if isinstance(r, str)}
+    core = "" in groups or "*" in groups
+    if key == "verbs":
+        if as_list(rule.get("nonResourceURLs")) and not resources:
+            return "every HTTP verb on its non-resource paths"
+        dangerous = []
+        if ("*" in groups or RBAC_GROUP in groups) and ("*" in resources or resources & _ROLES):
+            dangerous.append("escalate and bind (grant any permission through roles)")
+        if (core or "authentication.k8s.io" in groups) and ("*" in resources or resources & _IDENTITIES):
+            dangerous.append("impersonate")
+        if core and ("*" in resources or "pods" in resources):
+            dangerous.append("create on pods/exec")
+        listed = ", ".join(dangerous[:-1]) + (" and " if len(dangerous) > 1 else "") + (dangerous[-1] if dangerous else "")
+        extra = f", {listed} included" if dangerous else ""
+        return f"every verb on its resources, including verbs added later{extra}"
+    if key == "resources":
+        extra = ", secrets and pods/exec included" if core else ", including resources added to it later"
+        return f"every resource and subresource of {_groups(groups)}{extra}"
+    if key == "apiGroups":
+        return "every API group, including those CRDs add later"
+    return "every non-resource path of the API server"
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
@@ -41,9 +75,9 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
                 continue
         except ValueError:
             pass  # malformed: no default role has it (rbac-risky-rules reports it); wildcards still count
-        for key, what in _WHAT.items():
+        for key in ("verbs", "resources", "apiGroups", "nonResourceURLs"):
             if "*" in as_list(rule.get(key)):
-                yield Violation(f"rules[{i}].{key}", f'rule {i} grants "*" in {key}: {what}')
+                yield Violation(f"rules[{i}].{key}", f'rule {i} grants "*" in {key}: {_grants(rule, key)}')
 
 
 CHECK = Check(

@@ -17,14 +17,28 @@ cluster every populated Secret fails: run this check on manifests.
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
-from pytest_k8ssec.model.credentials import decode_base64, field_path, is_reference, iter_strings, redact, safe_name
+from pytest_k8ssec.model.credentials import (
+    LAST_APPLIED,
+    LAST_APPLIED_PATH,
+    decode_base64,
+    field_path,
+    is_reference,
+    iter_strings,
+    last_applied,
+    redact,
+    safe_name,
+)
 from pytest_k8ssec.model.objects import K8sObject
 
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+#: Shorter committed values are not searched for in other objects: "true" or "admin" would match
+#: words that are no copy of them.
+MIN_REPEATED_CHARS = 6
 
 
 def _populated(value: object, encoded: bool) -> str | bytes | None:
@@ -91,3 +105,55 @@ CHECK = Check(
         "https://kubernetes.io/docs/concepts/security/secrets-good-practices/",
     ),
 )
+
+
+def _forms(value: str | bytes) -> set[str]:
+    """How a committed value can appear inside another object's JSON annotation."""
+    text = value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+    raw = value if isinstance(value, bytes) else value.encode()
+    return {text, json.dumps(text)[1:-1], base64.b64encode(raw).decode()}
+
+
+def across(objects: Iterable[K8sObject]) -> Check:
+    """``CHECK`` that also knows every Secret among ``objects``, for ``assert_no_secrets_in_manifests``.
+
+    Besides the Secrets themselves, any other object fails whose last-applied-configuration
+    annotation records a Secret with values, or repeats a value committed in one of the Secrets
+    (issue 12 item 8: a Secret's value in another object's annotation went unseen). Same id, so
+    findings and reports treat it as this check.
+    """
+    objects = list(objects)
+    committed: dict[str, str] = {}
+    for obj in objects:
+        if obj.kind == "Secret":
+            for _, key, stored in _keys(obj.raw):
+                if len(stored.strip()) >= MIN_REPEATED_CHARS:
+                    for form in _forms(stored):
+                        committed.setdefault(form, f'key "{safe_name(key)}" of {obj.display}')
+    kinds = frozenset({"Secret"} | {obj.kind for obj in objects if isinstance(obj.annotations.get(LAST_APPLIED), str)})
+
+    def evaluate(obj: K8sObject) -> Iterator[Violation]:
+        if obj.kind == "Secret":
+            yield from _evaluate(obj)
+            return
+        annotation = obj.annotations.get(LAST_APPLIED)
+        if not isinstance(annotation, str):
+            return
+        copy = last_applied(obj.raw)
+        if copy is not None and copy.get("kind") == "Secret" and any(True for _ in _keys(copy)):
+            keys = sorted({safe_name(key) for _, key, _ in _keys(copy)})
+            yield Violation(
+                LAST_APPLIED_PATH,
+                f"the last-applied-configuration annotation records a Secret with values of key(s) {', '.join(keys)}: "
+                f"{redact(annotation)}",
+            )
+            return
+        repeated = sorted({where for form, where in committed.items() if form in annotation})
+        if repeated:
+            shown = ", ".join(repeated[:3]) + (", ..." if len(repeated) > 3 else "")
+            yield Violation(
+                LAST_APPLIED_PATH,
+                f"the last-applied-configuration annotation repeats the committed value of {shown}: {redact(annotation)}",
+            )
+
+    return dataclasses.replace(CHECK, targets=kinds, evaluate=evaluate)

@@ -180,13 +180,18 @@ class ClusterSource:
         except ApiException as exc:  # raised for TLS errors (status 0) and by some auth providers
             if exc.status:
                 return exc.status, _decode(exc.body)
-            raise ClusterError(f"context {self.context!r}: {self.server} failed: {exc.reason}") from None
+            failure = f"context {self.context!r}: {self.server} failed: {exc.reason}"
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ClusterError(
+            failure = (
                 f"context {self.context!r}: cannot reach {self.server} within {self.options.timeout:g} s: "
                 f"{_cause(exc)} (the timeout is --k8s-request-timeout)"
-            ) from None
-        return response.status, _decode(data)
+            )
+        else:
+            return response.status, _decode(data)
+        # `--showlocals` prints this frame: the Authorization header (a bearer token) and the body
+        # (a Secret being applied) must be gone before the error is raised.
+        del headers, payload, payload_in, body
+        raise ClusterError(failure) from None
 
     def whoami(self) -> str:
         """The authenticated user name (SelfSubjectReview), or ``unknown user``."""
@@ -343,16 +348,22 @@ class ClusterSource:
             metadata.pop("namespace", None)
         body = {**obj, "metadata": metadata}
         path = f"{info.path(namespace if info.namespaced else None)}/{urllib.parse.quote(name, safe='')}"
-        status, answer = self.request(
-            "PATCH",
-            path,
-            [("fieldManager", "pytest-k8ssec"), ("force", "true")],
-            body,
-            content_type="application/apply-patch+yaml",
-        )
+        try:
+            status, answer = self.request(
+                "PATCH",
+                path,
+                [("fieldManager", "pytest-k8ssec"), ("force", "true")],
+                body,
+                content_type="application/apply-patch+yaml",
+            )
+        except ClusterError:
+            del obj, body  # the object's values: --showlocals must not print them with the error
+            raise
         if status not in (200, 201) or not isinstance(answer, dict):
             message = answer.get("message") if isinstance(answer, dict) else answer
-            raise ClusterError(f"context {self.context!r}: applying {obj.get('kind')} {name} failed with HTTP {status}: {message}")
+            kind = obj.get("kind")
+            del obj, body  # the object's values: --showlocals must not print them with the error
+            raise ClusterError(f"context {self.context!r}: applying {kind} {name} failed with HTTP {status}: {message}")
         return answer
 
     # --- listing --------------------------------------------------------------------------------

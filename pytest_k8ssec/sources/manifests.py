@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -28,6 +29,7 @@ from typing import Any, Literal
 import yaml
 
 from pytest_k8ssec.errors import ManifestError
+from pytest_k8ssec.model.credentials import leaf_values, scrub
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 
 # libyaml is 8x faster than the pure-Python loader on manifests (DESIGN.md, "Speed").
@@ -499,7 +501,7 @@ def _run_renderer(argv: list[str], what: str, options: LoadOptions) -> bytes:
         raise ManifestError(f"{what}: cannot run `{argv[0]}`: {exc.strerror or exc}") from None
     if proc.returncode != 0:
         stderr = proc.stderr.decode(errors="replace").strip()[-2000:]
-        raise ManifestError(f"{what}: `{' '.join(argv)}` failed (exit {proc.returncode}): {stderr}")
+        raise ManifestError(f"{what}: `{' '.join(argv)}` failed (exit {proc.returncode}): {scrub(stderr, _input_values(what))}")
     _check_size(len(proc.stdout), f"{what} (rendered)", options)
     return proc.stdout
 
@@ -615,12 +617,17 @@ def _parse_into(result: LoadResult, data: bytes, where: Provenance, options: Loa
 # unchanged files are read back from marshal, 10-20x faster. marshal, not pickle: it can only
 # rebuild plain data, so a tampered cache file cannot run code. Keys are content hashes, so an
 # edited file is never served stale; validation and provenance still happen on every load.
-# Entries are encrypted (ChaCha20) with a key derived from the manifest's own bytes under another
-# personalization than the file name: .pytest_cache is often kept between CI jobs or uploaded as an
-# artifact, and a rendered chart's Secret values must not sit there readable. Without the manifest
-# an entry reveals nothing; with it, the reader already has the values.
+# What the cache trusts: a key of 32 random bytes in a file only this user can read
+# ($XDG_CACHE_HOME/pytest-k8ssec/parse-cache.key, else ~/.cache/...; created 0600 on first use),
+# which never travels with .pytest_cache. Each entry is sealed (ChaCha20-Poly1305) with a key
+# derived from that key and the manifest's bytes: without the local key nobody can read an entry,
+# nor forge one that opens (issue 12 item 3: a shared CI cache, written by someone who knows the
+# manifest, made a privileged Pod pass). An entry that does not open, and a key file that is
+# missing, unreadable, not ours or readable by others, is a cache miss: the file is parsed.
 _CACHE_FORMAT = f"3-{yaml.__version__}-{'c' if _Loader.__name__.startswith('C') else 'py'}"
 _CACHE_TTL_S = 7 * 24 * 3600
+_CACHE_KEY_BYTES = 32
+_NONCE_BYTES = 12
 
 Documents = list[tuple[int, "int | None", Any, list[int]]]
 
@@ -631,14 +638,76 @@ def _cache_path(data: bytes, is_json: bool, cache_dir: str) -> str:
     return os.path.join(cache_dir, digest.hexdigest())
 
 
-def _cipher(data: bytes, payload: bytes) -> bytes:
-    """Encrypt or decrypt a cache entry (a stream cipher is its own inverse) with a key only the
-    manifest's content gives; the nonce can be constant because each key encrypts one plaintext."""
-    # Imported here: loading the cipher costs about 80 ms, paid only by runs that use the cache.
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+def cache_key_path() -> str:
+    """Where the parse cache's local key lives (``$XDG_CACHE_HOME`` or ``~/.cache``, then ``pytest-k8ssec``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "pytest-k8ssec", "parse-cache.key")
 
-    key = hashlib.blake2b(data, digest_size=32, person=b"k8ssec-cachekey").digest()
-    return Cipher(algorithms.ChaCha20(key, bytes(16)), mode=None).encryptor().update(payload)
+
+_local_keys: dict[str, bytes | None] = {}
+
+
+def _local_key() -> bytes | None:
+    """This user's cache key, created on first use; None (no caching) when it cannot be trusted."""
+    path = cache_key_path()
+    if path not in _local_keys:
+        _local_keys[path] = _read_key(path) or _create_key(path)
+    return _local_keys[path]
+
+
+def _read_key(path: str) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        # A key another user owns or can read is not a secret of ours: it authenticates nothing.
+        if not stat.S_ISREG(info.st_mode) or info.st_mode & 0o077 or (hasattr(os, "geteuid") and info.st_uid != os.geteuid()):
+            return None
+        key = handle.read(_CACHE_KEY_BYTES + 1)
+    return key if len(key) == _CACHE_KEY_BYTES else None
+
+
+def _create_key(path: str) -> bytes | None:
+    """Create the key atomically: written whole to a private temporary file, then linked into place,
+    so concurrent runs (xdist workers) agree on one key and no run ever reads a partial one."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(os.urandom(_CACHE_KEY_BYTES))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another run was first: use its key
+    except OSError:
+        return None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+    return _read_key(path)
+
+
+def _cipher(data: bytes, payload: bytes, *, seal: bool) -> bytes | None:
+    """Seal a cache entry, or open one (None when it does not authenticate or there is no key)."""
+    local = _local_key()
+    if local is None:
+        return None
+    # Imported here: loading the cipher costs about 80 ms, paid only by runs that use the cache.
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    aead = ChaCha20Poly1305(hashlib.blake2b(data, key=local, digest_size=32, person=b"k8ssec-cachekey").digest())
+    associated = _CACHE_FORMAT.encode()
+    if seal:
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + aead.encrypt(nonce, payload, associated)
+    try:
+        return aead.decrypt(payload[:_NONCE_BYTES], payload[_NONCE_BYTES:], associated)
+    except (InvalidTag, ValueError):
+        return None
 
 
 def _cached(data: bytes, is_json: bool, cache_dir: str | None) -> Documents | None:
@@ -647,7 +716,10 @@ def _cached(data: bytes, is_json: bool, cache_dir: str | None) -> Documents | No
     path = _cache_path(data, is_json, cache_dir)
     try:
         with open(path, "rb") as handle:
-            documents: Documents = marshal.loads(_cipher(data, handle.read()))
+            plain = _cipher(data, handle.read(), seal=False)
+        if plain is None:
+            return None
+        documents: Documents = marshal.loads(plain)
         os.utime(path)  # recently used: kept by the pruning in prune_cache
     except (OSError, ValueError, EOFError, TypeError):
         return None
@@ -659,7 +731,9 @@ def _store(data: bytes, is_json: bool, cache_dir: str | None, documents: Documen
         return
     path = _cache_path(data, is_json, cache_dir)
     try:
-        payload = _cipher(data, marshal.dumps(documents))
+        payload = _cipher(data, marshal.dumps(documents), seal=True)
+        if payload is None:
+            return  # no trustworthy key: no cache
         os.makedirs(cache_dir, exist_ok=True)
         temporary = f"{path}.{os.getpid()}.tmp"
         with open(temporary, "wb") as handle:
@@ -685,6 +759,21 @@ def prune_cache(cache_dir: str, max_age_s: float = _CACHE_TTL_S) -> int:
         except OSError:
             continue
     return removed
+
+
+def _input_values(directory: str) -> list[str]:
+    """The values a renderer's error may echo (issue 12 item 17: Helm ``fail()`` messages, kustomize's
+    ``invalid literal source DB_PASSWORD:...``): every leaf of the chart's ``values.yaml`` and of the
+    kustomization, so that ``scrub`` can take them out of the message."""
+    found: list[str] = []
+    for name in ("values.yaml", *KUSTOMIZATION_FILES):
+        try:
+            with open(os.path.join(directory, name), "rb") as handle:
+                document = yaml.safe_load(handle.read(DEFAULT_MAX_BYTES))
+        except (OSError, yaml.YAMLError):
+            continue  # an unreadable input file: the renderer's own error says so
+        found.extend(leaf_values(document, skip=("apiVersion", "kind", "resources", "bases", "components")))
+    return found
 
 
 def _decode(data: bytes, where: Provenance) -> str:

@@ -12,7 +12,10 @@ keys, so an empty search result means redaction, not a run that printed nothing.
 from __future__ import annotations
 
 import base64
+import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -167,7 +170,7 @@ def planted(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
 def test_a_failing_run_prints_no_planted_secret(planted: pytest.Pytester, extra: list[str]) -> None:
     junit = planted.path / "junit.xml"
     result = planted.runpytest_subprocess(
-        "--k8s-manifests", "deploy", "-rA", "-v", "--tb=long", "--showlocals", "-l",
+        "--k8s-manifests=deploy", "-rA", "-v", "--tb=long", "--showlocals", "-l",
         "--log-level=DEBUG", f"--junitxml={junit}", "-o", "junit_logging=all", *extra,
     )
     outputs = _outputs(planted, result, junit)
@@ -204,8 +207,196 @@ def test_the_search_finds_a_value_that_does_leak(planted: pytest.Pytester) -> No
 def test_the_manifest_parse_cache_keeps_no_planted_secret(planted: pytest.Pytester) -> None:
     # .pytest_cache is often kept by CI between jobs or uploaded with the reports, and rendered
     # charts (helm template with secret values) exist nowhere else on disk.
-    result = planted.runpytest_subprocess("--k8s-manifests", "deploy")
+    result = planted.runpytest_subprocess("--k8s-manifests=deploy")
     result.assert_outcomes(failed=5)
     entries = _parse_cache(planted)
     assert entries, "the loader cached nothing; this test no longer covers its cache"
     assert _leaks(entries) == []
+
+
+# --- every planted shape, every talkative option, every file the run wrote (issue 11 item 7) --------
+
+MORE = {
+    "image_password": "Im4ge-Pa55-Zk3qW8",
+    "annotation_copy": "Cr0ss-0bject-Vx9tQ2",
+    "kubeconfig_token": "kTok-8fJ2mQ7xLp4vZr9sNw3cYb6h",
+}
+
+EVERY_SHAPE = f"""\
+apiVersion: v1
+kind: Secret
+metadata: {{name: flags-seed, namespace: shop}}
+stringData: {{seed: "{MORE["annotation_copy"]}"}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: flags
+  namespace: shop
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: '{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"flags","namespace":"shop"}},"data":{{"seed":"{MORE["annotation_copy"]}"}}}}'
+data: {{mode: fast}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: puller, namespace: shop}}
+spec:
+  selector: {{matchLabels: {{app: puller}}}}
+  template:
+    metadata: {{labels: {{app: puller}}}}
+    spec:
+      containers:
+        - name: app
+          image: "deployer:{MORE["image_password"]}@registry.example.com/billing:2.4.1"
+          ports: [{{containerPort: 8080, name: http}}]
+"""
+
+EVERY_TEST = """
+from pytest_k8ssec import assert_images_from, assert_images_pinned
+from pytest_k8ssec.credentials import assert_no_credential_literals, assert_no_secrets_in_manifests
+
+
+def test_images_pinned(k8s_workloads):
+    assert_images_pinned(k8s_workloads)
+
+
+def test_images_from(k8s_workloads):
+    assert_images_from(k8s_workloads, registries=["registry.example.com/"])
+
+
+def test_no_credential_literals(k8s_inventory):
+    assert_no_credential_literals(k8s_inventory.objects)
+
+
+def test_no_secrets_in_manifests(k8s_inventory):
+    assert_no_secrets_in_manifests(k8s_inventory.objects)
+
+
+def test_network(k8s_network):
+    assert len(k8s_network.pods) >= 1
+"""
+
+TALKATIVE = ("-rA", "-vv", "--tb=long", "--showlocals", "-l", "--log-level=DEBUG", "-o", "junit_logging=all")
+
+
+def _client_key_pem() -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def _kubeconfig(path: Path, token: str, key_pem: bytes) -> None:
+    # A context whose server refuses connections: the run must fail on it, and say so, without
+    # printing the user's bearer token or client key.
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: prod\n"
+        "clusters: [{name: prod, cluster: {server: 'https://127.0.0.1:9', insecure-skip-tls-verify: true}}]\n"
+        f"users: [{{name: deployer, user: {{token: {token}, client-key-data: {base64.b64encode(key_pem).decode()}}}}}]\n"
+        "contexts: [{name: prod, context: {cluster: prod, user: deployer}}]\n"
+    )
+
+
+def _every_needle(values: dict[str, str]) -> list[tuple[str, str]]:
+    """Each value, its base64 and its JSON-escaped form, and every 12-character piece of them."""
+    needles = []
+    for name, value in values.items():
+        for form, text in (("plain", value), ("base64", _b64(value)), ("json", json.dumps(value)[1:-1])):
+            needles.append((f"{name} ({form})", text))
+            needles += [(f"{name} ({form}) piece", text[i : i + 12]) for i in range(len(text) - 11)]
+    return needles
+
+
+def _written_files(root: Path, inputs: set[Path]) -> dict[str, str]:
+    """Every file under ``root`` the runs wrote (tmp dirs, .pytest_cache with the parse cache,
+    JUnit XML, the report page), read as bytes so binary files are searched too."""
+    return {
+        str(p.relative_to(root)): p.read_bytes().decode("latin-1")
+        for p in root.rglob("*")
+        if p.is_file() and p not in inputs and "__pycache__" not in p.parts
+    }
+
+
+def test_no_planted_value_leaves_a_run_in_any_output_or_file(planted: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = planted.path
+    # The kubernetes client writes client-key-data to a temporary file: keep those where we search.
+    monkeypatch.setenv("TMPDIR", str(planted.mkdir("tmp")))
+    (root / "deploy" / "more.yaml").write_text(EVERY_SHAPE)
+    planted.makepyfile(test_every_shape=EVERY_TEST)
+    key_pem = _client_key_pem()
+    _kubeconfig(root / "kubeconfig", MORE["kubeconfig_token"], key_pem)
+    key_body = "".join(key_pem.decode().splitlines()[1:-1])
+    values = {**PLANTED, **MORE, "client_key": key_body}
+    inputs = {root / "deploy" / "billing.yaml", root / "deploy" / "more.yaml", root / "kubeconfig",
+              root / "test_leaky_suite.py", root / "test_every_shape.py"}
+
+    manifests = planted.runpytest_subprocess(
+        "--k8s-manifests=deploy", *TALKATIVE, f"--junitxml={root / 'junit-manifests.xml'}",
+        f"--k8s-network-report={root / 'report' / 'net.html'}",
+    )
+    live = planted.runpytest_subprocess(
+        f"--k8ssec-kubeconfig={root / 'kubeconfig'}", "--k8s-context", "prod", "--k8s-request-timeout", "3",
+        "test_every_shape.py", *TALKATIVE, f"--junitxml={root / 'junit-context.xml'}",
+    )
+    outputs = {
+        "manifests stdout": manifests.stdout.str(), "manifests stderr": manifests.stderr.str(),
+        "context stdout": live.stdout.str(), "context stderr": live.stderr.str(),
+        **_written_files(root, inputs),
+    }
+    # Not vacuous: the runs failed where the secrets are, named what they found, wrote every file.
+    text = outputs["manifests stdout"]
+    assert "<userinfo redacted: 26 chars>@registry.example.com/billing:2.4.1" in text
+    assert 'repeats the committed value of key "seed" of Secret shop/flags-seed' in text
+    assert "last-applied-configuration" in text
+    assert {"junit-manifests.xml", "junit-context.xml", str(Path("report", "net.html"))} <= set(outputs)
+    assert any(PARSE_CACHE in name for name in outputs), "the parse cache was not written"
+    assert "prod" in outputs["context stdout"] and live.ret != 0, outputs["context stdout"][-3000:]
+    found = sorted({f"{label} in {where}" for label, needle in _every_needle(values) for where, output in outputs.items()
+                    if needle in output})
+    assert found == []
+
+
+# --- messages of Helm and kustomize (issue 12 item 17) ---------------------------------------------
+
+TOOL_SECRETS = {"helm_value": "Hunter2-x9Lq-helmValue", "kustomize_literal": "Hunter2-kz7Qe-literal"}
+
+
+def _tool(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Put ``name`` on PATH (from ~/go/bin when `go install` left it there); fail without it: a
+    skipped renderer test proves nothing."""
+    if shutil.which(name):
+        return
+    for directory in (Path(os.environ.get("GOBIN", "")), Path.home() / "go" / "bin", Path("/root/go/bin")):
+        if (directory / name).is_file():
+            monkeypatch.setenv("PATH", f"{directory}{os.pathsep}{os.environ.get('PATH', '')}")
+            return
+    pytest.fail(f"{name} is not installed (not on PATH nor in ~/go/bin); CI installs it", pytrace=False)
+
+
+def test_renderer_errors_show_no_value(planted: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tool("helm", monkeypatch)
+    _tool("kustomize", monkeypatch)
+    chart = planted.mkdir("chart")
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text(f"db:\n  password: {TOOL_SECRETS['helm_value']}\n")
+    (chart / "templates").mkdir()
+    (chart / "templates" / "secret.yaml").write_text(
+        '{{- if lt (len .Values.db.password) 32 }}{{ fail (printf "db.password %s is shorter than 32" .Values.db.password) }}{{ end }}\n'
+    )
+    kust = planted.mkdir("kust")
+    # A typo: ':' where kustomize wants '=' (kustomize echoes the whole literal source).
+    (kust / "kustomization.yaml").write_text(
+        f"secretGenerator:\n  - name: db\n    literals: [\"DB_PASSWORD:{TOOL_SECRETS['kustomize_literal']}\"]\n"
+    )
+    outputs = {}
+    for source in ("chart", "kust"):
+        result = planted.runpytest_subprocess(f"--k8s-manifests={source}", *TALKATIVE, "test_leaky_suite.py")
+        assert result.ret != 0
+        outputs[f"{source} stdout"], outputs[f"{source} stderr"] = result.stdout.str(), result.stderr.str()
+    # Not vacuous: each tool's own message is shown, with the value taken out.
+    assert "is shorter than 32" in outputs["chart stdout"] + outputs["chart stderr"]
+    assert "invalid literal source" in outputs["kust stdout"] + outputs["kust stderr"]
+    found = sorted({f"{label} in {where}" for label, needle in _every_needle(TOOL_SECRETS) for where, output in outputs.items()
+                    if needle in output})
+    assert found == []

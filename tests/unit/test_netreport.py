@@ -78,19 +78,24 @@ def test_matrix_structure_and_counts_agree_with_the_model() -> None:
     page = html_report(net, target="manifests")
     tables = parse(page)
     classes = port_classes(net)
-    assert len(tables) == len(classes)
+    # One matrix per group of port classes with identical cells; every class is in exactly one.
+    groups = [[(proto, int(port)) for proto, port in (item.split("/") for item in ports.split())]
+              for ports in re.findall(r'<section class="port" id="ports-\d+" data-ports="([^"]*)">', page)]
+    assert len(tables) == len(groups) == 3 < len(classes)
+    assert sorted(member for group in groups for member in group) == sorted((proto, port) for proto, port, _ in classes)
     endpoints = [WEB, DB, DNS, INTERNET]
     refs = ["Deployment/shop/web", "Deployment/db/pg", "Deployment/kube-system/dns", "internet"]
-    for table, (protocol, port, _) in zip(tables, classes):
+    for table, group in zip(tables, groups):
         assert table["cols"][1:] == refs and table["rows"] == refs
         assert len(table["cells"]) == 16
-        expected_allow = sum(
-            1 for s in endpoints for d in endpoints if (isinstance(s, Pod) or isinstance(d, Pod)) and net.reachable(s, d, port, protocol).allowed
-        )
-        kinds = [kind for kind, _ in table["cells"]]
-        assert kinds.count("allow") == expected_allow
-        assert kinds.count("deny") + kinds.count("uncertain") == 15 - expected_allow and kinds.count("na") == 1
+        for protocol, port in group:
+            expected = [
+                "na" if not (isinstance(s, Pod) or isinstance(d, Pod)) else "allow" if net.reachable(s, d, port, protocol).allowed else "deny"
+                for s in endpoints for d in endpoints
+            ]
+            assert [kind for kind, _ in table["cells"]] == expected, (protocol, port)
     pg = tables[0]
+    assert groups[0] == [("TCP", 5432)]
     # web -> pg on 5432: allowed by the rule; the tooltip names it.
     kind, title = pg["cells"][1]
     assert kind == "allow" and "allowed by db/allow-web ingress[0]" in title and "isolated by db/deny, db/allow-web" in title
@@ -98,6 +103,26 @@ def test_matrix_structure_and_counts_agree_with_the_model() -> None:
     assert kind == "deny" and "no rule allows it" in title
     assert re.search(r'<span class="n-allow">\d+</span>', page)
     assert "<script" not in page and "http://" not in page and "https://" not in page and "<link" not in page
+
+
+def test_the_overview_names_the_ports_each_pair_is_allowed_on() -> None:
+    net = NetworkModel((WEB, DB, DNS), POLICIES)
+    overview = html_report(net).split('<table class="overview">')[1].split("</table>")[0]
+    cells = re.findall(r'<td class="(\w+)"[^>]*>([^<]*)</td>', overview)
+    assert len(cells) == 16
+    # web -> pg: only on 5432 (the allow-web rule); pg -> anything: denied (its egress is isolated).
+    assert cells[1] == ("partial", "&#10003; TCP 5432")
+    assert cells[4:8] == [("deny", "&#10007;")] * 4
+    # web -> web: shop's range policy admits only 30000-30010; dns is not isolated at all.
+    assert cells[0] == ("partial", "&#10003; TCP 30000")
+    assert cells[10] == ("allow", "&#10003; all") and cells[15] == ("na", "&#8211;")
+
+
+def test_column_headers_are_clipped_inside_their_cell_with_the_full_name_as_tooltip() -> None:
+    page = html_report(NetworkModel((WEB,), []))
+    assert '<th class="col" scope="col" title="Deployment/shop/web"><span>Deployment/shop/web</span></th>' in page
+    assert "thead th.col span{display:inline-block;writing-mode:vertical-rl;transform:rotate(180deg);" in page
+    assert "max-height:16em;overflow:hidden" in page and "max-height:18em}" not in page
 
 
 def test_uncertain_cells_are_marked() -> None:
@@ -120,4 +145,4 @@ def test_model_method_and_policy_table() -> None:
     page = net.html_report(title="T")
     policies = page.split("<h2>NetworkPolicies</h2>")[1]
     assert "<td>db/allow-web</td>" in policies and "from pods app=web in all namespaces on TCP pg" in policies
-    assert page.count('<section class="port"') == 6
+    assert page.count('<section class="port"') == 3  # 6 port classes, 3 distinct matrices
