@@ -1,4 +1,5 @@
-"""Our PSS-derived checks agree with Pod Security admission's own fixtures (../shared/oracles/psa).
+"""Our PSS-derived checks agree with Pod Security admission's own fixtures (``test/testdata`` of the
+Go module ``k8s.io/pod-security-admission`` the control plane pins; see the root conftest.py).
 
 Every fail fixture of a control must give a finding of the check(s) implementing it, at every
 policy version where the control exists; every pass fixture must give none. Known, documented
@@ -8,7 +9,6 @@ and runAsUser (see their module docstrings), so such pass fixtures are left out 
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -48,23 +48,18 @@ def _version(text: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def _rows(oracles: Path) -> list[dict[str, str]]:
-    with (oracles / "psa" / "index.csv").open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 @pytest.mark.parametrize("control", sorted(CONTROLS))
-def test_fail_fixtures_fail(oracles: Path, control: str) -> None:
+def test_fail_fixtures_fail(psa_testdata: Path, psa_fixtures: list[dict[str, str]], control: str) -> None:
     since, checks = CONTROLS[control]
     rows = [
         row
-        for row in _rows(oracles)
+        for row in psa_fixtures
         if row["expected"] == "fail"
         and row["check_id_lowercase"] == control
         and _version(row["version"]) >= since
     ]
     assert rows, f"no fail fixtures for {control}"
-    missed = [row["path"] for row in rows if not evaluate(checks, load_file(oracles / "psa" / "testdata" / row["path"]))]
+    missed = [row["path"] for row in rows if not evaluate(checks, load_file(psa_testdata / row["path"]))]
     assert missed == []
 
 
@@ -82,12 +77,12 @@ def _checks_for(level: str, version: tuple[int, int]) -> list[Check]:
     return checks
 
 
-def test_pass_fixtures_pass(oracles: Path) -> None:
-    rows = [row for row in _rows(oracles) if row["expected"] == "pass"]
+def test_pass_fixtures_pass(psa_testdata: Path, psa_fixtures: list[dict[str, str]]) -> None:
+    rows = [row for row in psa_fixtures if row["expected"] == "pass"]
     assert rows
     extra = []
     for row in rows:
-        objects = load_file(oracles / "psa" / "testdata" / row["path"])
+        objects = load_file(psa_testdata / row["path"])
         checks = _checks_for(row["level"], _version(row["version"]))
         if any(obj.raw.get("spec", {}).get("hostUsers") is False for obj in objects):
             checks = [check for check in checks if check.id not in _USERNS_RELAXED]

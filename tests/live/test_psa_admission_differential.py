@@ -1,7 +1,7 @@
 """Our Pod Security evaluator against the real PodSecurity admission of the local control plane.
 
 A seeded generator mutates compliant pods (a restricted base built here, and the pass fixtures of
-``../shared/oracles/psa`` read in place) field by field, with values from the allowed and the
+the Go module ``k8s.io/pod-security-admission``, ``test/testdata``, read in place) field by field, with values from the allowed and the
 forbidden sets of every PSS control, at pod and container level, across init, sidecar and regular
 containers. Every pod is dry-run created in namespaces that enforce several level:version pairs;
 the API server's verdict (201 allowed, 403 ``violates PodSecurity``) must equal
@@ -421,9 +421,8 @@ class Generated:
     mutations: list[str]
 
 
-def _bases(oracles: Path) -> list[tuple[str, Pod]]:
+def _bases(root: Path) -> list[tuple[str, Pod]]:
     bases = [("restricted-base", copy.deepcopy(RESTRICTED_BASE))]
-    root = oracles / "psa" / "testdata"
     for level in ("restricted", "baseline"):
         for path in sorted((root / level / "v1.37" / "pass").glob("*.yaml")):
             pod = yaml.safe_load(path.read_text())
@@ -432,9 +431,9 @@ def _bases(oracles: Path) -> list[tuple[str, Pod]]:
     return bases
 
 
-def generate(oracles: Path, count: int = PODS, seed: int = SEED) -> list[Generated]:
+def generate(psa_testdata: Path, count: int = PODS, seed: int = SEED) -> list[Generated]:
     rng = random.Random(seed)
-    bases = _bases(oracles)
+    bases = _bases(psa_testdata)
     pods = []
     for index in range(count):
         # A third from the restricted base, the rest spread over the oracle's pass fixtures.
@@ -561,8 +560,8 @@ def _setup_namespaces(admin: ClusterSource) -> None:
         )
 
 
-def test_pod_security_admission_agrees_with_our_evaluator(admin: ClusterSource, oracles: Path) -> None:
-    generated = generate(oracles)
+def test_pod_security_admission_agrees_with_our_evaluator(admin: ClusterSource, psa_testdata: Path) -> None:
+    generated = generate(psa_testdata)
     assert len(generated) >= 2000
     _setup_namespaces(admin)
     jobs = [(index, _namespace(*policy)) for index in range(len(generated)) for policy in POLICIES]

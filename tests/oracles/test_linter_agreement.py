@@ -1,13 +1,17 @@
 """Our checks agree with the labelled sets of Polaris, kube-score, kube-linter and kubesec.
 
-The data lives in ``../shared/oracles/linters/`` and is read in place (see its README). Each tool
+Polaris', kube-linter's and kubesec's data lives in ``../shared/oracles/linters/`` and is read in
+place (see its README); no package registry serves it, so these pairs run where ``../shared`` is
+beside the checkout. kube-score's testdata is read from the Go module ``github.com/zegl/kube-score``
+(``tests/oracles/go-modules.txt``) and its grades from ``kube_score_grades.csv`` beside this file,
+transcribed from the same module's Go tests. Each tool
 labels objects in its own way; ``PAIRS`` says, for every check of theirs whose definition is ours,
 how their label turns into "this object violates the rule", and which of our findings count:
 
 - Polaris (``test/checks/<id>/{success,failure}*.yaml``, ``index.csv``): one verdict per file, for
   the one workload in it (a ServiceAccount beside it is context). ``mutated*.yaml`` files are the
   output of Polaris's own fix for a failing file, so they are labelled as passing.
-- kube-score (``expected_grades.csv``): one grade per file for the first object, run with the
+- kube-score (``kube_score_grades.csv``): one grade per file for the first object, run with the
   default configuration (rows that turn a requirement off by flag are not comparable).
 - kube-linter (``expected_reports.json``): each test runs one check with ``--include``; the report
   list is complete, objects named ``dont-fire`` must not be reported, and each report names the
@@ -52,7 +56,9 @@ from pytest_k8ssec.sources.manifests import load_file, load_text
 
 # Fewer compared (pair, object) verdicts than this means pairs silently stopped comparing (data moved,
 # a loader or subset broke). Measured: 168 (Polaris 94, kube-score 24, kube-linter 31, kubesec 19).
-FLOOR = 160
+FLOOR = 136  # Polaris, kube-linter, kubesec (../shared/oracles)
+KUBE_SCORE_FLOOR = 24  # kube-score (its Go module)
+KUBE_SCORE_GRADES_CSV = Path(__file__).with_name("kube_score_grades.csv")
 
 # --------------------------------------------------------------------------------------------------
 # Labelled objects
@@ -135,16 +141,16 @@ KUBE_SCORE_GRADES = {"critical(1)": "critical", "warning(5)": "warning", "all_ok
 
 
 def kube_score(check_name: str) -> Source:
-    def source(oracles: Path) -> list[Labelled]:
-        root = oracles / "linters" / "kube-score"
-        with (root / "expected_grades.csv").open(newline="") as handle:
-            rows = [row for row in csv.DictReader(handle) if row["check_name"] == check_name]
+    def source(root: Path) -> list[Labelled]:
+        with KUBE_SCORE_GRADES_CSV.open(newline="") as handle:
+            lines = [line for line in handle if not line.startswith("#")]
+        rows = [row for row in csv.DictReader(lines) if row["check_name"] == check_name]
         if not rows:
-            raise AssertionError(f"kube-score expected_grades.csv has no row for {check_name!r}")
+            raise AssertionError(f"{KUBE_SCORE_GRADES_CSV.name} has no row for {check_name!r}")
         cases = []
         for row in rows:
             where = f"kube-score/score/testdata/{row['yaml_files']} ({row['go_test_func']})"
-            objects = _objects(root / "score" / "testdata" / row["yaml_files"])
+            objects = _objects(root / "testdata" / row["yaml_files"])
             grade = KUBE_SCORE_GRADES.get(row["expected_grade"], row["expected_grade"])
             # A requirement switched off by flag is not the check we compare with.
             if re.search(r"Ignore\w+=true", row["run_config"]):
@@ -979,13 +985,14 @@ def _verdict(fails: bool) -> str:
     return "fails" if fails else "passes"
 
 
-def compare(pair: Pair, oracles: Path) -> Outcome:
-    key = (pair.id, oracles)
+def compare(pair: Pair, data: Path) -> Outcome:
+    """``data``: ../shared/oracles, or kube-score's module folder ``score`` for kube-score pairs."""
+    key = (pair.id, data)
     if key in _outcomes:
         return _outcomes[key]
     check = builtin_registry().get(pair.ours)
     outcome = Outcome()
-    for case in pair.source(oracles):
+    for case in pair.source(data):
         theirs = pair.fails.get(case.value)
         if theirs is None:
             outcome.unlabelled += 1
@@ -1011,9 +1018,25 @@ def compare(pair: Pair, oracles: Path) -> Outcome:
     return outcome
 
 
-@pytest.mark.parametrize("pair", PAIRS, ids=[pair.id for pair in PAIRS])
+# kube-score's data comes from its Go module, the others' from ../shared/oracles.
+SHARED_PAIRS = tuple(pair for pair in PAIRS if pair.tool != "kube-score")
+KUBE_SCORE_PAIRS = tuple(pair for pair in PAIRS if pair.tool == "kube-score")
+
+
+@pytest.mark.parametrize("pair", SHARED_PAIRS, ids=[pair.id for pair in SHARED_PAIRS])
 def test_agreement(pair: Pair, oracles: Path, record_property: Callable[[str, object], None]) -> None:
-    outcome = compare(pair, oracles)
+    _assert_agreement(pair, oracles, record_property)
+
+
+@pytest.mark.parametrize("pair", KUBE_SCORE_PAIRS, ids=[pair.id for pair in KUBE_SCORE_PAIRS])
+def test_kube_score_agreement(
+    pair: Pair, kube_score_module: Path, record_property: Callable[[str, object], None]
+) -> None:
+    _assert_agreement(pair, kube_score_module / "score", record_property)
+
+
+def _assert_agreement(pair: Pair, data: Path, record_property: Callable[[str, object], None]) -> None:
+    outcome = compare(pair, data)
     record_property("compared", len(outcome.compared))
     record_property("excluded", len(outcome.excluded))
     print(f"\n{pair.id}: {len(outcome.compared)} compared, {len(outcome.excluded)} excluded, "
@@ -1028,11 +1051,11 @@ def test_agreement(pair: Pair, oracles: Path, record_property: Callable[[str, ob
     assert not problems, f"{pair.id} ({pair.maps}): {len(problems)} disagreement(s)\n" + "\n".join(problems)
 
 
-def test_compared_count(oracles: Path, record_property: Callable[[str, object], None]) -> None:
+def _count(pairs: tuple[Pair, ...], data: Path, record_property: Callable[[str, object], None]) -> Counter[str]:
     per_tool: Counter[str] = Counter()
     excluded: Counter[str] = Counter()
-    for pair in PAIRS:
-        outcome = compare(pair, oracles)
+    for pair in pairs:
+        outcome = compare(pair, data)
         per_tool[pair.tool] += len(outcome.compared)
         excluded[pair.tool] += len(outcome.excluded)
     total = sum(per_tool.values())
@@ -1040,9 +1063,20 @@ def test_compared_count(oracles: Path, record_property: Callable[[str, object], 
     for tool, count in per_tool.items():
         record_property(f"compared_{tool}", count)
     summary = ", ".join(f"{tool} {count} (+{excluded[tool]} excluded)" for tool, count in per_tool.items())
-    print(f"\nlinter agreement: {total} (pair, object) verdicts compared over {len(PAIRS)} pairs: {summary}")
-    assert set(per_tool) == {"polaris", "kube-score", "kube-linter", "kubesec"}
+    print(f"\nlinter agreement: {total} (pair, object) verdicts compared over {len(pairs)} pairs: {summary}")
+    return per_tool
+
+
+def test_compared_count(oracles: Path, record_property: Callable[[str, object], None]) -> None:
+    per_tool = _count(SHARED_PAIRS, oracles, record_property)
+    total = sum(per_tool.values())
+    assert set(per_tool) == {"polaris", "kube-linter", "kubesec"}
     assert total >= FLOOR, f"only {total} verdicts compared (floor {FLOOR}): some pairs stopped comparing"
+
+
+def test_kube_score_compared_count(kube_score_module: Path, record_property: Callable[[str, object], None]) -> None:
+    total = sum(_count(KUBE_SCORE_PAIRS, kube_score_module / "score", record_property).values())
+    assert total >= KUBE_SCORE_FLOOR, f"only {total} kube-score verdicts compared (floor {KUBE_SCORE_FLOOR})"
 
 
 def test_tables_name_real_checks() -> None:

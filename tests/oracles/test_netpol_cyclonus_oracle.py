@@ -1,7 +1,10 @@
-"""Our NetworkPolicy model agrees with cyclonus' truth tables (../shared/oracles/netpol/cyclonus).
+"""Our NetworkPolicy model agrees with cyclonus' truth tables (Go module github.com/mattfenwick/cyclonus).
 
-cyclonus (mattfenwick/cyclonus @ 12f646f) is the NetworkPolicy conformance tool upstream SIG Network
-uses; ``examples/run.sh`` wrote ``examples/cyclonus-output/*.txt``. Files and what is compared:
+cyclonus is the NetworkPolicy conformance tool upstream SIG Network uses; the files are read from
+the Go module at the version ``tests/oracles/go-modules.txt`` pins (v0.5.6 holds the same
+examples, byte for byte, as commit 12f646f these tests were written against; ``bash .ci/install``
+downloads it). ``examples/run.sh`` wrote ``examples/cyclonus-output/*.txt``. Files and what is
+compared:
 
 * ``analyze-probe.txt``: ``--policy-path networkpolicies/simple-example/ --probe-path probe.json``.
   Per probe of probe.json (TCP 80, 81, 82) an Ingress, an Egress and a Combined 9x9 table, self
@@ -43,13 +46,9 @@ NOT_TRUTH_TABLES = {
 }
 COMPARED = ("analyze-probe.txt", "analyze-all-five.txt", "analyze-query-traffic.txt")
 
-# At oracle commit 12f646f: each probe file has 3 probes x 3 tables x 81 cells (1,458 cells in all,
+# At 12f646f (and v0.5.6): each probe file has 3 probes x 3 tables x 81 cells (1,458 cells in all,
 # of which 972 are verdicts and 486 "port not served"); 4 + 3 traffic verdicts.
 CELLS_PER_PROBE_FILE = 3 * 3 * 81
-
-
-def _root(oracles: Path) -> Path:
-    return oracles / "netpol" / "cyclonus"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,8 +245,8 @@ def _policies_from_explanation(text: str) -> list[dict[str, Any]]:
     return policies
 
 
-def _simple_example_policies(oracles: Path) -> list[Any]:
-    directory = _root(oracles) / "networkpolicies" / "simple-example"
+def _simple_example_policies(cyclonus_module: Path) -> list[Any]:
+    directory = cyclonus_module / "networkpolicies" / "simple-example"
     objs = [obj for path in sorted(directory.glob("*.yaml")) for obj in load_file(path)]
     assert len(objs) == 7
     return objs
@@ -334,46 +333,46 @@ def _compare_traffic(text: str, traffic: list[dict[str, Any]], policies: list[An
     return len(answers), problems
 
 
-def test_every_output_file_is_classified(oracles: Path) -> None:
-    found = {path.name for path in (_root(oracles) / OUTPUT).glob("*.txt")}
+def test_every_output_file_is_classified(cyclonus_module: Path) -> None:
+    found = {path.name for path in (cyclonus_module / OUTPUT).glob("*.txt")}
     assert found == set(NOT_TRUTH_TABLES) | set(COMPARED)
     for name in NOT_TRUTH_TABLES:
-        text = (_root(oracles) / OUTPUT / name).read_text()
+        text = (cyclonus_module / OUTPUT / name).read_text()
         assert "IS ALLOWED?" not in text and "probe:" not in text, f"{name} now holds verdicts: compare it"
 
 
-def test_analyze_probe(oracles: Path) -> None:
-    text = (_root(oracles) / OUTPUT / "analyze-probe.txt").read_text()
-    config = json.loads((_root(oracles) / "examples" / "probe.json").read_text())
-    compared, problems = _compare_probes(text, config, _simple_example_policies(oracles))
+def test_analyze_probe(cyclonus_module: Path) -> None:
+    text = (cyclonus_module / OUTPUT / "analyze-probe.txt").read_text()
+    config = json.loads((cyclonus_module / "examples" / "probe.json").read_text())
+    compared, problems = _compare_probes(text, config, _simple_example_policies(cyclonus_module))
     assert not problems, "\n".join(problems)
     assert compared == CELLS_PER_PROBE_FILE
 
 
-def test_analyze_all_five(oracles: Path) -> None:
-    text = (_root(oracles) / OUTPUT / "analyze-all-five.txt").read_text()
+def test_analyze_all_five(cyclonus_module: Path) -> None:
+    text = (cyclonus_module / OUTPUT / "analyze-all-five.txt").read_text()
     policies = _policies_from_explanation(text)
     assert len(policies) >= 10
-    config = json.loads((_root(oracles) / "examples" / "probe-example.json").read_text())
+    config = json.loads((cyclonus_module / "examples" / "probe-example.json").read_text())
     compared, problems = _compare_probes(text, config, policies)
-    traffic = json.loads((_root(oracles) / "examples" / "traffic-example.json").read_text())
+    traffic = json.loads((cyclonus_module / "examples" / "traffic-example.json").read_text())
     checked, traffic_problems = _compare_traffic(text, traffic, policies)
     assert not problems + traffic_problems, "\n".join(problems + traffic_problems)
     assert compared == CELLS_PER_PROBE_FILE and checked == 3
 
 
-def test_analyze_query_traffic(oracles: Path) -> None:
-    text = (_root(oracles) / OUTPUT / "analyze-query-traffic.txt").read_text()
-    traffic = json.loads((_root(oracles) / "examples" / "traffic.json").read_text())
-    checked, problems = _compare_traffic(text, traffic, _simple_example_policies(oracles))
+def test_analyze_query_traffic(cyclonus_module: Path) -> None:
+    text = (cyclonus_module / OUTPUT / "analyze-query-traffic.txt").read_text()
+    traffic = json.loads((cyclonus_module / "examples" / "traffic.json").read_text())
+    checked, problems = _compare_traffic(text, traffic, _simple_example_policies(cyclonus_module))
     assert not problems, "\n".join(problems)
     assert checked == 4
 
 
 @pytest.mark.parametrize("path", ["networkpolicies/features/portrange1.yaml", "networkpolicies/upstream_test_cases/allow-to-ns-y-pod-a.yaml"])
-def test_other_policy_files_are_valid(oracles: Path, path: str) -> None:
+def test_other_policy_files_are_valid(cyclonus_module: Path, path: str) -> None:
     """The remaining example policies have no truth table; they must at least compile."""
-    objs = load_file(_root(oracles) / path)
+    objs = load_file(cyclonus_module / path)
     model = NetworkModel.from_objects(objs)
     assert model.policies and all(p.policy_types == frozenset({"Egress"}) for p in model.policies)
 

@@ -1,6 +1,9 @@
-"""Our Pod Security evaluator agrees with Pod Security admission's own fixtures (../shared/oracles/psa).
+"""Our Pod Security evaluator agrees with Pod Security admission's own fixtures.
 
-Every fixture (``<level>/<version>/{pass,fail}/<check><n>.yaml``, index.csv) is evaluated at its
+The fixtures are ``test/testdata`` of the Go module ``k8s.io/pod-security-admission`` at the version
+the control plane pins (``tests/oracles/go-modules.txt``, ``controlplane/go.mod``); the root
+conftest derives one row per file from the tree. Every fixture
+(``<level>/<version>/{pass,fail}/<check><n>.yaml``) is evaluated at its
 level and version: a pass fixture must be allowed, a fail fixture forbidden, and forbidden *by the
 control it is named after*. The restricted tree repeats the baseline fixtures; where a restricted
 control overrides the named baseline one at that version (hostPathVolumes -> restrictedVolumes,
@@ -19,7 +22,8 @@ from pytest_k8ssec.pss import evaluate_pod_security, max_version, parse_version
 from pytest_k8ssec.pss._registry import table
 from pytest_k8ssec.sources.manifests import load_file
 
-# Rows compared at oracle commit 8f84a87 (4,537 fixtures); a floor, so a broken index cannot pass.
+# Rows compared at v0.37.2 (4,537 fixtures, the same files as commit 8f84a87); a floor, so a broken
+# tree walk cannot pass.
 FLOOR = 4500
 
 
@@ -36,15 +40,13 @@ def _expected_controls(level: str, version: str, named: str) -> set[str]:
     }
 
 
-def test_every_fixture_agrees(oracles: Path) -> None:
-    root = oracles / "psa"
-    with (root / "index.csv").open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+def test_every_fixture_agrees(psa_testdata: Path, psa_fixtures: list[dict[str, str]]) -> None:
+    rows = psa_fixtures
     compared: Counter[str] = Counter()
     disagreements: list[str] = []
     for row in rows:
         level, version, expected = row["level"], row["version"], row["expected"]
-        objects = load_file(root / "testdata" / row["path"])
+        objects = load_file(psa_testdata / row["path"])
         assert len(objects) == 1, row["path"]
         result = evaluate_pod_security(objects[0], level, version)
         compared[f"{level} {expected}"] += 1
@@ -68,8 +70,20 @@ def test_every_fixture_agrees(oracles: Path) -> None:
     assert total >= FLOOR
 
 
-def test_the_oracle_covers_every_version_up_to_ours(oracles: Path) -> None:
+def test_the_oracle_covers_every_version_up_to_ours(psa_fixtures: list[dict[str, str]]) -> None:
     # The newest fixture version is upstream's latest: it must be ours too, or "latest" differs.
-    with (oracles / "psa" / "index.csv").open(newline="") as handle:
-        versions = {parse_version(row["version"]) for row in csv.DictReader(handle)}
+    versions = {parse_version(row["version"]) for row in psa_fixtures}
     assert max(versions, key=lambda v: v.minor) == max_version()
+
+
+def test_the_rows_derived_from_the_tree_cover_the_shared_index(
+    psa_fixtures: list[dict[str, str]], oracles: Path
+) -> None:
+    # ../shared/oracles/psa/index.csv (commit 8f84a87) was the index these tests were written
+    # against; deriving rows from the module's tree must give every one of its rows, field for field
+    # (the module may hold newer fixtures on top; they are judged by the tests above).
+    with (oracles / "psa" / "index.csv").open(newline="") as handle:
+        indexed = list(csv.DictReader(handle))
+    derived = {row["path"]: row for row in psa_fixtures}
+    assert len(indexed) >= FLOOR
+    assert [row for row in indexed if derived.get(row["path"]) != row] == []

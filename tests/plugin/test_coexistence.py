@@ -13,12 +13,29 @@ import pytest
 OTHER_PLUGINS = ("pytest-kubernetes", "pytest-helm-charts")
 
 
+def _see_this_environment(python: Path) -> None:
+    """Make the site-packages of the running interpreter visible to the venv of ``python``, after its own.
+
+    ``system_site_packages`` would add the *base* interpreter's site-packages, which does not hold
+    pytest-k8ssec when this runs from a virtual environment. ``site.addsitedir`` also runs the
+    ``.pth`` files there, so an editable install is found as well.
+    """
+    ours = [path for path in sys.path if Path(path).name in ("site-packages", "dist-packages") and Path(path).is_dir()]
+    assert ours, sys.path
+    target = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()
+    lines = "".join(f"import site; site.addsitedir({path!r})\n" for path in ours)
+    (Path(target) / "_k8ssec_test_parent_env.pth").write_text(lines)
+
+
 @pytest.mark.slow
 def test_pytest_help_works_with_pytest_kubernetes_and_pytest_helm_charts(tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
-    # System site-packages: the venv sees pytest-k8ssec as installed for this run.
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
+    venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
+    _see_this_environment(python)
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *OTHER_PLUGINS],
         capture_output=True,

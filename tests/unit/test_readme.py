@@ -18,7 +18,21 @@ def test_the_readme_opens_with_the_demo_and_the_test_command_ci_runs() -> None:
     demo, tests = commands
     assert demo.startswith("pip install . && pytest example_suites/workload_hardening --k8s-manifests example_suites/manifests/hardened")
     assert "example_suites/manifests/insecure" in demo
-    assert tests in (ROOT / ".ci" / "run").read_text(), ".ci/run must call the README's test command"
+    # The test command makes its own virtual environment, so a missing install step cannot hide
+    # behind packages already on the machine; CI runs exactly that line.
+    assert tests == "python -m venv .venv && . .venv/bin/activate && bash .ci/install && python -m pytest -q"
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert tests in ci, ".ci/run must run the README's test command as one line, unchanged"
+    assert "rm -rf .venv" in ci[: ci.index(tests)], ".ci/run must start from a new .venv"
+    assert "export K8SSEC_REQUIRE_ORACLES=1" in ci[: ci.index(tests)], "CI must require the ../shared judges"
+    assert ".venv/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_ci_runs_the_unit_plugin_and_check_tests_with_the_oldest_declared_versions() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ".ci/lowest_constraints.py pyproject.toml" in ci
+    assert ".venv-lowest/bin/python -m pytest -q tests/unit tests/plugin tests/checks" in ci
+    assert ci.count("bash .ci/versions") + (ROOT / ".ci" / "install").read_text().count("bash .ci/versions") == 2
 
 
 def test_the_sample_failure_is_what_the_demo_prints(pytester: pytest.Pytester) -> None:
