@@ -494,6 +494,7 @@ def test_envtest_layout_in_kubebuilder_assets_works(
         # The multi-call binary picks its component from argv[0], like separate envtest binaries.
         (tmp_path / name).symlink_to(multicall)
     monkeypatch.setenv("KUBEBUILDER_ASSETS", str(tmp_path))
+    monkeypatch.delenv("K8SSEC_CONTROL_PLANE_BIN", raising=False)  # it wins over KUBEBUILDER_ASSETS
     found = Binaries.find()
     assert found.apiserver == (str(tmp_path / "kube-apiserver"),)
     with LocalControlPlane.start(found) as plane:
