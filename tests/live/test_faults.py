@@ -1,0 +1,257 @@
+"""No false pass under live faults: the real API server behind a fault-injecting proxy (faultproxy.py).
+
+Every case runs a small suite (pytester) through the proxy with a short --k8s-request-timeout.
+The namespace ``fault-demo`` holds a privileged Deployment: whatever the proxy does to
+Deployments, the tests that need them must fail or error with the cause, never pass, and the run
+must end in bounded time; tests that need other kinds are unaffected.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from faultproxy import Fault, FaultProxy, wait_for
+
+from pytest_k8ssec.localcluster import LocalControlPlane
+from pytest_k8ssec.sources.cluster import KINDS, ClusterSource
+from pytest_k8ssec.sources.cluster_options import ClusterOptions
+
+NS = "fault-demo"
+TIMEOUT = 2  # --k8s-request-timeout of the runs below
+SUITE = """
+from pytest_k8ssec import assert_not_privileged
+
+def test_not_privileged(k8s_workload):
+    assert_not_privileged(k8s_workload)
+
+def test_not_privileged_all(k8s_workloads):
+    assert_not_privileged(k8s_workloads)
+
+def test_root_ca_published(k8s_inventory):
+    assert [c.name for c in k8s_inventory.by_kind("ConfigMap")] == ["kube-root-ca.crt"]
+"""
+# Healthy: the privileged Deployment fails both workload tests; the plain one and a CronJob pass.
+BASELINE = {"passed": 3, "failed": 2}
+# Deployments unreadable: both workload tests error (nothing to judge), the ConfigMap test passes.
+BROKEN = {"passed": 1, "errors": 2}
+
+
+def _deployment(name: str, privileged: bool) -> dict[str, object]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": "registry.example.com/app:1.0", "securityContext": {"privileged": privileged}}]},
+            },
+        },
+    }
+
+
+def _token(admin: ClusterSource, name: str) -> str:
+    status, review = admin.request(
+        "POST",
+        f"/api/v1/namespaces/{NS}/serviceaccounts/{name}/token",
+        body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}},
+    )
+    assert status == 201, review
+    return str(review["status"]["token"])
+
+
+@pytest.fixture(scope="module")
+def scanner_token(admin: ClusterSource) -> str:
+    """A ServiceAccount that may read the kinds the plugin lists and manage namespaces, and its token."""
+    admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    admin.apply(_deployment("priv", True))
+    admin.apply(_deployment("plain", False))
+    # Another workload: with Deployments hidden, the selection is not empty and could pass.
+    admin.apply(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": {"name": "nightly", "namespace": NS},
+            "spec": {
+                "schedule": "0 3 * * *",
+                "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "job", "image": "registry.example.com/job:1.0"}]}}}},
+            },
+        }
+    )
+    admin.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "scanner", "namespace": NS}})
+    groups: dict[str, list[str]] = {}
+    for info in KINDS.values():
+        groups.setdefault(info.group, []).append(info.resource)
+    rules = [{"apiGroups": [group], "resources": resources, "verbs": ["get", "list"]} for group, resources in groups.items()]
+    rules.append({"apiGroups": [""], "resources": ["namespaces"], "verbs": ["create", "delete"]})
+    admin.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "fault-scanner"}, "rules": rules})
+    admin.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "fault-scanner"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "fault-scanner"},
+            "subjects": [{"kind": "ServiceAccount", "name": "scanner", "namespace": NS}],
+        }
+    )
+    wait_for(lambda: admin.request("GET", f"/api/v1/namespaces/{NS}/configmaps/kube-root-ca.crt")[0] == 200, "kube-root-ca.crt published")
+    return _token(admin, "scanner")
+
+
+def _ca(plane: LocalControlPlane) -> bytes:
+    config = yaml.safe_load(plane.kubeconfig.read_text())
+    return base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"])
+
+
+@pytest.fixture
+def proxy(control_plane: LocalControlPlane) -> Iterator[FaultProxy]:
+    with FaultProxy(control_plane.server, _ca(control_plane)) as running:
+        yield running
+
+
+def _run(pytester: pytest.Pytester, kubeconfig: Path, *extra: str) -> tuple[pytest.RunResult, float]:
+    began = time.monotonic()
+    result = pytester.runpytest(
+        "--k8ssec-kubeconfig", str(kubeconfig), "--k8s-context", "proxied", "--k8s-namespace", NS,
+        "--k8s-request-timeout", str(TIMEOUT), "-p", "no:cacheprovider", "-v", *extra,
+    )
+    return result, time.monotonic() - began
+
+
+def test_through_the_proxy_the_verdicts_are_the_servers(pytester: pytest.Pytester, proxy: FaultProxy, scanner_token: str) -> None:
+    pytester.makepyfile(SUITE)
+    result, _ = _run(pytester, proxy.kubeconfig(pytester.path / "kc", scanner_token))
+    result.assert_outcomes(**BASELINE)
+    assert f"test_not_privileged[Deployment/{NS}/priv] FAILED" in result.stdout.str()
+    assert ("GET", f"/apis/apps/v1/namespaces/{NS}/deployments") in proxy.seen
+
+
+DEPLOYMENTS = rf"^/apis/apps/v1/namespaces/{NS}/deployments$"
+URL = f"/apis/apps/v1/namespaces/{NS}/deployments"
+
+
+@pytest.mark.parametrize(
+    ("fault", "cause", "requests"),
+    [
+        pytest.param(
+            Fault(DEPLOYMENTS, "status", 403),
+            "forbidden: system:serviceaccount:fault-demo:scanner cannot list deployments (API group \"apps\") in namespace",
+            1,
+            id="403",
+        ),
+        pytest.param(Fault(DEPLOYMENTS, "status", 500), f"failed with HTTP 500 (GET https://127.0.0.1:*{URL}, after 3 attempts)", 3, id="500"),
+        pytest.param(Fault(DEPLOYMENTS, "status", 503), "failed with HTTP 503 (GET *, after 3 attempts)", 3, id="503"),
+        pytest.param(Fault(DEPLOYMENTS, "status", 429), "failed with HTTP 429 (GET *, after 3 attempts)", 3, id="429"),
+        pytest.param(
+            Fault(DEPLOYMENTS, "html"),
+            f"GET https://127.0.0.1:*{URL} answered HTTP 200 with a body that is not JSON (text/html, * bytes: *), not a DeploymentList",
+            1,
+            id="html-200",
+        ),
+        pytest.param(
+            Fault(DEPLOYMENTS, "truncate"),
+            f"GET https://127.0.0.1:*{URL} answered HTTP 200 with a body that is not JSON (application/json, * bytes: *), not a DeploymentList",
+            1,
+            id="truncated-200",
+        ),
+        pytest.param(
+            Fault(DEPLOYMENTS, "trickle-body"),
+            f"GET https://127.0.0.1:*{URL}: no complete answer within {TIMEOUT} s*a bound on the whole request*",
+            1,
+            id="trickle-body",
+        ),
+        pytest.param(
+            Fault(DEPLOYMENTS, "trickle"),
+            f"GET https://127.0.0.1:*{URL}: no complete answer within {TIMEOUT} s*",
+            1,
+            id="trickle-status-line",
+        ),
+        pytest.param(Fault(DEPLOYMENTS, "same-continue"), "listing deployments (*): the server sent the same continue token twice*", 2, id="same-continue"),
+        pytest.param(Fault(DEPLOYMENTS, "fresh-continue"), "listing deployments (*) returned uid * twice across pages*", 2, id="fresh-continue"),
+    ],
+)
+def test_a_fault_on_one_kind_fails_the_tests_that_need_it_and_only_them(
+    pytester: pytest.Pytester, proxy: FaultProxy, scanner_token: str, fault: Fault, cause: str, requests: int
+) -> None:
+    proxy.faults.append(fault)
+    pytester.makepyfile(SUITE)
+    result, wall = _run(pytester, proxy.kubeconfig(pytester.path / "kc", scanner_token))
+    result.assert_outcomes(**BROKEN)
+    result.stdout.fnmatch_lines([f"*{cause}*"])
+    result.stdout.fnmatch_lines(["*test_not_privileged?no-workload-matched? ERROR*", "*test_root_ca_published PASSED*"])
+    assert fault.hits == requests  # retried as documented, listed once per run however many tests
+    # Bounded: retries wait at most 1 s (Retry-After) then 0.5 + 1 s; a trickle is cut at the timeout.
+    assert wall < 30, f"the run took {wall:.1f} s"
+
+
+@pytest.mark.parametrize("status", [429, 500])
+def test_a_passing_retry_gives_the_servers_verdicts(
+    pytester: pytest.Pytester, proxy: FaultProxy, scanner_token: str, status: int
+) -> None:
+    fault = Fault(DEPLOYMENTS, "status", status, times=2)
+    proxy.faults.append(fault)
+    pytester.makepyfile(SUITE)
+    result, _ = _run(pytester, proxy.kubeconfig(pytester.path / "kc", scanner_token))
+    result.assert_outcomes(**BASELINE)
+    assert fault.hits == 2
+
+
+def test_a_refused_identity_lookup_does_not_hide_the_403(pytester: pytest.Pytester, proxy: FaultProxy, scanner_token: str) -> None:
+    # Clusters older than 1.28 answer 404 to SelfSubjectReview; its Status has "status": "Failure".
+    proxy.faults += [Fault("selfsubjectreviews$", "status", 404, method="POST"), Fault(DEPLOYMENTS, "status", 403)]
+    pytester.makepyfile(SUITE)
+    result, _ = _run(pytester, proxy.kubeconfig(pytester.path / "kc", scanner_token))
+    result.assert_outcomes(**BROKEN)
+    result.stdout.fnmatch_lines(["*forbidden: unknown user cannot list deployments*"])
+
+
+def test_whoami_refused_by_rbac_names_the_user_from_the_servers_403(
+    pytester: pytest.Pytester, admin: ClusterSource, control_plane: LocalControlPlane, scanner_token: str
+) -> None:
+    """Issue 12 item 9, as reported: without system:basic-user, alice's SelfSubjectReview is refused too."""
+    path = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/system:basic-user"
+    status, saved = admin.request("GET", path)
+    assert status == 200, saved
+    assert admin.request("DELETE", path)[0] == 200
+    try:
+        alice = ClusterSource.from_kubeconfig("alice", ClusterOptions(kubeconfig=str(control_plane.kubeconfig)))
+        wait_for(lambda: alice.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", body={
+            "apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})[0] == 403, "the SelfSubjectReview is refused")
+        pytester.makepyfile(SUITE)
+        result = pytester.runpytest(
+            "--k8ssec-kubeconfig", str(control_plane.kubeconfig), "--k8s-context", "alice", "--k8s-namespace", NS,
+            "-p", "no:cacheprovider", "-v",
+        )
+        result.assert_outcomes(errors=2, failed=1)
+        result.stdout.fnmatch_lines(['*forbidden: alice cannot list * in namespace "fault-demo"*'])
+        assert "AttributeError" not in result.stdout.str()
+    finally:
+        metadata = {k: v for k, v in saved["metadata"].items() if k in ("name", "labels", "annotations")}
+        admin.apply({**saved, "metadata": metadata})
+
+
+def test_a_token_the_server_rejects_fails_every_test_with_401(
+    pytester: pytest.Pytester, proxy: FaultProxy, admin: ClusterSource, scanner_token: str
+) -> None:
+    admin.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "revoked", "namespace": NS}})
+    token = _token(admin, "revoked")
+    assert admin.request("DELETE", f"/api/v1/namespaces/{NS}/serviceaccounts/revoked")[0] == 200
+    kubeconfig = proxy.kubeconfig(pytester.path / "kc", token)
+    probe = ClusterSource.from_kubeconfig("proxied", ClusterOptions(kubeconfig=str(kubeconfig)))
+    wait_for(lambda: probe.request("GET", "/api/v1/namespaces")[0] == 401, "the deleted ServiceAccount's token is rejected")
+    pytester.makepyfile(SUITE)
+    result, wall = _run(pytester, kubeconfig)
+    result.assert_outcomes(errors=2, failed=1)
+    result.stdout.fnmatch_lines(["*unauthorized (401): https://127.0.0.1:* did not accept the credentials*"])
+    assert wall < 30
