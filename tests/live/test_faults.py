@@ -255,3 +255,30 @@ def test_a_token_the_server_rejects_fails_every_test_with_401(
     result.assert_outcomes(errors=2, failed=1)
     result.stdout.fnmatch_lines(["*unauthorized (401): https://127.0.0.1:* did not accept the credentials*"])
     assert wall < 30
+
+
+def test_a_cached_error_is_reported_once_per_test_in_a_few_lines(
+    pytester: pytest.Pytester, proxy: FaultProxy, scanner_token: str
+) -> None:
+    """Issue 12 item 10: re-raising one cached error grew its traceback (50 tests printed 2.7 MB)."""
+    proxy.faults.append(Fault(DEPLOYMENTS, "status", 403))
+    kubeconfig = proxy.kubeconfig(pytester.path / "kc", scanner_token)
+    sizes = {}
+    for count in (50, 200):
+        pytester.makepyfile(
+            f"""
+            import pytest
+
+            @pytest.mark.parametrize("n", range({count}))
+            def test_reads_deployments(k8s_inventory, n):
+                assert k8s_inventory.by_kind("Deployment")
+            """
+        )
+        result, _ = _run(pytester, kubeconfig)
+        result.assert_outcomes(failed=count)
+        out = result.stdout.str()
+        assert out.count("forbidden: system:serviceaccount:fault-demo:scanner cannot list deployments") == count
+        sizes[count] = len(out)
+    per_test = sizes[200] / 200
+    assert per_test < 1500, f"{per_test:.0f} bytes of output per failing test"
+    assert sizes[200] < 4.5 * sizes[50], f"output grows faster than the number of tests: {sizes}"
