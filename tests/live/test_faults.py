@@ -120,12 +120,16 @@ def proxy(control_plane: LocalControlPlane) -> Iterator[FaultProxy]:
         yield running
 
 
-def _run(pytester: pytest.Pytester, kubeconfig: Path, *extra: str) -> tuple[pytest.RunResult, float]:
-    began = time.monotonic()
-    result = pytester.runpytest(
+def _args(kubeconfig: Path, cache: bool = False) -> list[str]:
+    return [
         "--k8ssec-kubeconfig", str(kubeconfig), "--k8s-context", "proxied", "--k8s-namespace", NS,
-        "--k8s-request-timeout", str(TIMEOUT), "-p", "no:cacheprovider", "-v", *extra,
-    )
+        "--k8s-request-timeout", str(TIMEOUT), "-v", *([] if cache else ["-p", "no:cacheprovider"]),
+    ]
+
+
+def _run(pytester: pytest.Pytester, kubeconfig: Path, *extra: str, cache: bool = False) -> tuple[pytest.RunResult, float]:
+    began = time.monotonic()
+    result = pytester.runpytest(*_args(kubeconfig, cache), *extra)
     return result, time.monotonic() - began
 
 
@@ -282,3 +286,105 @@ def test_a_cached_error_is_reported_once_per_test_in_a_few_lines(
     per_test = sizes[200] / 200
     assert per_test < 1500, f"{per_test:.0f} bytes of output per failing test"
     assert sizes[200] < 4.5 * sizes[50], f"output grows faster than the number of tests: {sizes}"
+
+
+def _gone(admin: ClusterSource, name: str) -> bool:
+    return admin.request("GET", f"/api/v1/namespaces/{name}")[0] == 404
+
+
+def _pending(pytester: pytest.Pytester) -> list[str]:
+    return sorted(p.stem for p in (pytester.path / ".pytest_cache" / "d" / "k8ssec-namespaces").glob("*.json"))
+
+
+NEXT_RUN = "def test_next_run(k8s_cluster):\n    assert k8s_cluster.user\n"
+
+
+def test_api_server_stopped_mid_run_fails_the_rest_and_the_next_run_deletes_the_namespace(
+    pytester: pytest.Pytester, proxy: FaultProxy, admin: ClusterSource, scanner_token: str
+) -> None:
+    record = pytester.path / "namespace.txt"
+    # The API server answers the namespace's creation, then nothing more.
+    proxy.faults.append(Fault(r"^/api/v1/namespaces$", "stop-after", method="POST"))
+    pytester.makepyfile(
+        test_run=f"""
+        def test_creates_a_namespace(k8s_namespace):
+            open({str(record)!r}, "w").write(k8s_namespace.name)
+
+        def test_needs_workloads(k8s_workloads):
+            pass
+        """
+    )
+    kubeconfig = proxy.kubeconfig(pytester.path / "kc", scanner_token)
+    result, wall = _run(pytester, kubeconfig, cache=True)
+    # The first test's body passed; its teardown (deleting the namespace) and the second test error.
+    result.assert_outcomes(passed=1, errors=2)
+    name = record.read_text()
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_creates_a_namespace*",
+            "*ERROR at setup of test_needs_workloads*",
+            f"*cannot reach https://127.0.0.1:* within {TIMEOUT} s*",
+            f"*namespace '{name}' was not deleted: *; the next run with this context deletes it*",
+        ]
+    )
+    assert wall < 60, f"the run took {wall:.1f} s"
+    assert not _gone(admin, name) and _pending(pytester) == [name]
+    proxy.down = False  # the server is back
+    pytester.makepyfile(test_run=NEXT_RUN)
+    result, _ = _run(pytester, kubeconfig, cache=True)
+    result.assert_outcomes(passed=1)
+    wait_for(lambda: _gone(admin, name), f"namespace {name} of the stopped run is deleted by the next run")
+    assert _pending(pytester) == []
+
+
+def test_sigkill_of_a_run_leaves_a_record_the_next_run_uses_to_delete_its_namespace(
+    pytester: pytest.Pytester, proxy: FaultProxy, admin: ClusterSource, scanner_token: str
+) -> None:
+    record = pytester.path / "namespace.txt"
+    pytester.makepyfile(
+        test_run=f"""
+        import time
+
+        def test_waits(k8s_namespace):
+            open({str(record)!r}, "w").write(k8s_namespace.name)
+            time.sleep(600)
+        """
+    )
+    kubeconfig = proxy.kubeconfig(pytester.path / "kc", scanner_token)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *_args(kubeconfig, cache=True)],
+        cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: record.exists() and record.read_text() or proc.poll() is not None, "the run created its namespace")
+        assert proc.poll() is None, "the run ended before it was killed"
+    finally:
+        proc.kill()
+        proc.wait()
+    name = record.read_text()
+    assert not _gone(admin, name) and _pending(pytester) == [name]
+    pytester.makepyfile(test_run=NEXT_RUN)
+    result, _ = _run(pytester, kubeconfig, cache=True)
+    result.assert_outcomes(passed=1)
+    wait_for(lambda: _gone(admin, name), f"namespace {name} of the killed run is deleted by the next run")
+    assert _pending(pytester) == []
+
+
+def test_the_next_run_deletes_only_namespaces_still_labelled_with_the_recorded_run(
+    pytester: pytest.Pytester, proxy: FaultProxy, admin: ClusterSource, scanner_token: str
+) -> None:
+    """A record is no licence: a namespace of that name that another run (or a person) owns stays."""
+    admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "k8ssec-someone-else", "labels": {"k8ssec.io/run-id": "other"}}})
+    kubeconfig = proxy.kubeconfig(pytester.path / "kc", scanner_token)
+    pending = pytester.path / ".pytest_cache" / "d" / "k8ssec-namespaces"
+    pending.mkdir(parents=True)
+    (pending / "k8ssec-someone-else.json").write_text(
+        f'{{"context": "proxied", "server": "{proxy.url}", "name": "k8ssec-someone-else", "run_id": "0123456789"}}'
+    )
+    pytester.makepyfile(test_run=NEXT_RUN)
+    result, _ = _run(pytester, kubeconfig, cache=True)
+    result.assert_outcomes(passed=1)
+    status, body = admin.request("GET", "/api/v1/namespaces/k8ssec-someone-else")
+    assert status == 200 and body["status"]["phase"] == "Active"
+    assert _pending(pytester) == []
+    admin.request("DELETE", "/api/v1/namespaces/k8ssec-someone-else")
