@@ -22,7 +22,6 @@ import re
 import ssl
 import tempfile
 import threading
-import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -244,18 +243,3 @@ def _pki() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate, bytes, bytes]:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def wait_for(condition: Any, what: str, timeout: float = 300.0, interval: float = 0.2) -> Any:
-    """Poll ``condition()`` until it is truthy; fail naming ``what`` after ``timeout`` seconds.
-
-    Waits for a state, not for a time: a loaded machine only makes it slower, never wrong.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout:g} s: {what}")
-        time.sleep(interval)

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from faultproxy import Fault, FaultProxy, wait_for
+from faultproxy import Fault, FaultProxy
+from waits import wait_for
 
 from pytest_k8ssec.localcluster import LocalControlPlane
 from pytest_k8ssec.sources.cluster import KINDS, ClusterSource
