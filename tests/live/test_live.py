@@ -452,6 +452,73 @@ def test_ctrl_c_of_a_run_with_a_local_control_plane_leaves_no_process(
     wait_for(lambda: not _control_plane_pids(tmp), f"no control plane process is left after signal {signum}")
 
 
+def _workdirs(tmp: Path) -> list[Path]:
+    return sorted(tmp.glob("k8ssec-cp-*"))
+
+
+@pytest.mark.parametrize(
+    ("signum", "when"),
+    [(signal.SIGTERM, "start-up"), (signal.SIGHUP, "start-up"), (signal.SIGHUP, "test")],
+    ids=["sigterm-start-up", "sighup-start-up", "sighup-test"],
+)
+def test_a_signal_during_start_up_or_the_run_leaves_no_process_and_no_working_folder(
+    pytester: pytest.Pytester, binaries: object, signum: int, when: str
+) -> None:
+    """Issue 12 item 18: the working folder holds etcd's data (applied Secrets) and private keys."""
+    tmp = pytester.mkdir("tmp")
+    marker = pytester.path / "started"
+    pytester.makepyfile(
+        f"""
+        import time
+
+        def test_wait(k8s_cluster):
+            open({str(marker)!r}, "w").close()
+            time.sleep(600)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-local-control-plane"],
+        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_run_env(tmp),
+    )
+    if when == "start-up":
+        # As soon as the working folder exists: etcd is not even running yet.
+        wait_for(lambda: _workdirs(tmp) or proc.poll() is not None, "the control plane's working folder appears")
+        assert not marker.exists()
+    else:
+        wait_for(lambda: marker.exists() or proc.poll() is not None, "the run reached its test")
+    assert proc.poll() is None, _ended(proc, "the run ended by itself")
+    os.kill(proc.pid, signum)
+    out = _ended(proc, f"signal {signum}")
+    wait_for(lambda: not _control_plane_pids(tmp), f"no control plane process is left after signal {signum}")
+    assert _workdirs(tmp) == [], out[-3000:]
+
+
+def test_the_working_folder_of_a_killed_run_is_swept_at_the_next_start(pytester: pytest.Pytester, binaries: object) -> None:
+    tmp = pytester.mkdir("tmp")
+    marker = pytester.path / "started"
+    pytester.makepyfile(
+        f"""
+        import time
+
+        def test_wait(k8s_cluster):
+            open({str(marker)!r}, "w").close()
+            time.sleep(600)
+        """
+    )
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-local-control-plane"]
+    proc = subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=_run_env(tmp))
+    wait_for(lambda: marker.exists() or proc.poll() is not None, "the run reached its test")
+    proc.kill()
+    proc.wait()
+    wait_for(lambda: not _control_plane_pids(tmp), "no control plane process is left after SIGKILL")
+    (killed,) = _workdirs(tmp)  # SIGKILL runs no handler: the folder stays, with etcd's data
+    assert (killed / "etcd").is_dir()
+    pytester.makepyfile("def test_quick(k8s_cluster):\n    assert k8s_cluster.user == 'admin'\n")
+    done = subprocess.run(command, cwd=pytester.path, capture_output=True, text=True, timeout=300, env=_run_env(tmp))
+    assert "1 passed" in done.stdout, done.stdout[-3000:]
+    assert _workdirs(tmp) == []
+
+
 def test_in_cluster_configuration_uses_the_service_account_token(
     control_plane: LocalControlPlane, admin: ClusterSource, tmp_path: Path
 ) -> None:
