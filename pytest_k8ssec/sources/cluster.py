@@ -214,7 +214,7 @@ class ClusterSource:
                 ) from None
             raise ClusterError(
                 f"context {self.context!r}: cannot reach {self.server} within {timeout:g} s: "
-                f"{_cause(exc)} (the timeout is --k8s-request-timeout)"
+                f"{_cause(exc)} ({method} {path}; the timeout is --k8s-request-timeout)"
             ) from None
         finally:
             if response is not None:

@@ -389,3 +389,31 @@ def test_the_next_run_deletes_only_namespaces_still_labelled_with_the_recorded_r
     assert status == 200 and body["status"]["phase"] == "Active"
     assert _pending(pytester) == []
     admin.request("DELETE", "/api/v1/namespaces/k8ssec-someone-else")
+
+
+def test_a_server_that_accepts_and_never_answers_fails_every_test_in_bounded_time(
+    pytester: pytest.Pytester, control_plane: LocalControlPlane
+) -> None:
+    """A kubeconfig pointing nowhere useful: the port is open (the kernel completes the handshake) but nothing answers."""
+    with socket.socket() as black_hole:
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen(64)
+        port = black_hole.getsockname()[1]
+        kubeconfig = pytester.path / "kc"
+        kubeconfig.write_text(control_plane.kubeconfig.read_text().replace(control_plane.server, f"https://127.0.0.1:{port}"))
+        pytester.makepyfile(SUITE)
+        began = time.monotonic()
+        result = pytester.runpytest(
+            "--k8ssec-kubeconfig", str(kubeconfig), "--k8s-context", "admin", "--k8s-namespace", NS,
+            "--k8s-request-timeout", str(TIMEOUT), "-p", "no:cacheprovider",
+        )
+        wall = time.monotonic() - began
+    result.assert_outcomes(errors=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"*context 'admin': GET https://127.0.0.1:{port}/api/v1/namespaces/{NS}/pods: no complete answer within {TIMEOUT} s*",
+            f"*.py:*: ClusterError: context 'admin': GET https://127.0.0.1:{port}/api/v1/namespaces/{NS}/configmaps: no complete answer*",
+        ]
+    )
+    # Each kind a test needs waits one timeout at most: bounded, never stuck.
+    assert wall < 60, f"the run took {wall:.1f} s"
