@@ -47,6 +47,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from pytest_k8ssec._processes import alive as _alive
+from pytest_k8ssec._processes import owner as _owner
 from pytest_k8ssec.errors import K8sSecError
 
 MULTICALL: Final = "k8s-controlplane"
@@ -520,31 +522,6 @@ def _restore_signals(installed: dict[int, Any]) -> None:
     for signum, previous in installed.items():
         if signal.getsignal(signum) is _interrupt:
             signal.signal(signum, previous)
-
-
-def _owner(pid: int) -> str:
-    """``pid start-time``: a PID alone could be reused by an unrelated process."""
-    return f"{pid} {_start_time(pid)}"
-
-
-def _start_time(pid: int) -> str:
-    try:
-        # Field 22 of /proc/PID/stat, counted after the command name (which may hold spaces).
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
-def _alive(owner: str) -> bool:
-    pid_text, _, started = owner.partition(" ")
-    try:
-        pid = int(pid_text)
-        os.kill(pid, 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    return not started or _start_time(pid) in ("", started)
 
 
 def sweep_dead_workdirs(folder: str | None = None) -> list[Path]:

@@ -9,6 +9,7 @@ must end in bounded time; tests that need other kinds are unaffected.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import socket
@@ -316,7 +317,10 @@ def test_api_server_stopped_mid_run_fails_the_rest_and_the_next_run_deletes_the_
         """
     )
     kubeconfig = proxy.kubeconfig(pytester.path / "kc", scanner_token)
-    result, wall = _run(pytester, kubeconfig, cache=True)
+    began = time.monotonic()
+    # In a process of its own, as a next run only sweeps records of runs that have ended.
+    result = pytester.runpytest_subprocess(*_args(kubeconfig, cache=True))
+    wall = time.monotonic() - began
     # The first test's body passed; its teardown (deleting the namespace) and the second test error.
     result.assert_outcomes(passed=1, errors=2)
     name = record.read_text()
@@ -371,24 +375,38 @@ def test_sigkill_of_a_run_leaves_a_record_the_next_run_uses_to_delete_its_namesp
     assert _pending(pytester) == []
 
 
-def test_the_next_run_deletes_only_namespaces_still_labelled_with_the_recorded_run(
+def test_the_next_run_deletes_only_namespaces_of_ended_runs_still_labelled_with_the_recorded_run(
     pytester: pytest.Pytester, proxy: FaultProxy, admin: ClusterSource, scanner_token: str
 ) -> None:
-    """A record is no licence: a namespace of that name that another run (or a person) owns stays."""
-    admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "k8ssec-someone-else", "labels": {"k8ssec.io/run-id": "other"}}})
-    kubeconfig = proxy.kubeconfig(pytester.path / "kc", scanner_token)
+    """A record is no licence: a namespace that another run (or a person) owns stays, and so does
+    one whose run is still going (another xdist worker, a parallel job on the same checkout)."""
+    from pytest_k8ssec._processes import owner
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_owner = f"{ended.stdout.strip()} 1"
     pending = pytester.path / ".pytest_cache" / "d" / "k8ssec-namespaces"
     pending.mkdir(parents=True)
-    (pending / "k8ssec-someone-else.json").write_text(
-        f'{{"context": "proxied", "server": "{proxy.url}", "name": "k8ssec-someone-else", "run_id": "0123456789"}}'
-    )
+    labels = {"app.kubernetes.io/managed-by": "pytest-k8ssec", "k8ssec.io/run-id": "0123456789"}
+    for name, namespace_labels, record_owner in [
+        ("k8ssec-someone-elses", {"k8ssec.io/run-id": "other"}, dead_owner),
+        ("k8ssec-still-running", labels, owner(os.getpid())),
+    ]:
+        admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": namespace_labels}})
+        (pending / f"{name}.json").write_text(
+            json.dumps(
+                {"context": "proxied", "server": proxy.url, "name": name, "run_id": "0123456789",
+                 "host": socket.gethostname(), "owner": record_owner}
+            )
+        )
+    kubeconfig = proxy.kubeconfig(pytester.path / "kc", scanner_token)
     pytester.makepyfile(test_run=NEXT_RUN)
     result, _ = _run(pytester, kubeconfig, cache=True)
     result.assert_outcomes(passed=1)
-    status, body = admin.request("GET", "/api/v1/namespaces/k8ssec-someone-else")
-    assert status == 200 and body["status"]["phase"] == "Active"
-    assert _pending(pytester) == []
-    admin.request("DELETE", "/api/v1/namespaces/k8ssec-someone-else")
+    for name in ("k8ssec-someone-elses", "k8ssec-still-running"):
+        status, body = admin.request("GET", f"/api/v1/namespaces/{name}")
+        assert status == 200 and body["status"]["phase"] == "Active", name
+        admin.request("DELETE", f"/api/v1/namespaces/{name}")
+    assert _pending(pytester) == ["k8ssec-still-running"]  # the other one was not ours: forgotten
 
 
 def test_a_server_that_accepts_and_never_answers_fails_every_test_in_bounded_time(
