@@ -140,7 +140,7 @@ def main() -> None:
                 t = time.perf_counter()
                 run = subprocess.run(
                     [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--tb=no", name,
-                     "--k8ssec-kubeconfig", str(plane.kubeconfig), "--k8s-context", "admin"],
+                     f"--k8ssec-kubeconfig={plane.kubeconfig}", "--k8s-context", "admin"],
                     cwd=tmp, capture_output=True, text=True,
                 )
                 wall = time.perf_counter() - t

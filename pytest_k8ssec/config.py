@@ -16,6 +16,9 @@ from pytest_k8ssec.sources.manifests import DEFAULT_MAX_BYTES, LoadOptions, NonK
 
 NON_K8S_CHOICES: Final = ("warn", "error", "ignore")
 MANIFESTS_ENV: Final = "K8SSEC_MANIFESTS"
+DEFAULT_DELETE_WAIT_S: Final = 30.0
+# A namespace name is a DNS-1123 label.
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?)?\s*$", re.IGNORECASE)
 
 
@@ -72,14 +75,23 @@ def add_options(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="NS",
-        help="live targets: read only these namespaces (repeatable). ini: k8s_namespaces.",
+        help="read only these namespaces (repeatable): live targets list only them, manifests keep only "
+        "objects in them (cluster-scoped objects stay). ini: k8s_namespaces.",
     )
     group.addoption(
         "--k8s-exclude-namespace",
         action="append",
         default=[],
         metavar="NS",
-        help="live targets: leave these namespaces out (repeatable). ini: k8s_exclude_namespaces.",
+        help="leave these namespaces out (repeatable), on live targets and manifests alike. "
+        "ini: k8s_exclude_namespaces.",
+    )
+    group.addoption(
+        "--k8s-default-namespace",
+        default=None,
+        metavar="NS",
+        help="manifests: the namespace of namespaced objects that declare none, as `kubectl apply -n NS` "
+        "gives them (default: default). ini: k8s_default_namespace.",
     )
     group.addoption(
         "--k8s-request-timeout",
@@ -98,6 +110,14 @@ def add_options(parser: pytest.Parser) -> None:
         action="store_true",
         default=None,
         help="keep the namespaces k8s_namespace created (for debugging). ini: k8s_keep_namespaces.",
+    )
+    group.addoption(
+        "--k8s-namespace-delete-timeout",
+        default=None,
+        metavar="SECONDS",
+        help=f"how long the end of the run waits for the namespaces k8s_namespace deleted to be gone "
+        f"before warning about each one still Terminating, with the cause (default {DEFAULT_DELETE_WAIT_S:g}; "
+        "0 does not wait). ini: k8s_namespace_delete_timeout.",
     )
     group.addoption(
         "--k8s-rbac-defaults",
@@ -119,8 +139,10 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("k8s_contexts", "kubeconfig contexts to test live (one per line)", type="linelist", default=[])
     parser.addini("k8ssec_kubeconfig", "kubeconfig file(s) for the contexts", default="")
     parser.addini("k8s_in_cluster", "test the cluster this run is in", type="bool", default=False)
-    parser.addini("k8s_namespaces", "live targets: namespaces to read (one per line)", type="linelist", default=[])
-    parser.addini("k8s_exclude_namespaces", "live targets: namespaces to leave out", type="linelist", default=[])
+    parser.addini("k8s_namespaces", "namespaces to read, live and manifests (one per line)", type="linelist", default=[])
+    parser.addini("k8s_exclude_namespaces", "namespaces to leave out (live and manifests)", type="linelist", default=[])
+    parser.addini("k8s_default_namespace", "manifests: namespace of namespaced objects that declare none", default="")
+    parser.addini("k8s_namespace_delete_timeout", "seconds to wait for deleted test namespaces before warning", default="")
     parser.addini("k8s_request_timeout", "live targets: bound on one whole API request in seconds", default="")
     parser.addini("k8s_page_size", "live targets: objects per list page", default="")
     parser.addini("k8s_keep_namespaces", "keep namespaces created by k8s_namespace", type="bool", default=False)
@@ -152,6 +174,8 @@ class Settings:
     keep_namespaces: bool = False
     rbac_defaults: str | None = "latest"
     network_report: str | None = None
+    default_namespace: str | None = None
+    namespace_delete_wait: float = DEFAULT_DELETE_WAIT_S
 
     def load_options(self, stdin: bytes | None, cache_dir: str | None = None) -> LoadOptions:
         """Options for the manifest loader."""
@@ -200,7 +224,16 @@ def build_settings(config: pytest.Config) -> Settings:
         keep_namespaces=bool(config.getoption("k8s_keep_namespaces") or config.getini("k8s_keep_namespaces")),
         network_report=_network_report(config),
         rbac_defaults=_rbac_defaults(config.getoption("k8s_rbac_defaults") or config.getini("k8s_rbac_defaults") or "latest"),
+        default_namespace=_default_namespace(config),
+        namespace_delete_wait=_number(config, "k8s_namespace_delete_timeout", float, DEFAULT_DELETE_WAIT_S, allow_zero=True),
     )
+
+
+def _default_namespace(config: pytest.Config) -> str | None:
+    name = config.getoption("k8s_default_namespace") or config.getini("k8s_default_namespace") or None
+    if name is not None and not _NAMESPACE.match(name):
+        raise pytest.UsageError(f"k8s_default_namespace: {name!r} is not a namespace name (a DNS-1123 label)")
+    return name
 
 
 def _network_report(config: pytest.Config) -> str | None:
@@ -226,7 +259,9 @@ def _rbac_defaults(text: str) -> str | None:
     return text.removeprefix("v")
 
 
-def _number(config: pytest.Config, name: str, kind: type[float] | type[int], default: float) -> float:
+def _number(
+    config: pytest.Config, name: str, kind: type[float] | type[int], default: float, allow_zero: bool = False
+) -> float:
     text = config.getoption(name) or config.getini(name)
     if not text:
         return default
@@ -234,6 +269,6 @@ def _number(config: pytest.Config, name: str, kind: type[float] | type[int], def
         value = kind(text)
     except ValueError:
         raise pytest.UsageError(f"{name}: {text!r} is not a number") from None
-    if value <= 0:
-        raise pytest.UsageError(f"{name}: must be positive, got {text!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise pytest.UsageError(f"{name}: must be {'zero or ' if allow_zero else ''}positive, got {text!r}")
     return value

@@ -19,6 +19,9 @@ from pytest_k8ssec.checks import active_registry
 from pytest_k8ssec.engine import Finding
 
 RESULTS_KEY: Final = pytest.StashKey[list[_recording.HelperResult]]()
+#: API requests per target that xdist workers counted (the controller's sum of them).
+WORKER_REQUESTS_KEY: Final = pytest.StashKey[dict[str, int]]()
+_WORKER_OUTPUT: Final = "k8ssec_api_requests"
 TALLY_KEY: Final = pytest.StashKey["Tally"]()
 CHECK_PROPERTY: Final = "k8ssec.check"
 FINDING_PROPERTY: Final = "k8ssec.finding"
@@ -103,14 +106,38 @@ class _TallyRecorder:
                 self.tally.checks.setdefault(check_id, CheckTally()).findings += 1
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def _own_requests(config: pytest.Config) -> dict[str, int]:
     from pytest_k8ssec.fixtures.targets import STATE_KEY
 
     state = config.stash.get(STATE_KEY, None)
-    for target in state.targets if state is not None else ():
-        if target.cluster is not None:
-            # Objects are listed once per kind per run: this figure must not grow with the tests.
-            terminalreporter.write_line(f"k8ssec: target {target.name}: {target.cluster.requests} API requests")
+    targets = state.targets if state is not None else []
+    return {target.name: target.cluster.requests for target in targets if target.cluster is not None}
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # An xdist worker's requests reach the controller's summary only through workeroutput.
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output[_WORKER_OUTPUT] = _own_requests(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """xdist: add a finished worker's API requests to the controller's figures."""
+    config: pytest.Config = getattr(node, "config")
+    counted = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT, {})
+    totals = config.stash.setdefault(WORKER_REQUESTS_KEY, {})
+    for name, requests in counted.items():
+        totals[name] = totals.get(name, 0) + int(requests)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    requests = _own_requests(config)
+    for name, counted in config.stash.get(WORKER_REQUESTS_KEY, {}).items():
+        requests[name] = requests.get(name, 0) + counted
+    for name, total in requests.items():
+        # Objects are listed once per kind per run and process: this figure must not grow with the tests.
+        terminalreporter.write_line(f"k8ssec: target {name}: {total} API requests")
     tally = config.stash.get(TALLY_KEY, None)
     if tally is None or not tally.checks:
         return

@@ -71,6 +71,9 @@ _BUILTIN_GROUPS: Final = frozenset(
     }
 )
 
+#: The API groups whose kinds' scope this module knows (placement of manifests reads it too).
+BUILTIN_GROUPS: Final = _BUILTIN_GROUPS
+
 _EMPTY: Final[Mapping[str, Any]] = {}
 
 

@@ -39,4 +39,4 @@ def admin(control_plane: LocalControlPlane) -> ClusterSource:
 @pytest.fixture
 def live_args(control_plane: LocalControlPlane) -> list[str]:
     """Arguments that point a pytester run at the control plane's kubeconfig."""
-    return ["--k8ssec-kubeconfig", str(control_plane.kubeconfig), "-p", "no:cacheprovider"]
+    return [f"--k8ssec-kubeconfig={control_plane.kubeconfig}", "-p", "no:cacheprovider"]

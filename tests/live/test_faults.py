@@ -124,7 +124,7 @@ def proxy(control_plane: LocalControlPlane) -> Iterator[FaultProxy]:
 
 def _args(kubeconfig: Path, cache: bool = False) -> list[str]:
     return [
-        "--k8ssec-kubeconfig", str(kubeconfig), "--k8s-context", "proxied", "--k8s-namespace", NS,
+        f"--k8ssec-kubeconfig={kubeconfig}", "--k8s-context", "proxied", "--k8s-namespace", NS,
         "--k8s-request-timeout", str(TIMEOUT), "-v", *([] if cache else ["-p", "no:cacheprovider"]),
     ]
 
@@ -236,7 +236,7 @@ def test_whoami_refused_by_rbac_names_the_user_from_the_servers_403(
             "apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})[0] == 403, "the SelfSubjectReview is refused")
         pytester.makepyfile(SUITE)
         result = pytester.runpytest(
-            "--k8ssec-kubeconfig", str(control_plane.kubeconfig), "--k8s-context", "alice", "--k8s-namespace", NS,
+            f"--k8ssec-kubeconfig={control_plane.kubeconfig}", "--k8s-context", "alice", "--k8s-namespace", NS,
             "-p", "no:cacheprovider", "-v",
         )
         result.assert_outcomes(errors=2, failed=1)
@@ -422,7 +422,7 @@ def test_a_server_that_accepts_and_never_answers_fails_every_test_in_bounded_tim
         pytester.makepyfile(SUITE)
         began = time.monotonic()
         result = pytester.runpytest(
-            "--k8ssec-kubeconfig", str(kubeconfig), "--k8s-context", "admin", "--k8s-namespace", NS,
+            f"--k8ssec-kubeconfig={kubeconfig}", "--k8s-context", "admin", "--k8s-namespace", NS,
             "--k8s-request-timeout", str(TIMEOUT), "-p", "no:cacheprovider",
         )
         wall = time.monotonic() - began

@@ -371,7 +371,7 @@ def test_local_control_plane_option_applies_manifests_and_leaves_no_process(
     )
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--k8s-local-control-plane",
-         "--k8s-manifests", str(manifests_dir() / "insecure")],
+         f"--k8s-manifests={manifests_dir() / 'insecure'}"],
         cwd=pytester.path, capture_output=True, text=True, timeout=300, env=_run_env(tmp),
     )
     out = proc.stdout
