@@ -222,7 +222,7 @@ class ClusterSource:
                     response.close()
                 response.release_conn()
         if deadline.fired:
-            # The whole answer arrived, but only as the deadline closed the connection.
+            # The read ended only because the deadline closed the connection: what arrived may be cut short.
             raise ClusterError(
                 f"context {self.context!r}: {method} {self.server}{path}: no complete answer within {timeout:g} s "
                 "(the timeout is --k8s-request-timeout, a bound on the whole request)"

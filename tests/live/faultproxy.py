@@ -42,7 +42,7 @@ class Fault:
     """Break requests whose path matches ``path`` (a regex, searched; the query is not part of it).
 
     Actions: ``status`` (a Status body with ``status``; 429 carries ``Retry-After: 1``), ``html``
-    (200 with an HTML page), ``truncate`` (200 with the real JSON cut in half), ``trickle`` (the
+    (an HTML page, with 200 or ``status``), ``truncate`` (200 with the real JSON cut in half), ``trickle`` (the
     real answer, status line included, one byte a second), ``trickle-body`` (headers at once, then
     the body one byte a second), ``same-continue`` / ``fresh-continue`` (the real first page again
     and again, with the same or a new continue token each time), ``stop-after`` (forward this
@@ -51,7 +51,7 @@ class Fault:
 
     path: str
     action: str
-    status: int = 500
+    status: int | None = None  # the status of a ``status`` or ``html`` answer (html: 200 unless given)
     method: str = "GET"
     times: int | None = None  # how many matching requests to break; None: all of them
     hits: int = 0
@@ -148,6 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
         fault = next((f for f in proxy.faults if f.take(self.command, parsed.path)), None)
         action = fault.action if fault else None
         if fault is not None and action == "status":
+            assert fault.status is not None, "a status fault needs its status"
             status = fault.status
             payload = json.dumps(
                 {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": status,
@@ -155,8 +156,8 @@ class _Handler(BaseHTTPRequestHandler):
             ).encode()
             extra = {"Retry-After": "1"} if status == 429 else {}
             return self._answer(status, "application/json", payload, extra)
-        if action == "html":
-            return self._answer(200, "text/html", b"<html><head><title>Maintenance</title></head><body>back soon</body></html>")
+        if fault is not None and action == "html":
+            return self._answer(fault.status or 200, "text/html", b"<html><head><title>Maintenance</title></head><body>back soon</body></html>")
         path = self.path
         if action in ("same-continue", "fresh-continue"):
             # The real first page (the server would refuse a made-up continue token).

@@ -435,3 +435,48 @@ def test_a_server_that_accepts_and_never_answers_fails_every_test_in_bounded_tim
     )
     # Each kind a test needs waits one timeout at most: bounded, never stuck.
     assert wall < 60, f"the run took {wall:.1f} s"
+
+
+PRIVILEGED_POD = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "probe"},
+    "spec": {"containers": [{"name": "c", "image": "registry.example.com/app:1.0", "securityContext": {"privileged": True}}]},
+}
+
+
+@pytest.fixture(scope="module")
+def guarded(admin: ClusterSource) -> str:
+    """A namespace whose Pod Security admission really refuses a privileged pod."""
+    admin.apply(
+        {"apiVersion": "v1", "kind": "Namespace",
+         "metadata": {"name": "fault-guard", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}
+    )
+    return "fault-guard"
+
+
+def _cluster(source: ClusterSource) -> object:
+    from pytest_k8ssec.fixtures.cluster import K8sCluster
+    from pytest_k8ssec.fixtures.targets import Target
+    from pytest_k8ssec.model.inventory import Inventory
+
+    return K8sCluster(Target(source.context, Inventory(), source), source)
+
+
+def test_an_rbac_refusal_is_not_an_admission_decision(control_plane: LocalControlPlane, admin: ClusterSource, guarded: str) -> None:
+    from pytest_k8ssec import SecurityAssertionError, assert_admission_rejects
+
+    assert_admission_rejects(guarded, PRIVILEGED_POD, cluster=_cluster(admin), reason="violates PodSecurity")  # type: ignore[arg-type]
+    # alice may not create pods at all: RBAC answers 403 before admission runs, and says nothing of the policy.
+    alice = ClusterSource.from_kubeconfig("alice", ClusterOptions(kubeconfig=str(control_plane.kubeconfig)))
+    with pytest.raises(SecurityAssertionError, match=r"failed with HTTP 403 before admission could judge it .*cannot create resource"):
+        assert_admission_rejects(guarded, PRIVILEGED_POD, cluster=_cluster(alice))  # type: ignore[arg-type]
+
+
+def test_a_proxys_html_403_is_not_an_admission_decision(proxy: FaultProxy, scanner_token: str, guarded: str, tmp_path: Path) -> None:
+    from pytest_k8ssec import SecurityAssertionError, assert_admission_rejects
+
+    proxy.faults.append(Fault(rf"^/api/v1/namespaces/{guarded}/pods$", "html", 403, method="POST"))
+    source = ClusterSource.from_kubeconfig("proxied", ClusterOptions(kubeconfig=str(proxy.kubeconfig(tmp_path / "kc", scanner_token))))
+    with pytest.raises(SecurityAssertionError, match=r"HTTP 403 with a body that is not JSON \(text/html.*not an answer of the API server"):
+        assert_admission_rejects(guarded, PRIVILEGED_POD, cluster=_cluster(source))  # type: ignore[arg-type]
