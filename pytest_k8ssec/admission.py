@@ -7,6 +7,7 @@ they are safe on any cluster and observe the policy whatever enforces it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from pytest_k8ssec.fixtures.cluster import K8sCluster, K8sNamespace
 
 Manifest = K8sObject | Mapping[str, Any]
+# The authorizer's refusal, as the API server words it (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go).
+_RBAC_REFUSAL: Final = re.compile(r'\bcannot create resource "')
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,14 @@ class AdmissionResult:
 
     @property
     def denied(self) -> bool:
-        """Refused by admission: 403 (Pod Security, RBAC-style webhooks) or a webhook's 400."""
-        return self.status == 403 or (self.status == 400 and "admission webhook" in self.message)
+        """Refused by admission: 403 (Pod Security, RBAC-style webhooks) or a webhook's 400.
+
+        RBAC's own 403 (the caller may not create the object at all) comes before admission: it
+        says nothing about the policy, so it is not a denial.
+        """
+        if self.status == 403:
+            return not _RBAC_REFUSAL.search(self.message)
+        return self.status == 400 and "admission webhook" in self.message
 
 
 def _target(namespace: K8sNamespace | str, cluster: K8sCluster | None) -> tuple[Any, str]:
@@ -58,9 +67,11 @@ def dry_run(namespace: K8sNamespace | str, manifest: Manifest, *, cluster: K8sCl
         status, body = source.dry_run_create(_raw(manifest), name)
     except ClusterError as exc:
         raise SecurityAssertionError(f"dry-run in namespace {name!r} could not be sent: {exc}") from None
-    message = body.get("message", "") if isinstance(body, dict) else str(body or "")
+    if not isinstance(body, dict):
+        # Not the API server's Status (an HTML page of a proxy, a cut-off answer): no decision to read.
+        raise SecurityAssertionError(f"dry-run in namespace {name!r}: HTTP {status} with {body}, not an answer of the API server")
     # The server quotes values it refuses (an env value, a Secret's data): they never reach a message.
-    return AdmissionResult(status, scrub(str(message), sensitive_values(_raw(manifest))))
+    return AdmissionResult(status, scrub(str(body.get("message", "")), sensitive_values(_raw(manifest))))
 
 
 def _describe(manifest: Manifest) -> str:

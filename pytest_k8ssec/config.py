@@ -116,7 +116,7 @@ def add_options(parser: pytest.Parser) -> None:
         "--k8s-request-timeout",
         default=None,
         metavar="SECONDS",
-        help=f"live targets: timeout of one API request (default {DEFAULT_TIMEOUT_S:g}). ini: k8s_request_timeout.",
+        help=f"live targets: bound on one whole API request, connect, headers and body (default {DEFAULT_TIMEOUT_S:g}). ini: k8s_request_timeout.",
     )
     group.addoption(
         "--k8s-page-size",
@@ -164,7 +164,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("k8s_exclude_namespaces", "namespaces to leave out (live and manifests)", type="linelist", default=[])
     parser.addini("k8s_default_namespace", "manifests: namespace of namespaced objects that declare none", default="")
     parser.addini("k8s_namespace_delete_timeout", "seconds to wait for deleted test namespaces before warning", default="")
-    parser.addini("k8s_request_timeout", "live targets: timeout of one API request in seconds", default="")
+    parser.addini("k8s_request_timeout", "live targets: bound on one whole API request in seconds", default="")
     parser.addini("k8s_page_size", "live targets: objects per list page", default="")
     parser.addini("k8s_keep_namespaces", "keep namespaces created by k8s_namespace", type="bool", default=False)
     parser.addini("k8s_non_k8s_yaml", "warn | error | ignore for non-Kubernetes YAML in scanned directories", default="warn")

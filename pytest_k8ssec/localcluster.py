@@ -33,6 +33,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from pytest_k8ssec._processes import alive as _alive
+from pytest_k8ssec._processes import owner as _owner
 from pytest_k8ssec.errors import K8sSecError
 
 MULTICALL: Final = "k8s-controlplane"
@@ -275,6 +278,7 @@ class LocalControlPlane:
     #: Where the API server writes its audit log (JSON lines), or None (the default: no audit log).
     audit_log: Path | None = None
     _ssl: ssl.SSLContext | None = None
+    _signals: dict[int, Any] = field(default_factory=dict)
 
     ADMIN: ClassVar[str] = "admin"
 
@@ -308,13 +312,23 @@ class LocalControlPlane:
                 did not become ready in ``timeout`` seconds (with the tail of its log).
         """
         binaries = binaries or Binaries.find()
-        plane = cls(Path(workdir or tempfile.mkdtemp(prefix="k8ssec-cp-")))
-        plane.audit_log = Path(audit_log).resolve() if audit_log is not None else None
-        atexit.register(plane.stop)
+        # Before anything exists on disk: a SIGTERM or SIGHUP from here on unwinds through stop()
+        # (the working folder holds etcd's data, applied Secrets included, and private keys).
+        signals = _interrupt_on_signals()
+        plane: LocalControlPlane | None = None
         try:
+            if workdir is None:
+                sweep_dead_workdirs()
+            plane = cls(Path(workdir or tempfile.mkdtemp(prefix=WORKDIR_PREFIX)), _signals=signals)
+            plane.audit_log = Path(audit_log).resolve() if audit_log is not None else None
+            atexit.register(plane.stop)
+            (plane.workdir / OWNER_FILE).write_text(_owner(os.getpid()))
             plane._boot(binaries, timeout)
         except BaseException:
-            plane.stop()
+            if plane is not None:
+                plane.stop()
+            else:
+                _restore_signals(signals)
             raise
         return plane
 
@@ -513,6 +527,69 @@ class LocalControlPlane:
         atexit.unregister(self.stop)
         if not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        _restore_signals(self._signals)
+        self._signals = {}
+
+
+WORKDIR_PREFIX: Final = "k8ssec-cp-"
+OWNER_FILE: Final = "owner"
+# A folder without an owner file is left alone until it is this old (its owner may be writing it).
+_ORPHAN_AGE_S: Final = 24 * 3600.0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _interrupt_on_signals() -> dict[int, Any]:
+    """Make SIGTERM and SIGHUP raise KeyboardInterrupt while a plane runs (cleanup as on Ctrl-C).
+
+    Only handlers still at their default are replaced (a caller's own stay), and only from the
+    main thread (the only one that may set them). Returns what to restore.
+    """
+    installed: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return installed
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, _interrupt)
+            installed[signum] = signal.SIG_DFL
+    return installed
+
+
+def _restore_signals(installed: dict[int, Any]) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum, previous in installed.items():
+        if signal.getsignal(signum) is _interrupt:
+            signal.signal(signum, previous)
+
+
+def sweep_dead_workdirs(folder: str | None = None) -> list[Path]:
+    """Remove working folders of control planes whose process is gone (SIGKILL leaves them behind).
+
+    Returns the folders removed. Only ``k8ssec-cp-*`` folders in ``folder`` (default: the temp
+    folder) whose owner file names a dead process are touched.
+    """
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        try:
+            owner = (path / OWNER_FILE).read_text()
+        except FileNotFoundError:
+            try:
+                orphan = time.time() - path.stat().st_mtime > _ORPHAN_AGE_S
+            except OSError:
+                continue
+            if not orphan:
+                continue
+        except OSError:
+            continue  # not ours to read
+        else:
+            if _alive(owner):
+                continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
 
 
 def _terminate(popen: subprocess.Popen[bytes], timeout: float) -> None:

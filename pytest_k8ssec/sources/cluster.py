@@ -10,9 +10,13 @@ that needs that kind, so a 403 or a timeout fails those tests and never shrinks 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import socket
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -152,46 +156,86 @@ class ClusterSource:
     ) -> tuple[int, Any]:
         """One API request; returns (HTTP status, decoded JSON body). Never raises for an HTTP status.
 
+        A body that is not JSON comes back as a ``NotJson`` (never as a dict that could pass
+        for an answer). 429, and 5xx to a GET, are retried ``RETRIES`` times with backoff
+        (``Retry-After`` when the server gives one, at most ``MAX_RETRY_DELAY_S``).
+
         Raises:
             ClusterError: the server cannot be reached or does not answer in time.
         """
-        with self._lock:
-            self.requests += 1
         headers = {"Accept": "application/json"}
-        payload_in: Any = None
+        payload: bytes | None = None
         if body is not None:
             headers["Content-Type"] = content_type
-            # The client serializes only JSON content types itself; any other (an apply patch)
-            # goes as text, and JSON is valid YAML for it.
-            payload_in = dict(body) if content_type == "application/json" else json.dumps(body)
-        method, url, headers, payload, post = self.api_client.param_serialize(
-            method=method,
-            resource_path=path,
-            query_params=list(query),
-            header_params=headers,
-            body=payload_in,
-            auth_settings=["BearerToken"],
-        )
+            # JSON is valid YAML: one serialization serves an apply patch too.
+            payload = json.dumps(body).encode()
         try:
-            response = self.api_client.call_api(
-                method, url, headers, payload, post, _request_timeout=self.options.timeout
+            _, url, headers, _, _ = self.api_client.param_serialize(
+                method=method, resource_path=path, query_params=list(query), header_params=headers, auth_settings=["BearerToken"]
             )
-            data = response.read()
-        except ApiException as exc:  # raised for TLS errors (status 0) and by some auth providers
-            if exc.status:
-                return exc.status, _decode(exc.body)
-            failure = f"context {self.context!r}: {self.server} failed: {exc.reason}"
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            failure = (
-                f"context {self.context!r}: cannot reach {self.server} within {self.options.timeout:g} s: "
-                f"{_cause(exc)} (the timeout is --k8s-request-timeout)"
+        except (ApiException, ConfigException) as exc:  # a credential plugin or token refresh failed
+            raise ClusterError(f"context {self.context!r}: cannot get credentials: {exc}") from None
+        try:
+            for attempt in range(RETRIES + 1):
+                status, data, answer_headers = self._send(method, url, headers, payload, path)
+                retriable = status == 429 or (status in _RETRIED_5XX and method == "GET")
+                if not retriable or attempt == RETRIES:
+                    break
+                time.sleep(_retry_delay(answer_headers.get("Retry-After"), attempt))
+        except ClusterError as exc:
+            # `--showlocals` prints this frame: the Authorization header (a bearer token) and the
+            # body (a Secret being applied) must be gone before the error travels on.
+            del headers, payload, body
+            raise exc from None
+        return status, _decode(data, answer_headers.get("Content-Type"))
+
+    def _send(
+        self, method: str, url: str, headers: Mapping[str, str], payload: bytes | None, path: str
+    ) -> tuple[int, bytes, Mapping[str, str]]:
+        with self._lock:
+            self.requests += 1
+        timeout = self.options.timeout
+        # urllib3's read timeout bounds each socket read, so a server that sends one byte a
+        # second never trips it; the deadline closes the connection when the whole request
+        # (connect, headers, body) has taken longer than the timeout.
+        deadline = _Deadline(timeout)
+        response = None
+        try:
+            with deadline:
+                response = self.api_client.rest_client.pool_manager.request(
+                    method,
+                    url,
+                    body=payload,
+                    headers=dict(headers),
+                    timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                    retries=_CONNECT_RETRY,
+                    preload_content=False,
+                )
+                data = response.read()
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            del headers, payload  # `--showlocals` prints this frame: no bearer token, no Secret body
+            if deadline.fired:
+                raise ClusterError(
+                    f"context {self.context!r}: {method} {self.server}{path}: no complete answer within "
+                    f"{timeout:g} s (the timeout is --k8s-request-timeout, a bound on the whole request)"
+                ) from None
+            raise ClusterError(
+                f"context {self.context!r}: cannot reach {self.server} within {timeout:g} s: "
+                f"{_cause(exc)} ({method} {path}; the timeout is --k8s-request-timeout)"
+            ) from None
+        finally:
+            if response is not None:
+                if deadline.fired:
+                    response.close()
+                response.release_conn()
+        if deadline.fired:
+            # The read ended only because the deadline closed the connection: what arrived may be cut short.
+            del headers, payload
+            raise ClusterError(
+                f"context {self.context!r}: {method} {self.server}{path}: no complete answer within {timeout:g} s "
+                "(the timeout is --k8s-request-timeout, a bound on the whole request)"
             )
-        else:
-            return response.status, _decode(data)
-        # `--showlocals` prints this frame: the Authorization header (a bearer token) and the body
-        # (a Secret being applied) must be gone before the error is raised.
-        del headers, payload, payload_in, body
-        raise ClusterError(failure) from None
+        return response.status, data, response.headers
 
     def whoami(self) -> str:
         """The authenticated user name (SelfSubjectReview), or ``unknown user``."""
@@ -204,8 +248,9 @@ class ClusterSource:
                 )
             except ClusterError:
                 status, body = 0, None
-            user = body.get("status", {}).get("userInfo", {}).get("username") if isinstance(body, dict) else None
-            self._username = user if status == 201 and user else "unknown user"
+            # A refusal (403, or 404 before 1.28) is a Status whose "status" is the string "Failure".
+            user = _dig(body, "status", "userInfo", "username")
+            self._username = user if status == 201 and isinstance(user, str) and user else "unknown user"
         return self._username
 
     def server_version(self) -> str:
@@ -385,7 +430,9 @@ class ClusterSource:
             with self._lock:
                 self._cache[kind] = cached
         if isinstance(cached, ClusterError):
-            raise cached
+            # A fresh exception each time: re-raising one object would append every caller's
+            # frames to its traceback (N tests printed N(N+1)/2 frames).
+            raise ClusterError(str(cached))
         return cached
 
     def _list(self, kind: str) -> tuple[K8sObject, ...]:
@@ -398,9 +445,10 @@ class ClusterSource:
         found: list[K8sObject] = []
         for namespace in scopes:
             for item in self._pages(info, namespace):
-                metadata = item.get("metadata")
+                metadata = _dig(item, "metadata")
                 if not isinstance(metadata, dict):
-                    continue
+                    # Skipping it would make the object vanish from every test.
+                    raise ClusterError(f"context {self.context!r}: listing {info.resource}: an item without metadata")
                 # managedFields is bookkeeping of the server, not part of the object's meaning.
                 metadata.pop("managedFields", None)
                 item.setdefault("kind", kind)
@@ -414,53 +462,232 @@ class ClusterSource:
                 found.append(K8sObject(item, provenance))
         return tuple(found)
 
-    def _pages(self, info: KindInfo, namespace: str | None) -> Iterable[dict[str, Any]]:
+    def _pages(self, info: KindInfo, namespace: str | None) -> Iterable[Any]:
         path = info.path(namespace)
+        list_kind = f"{_kind_of(info)}List"
+        where = f"{self.server}{path}"
         token = ""
-        while True:
+        tokens: set[str] = set()
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
             query = [("limit", str(self.options.page_size))]
             if token:
                 query.append(("continue", token))
             status, body = self.request("GET", path, query)
-            if status != 200 or not isinstance(body, dict):
-                raise self._error(status, body, "list", info.resource, info.group, namespace)
-            items = body.get("items") or []
-            yield from (item for item in items if isinstance(item, dict))
-            token = str(body.get("metadata", {}).get("continue") or "")
-            if not token:
+            if status != 200:
+                raise self._error(status, body, "list", info.resource, info.group, namespace, url=where)
+            items = _dig(body, "items")
+            if _dig(body, "kind") != list_kind or not isinstance(items, list):
+                # An HTML page or a cut-off answer read as "no items" would hide every object.
+                found = body if isinstance(body, NotJson) else f"kind {_dig(body, 'kind')!r}, items {type(items).__name__}"
+                raise ClusterError(
+                    f"context {self.context!r}: GET {where} answered HTTP 200 with {found}, not a {list_kind} "
+                    "with a list of items; nothing of that kind can be judged"
+                )
+            after = _dig(body, "metadata", "continue") or ""
+            if not isinstance(after, str):
+                raise ClusterError(f"context {self.context!r}: listing {info.resource} ({where}): the continue token is not a string")
+            if after and after in tokens | {token}:
+                raise ClusterError(
+                    f"context {self.context!r}: listing {info.resource} ({where}): the server sent the same continue "
+                    "token twice; paging would never end"
+                )
+            for item in items:
+                key = _identity(item)
+                if key in seen:
+                    raise ClusterError(
+                        f"context {self.context!r}: listing {info.resource} ({where}) returned {key} twice "
+                        "across pages: the server is repeating itself, the list cannot be trusted"
+                    )
+                seen.add(key)
+                yield item
+            if not after:
                 return
+            tokens.add(after)
+            token = after
+        raise ClusterError(
+            f"context {self.context!r}: listing {info.resource} ({where}) did not end after {MAX_PAGES} pages of "
+            f"{self.options.page_size} (--k8s-page-size)"
+        )
 
     def _error(
-        self, status: int, body: object, verb: str, resource: str, group: str | None, namespace: str | None
+        self, status: int, body: object, verb: str, resource: str, group: str | None, namespace: str | None, url: str = ""
     ) -> ClusterError:
-        message = body.get("message") if isinstance(body, dict) else None
+        message = _dig(body, "message")
+        if url:
+            # After the retries of request(): a 429 or 5xx that is still there is the answer.
+            scope_note = f" (GET {url}{', after ' + str(RETRIES + 1) + ' attempts' if status == 429 or status in _RETRIED_5XX else ''})"
+        else:
+            scope_note = ""
+        said = message if isinstance(message, str) and message else str(body) if body is not None else status
         scope = f'in namespace "{namespace}"' if namespace else "at the cluster scope"
         if status == 403:
+            user = self.whoami()
+            if user == "unknown user" and isinstance(message, str):
+                # The identity lookup itself may be refused; the server's message names the user.
+                named = re.search(r'User "([^"]*)"', message)
+                user = named.group(1) if named else user
             return ClusterError(
-                f"context {self.context!r}: forbidden: {self.whoami()} cannot {verb} {resource} "
+                f"context {self.context!r}: forbidden: {user} cannot {verb} {resource} "
                 f'(API group "{group or ""}") {scope}; grant it with a Role/ClusterRole allowing '
-                f"verb {verb!r} on {resource!r}. Server said: {message or status}"
+                f"verb {verb!r} on {resource!r}. Server said: {said}{scope_note}"
             )
         if status == 401:
-            return ClusterError(f"context {self.context!r}: unauthorized (401): the credentials were not accepted: {message}")
-        return ClusterError(f"context {self.context!r}: {verb} {resource} {scope} failed with HTTP {status}: {message or body!r}")
+            return ClusterError(
+                f"context {self.context!r}: unauthorized (401): {self.server} did not accept the credentials "
+                f"(expired or revoked?): {said}{scope_note}"
+            )
+        return ClusterError(f"context {self.context!r}: {verb} {resource} {scope} failed with HTTP {status}{scope_note}: {said}")
+
+
+def _kind_of(info: KindInfo) -> str:
+    return next(kind for kind, known in KINDS.items() if known is info)
+
+
+def _identity(item: object) -> str:
+    uid = _dig(item, "metadata", "uid")
+    if isinstance(uid, str) and uid:
+        return f"uid {uid}"
+    return f"{_dig(item, 'metadata', 'namespace')}/{_dig(item, 'metadata', 'name')}"
 
 
 def _client(configuration: k8s_client.Configuration) -> k8s_client.ApiClient:
-    # One retry for connection errors; timeouts are ours (options.timeout per request).
+    # For callers of .api_client (custom calls): one retry for connection errors.
     configuration.retries = 1
-    return k8s_client.ApiClient(configuration)
+    client = k8s_client.ApiClient(configuration)
+    manager = client.rest_client.pool_manager
+    if isinstance(manager, urllib3.PoolManager) and set(manager.pool_classes_by_scheme) == {"http", "https"}:
+        # Our connection classes let the deadline find the socket of the request in flight.
+        # (A SOCKS proxy brings its own; there the timeout bounds each read, not the whole request.)
+        manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+    return client
 
 
-def _decode(data: object) -> Any:
-    if data is None:
-        return None
-    if isinstance(data, (bytes, bytearray)):
-        data = data.decode("utf-8", errors="replace")
+# Connection errors are retried once; everything else is ours to decide (status retries above).
+_CONNECT_RETRY: Final = urllib3.Retry(
+    total=1, connect=1, read=0, status=0, other=0, redirect=0, raise_on_redirect=False, raise_on_status=False,
+    respect_retry_after_header=False,
+)
+RETRIES: Final = 2
+MAX_RETRY_DELAY_S: Final = 5.0
+_RETRIED_5XX: Final = frozenset({500, 502, 503, 504})
+# Pages of one list: beyond this the server is taken to be looping (500 objects a page: 5 million).
+MAX_PAGES: Final = 10_000
+
+
+def _retry_delay(retry_after: str | None, attempt: int) -> float:
     try:
-        return json.loads(str(data)) if data else None
+        asked = float(retry_after) if retry_after is not None else None
     except ValueError:
-        return {"message": str(data)[:500]}
+        asked = None  # an HTTP date: rare from an API server, and backoff is as good
+    delay = asked if asked is not None and asked >= 0 else 0.5 * 2**attempt
+    return min(delay, MAX_RETRY_DELAY_S)
+
+
+_IN_FLIGHT = threading.local()
+
+
+class _Deadline:
+    """Bounds one request as a whole: when the timeout passes, the socket in flight is shut down."""
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._done = False
+        self._connection: Any = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        _IN_FLIGHT.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._done = True
+        _IN_FLIGHT.deadline = None
+
+    def attach(self, connection: Any) -> None:
+        with self._lock:
+            self._connection = connection
+            late = self.fired
+        if late:
+            self._shutdown(connection)
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            connection = self._connection
+        if connection is not None:
+            self._shutdown(connection)
+
+    @staticmethod
+    def _shutdown(connection: Any) -> None:
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _attach(connection: Any) -> None:
+    deadline = getattr(_IN_FLIGHT, "deadline", None)
+    if deadline is not None:
+        deadline.attach(connection)
+
+
+class _HTTPConnection(urllib3.connection.HTTPConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attach(self)
+        super().request(*args, **kwargs)
+
+
+class _HTTPSConnection(urllib3.connection.HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attach(self)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+@dataclass(frozen=True)
+class NotJson:
+    """A body that is not JSON: what it was, never its content (it may hold anything)."""
+
+    content_type: str
+    size: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"a body that is not JSON ({self.content_type or 'no Content-Type'}, {self.size} bytes: {self.reason})"
+
+
+def _decode(data: bytes | None, content_type: str | None = None) -> Any:
+    if not data:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError as exc:  # UnicodeDecodeError included
+        reason = f"{exc.msg} at byte {exc.pos}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        return NotJson(content_type or "", len(data), reason)
+
+
+def _dig(value: object, *keys: str) -> object:
+    """``value[k1][k2]...`` where every level is a dict, else None (bodies are never trusted to have a shape)."""
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
 
 
 def _cause(exc: BaseException) -> str:

@@ -18,6 +18,7 @@ from pytest_k8ssec.localcluster import LocalControlPlane
 from pytest_k8ssec.sources.cluster import ClusterSource
 from pytest_k8ssec.sources.cluster_options import ClusterOptions
 from pytest_k8ssec.sources.manifests import load
+from waits import wait_for
 
 
 
@@ -68,14 +69,22 @@ def _source(plane: LocalControlPlane, context: str, **options: object) -> Cluste
     return ClusterSource.from_kubeconfig(context, ClusterOptions(kubeconfig=str(plane.kubeconfig), **options))  # type: ignore[arg-type]
 
 
-def _wait_gone(admin: ClusterSource, namespace: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status, _ = admin.request("GET", f"/api/v1/namespaces/{namespace}")
-        if status == 404:
-            return
-        time.sleep(0.25)
-    pytest.fail(f"namespace {namespace} still exists {timeout:g} s after its test ended")
+def _wait_gone(admin: ClusterSource, namespace: str, timeout: float = 300.0) -> None:
+    wait_for(
+        lambda: admin.request("GET", f"/api/v1/namespaces/{namespace}")[0] == 404,
+        f"namespace {namespace} still exists after its test ended",
+        timeout,
+    )
+
+
+def _ended(proc: subprocess.Popen[bytes], what: str, timeout: float = 300.0) -> str:
+    """The output of ``proc`` once it has exited; fail naming ``what`` if it does not, on a slow machine too."""
+    try:
+        return proc.communicate(timeout=timeout)[0].decode()
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out = proc.communicate()[0].decode()
+        pytest.fail(f"{what}: the run had not ended {timeout:g} s after the signal; its output:\n{out[-3000:]}")
 
 
 def test_the_control_plane_is_real_secure_and_ready(control_plane: LocalControlPlane, admin: ClusterSource) -> None:
@@ -239,7 +248,7 @@ def test_interrupted_runs_delete_the_namespaces_of_the_run(
         def test_slow(k8s_namespace):
             with open({str(record)!r}, "w") as handle:
                 handle.write(k8s_namespace.name)
-            time.sleep(120)
+            time.sleep(600)
         """
     )
     proc = subprocess.Popen(
@@ -248,12 +257,10 @@ def test_interrupted_runs_delete_the_namespaces_of_the_run(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
-    while not record.exists() or not record.read_text():
-        assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        time.sleep(0.1)
+    wait_for(lambda: (record.exists() and record.read_text()) or proc.poll() is not None, "the run created its namespace")
+    assert proc.poll() is None, _ended(proc, "the run ended by itself")
     proc.send_signal(signum)
-    out = proc.communicate(timeout=60)[0].decode()
+    out = _ended(proc, f"signal {signum}")
     assert "KeyboardInterrupt" in out
     _wait_gone(admin, record.read_text())
 
@@ -331,10 +338,10 @@ def test_cluster_fixture_and_pods(pytester: pytest.Pytester, admin: ClusterSourc
 
 
 def _wait_default_service_account(admin: ClusterSource, namespace: str) -> None:
-    deadline = time.monotonic() + 30
-    while admin.request("GET", f"/api/v1/namespaces/{namespace}/serviceaccounts/default")[0] != 200:
-        assert time.monotonic() < deadline, "the serviceaccount controller did not create default"
-        time.sleep(0.1)
+    wait_for(
+        lambda: admin.request("GET", f"/api/v1/namespaces/{namespace}/serviceaccounts/default")[0] == 200,
+        "the serviceaccount controller creates default",
+    )
 
 
 def _closed_port() -> int:
@@ -417,7 +424,11 @@ def _zombie(pid: int) -> bool:
         return True
 
 
-def test_ctrl_c_of_a_run_with_a_local_control_plane_leaves_no_process(pytester: pytest.Pytester, binaries: object) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
+def test_ctrl_c_of_a_run_with_a_local_control_plane_leaves_no_process(
+    pytester: pytest.Pytester, binaries: object, signum: int
+) -> None:
+    """SIGKILL runs no handler: the components die with pytest (PR_SET_PDEATHSIG)."""
     tmp = pytester.mkdir("tmp")
     marker = pytester.path / "started"
     pytester.makepyfile(
@@ -426,21 +437,86 @@ def test_ctrl_c_of_a_run_with_a_local_control_plane_leaves_no_process(pytester: 
 
         def test_wait(k8s_cluster):
             open({str(marker)!r}, "w").close()
-            time.sleep(120)
+            time.sleep(600)
         """
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-local-control-plane"],
         cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_run_env(tmp),
     )
-    deadline = time.monotonic() + 180
-    while not marker.exists():
-        assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        time.sleep(0.2)
+    wait_for(lambda: marker.exists() or proc.poll() is not None, "the run with a local control plane reached its test")
+    assert proc.poll() is None, _ended(proc, "the run ended by itself")
     assert len(_control_plane_pids(tmp)) == 3, "the run's etcd, kube-apiserver and kube-controller-manager run"
-    os.kill(proc.pid, signal.SIGINT)
-    proc.communicate(timeout=60)
-    assert _control_plane_pids(tmp) == set()
+    os.kill(proc.pid, signum)
+    _ended(proc, f"signal {signum}")
+    wait_for(lambda: not _control_plane_pids(tmp), f"no control plane process is left after signal {signum}")
+
+
+def _workdirs(tmp: Path) -> list[Path]:
+    return sorted(tmp.glob("k8ssec-cp-*"))
+
+
+@pytest.mark.parametrize(
+    ("signum", "when"),
+    [(signal.SIGTERM, "start-up"), (signal.SIGHUP, "start-up"), (signal.SIGHUP, "test")],
+    ids=["sigterm-start-up", "sighup-start-up", "sighup-test"],
+)
+def test_a_signal_during_start_up_or_the_run_leaves_no_process_and_no_working_folder(
+    pytester: pytest.Pytester, binaries: object, signum: int, when: str
+) -> None:
+    """Issue 12 item 18: the working folder holds etcd's data (applied Secrets) and private keys."""
+    tmp = pytester.mkdir("tmp")
+    marker = pytester.path / "started"
+    pytester.makepyfile(
+        f"""
+        import time
+
+        def test_wait(k8s_cluster):
+            open({str(marker)!r}, "w").close()
+            time.sleep(600)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-local-control-plane"],
+        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_run_env(tmp),
+    )
+    if when == "start-up":
+        # As soon as the working folder exists: etcd is not even running yet.
+        wait_for(lambda: _workdirs(tmp) or proc.poll() is not None, "the control plane's working folder appears")
+        assert not marker.exists()
+    else:
+        wait_for(lambda: marker.exists() or proc.poll() is not None, "the run reached its test")
+    assert proc.poll() is None, _ended(proc, "the run ended by itself")
+    os.kill(proc.pid, signum)
+    out = _ended(proc, f"signal {signum}")
+    wait_for(lambda: not _control_plane_pids(tmp), f"no control plane process is left after signal {signum}")
+    assert _workdirs(tmp) == [], out[-3000:]
+
+
+def test_the_working_folder_of_a_killed_run_is_swept_at_the_next_start(pytester: pytest.Pytester, binaries: object) -> None:
+    tmp = pytester.mkdir("tmp")
+    marker = pytester.path / "started"
+    pytester.makepyfile(
+        f"""
+        import time
+
+        def test_wait(k8s_cluster):
+            open({str(marker)!r}, "w").close()
+            time.sleep(600)
+        """
+    )
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-local-control-plane"]
+    proc = subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=_run_env(tmp))
+    wait_for(lambda: marker.exists() or proc.poll() is not None, "the run reached its test")
+    proc.kill()
+    proc.wait()
+    wait_for(lambda: not _control_plane_pids(tmp), "no control plane process is left after SIGKILL")
+    (killed,) = _workdirs(tmp)  # SIGKILL runs no handler: the folder stays, with etcd's data
+    assert (killed / "etcd").is_dir()
+    pytester.makepyfile("def test_quick(k8s_cluster):\n    assert k8s_cluster.user == 'admin'\n")
+    done = subprocess.run(command, cwd=pytester.path, capture_output=True, text=True, timeout=300, env=_run_env(tmp))
+    assert "1 passed" in done.stdout, done.stdout[-3000:]
+    assert _workdirs(tmp) == []
 
 
 def test_in_cluster_configuration_uses_the_service_account_token(
@@ -494,8 +570,7 @@ def test_envtest_layout_in_kubebuilder_assets_works(
         # The multi-call binary picks its component from argv[0], like separate envtest binaries.
         (tmp_path / name).symlink_to(multicall)
     monkeypatch.setenv("KUBEBUILDER_ASSETS", str(tmp_path))
-    # K8SSEC_CONTROL_PLANE_BIN comes first in the search (CI may set it instead of building).
-    monkeypatch.delenv("K8SSEC_CONTROL_PLANE_BIN", raising=False)
+    monkeypatch.delenv("K8SSEC_CONTROL_PLANE_BIN", raising=False)  # it wins over KUBEBUILDER_ASSETS
     found = Binaries.find()
     assert found.apiserver == (str(tmp_path / "kube-apiserver"),)
     with LocalControlPlane.start(found) as plane:

@@ -45,3 +45,34 @@ def test_environment_variable_is_used_when_no_option_is_given(tmp_path: Path, mo
     multicall = _exe(tmp_path / "k8s-controlplane")
     monkeypatch.setenv("K8SSEC_CONTROL_PLANE_BIN", str(multicall))
     assert Binaries.find().etcd == (str(multicall), "etcd")
+
+
+def test_working_folders_of_dead_runs_are_swept_and_no_other(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from pytest_k8ssec.localcluster import _owner, sweep_dead_workdirs
+
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+
+    def folder(name: str, owner: str | None) -> Path:
+        path = tmp_path / f"k8ssec-cp-{name}"
+        (path / "etcd").mkdir(parents=True)
+        if owner is not None:
+            (path / "owner").write_text(owner)
+        return path
+
+    dead = folder("dead", f"{done.pid} 1")  # its process has exited
+    reused = folder("reused", f"{os.getpid()} 1")  # our PID, but a process started at another time
+    alive = folder("alive", _owner(os.getpid()))
+    starting = folder("starting", None)  # its owner may be writing the owner file right now
+    old = folder("old", None)
+    os.utime(old, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    other = tmp_path / "not-ours"
+    other.mkdir()
+    assert sorted(p.name for p in sweep_dead_workdirs(str(tmp_path))) == sorted([dead.name, reused.name, old.name])
+    assert alive.exists() and starting.exists() and other.exists()
+    assert not dead.exists() and not reused.exists() and not old.exists()
