@@ -1,0 +1,135 @@
+"""The API server judges how the loader reads YAML: every row of tests/data/yaml-semantics/cases.json
+is sent as YAML (``Content-Type: application/yaml``, server-side ``dryRun=All``) to the local control
+plane, and what the server decoded must equal, value and JSON type, what the loader reads from the
+same text. Error rows must be refused by both.
+
+Where the YAML 1.1 documents and the server differ (``y`` and ``n`` are booleans, timestamps stay
+text, a later anchor replaces an earlier one), upstream wins: the server is the judge here, and the
+unit table (tests/unit/test_kube_yaml.py) pins the same values without a server.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_k8ssec.errors import ManifestError
+from pytest_k8ssec.sources.cluster import ClusterSource
+from pytest_k8ssec.sources.manifests import load_text
+
+CASES = json.loads((Path(__file__).parent.parent / "data" / "yaml-semantics" / "cases.json").read_text())
+GROUP = "k8ssec.test"
+PROBES = f"/apis/{GROUP}/v1/namespaces/default/probes"
+
+
+def document(case: dict[str, Any]) -> str:
+    return f"apiVersion: {GROUP}/v1\nkind: Probe\nmetadata:\n  name: {case['id']}\nspec: {case['spec']}\n"
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, and of the same JSON type at every level (1 is not 1.0, True is not 1)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[key], b[key]) for key in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+def post_yaml(admin: ClusterSource, path: str, text: str) -> tuple[int, Any]:
+    """POST ``text`` as it is, YAML, with server-side dry-run (nothing is stored)."""
+    client = admin.api_client
+    method, url, headers, body, post = client.param_serialize(
+        method="POST",
+        resource_path=path,
+        query_params=[("dryRun", "All")],
+        header_params={"Content-Type": "application/yaml", "Accept": "application/json"},
+        body=text,
+        auth_settings=["BearerToken"],
+    )
+    try:
+        response = client.call_api(method, url, headers, body, post, _request_timeout=30)
+        return response.status, json.loads(response.read())
+    except Exception as exc:  # kubernetes' ApiException carries the status and the body
+        status = getattr(exc, "status", None)
+        if not status:
+            raise
+        return int(status), json.loads(getattr(exc, "body", None) or "null")
+
+
+@pytest.fixture(scope="module")
+def probe_crd(admin: ClusterSource) -> None:
+    admin.apply(
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"probes.{GROUP}"},
+            "spec": {
+                "group": GROUP,
+                "scope": "Namespaced",
+                "names": {"plural": "probes", "singular": "probe", "kind": "Probe"},
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "schema": {
+                            "openAPIV3Schema": {
+                                "type": "object",
+                                "properties": {
+                                    "spec": {"type": "object", "nullable": True, "x-kubernetes-preserve-unknown-fields": True}
+                                },
+                            }
+                        },
+                    }
+                ],
+            },
+        }
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # served once the CRD is Established
+        status, _ = admin.request("GET", PROBES)
+        if status == 200:
+            return
+        time.sleep(0.2)
+    pytest.fail("the Probe CRD was not served within 60 s")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
+def test_the_loader_reads_yaml_as_the_api_server_does(admin: ClusterSource, probe_crd: None, case: dict[str, Any]) -> None:
+    text = document(case)
+    status, answer = post_yaml(admin, PROBES, text)
+    if "error" in case:
+        with pytest.raises(ManifestError, match=case["error"]):
+            load_text(text)
+        if "server_keeps_one_of" in case:
+            # Keys that collide once stringified: the server keeps one at random (Go's map
+            # order), so no value is the one a reviewer reads; the loader refuses the document.
+            assert status == 201 and answer["spec"] in case["server_keeps_one_of"], f"{status} {answer}"
+        else:
+            assert status in (400, 422), f"the server accepted what the loader refuses: {status} {answer}"
+        return
+    assert status == 201, f"the server refused the row: {status} {answer}"
+    (obj,) = load_text(text)
+    served = answer["spec"]
+    assert same(obj.raw["spec"], served), f"loader {obj.raw['spec']!r} != server {served!r}"
+    assert same(case["value"], served), f"table {case['value']!r} != server {served!r}"
+
+
+def test_non_string_keys_of_secrets_and_configmaps_are_the_strings_the_server_stores(admin: ClusterSource) -> None:
+    # issue 12 item 1: a numeric stringData key hid a credential from walkers that skip non-string keys.
+    secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: numeric-keys}\nstringData: {1234: Sup3rS3cretPassw0rd}\n"
+    status, answer = post_yaml(admin, "/api/v1/namespaces/default/secrets", secret)
+    assert status == 201, answer
+    (obj,) = load_text(secret)
+    assert list(obj.raw["stringData"]) == list(answer["data"]) == ["1234"]
+    configmap = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: numeric-keys}\ndata: {1: a, yes: b, 1.5: c, 0x10: d}\n"
+    status, answer = post_yaml(admin, "/api/v1/namespaces/default/configmaps", configmap)
+    assert status == 201, answer
+    (obj,) = load_text(configmap)
+    assert obj.raw["data"] == answer["data"] == {"1": "a", "true": "b", "1.5": "c", "16": "d"}
