@@ -133,3 +133,44 @@ def test_non_string_keys_of_secrets_and_configmaps_are_the_strings_the_server_st
     assert status == 201, answer
     (obj,) = load_text(configmap)
     assert obj.raw["data"] == answer["data"] == {"1": "a", "true": "b", "1.5": "c", "16": "d"}
+
+
+REAL_WORLD = Path(__file__).parent.parent / "data" / "yaml-semantics" / "real-world"
+
+
+def leaves(value: Any, path: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        return {k: v for key, child in value.items() for k, v in leaves(child, f"{path}.{key}").items()}
+    if isinstance(value, list):
+        return {k: v for index, child in enumerate(value) for k, v in leaves(child, f"{path}[{index}]").items()}
+    return {path: value}
+
+
+def test_the_real_world_tree_reads_as_the_server_stores_it(admin: ClusterSource) -> None:
+    admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}})
+    paths = {
+        "CustomResourceDefinition": "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        "Deployment": "/apis/apps/v1/namespaces/web/deployments",
+        "Secret": "/api/v1/namespaces/web/secrets",
+        "CronJob": "/apis/batch/v1/namespaces/web/cronjobs",
+    }
+    checked = 0
+    for path in sorted(REAL_WORLD.glob("*.yaml")):
+        documents = path.read_text().split("\n---\n")
+        objects = load_text(path.read_text(), str(path))
+        assert len(objects) == len(documents)
+        for obj, text in zip(objects, documents):
+            status, answer = post_yaml(admin, paths[obj.kind], text)
+            assert status == 201, f"{obj.ref}: {status} {answer}"
+            ours = dict(obj.raw)
+            if obj.kind == "Secret":  # the server moves stringData into data, base64-encoded
+                strings = ours.pop("stringData")
+                assert list(answer["data"]) == list(strings)
+            served = leaves(answer)
+            for where, value in leaves(ours).items():
+                if where not in served:  # typed fields with omitempty drop Go's zero values
+                    assert value in (False, 0, "", None) and not isinstance(value, float), f"{obj.ref} {where}: ours {value!r}, server has none"
+                    continue
+                assert same(served[where], value), f"{obj.ref} {where}: ours {value!r}, server {served[where]!r}"
+                checked += 1
+    assert checked > 80
