@@ -311,7 +311,16 @@ class KubeYAMLLoader(_Base):
     """
 
     def resolve(self, kind: type[Node], value: str | None, implicit: tuple[bool, bool]) -> str:
-        return _tag_of(kind, value, implicit)
+        # _tag_of inlined: libyaml calls this for every node.
+        if kind is ScalarNode:
+            if implicit[0]:
+                assert value is not None
+                if value[:1] in _NUMERIC or value in _FIXED:
+                    return PLAIN
+                if value == "<<":
+                    return MERGE
+            return STR
+        return SEQ if kind is SequenceNode else MAP
 
 
 def compose_all(text: str) -> Iterator[Node]:

@@ -881,16 +881,16 @@ def _composed(text: str) -> Iterator[yaml.Node]:
     loader = _ManifestLoader(text)
     count = 0
     try:
-        try:
-            while loader.check_node():
-                node = loader.get_node()
-                if node is None:  # pragma: no cover - check_node() promised a node
-                    return
-                yield node
-                count += 1
-        except yaml.composer.ComposerError as exc:
-            if "duplicate anchor" not in str(exc.context):
-                raise
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:  # pragma: no cover - check_node() promised a node
+                return
+            yield node
+            count += 1
+        return
+    except yaml.composer.ComposerError as exc:
+        if "duplicate anchor" not in str(exc.context):
+            raise
     finally:
         loader.dispose()
     # go-yaml, and so Kubernetes, lets a later anchor replace an earlier one.
