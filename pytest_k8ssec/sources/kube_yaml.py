@@ -410,6 +410,9 @@ class _Builder:
         self.bang = _NON_SPECIFIC_TAG.search(text) is not None
         self.built: dict[int, Any] = {}
         self.pending: list[tuple[Node, Any]] = []
+        # What Kubernetes refuses only if it reaches the JSON (a later duplicate key may drop it):
+        # a NaN, a null or uint64 key, keys that collide as strings; with the value or mapping.
+        self.problems: list[tuple[object, yaml.constructor.ConstructorError]] = []
 
     def scalar(self, node: ScalarNode) -> tuple[str, Any]:
         tag = node.tag
@@ -446,7 +449,10 @@ class _Builder:
                 try:
                     return json_number(value)
                 except ResolveError as exc:
-                    raise _problem(node, f"cannot read {_shown(node.value)}: {exc}") from None
+                    # Refused only if it reaches the JSON: a later duplicate key may replace it.
+                    unencodable = _Unencodable()
+                    self.problems.append((unencodable, _problem(node, f"cannot read {_shown(node.value)}: {exc}")))
+                    return unencodable
             return value
         key = id(node)
         if key in self.built:
@@ -464,12 +470,12 @@ class _Builder:
         if isinstance(value, str):
             return value, value
         if value is None:
-            raise _problem(node, f"{_shown(node.value)} is a null key, which Kubernetes refuses")
+            raise _Deferred(None, None, f"{_shown(node.value)} is a null key, which Kubernetes refuses", node.start_mark)
         if isinstance(value, bool):
             return ("true" if value else "false"), (bool, value)
         if isinstance(value, int) and rtag == INT:
             if value > _INT64_MAX:
-                raise _problem(node, f"{_shown(node.value)} is a uint64 key, which Kubernetes refuses")
+                raise _Deferred(None, None, f"{_shown(node.value)} is a uint64 key, which Kubernetes refuses", node.start_mark)
             return str(value), (int, value)
         as_float = float(value)
         # NaN is not equal to itself: every NaN key is a key of its own to Go.
@@ -479,17 +485,22 @@ class _Builder:
     def mapping(self, node: MappingNode, into: dict[str, Any]) -> None:
         origins: dict[str, Any] | None = None
         for key_node, value_node in _pairs(node):
-            name, identity = self.key(key_node)
+            try:
+                name, identity = self.key(key_node)
+            except _Deferred as exc:
+                self.problems.append((into, exc))
+                self.value(value_node)  # go-yaml still decodes the value
+                continue
             if identity is not name or origins is not None:
                 # Non-string keys: Go keeps 1, "1" and 1.0 apart and then writes all three as "1";
                 # which one JSON gets is up to Go's map order, so such a document has no one value.
                 origins = origins if origins is not None else {k: k for k in into}
                 if name in origins and origins[name] != identity:
-                    raise _problem(
-                        key_node,
+                    message = (
                         f"keys {_shown(str(name))} collide once Kubernetes turns keys into strings "
-                        "(which value it keeps is undefined)",
+                        "(which value it keeps is undefined)"
                     )
+                    self.problems.append((into, _Deferred(None, None, message, key_node.start_mark)))
                 origins[name] = identity
             into[name] = self.value(value_node)
 
@@ -501,7 +512,34 @@ class _Builder:
                 self.mapping(node, made)
             else:
                 made.extend(self.value(child) for child in node.value)
+        if self.problems:
+            reachable = _reachable(result)
+            for holder, error in self.problems:
+                if id(holder) in reachable:
+                    raise error
         return result
+
+
+class _Deferred(yaml.constructor.ConstructorError):
+    """Refused by Kubernetes if what holds it is still in the document at the end."""
+
+
+class _Unencodable:
+    """Stands where a number JSON cannot hold (NaN, infinities) was read."""
+
+
+def _reachable(result: Any) -> set[int]:
+    seen: set[int] = set()
+    stack = [result]
+    while stack:
+        value = stack.pop()
+        if id(value) not in seen:
+            seen.add(id(value))
+            if isinstance(value, dict):
+                stack.extend(value.values())
+            elif isinstance(value, list):
+                stack.extend(value)
+    return seen
 
 
 def _is_merge(node: Node) -> bool:
