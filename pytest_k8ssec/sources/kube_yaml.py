@@ -598,3 +598,101 @@ def construct(root: Node, text: str) -> Any:
         yaml.constructor.ConstructorError: what the API server refuses too, at the node's line.
     """
     return _Builder(text).build(root)
+
+
+def _alias_ratio_allowed(decodes: int) -> float:
+    """go-yaml's allowedAliasRatio: 99% of decodes may come from aliases up to 400,000 decodes,
+    sliding to 10% at 4,000,000."""
+    if decodes <= 400_000:
+        return 0.99
+    if decodes >= 4_000_000:
+        return 0.10
+    return 0.99 - 0.89 * ((decodes - 400_000) / 3_600_000)
+
+
+def refuse_excessive_aliasing(root: Node) -> None:
+    """Raise where go-yaml's decoder stops with "document contains excessive aliasing".
+
+    go-yaml counts every node it decodes and those decoded through an alias, and refuses the
+    document once aliases are more than 100, decodes more than 1,000 and the share of aliased
+    decodes passes :func:`_alias_ratio_allowed`. The share only grows inside an alias, so it is
+    checked where each alias outside any other ends; the decodes inside an alias are counted once
+    per node (memoized), so this costs one pass over the distinct nodes. Assumes no cycles (the
+    alias guard refuses them first).
+
+    Raises:
+        yaml.constructor.ConstructorError: at the alias that tips the share over.
+    """
+    # The first occurrence of a node in document order is where it is defined; later ones are aliases.
+    defined: set[int] = set()
+    children: dict[int, list[tuple[Node, bool]]] = {}  # (child, via alias) in document order
+    visit: list[tuple[Node, list[tuple[Node, bool]] | None]] = [(root, None)]
+    while visit:
+        node, slots = visit.pop()
+        alias = id(node) in defined
+        if slots is not None:
+            slots.append((node, alias))
+        if alias:
+            continue
+        defined.add(id(node))
+        parts: list[Node] = []
+        if isinstance(node, MappingNode):
+            parts = [part for pair in node.value for part in pair]
+        elif isinstance(node, SequenceNode):
+            parts = list(node.value)
+        own: list[tuple[Node, bool]] = []
+        children[id(node)] = own
+        visit.extend((part, own) for part in reversed(parts))
+    # Decodes of each node where it is defined, children (and what aliases point to) first.
+    decodes: dict[int, int] = {}
+    post: list[tuple[Node, bool]] = [(root, False)]
+    while post:
+        node, ready = post.pop()
+        if id(node) in decodes:
+            continue
+        if ready:
+            decodes[id(node)] = _decodes(node, children[id(node)], decodes)
+            continue
+        post.append((node, True))
+        post.extend((part, False) for part, _ in children[id(node)] if id(part) not in decodes)
+    total, aliased = 1, 0  # the document node
+    walk: list[tuple[Node, bool]] = [(root, False)]
+    while walk:
+        node, alias = walk.pop()
+        if alias:
+            total += 1 + decodes[id(node)]
+            aliased += decodes[id(node)]
+            if aliased > 100 and total > 1000 and aliased / total > _alias_ratio_allowed(total):
+                raise _problem(node, "the document contains excessive aliasing, which Kubernetes refuses (go-yaml's limit)")
+            continue
+        total += 1
+        if isinstance(node, MappingNode):
+            pending: list[tuple[Node, bool]] = []
+            for (key, key_alias), (value, value_alias) in zip(*[iter(children[id(node)])] * 2):
+                if _is_merge(key):  # go-yaml decodes the merged mappings, not the "<<" key
+                    if isinstance(value, SequenceNode) and not value_alias:
+                        pending.extend(reversed(children[id(value)]))  # nor the list: last first
+                    else:
+                        pending.append((value, value_alias))
+                    continue
+                pending += [(key, key_alias), (value, value_alias)]
+            walk.extend(reversed(pending))
+        else:
+            walk.extend(reversed(children[id(node)]))
+
+
+def _decodes(node: Node, parts: list[tuple[Node, bool]], known: dict[int, int]) -> int:
+    """go-yaml's unmarshal calls for ``node`` where it stands (an alias adds one for itself)."""
+
+    def of(part: Node, alias: bool) -> int:
+        return known[id(part)] + (1 if alias else 0)
+
+    if not isinstance(node, MappingNode):
+        return 1 + sum(of(part, alias) for part, alias in parts)
+    count = 1
+    for (key, key_alias), (value, value_alias) in zip(*[iter(parts)] * 2):
+        if _is_merge(key):
+            count += of(value, value_alias) - (1 if isinstance(value, SequenceNode) and not value_alias else 0)
+        else:
+            count += of(key, key_alias) + of(value, value_alias)
+    return count

@@ -31,7 +31,7 @@ import yaml
 from pytest_k8ssec.errors import ManifestError
 from pytest_k8ssec.model.credentials import leaf_values, scrub
 from pytest_k8ssec.model.objects import K8sObject, Provenance
-from pytest_k8ssec.sources.kube_yaml import KubeYAMLLoader, compose_all, construct
+from pytest_k8ssec.sources.kube_yaml import KubeYAMLLoader, compose_all, construct, refuse_excessive_aliasing
 
 # libyaml is 8x faster than the pure-Python loader on manifests (DESIGN.md, "Speed").
 try:
@@ -909,6 +909,7 @@ def _yaml_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | N
             line = node.start_mark.line + 1
             if may_alias and _has_alias(text, node):
                 _guard_alias_expansion(node, where, line, len(text))
+                refuse_excessive_aliasing(node)
             document = construct(node, text)
             item_lines = _item_lines(node) if isinstance(document, list) or isinstance(document, dict) and _is_list_kind(document) else []
             yield doc_index, line, document, item_lines
