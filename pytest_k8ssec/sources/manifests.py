@@ -31,7 +31,14 @@ import yaml
 from pytest_k8ssec.errors import ManifestError
 from pytest_k8ssec.model.credentials import leaf_values, scrub
 from pytest_k8ssec.model.objects import K8sObject, Provenance
-from pytest_k8ssec.sources.kube_yaml import KubeYAMLLoader, compose_all, construct, refuse_excessive_aliasing
+from pytest_k8ssec.sources.kube_yaml import (
+    KubeYAMLLoader,
+    ResolveError,
+    compose_all,
+    construct,
+    json_number,
+    refuse_excessive_aliasing,
+)
 
 # libyaml is 8x faster than the pure-Python loader on manifests (DESIGN.md, "Speed").
 try:
@@ -795,9 +802,39 @@ def _helm_source(sources: list[tuple[int, str]], line: int) -> str | None:
     return sources[index][1] if index >= 0 else None
 
 
+class _JSONNumberError(ValueError):
+    """A JSON number the API server cannot read (NaN, Infinity, past float64)."""
+
+
+def _json_number(literal: str) -> int | float:
+    # The API server reads JSON numbers as int64 or float64 and gives them back as Go writes them:
+    # 1.0 is 1, integers past int64 are floats; NaN and Infinity are not JSON at all.
+    try:
+        value = float(literal) if any(ch in literal for ch in ".eE") else int(literal)
+        number = json_number(value)
+    except (OverflowError, ResolveError):
+        raise _JSONNumberError(literal) from None
+    return number
+
+
+def _json_constant(literal: str) -> Any:
+    raise _JSONNumberError(literal)
+
+
+_BIG_INTEGER = re.compile(r"\d{19}")
+
+
 def _json_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | None, Any, list[int]]]:
     try:
-        document = json.loads(text)
+        if _BIG_INTEGER.search(text):
+            document = json.loads(text, parse_float=_json_number, parse_int=_json_number, parse_constant=_json_constant)
+        else:  # ints that fit int64 need no conversion, and the hook would cost a call per number
+            document = json.loads(text, parse_float=_json_number, parse_constant=_json_constant)
+    except _JSONNumberError as exc:
+        literal = str(exc)
+        match = re.search(r"[:\[,]\s*" + re.escape(literal), text)
+        at = f"{where.source}:{text.count(chr(10), 0, match.end()) + 1}" if match else where.source
+        raise ManifestError(f"{at}: invalid JSON: {literal[:40]!r} is not a number the API server can read") from None
     except json.JSONDecodeError as exc:
         raise ManifestError(f"{where.source}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})") from None
     except RecursionError:

@@ -173,14 +173,24 @@ def test_invalid_json_names_file_line_and_column(tmp_path: Path) -> None:
         (b'{"a":\n  "\xff"}', ":2: not UTF-8 text: invalid start byte (byte 9)"),
         (b'{"a":\n  ' + b"1" * 5000 + b"}", ":2: invalid JSON: Exceeds the limit (4300 digits)"),
         (b"[" * 100_000, ": invalid JSON: nested too deeply"),
+        (b'{"a":\n  NaN}', ":2: invalid JSON: 'NaN' is not a number the API server can read"),
+        (b'{"a": [1,\n\n  1e400]}', ":3: invalid JSON: '1e400' is not a number the API server can read"),
     ],
-    ids=["empty", "two-values", "not-utf8", "huge-integer", "deep"],
+    ids=["empty", "two-values", "not-utf8", "huge-integer", "deep", "nan", "past-float64"],
 )
 def test_bad_json_is_an_error_never_a_crash(tmp_path: Path, data: bytes, message: str) -> None:
     path = write(tmp_path / "bad.json", data)
     with pytest.raises(ManifestError) as info:
         load_file(path)
     assert str(info.value).startswith(f"{path}{message}")
+
+
+def test_json_numbers_are_what_the_api_server_gives_back(tmp_path: Path) -> None:
+    # The server reads JSON numbers as int64 or float64 and writes whole floats as integers.
+    text = '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "n"}, "x": [1.0, 1e20, 1e21, 0.5, 9223372036854775808, -0.0, 7]}'
+    (obj,) = load_file(write(tmp_path / "n.json", text))
+    assert obj.raw["x"] == [1, 10**20, 1e21, 0.5, 9223372036854776000, 0, 7]
+    assert [type(v) for v in obj.raw["x"]] == [int, int, float, float, int, int, int]
 
 
 # --- List kinds ---------------------------------------------------------------------------------
