@@ -564,7 +564,10 @@ def _pairs(node: MappingNode) -> list[tuple[Node, Node]]:
         sources: list[Node] = []
         for key, value in current.value:
             if _is_merge(key):
-                merged = list(reversed(value.value)) if isinstance(value, SequenceNode) else [value]
+                # An alias of a list does not merge (go-yaml wants the list itself); an alias starts
+                # before the key it follows, as anchors come first.
+                listed = isinstance(value, SequenceNode) and value.start_mark.index > key.start_mark.index
+                merged = list(reversed(value.value)) if listed else [value]
                 for source in merged:
                     if not isinstance(source, MappingNode):
                         raise _problem(source, "map merge requires map or sequence of maps as the value")
