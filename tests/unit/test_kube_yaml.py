@@ -144,7 +144,7 @@ def test_numbers_are_what_json_gives_back(value: float, number: int | float) -> 
 
 
 def test_text_after_the_root_node_is_refused_where_go_yaml_ignores_it() -> None:
-    # go-yaml returns ["a"] for this document and never reads the second line; a reviewer does,
-    # so the loader refuses rather than judge less than the file shows (the one deliberate gap).
+    # go-yaml returns the ConfigMap and never reads the second line; a reviewer does, so the
+    # loader refuses rather than judge less than the file shows (the one deliberate gap).
     with pytest.raises(ManifestError, match=r"^x\.yaml:2: invalid YAML in document 1: did not find expected <document start>"):
-        load_text("[a]\n- b\n", "x.yaml")
+        load_text("{apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n- b\n", "x.yaml")
