@@ -31,6 +31,14 @@ import yaml
 from pytest_k8ssec.errors import ManifestError
 from pytest_k8ssec.model.credentials import leaf_values, scrub
 from pytest_k8ssec.model.objects import K8sObject, Provenance
+from pytest_k8ssec.sources.kube_yaml import (
+    KubeYAMLLoader,
+    ResolveError,
+    compose_all,
+    construct,
+    json_number,
+    refuse_excessive_aliasing,
+)
 
 # libyaml is 8x faster than the pure-Python loader on manifests (DESIGN.md, "Speed").
 try:
@@ -39,40 +47,10 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
-class _ManifestLoader(_Loader):
-    """libyaml's safe loader, read the way Kubernetes reads YAML, and never raising a bare error.
+class _ManifestLoader(KubeYAMLLoader):
+    """libyaml's safe loader, reading scalars as Kubernetes does (see kube_yaml), and never raising
+    a bare error: what Kubernetes refuses becomes a ConstructorError carrying the line."""
 
-    Kubernetes converts YAML to JSON before decoding, so an unquoted ``2024-01-01`` stays a
-    string there; PyYAML would make it a ``datetime`` (unserializable, and a ValueError for
-    ``2024-02-30``). Scalar constructors can raise ValueError and friends (an integer over
-    Python's 4300-digit limit, ``!!bool maybe``); those become ConstructorErrors carrying the line.
-    """
-
-
-_ManifestLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
-}
-
-
-def _checked(tag: str, constructor: Any) -> Any:
-    def construct(loader: _ManifestLoader, node: yaml.Node) -> Any:
-        try:
-            return constructor(loader, node)
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-            value = str(node.value)
-            shown = value if len(value) <= 40 else f"{value[:37]}..."
-            reason = "not a valid value" if isinstance(exc, KeyError) else str(exc).partition("; use sys.")[0]
-            raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read {shown!r} as {tag.rpartition(':')[2]}: {reason}", node.start_mark
-            ) from None
-
-    return construct
-
-
-for _tag in ("bool", "int", "float", "binary", "timestamp"):
-    _full = f"tag:yaml.org,2002:{_tag}"
-    _ManifestLoader.add_constructor(_full, _checked(_full, _Loader.yaml_constructors[_full]))
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 CHART_FILE = "Chart.yaml"
@@ -81,9 +59,13 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 # A document may expand its aliases to at most this many nodes (and at most 10x its own size):
 # a "billion laughs" document stays small on disk and explodes only when walked.
 ALIAS_EXPANSION_LIMIT = 1_000_000
+# ... and to at most this many characters of scalar text, or 10x the file's (one 1 MiB string
+# referenced 200 times is 200 MiB for every check that reads strings).
+ALIAS_EXPANSION_CHARS = 16 * 2**20
 # libyaml's composer recurses in C: past ~20k levels it overflows the C stack and kills the
-# process (no RecursionError). Real manifests nest a few dozen levels deep.
-MAX_NESTING = 2_000
+# process (no RecursionError); PyYAML 6.0.4's libyaml stops at 1,000 levels with its own error.
+# Real manifests nest a few dozen levels deep; one limit below both, whatever the version.
+MAX_NESTING = 500
 RENDER_TIMEOUT_S = 300
 
 NonK8sPolicy = Literal["warn", "error", "ignore"]
@@ -624,7 +606,8 @@ def _parse_into(result: LoadResult, data: bytes, where: Provenance, options: Loa
 # nor forge one that opens (issue 12 item 3: a shared CI cache, written by someone who knows the
 # manifest, made a privileged Pod pass). An entry that does not open, and a key file that is
 # missing, unreadable, not ours or readable by others, is a cache miss: the file is parsed.
-_CACHE_FORMAT = f"3-{yaml.__version__}-{'c' if _Loader.__name__.startswith('C') else 'py'}"
+# Format 4: values as Kubernetes reads YAML (kube_yaml); entries read the PyYAML way are not served.
+_CACHE_FORMAT = f"4-{yaml.__version__}-{'c' if _Loader.__name__.startswith('C') else 'py'}"
 _CACHE_TTL_S = 7 * 24 * 3600
 _CACHE_KEY_BYTES = 32
 _NONCE_BYTES = 12
@@ -819,9 +802,39 @@ def _helm_source(sources: list[tuple[int, str]], line: int) -> str | None:
     return sources[index][1] if index >= 0 else None
 
 
+class _JSONNumberError(ValueError):
+    """A JSON number the API server cannot read (NaN, Infinity, past float64)."""
+
+
+def _json_number(literal: str) -> int | float:
+    # The API server reads JSON numbers as int64 or float64 and gives them back as Go writes them:
+    # 1.0 is 1, integers past int64 are floats; NaN and Infinity are not JSON at all.
+    try:
+        value = float(literal) if any(ch in literal for ch in ".eE") else int(literal)
+        number = json_number(value)
+    except (OverflowError, ResolveError):
+        raise _JSONNumberError(literal) from None
+    return number
+
+
+def _json_constant(literal: str) -> Any:
+    raise _JSONNumberError(literal)
+
+
+_BIG_INTEGER = re.compile(r"\d{19}")
+
+
 def _json_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | None, Any, list[int]]]:
     try:
-        document = json.loads(text)
+        if _BIG_INTEGER.search(text):
+            document = json.loads(text, parse_float=_json_number, parse_int=_json_number, parse_constant=_json_constant)
+        else:  # ints that fit int64 need no conversion, and the hook would cost a call per number
+            document = json.loads(text, parse_float=_json_number, parse_constant=_json_constant)
+    except _JSONNumberError as exc:
+        literal = str(exc)
+        match = re.search(r"[:\[,]\s*" + re.escape(literal), text)
+        at = f"{where.source}:{text.count(chr(10), 0, match.end()) + 1}" if match else where.source
+        raise ManifestError(f"{at}: invalid JSON: {literal[:40]!r} is not a number the API server can read") from None
     except json.JSONDecodeError as exc:
         raise ManifestError(f"{where.source}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})") from None
     except RecursionError:
@@ -900,21 +913,41 @@ def _json_item_lines(text: str, pos: int) -> list[int]:
     return lines
 
 
-def _yaml_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | None, Any, list[int]]]:
-    _guard_nesting(text, where)
+def _composed(text: str) -> Iterator[yaml.Node]:
+    """The documents of ``text`` as nodes: libyaml's composer, or ours for redefined anchors."""
     loader = _ManifestLoader(text)
-    # An alias needs an anchor ("&") and a reference ("*"); without both there is nothing to expand.
-    may_alias = "&" in text and "*" in text
-    doc_index = 0
+    count = 0
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:  # pragma: no cover - check_node() promised a node
-                break
+                return
+            yield node
+            count += 1
+        return
+    except yaml.composer.ComposerError as exc:
+        if "duplicate anchor" not in str(exc.context):
+            raise
+    finally:
+        loader.dispose()
+    # go-yaml, and so Kubernetes, lets a later anchor replace an earlier one.
+    for index, node in enumerate(compose_all(text)):
+        if index >= count:
+            yield node
+
+
+def _yaml_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | None, Any, list[int]]]:
+    _guard_nesting(text, where)
+    # An alias needs an anchor ("&") and a reference ("*"); without both there is nothing to expand.
+    may_alias = "&" in text and "*" in text
+    doc_index = 0
+    try:
+        for node in _composed(text):
             line = node.start_mark.line + 1
             if may_alias and _has_alias(text, node):
-                _guard_alias_expansion(node, where, line)
-            document = loader.construct_document(node)
+                _guard_alias_expansion(node, where, line, len(text))
+                refuse_excessive_aliasing(node)
+            document = construct(node, text)
             item_lines = _item_lines(node) if isinstance(document, list) or isinstance(document, dict) and _is_list_kind(document) else []
             yield doc_index, line, document, item_lines
             doc_index += 1
@@ -935,8 +968,6 @@ def _yaml_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | N
         raise ManifestError(f"{where.source}: invalid YAML in document {doc_index}: {exc}") from None
     except RecursionError:
         raise ManifestError(f"{where.source}: document {doc_index} is nested too deeply to load") from None
-    finally:
-        loader.dispose()
 
 
 # An alias token starts with "*"; right after a quote it is inside (or glued to) a quoted scalar,
@@ -960,32 +991,51 @@ _DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|\Z)", re.MULTILINE)
 def _guard_nesting(text: str, where: Provenance) -> None:
     """Refuse documents nested deeper than ``MAX_NESTING`` before libyaml composes them.
 
-    Nesting needs a bracket or a column of indentation (or "- ") per level, so a document's
-    opening brackets plus the longest line bound its depth ("{}" and "[]" open nothing that
-    nests). Only input past that bound pays for an event-level scan.
+    Nesting needs a bracket, or a column of indentation or an indicator ("- ", "? ", ": ") at the
+    start of a line, per level; so a document's opening brackets plus its longest line prefix of
+    blanks and indicators bound its depth ("{}" and "[]" open nothing that nests). Only input
+    past that bound pays for an event-level scan.
     """
     if len(text) <= MAX_NESTING // 2:
         return
-    longest = max(map(len, text.split("\n")))
-    if longest < MAX_NESTING:
+    deepest = max(map(len, _LINE_PREFIX.findall(text)), default=0) + 1
+    if deepest < MAX_NESTING:
         starts = [match.start() for match in _DOCUMENT_START.finditer(text)]
         bounds = zip([0, *starts], [*starts, len(text)])
-        if all(_bracket_bound(text, start, end) + longest < MAX_NESTING for start, end in bounds):
+        if all(_bracket_bound(text, start, end) + deepest < MAX_NESTING for start, end in bounds):
             return
-    depth = 0
     try:
-        for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-                depth += 1
-                if depth > MAX_NESTING:
-                    line = event.start_mark.line + 1 if event.start_mark else 0
-                    raise ManifestError(
-                        f"{where.source}:{line}: YAML nested more than {MAX_NESTING} levels deep; refusing to load"
-                    )
-            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-                depth -= 1
-    except yaml.YAMLError:
-        return  # the composer reports syntax errors with their line
+        _scan_nesting(text, _Loader, where)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        if mark is None or "nesting" not in str(getattr(exc, "problem", "")):
+            return  # the composer reports syntax errors with their line
+        # PyYAML 6.0.4's libyaml stops at 1,000 levels, reading ahead of its events: find the
+        # level past ours in the text before that point with the pure-Python parser (no limit).
+        try:
+            _scan_nesting(text[: mark.index], yaml.SafeLoader, where)
+        except yaml.YAMLError:
+            pass
+        raise ManifestError(
+            f"{where.source}:{mark.line + 1}: YAML nested more than {MAX_NESTING} levels deep; refusing to load"
+        ) from None
+
+
+_LINE_PREFIX = re.compile(r"^[ \t?:-]+", re.MULTILINE)
+
+
+def _scan_nesting(text: str, loader: Any, where: Provenance) -> None:
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_NESTING:
+                line = event.start_mark.line + 1 if event.start_mark else 0
+                raise ManifestError(
+                    f"{where.source}:{line}: YAML nested more than {MAX_NESTING} levels deep; refusing to load"
+                )
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
 
 
 def _bracket_bound(text: str, start: int, end: int) -> int:
@@ -993,15 +1043,17 @@ def _bracket_bound(text: str, start: int, end: int) -> int:
     return opening - text.count("[]", start, end) - text.count("{}", start, end) + 1
 
 
-def _guard_alias_expansion(root: yaml.Node, where: Provenance, line: int) -> None:
-    """Refuse a document whose aliases would expand to far more nodes than it holds, or that
-    contains itself (safe YAML allows ``&a [*a]``; no Kubernetes object is cyclic, and walking
-    one never ends).
+def _guard_alias_expansion(root: yaml.Node, where: Provenance, line: int, file_chars: int) -> None:
+    """Refuse a document whose aliases would expand to far more nodes than it holds, to far more
+    scalar text than the file holds, or that contains itself (safe YAML allows ``&a [*a]``; no
+    Kubernetes object is cyclic, and walking one never ends).
 
     Sizes are memoized per node, so this costs one pass over the distinct nodes, however large
     the expansion would be.
     """
+    max_chars = max(ALIAS_EXPANSION_CHARS, 10 * file_chars)
     sizes: dict[int, int] = {}
+    chars: dict[int, int] = {}
     active: set[int] = set()  # nodes whose children are still being sized
     distinct = 0
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
@@ -1018,14 +1070,23 @@ def _guard_alias_expansion(root: yaml.Node, where: Provenance, line: int) -> Non
         elif isinstance(node, yaml.SequenceNode):
             children = list(node.value)
         else:
-            children = []
+            sizes[key], chars[key] = 1, len(node.value)
+            distinct += 1
+            continue
         if done:
             active.discard(key)
-            sizes[key] = 1 + sum(sizes.get(id(child), 1) for child in children)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            chars[key] = sum(chars[id(child)] for child in children)
             if sizes[key] > ALIAS_EXPANSION_LIMIT and sizes[key] > 10 * distinct:
                 raise ManifestError(
                     f"{where.source}:{line}: YAML aliases expand to more than {ALIAS_EXPANSION_LIMIT:,} "
                     "nodes (an alias bomb); refusing to load the document"
+                )
+            if chars[key] > max_chars:
+                raise ManifestError(
+                    f"{where.source}:{line}: YAML aliases expand to more than {max_chars:,} characters "
+                    f"of text (an alias bomb; the limit is the larger of {ALIAS_EXPANSION_CHARS:,} and "
+                    "10x the file); refusing to load the document"
                 )
             continue
         sizes[key] = 0

@@ -66,7 +66,7 @@ def test_a_broken_file_is_a_failing_item_of_its_own_and_the_rest_is_judged(proje
     assert "collected 3 items" in output
     section = _failure_section(output, BAD_ID)
     # File, line and cause, and nothing else: no traceback into the plugin.
-    assert section.splitlines()[1:] == [f"{BAD}:4: invalid YAML in document 0: found unhashable key (while constructing a mapping at line 4)"]
+    assert section.splitlines()[1:] == [f"{BAD}:4: invalid YAML in document 0: a mapping or a sequence cannot be a key (Kubernetes refuses the document)"]
     assert "FAILED test_sources_run.py::test_not_privileged[Deployment/shop/agent]" in output
     assert f"FAILED {BAD_ID}" in output
 

@@ -31,7 +31,8 @@ spec:
 
 
 def configmap(name: str) -> str:
-    return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
+    # Quoted: Kubernetes reads a plain y or n as a boolean, not a name.
+    return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: '{name}'\n"
 
 
 def write(path: Path, text: str | bytes) -> Path:

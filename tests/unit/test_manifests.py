@@ -22,6 +22,7 @@ from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.model.workloads import is_workload, pod_spec
 from pytest_k8ssec.sources import manifests
 from pytest_k8ssec.sources.manifests import (
+    ALIAS_EXPANSION_CHARS,
     ALIAS_EXPANSION_LIMIT,
     DEFAULT_MAX_BYTES,
     MAX_NESTING,
@@ -172,14 +173,24 @@ def test_invalid_json_names_file_line_and_column(tmp_path: Path) -> None:
         (b'{"a":\n  "\xff"}', ":2: not UTF-8 text: invalid start byte (byte 9)"),
         (b'{"a":\n  ' + b"1" * 5000 + b"}", ":2: invalid JSON: Exceeds the limit (4300 digits)"),
         (b"[" * 100_000, ": invalid JSON: nested too deeply"),
+        (b'{"a":\n  NaN}', ":2: invalid JSON: 'NaN' is not a number the API server can read"),
+        (b'{"a": [1,\n\n  1e400]}', ":3: invalid JSON: '1e400' is not a number the API server can read"),
     ],
-    ids=["empty", "two-values", "not-utf8", "huge-integer", "deep"],
+    ids=["empty", "two-values", "not-utf8", "huge-integer", "deep", "nan", "past-float64"],
 )
 def test_bad_json_is_an_error_never_a_crash(tmp_path: Path, data: bytes, message: str) -> None:
     path = write(tmp_path / "bad.json", data)
     with pytest.raises(ManifestError) as info:
         load_file(path)
     assert str(info.value).startswith(f"{path}{message}")
+
+
+def test_json_numbers_are_what_the_api_server_gives_back(tmp_path: Path) -> None:
+    # The server reads JSON numbers as int64 or float64 and writes whole floats as integers.
+    text = '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "n"}, "x": [1.0, 1e20, 1e21, 0.5, 9223372036854775808, -0.0, 7]}'
+    (obj,) = load_file(write(tmp_path / "n.json", text))
+    assert obj.raw["x"] == [1, 10**20, 1e21, 0.5, 9223372036854776000, 0, 7]
+    assert [type(v) for v in obj.raw["x"]] == [int, int, float, float, int, int, int]
 
 
 # --- List kinds ---------------------------------------------------------------------------------
@@ -423,12 +434,12 @@ def test_load_text() -> None:
             ":5: invalid YAML in document 0: found unexpected end of stream (while scanning a quoted scalar at line 4)",
         ),
         (
-            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: !Ref other\n",
-            ":4: invalid YAML in document 0: could not determine a constructor for the tag '!Ref'",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  x: .nan\n",
+            ":5: invalid YAML in document 0: cannot read '.nan': nan cannot be encoded as JSON, so the API server refuses the document",
         ),
         (
-            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: !!python/object:os.system {}\n",
-            ":4: invalid YAML in document 0: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object:os.system'",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  ~: x\n",
+            ":5: invalid YAML in document 0: '~' is a null key, which Kubernetes refuses",
         ),
         (
             "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: *undefined\n",
@@ -440,16 +451,20 @@ def test_load_text() -> None:
         ),
         (
             "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  x: !!bool maybe\n",
-            ":5: invalid YAML in document 0: cannot read 'maybe' as bool: not a valid value",
+            ":5: invalid YAML in document 0: cannot read 'maybe' as bool: Kubernetes reads it as str, not bool",
         ),
         (
-            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  x: " + "9" * 5000 + "\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  x: !!int " + "9" * 5000 + "\n",
             ":5: invalid YAML in document 0: cannot read '9999999999999999999999999999999999999...' as int: "
-            "Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits",
+            "Kubernetes reads it as str, not int",
+        ),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  x: 1\n  ? [k]\n  : v\n",
+            ":6: invalid YAML in document 0: a mapping or a sequence cannot be a key (Kubernetes refuses the document)",
         ),
     ],
-    ids=["unclosed-flow", "bad-indent-doc-1", "unterminated-quote", "unknown-tag", "python-tag", "undefined-alias",
-         "control-char", "bad-bool", "huge-integer"],
+    ids=["unclosed-flow", "bad-indent-doc-1", "unterminated-quote", "nan-value", "null-key", "undefined-alias",
+         "control-char", "bad-bool", "huge-integer-tagged-int", "sequence-key"],
 )
 def test_malformed_yaml_names_file_line_and_document(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path / "bad.yaml", text.encode())
@@ -487,17 +502,19 @@ def test_crlf_line_endings(tmp_path: Path) -> None:
 
 
 def test_values_stay_what_kubernetes_reads(tmp_path: Path) -> None:
-    # Kubernetes turns YAML into JSON first: an unquoted date stays a string (PyYAML alone would
-    # give a datetime, and raise ValueError for an impossible date).
+    # Kubernetes turns YAML into JSON first (go-yaml v2, then JSON): an unquoted date stays a
+    # string, keys become strings ("n" is the boolean false to go-yaml, so its key is "false"),
+    # unknown tags are ignored, and a huge integer that no number type holds stays text.
     path = write(
         tmp_path / "cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  creationTimestamp: 2024-01-02T03:04:05Z\n"
-        "data:\n  day: 2024-02-30\n  n: 0x10\n  on: yes\n",
+        "data:\n  day: 2024-02-30\n  n: 0x10\n  on: yes\n  ref: !Ref other\n  obj: !!python/object:os.system {}\n"
+        "  huge: " + "9" * 5000 + "\n",
     )
     (obj,) = load_file(path)
     assert obj.raw["metadata"]["creationTimestamp"] == "2024-01-02T03:04:05Z"
-    assert obj.raw["data"] == {"day": "2024-02-30", "n": 16, True: True}
-    json.dumps(obj.raw["metadata"])  # serializable for reports
+    assert obj.raw["data"] == {"day": "2024-02-30", "false": 16, "true": True, "ref": "other", "obj": {}, "huge": "9" * 5000}
+    json.dumps(obj.raw)  # serializable for reports
 
 
 # --- documents that are not Kubernetes objects ---------------------------------------------------
@@ -702,6 +719,46 @@ def test_many_aliases_to_a_big_node_are_not_a_bomb(tmp_path: Path) -> None:
     assert len(obj.raw["extra"]) == 20
 
 
+@pytest.mark.parametrize("aliases", [200, 2000])
+def test_aliases_of_a_big_string_are_refused_by_the_text_they_expand_to(tmp_path: Path, aliases: int) -> None:
+    # issue 12 item 15: 200 aliases of a 1 MiB string took 59 s in the credential checks, and
+    # 2,000 never ended; few nodes, so only a bound on the expanded text catches it.
+    refs = ", ".join(f"k{i}: *s" for i in range(1, aliases + 1))
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {k0: &s " + "A" * 2**20 + ", " + refs + "}\n"
+    path = write(tmp_path / "big.yaml", text)
+    limit = max(ALIAS_EXPANSION_CHARS, 10 * len(text))
+    started = time.perf_counter()
+    with pytest.raises(ManifestError) as info:
+        load_file(path)
+    elapsed = time.perf_counter() - started
+    assert str(info.value) == (
+        f"{path}:1: YAML aliases expand to more than {limit:,} characters of text (an alias bomb; the limit "
+        f"is the larger of {ALIAS_EXPANSION_CHARS:,} and 10x the file); refusing to load the document"
+    )
+    assert elapsed < 10, f"refusing took {elapsed:.1f} s"  # a sanity bound; it takes well under a second
+
+
+def test_a_few_aliases_of_a_big_string_load(tmp_path: Path) -> None:
+    # 9 aliases of a 1 MiB string: 10 MiB of text, under the bound, as a real file might hold.
+    refs = ", ".join(f"k{i}: *s" for i in range(1, 10))
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {k0: &s " + "A" * 2**20 + ", " + refs + "}\n"
+    (obj,) = load_text(text)
+    assert len(obj.raw["data"]) == 10 and obj.raw["data"]["k9"] == "A" * 2**20
+
+
+def test_an_anchor_defined_twice_refers_to_the_later_node_as_in_kubernetes(tmp_path: Path) -> None:
+    # libyaml's composer refuses a redefined anchor; go-yaml (and so the API server) takes the later one.
+    path = write(
+        tmp_path / "anchors.yaml",
+        configmap("first")
+        + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: twice}\ndata: {a: &x one, b: &x two, c: *x}\n"
+        + "---\n" + configmap("after"),
+    )
+    objects = load_file(path)
+    assert where(objects) == [("ConfigMap/default/first", 1, 0), ("ConfigMap/default/twice", 6, 1), ("ConfigMap/default/after", 11, 2)]
+    assert objects[1].raw["data"] == {"a": "one", "b": "two", "c": "two"}
+
+
 def test_deep_nesting_is_refused_without_crashing_the_process(tmp_path: Path) -> None:
     # libyaml's composer recurses in C: 100k levels would overflow the C stack and kill the
     # interpreter, so this runs in a child process whose survival is the assertion.
@@ -743,11 +800,37 @@ def test_deep_nesting_is_refused_without_crashing_the_process(tmp_path: Path) ->
 
 
 def test_nesting_is_bounded_per_document_not_per_file(tmp_path: Path) -> None:
-    # Two documents 1,500 levels deep each: more brackets than MAX_NESTING in the file, but
+    # Two documents 400 levels deep each: more brackets than MAX_NESTING in the file, but
     # neither document is too deep, so both load.
-    doc = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {x: " + "[" * 1500 + "]" * 1500 + "}\n"
+    doc = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {x: " + "[" * 400 + "]" * 400 + "}\n"
     path = write(tmp_path / "two.yaml", doc + "---\n" + doc)
     assert [o.provenance.line for o in load_file(path)] == [1, 6]
+
+
+@pytest.mark.parametrize("style", ["flow", "block", "indented"])
+def test_the_nesting_limit_is_ours_whatever_the_pyyaml_version(tmp_path: Path, style: str) -> None:
+    # PyYAML 6.0.4's libyaml refuses 1,000 levels with its own message, 6.0.3's has no limit:
+    # MAX_NESTING levels load and one more is refused with our message, under either.
+    def deep(levels: int) -> str:
+        head = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n"
+        if style == "flow":  # the object is level 1, data level 2
+            return head + "  x: " + "[" * (levels - 2) + "]" * (levels - 2) + "\n"
+        if style == "block":
+            return head + "  - " + "- " * (levels - 2) + "x\n"
+        return head + "".join(" " * i + f"k{i}:\n" for i in range(1, levels))
+
+    assert MAX_NESTING == 500
+    (obj,) = load_text(deep(MAX_NESTING))
+    assert obj.name == "a"
+    path = write(tmp_path / "deep.yaml", deep(MAX_NESTING + 1))
+    with pytest.raises(ManifestError) as info:
+        load_file(path)
+    line = {"flow": 5, "block": 5, "indented": MAX_NESTING + 4}[style]
+    assert str(info.value) == f"{path}:{line}: YAML nested more than {MAX_NESTING} levels deep; refusing to load"
+    too_deep_for_libyaml = write(tmp_path / "deeper.yaml", deep(1200))
+    with pytest.raises(ManifestError) as info:
+        load_file(too_deep_for_libyaml)
+    assert str(info.value) == f"{too_deep_for_libyaml}:{line}: YAML nested more than {MAX_NESTING} levels deep; refusing to load"
 
 
 def test_realistic_file_with_many_brackets_loads(tmp_path: Path) -> None:
@@ -848,7 +931,7 @@ def test_crd_instances_and_unknown_kinds_load_and_are_queryable(tmp_path: Path) 
         ---
         apiVersion: v1
         kind: SomethingNew
-        metadata: {name: n}
+        metadata: {name: "n"}
         ---
         apiVersion: example.com/v1
         kind: Deployment
