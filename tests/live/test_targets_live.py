@@ -75,7 +75,7 @@ def test_a_namespace_deleted_in_time_gives_no_warning(pytester: pytest.Pytester,
 POD = """\
 apiVersion: v1
 kind: Pod
-metadata: {name: web, namespace: shop}
+metadata: {name: web, namespace: tshop}
 spec:
   containers: [{name: app, image: registry.example.com/app:1.0}]
 ---
@@ -89,13 +89,13 @@ spec:
 
 @pytest.fixture
 def shop_namespace(admin: ClusterSource) -> Iterator[None]:
-    """Namespace ``shop`` on the control plane with one Pod (no node runs it; it is listed all the same)."""
-    admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {"team": "web"}}})
-    admin.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "live-web", "namespace": "shop"},
+    """Namespace ``tshop`` (a name no other live test uses) on the control plane with one Pod (no node runs it; it is listed all the same)."""
+    admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tshop", "labels": {"team": "web"}}})
+    admin.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "live-web", "namespace": "tshop"},
                  "spec": {"containers": [{"name": "app", "image": "registry.example.com/app:1.0"}]}})  # fmt: skip
     yield
-    admin.request("DELETE", "/api/v1/namespaces/shop")
-    _wait_gone(admin, "shop")
+    admin.request("DELETE", "/api/v1/namespaces/tshop")
+    _wait_gone(admin, "tshop")
 
 
 def test_manifests_and_a_live_context_give_every_target_fixture_and_narrow_alike(
@@ -108,23 +108,23 @@ def test_manifests_and_a_live_context_give_every_target_fixture_and_narrow_alike
             pods = sorted(o.name for o in k8s_inventory.by_kind("Pod"))
             assert pods == (["web"] if k8s_target.name == "manifests" else ["live-web"])
         def test_workloads(k8s_workloads): assert len(k8s_workloads) == 1
-        def test_workload(k8s_workload): assert k8s_workload.namespace == "shop"
+        def test_workload(k8s_workload): assert k8s_workload.namespace == "tshop"
         def test_workload_namespace(k8s_workload_namespace, k8s_target):
-            assert k8s_workload_namespace.name == "shop"
-            assert k8s_workload_namespace.labels["kubernetes.io/metadata.name"] == "shop"
+            assert k8s_workload_namespace.name == "tshop"
+            assert k8s_workload_namespace.labels["kubernetes.io/metadata.name"] == "tshop"
             assert (k8s_workload_namespace.labels.get("team") == "web") is (k8s_target.name == "admin")
         def test_cluster(k8s_cluster): assert k8s_cluster.context == "admin"
         """
     )
-    result = pytester.runpytest(*live_args, "--k8s-manifests=deploy.yaml", "--k8s-context", "admin", "--k8s-namespace", "shop", "-v")
+    result = pytester.runpytest(*live_args, "--k8s-manifests=deploy.yaml", "--k8s-context", "admin", "--k8s-namespace", "tshop", "-v")
     result.assert_outcomes(passed=9, skipped=1)
     result.stdout.fnmatch_lines_random(
         [
             "*test_inventory[[]admin[]] PASSED*",
-            "*test_workload[[]admin:Pod/shop/live-web[]] PASSED*",
-            "*test_workload[[]manifests:Pod/shop/web[]] PASSED*",
-            "*test_workload_namespace[[]admin:shop[]] PASSED*",
-            "*test_workload_namespace[[]manifests:shop[]] PASSED*",
+            "*test_workload[[]admin:Pod/tshop/live-web[]] PASSED*",
+            "*test_workload[[]manifests:Pod/tshop/web[]] PASSED*",
+            "*test_workload_namespace[[]admin:tshop[]] PASSED*",
+            "*test_workload_namespace[[]manifests:tshop[]] PASSED*",
             "k8ssec: manifests: 1 object(s) outside the namespaces read were left out",
         ]
     )
@@ -146,7 +146,7 @@ def test_api_requests_are_summed_over_xdist_workers_live(
         """
     )
     pytester.makepyfile("\n".join(f"def test_{i}(k8s_workloads, k8s_rbac): pass" for i in range(8)))
-    result = pytester.runpytest_subprocess(*live_args, "--k8s-context", "admin", "--k8s-namespace", "shop", "-p", "xdist", "-n", "2")
+    result = pytester.runpytest_subprocess(*live_args, "--k8s-context", "admin", "--k8s-namespace", "tshop", "-p", "xdist", "-n", "2")
     result.assert_outcomes(passed=8)
     counts = [int(path.read_text()) for path in pytester.path.glob("requests-gw*")]
     assert len(counts) == 2 and all(counts), counts
