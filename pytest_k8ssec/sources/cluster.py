@@ -24,10 +24,10 @@ from typing import Any, Final
 
 import urllib3
 from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import incluster_config
 from kubernetes.config.config_exception import ConfigException
+from kubernetes.config.kube_config import load_kube_config
 
 from pytest_k8ssec.errors import ClusterError
 from pytest_k8ssec.sources.cluster_options import ClusterOptions
@@ -111,7 +111,7 @@ class ClusterSource:
         where = options.kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
         try:
             # Into our own Configuration: the library's process-wide default stays untouched.
-            k8s_config.load_kube_config(
+            load_kube_config(
                 config_file=where, context=context, client_configuration=configuration, persist_config=False
             )
         except (ConfigException, OSError, TypeError, ValueError) as exc:
