@@ -356,14 +356,14 @@ def compose_all(text: str) -> Iterator[Node]:
                     raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}", start)
                 node = anchors[event.anchor]
             elif isinstance(event, yaml.ScalarEvent):
-                tag = event.tag if event.tag not in (None, "!") else _tag_of(ScalarNode, event.value, event.implicit)
+                tag = event.tag if event.tag is not None and event.tag != "!" else _tag_of(ScalarNode, event.value, event.implicit)
                 node = ScalarNode(tag, event.value, start, end, style=event.style)
             elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 if isinstance(event, yaml.SequenceStartEvent):
-                    tag = event.tag if event.tag not in (None, "!") else SEQ
+                    tag = event.tag if event.tag is not None and event.tag != "!" else SEQ
                     node = SequenceNode(tag, [], start, None, flow_style=event.flow_style)
                 else:
-                    tag = event.tag if event.tag not in (None, "!") else MAP
+                    tag = event.tag if event.tag is not None and event.tag != "!" else MAP
                     node = MappingNode(tag, [], start, None, flow_style=event.flow_style)
                 if event.anchor is not None:
                     anchors[event.anchor] = node
