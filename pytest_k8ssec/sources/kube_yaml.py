@@ -11,7 +11,9 @@ the parsing:
   :func:`resolve`, a transcription of ``resolve()`` in go.yaml.in/yaml/v2 v2.4.4 ``resolve.go``.
 - :func:`construct` builds the document as ``convertToJSONableObject`` (sigs.k8s.io/yaml v1.6.0
   ``yaml.go``) and a JSON round trip through the server leave it: keys are strings, whole floats
-  are integers, merge keys apply in document order (go-yaml ``decode.go`` ``mapping``/``merge``).
+  are integers, merge keys apply in document order (go-yaml ``decode.go`` ``mapping``/``merge``),
+  and a key set twice is refused as go-yaml's strict decoding (the API server's
+  ``fieldValidation=Strict``) refuses it.
 
 Those are the versions the project's control plane pins (controlplane/go.mod); the live test
 ``tests/live/test_yaml_semantics_live.py`` checks every row of the unit table against it.

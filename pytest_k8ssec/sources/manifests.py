@@ -958,7 +958,7 @@ def _json_item_lines(text: str, pos: int) -> list[int]:
         key, pos = _JSON_DECODER.raw_decode(text, pos)
         pos = skip(skip(pos) + 1)  # the ":"
         if key == "items" and text[pos] == "[":
-            lines = []  # a repeated key: json.loads keeps the last, so do we
+            lines = []  # (a repeated key never gets here: _json_object refuses it)
             pos = skip(pos + 1)
             while text[pos] != "]":
                 line += text.count("\n", counted, pos)
@@ -1173,7 +1173,7 @@ def _item_lines(node: yaml.Node) -> list[int]:
         return []
     lines: list[int] = []
     for key, value in node.value:
-        # A repeated key: the constructor keeps the last value, so do we.
+        # (A repeated key never gets here: the constructor refuses it.)
         if getattr(key, "value", None) == "items" and isinstance(value, yaml.SequenceNode):
             lines = [item.start_mark.line + 1 for item in value.value]
     return lines
