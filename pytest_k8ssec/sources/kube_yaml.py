@@ -11,7 +11,9 @@ the parsing:
   :func:`resolve`, a transcription of ``resolve()`` in go.yaml.in/yaml/v2 v2.4.4 ``resolve.go``.
 - :func:`construct` builds the document as ``convertToJSONableObject`` (sigs.k8s.io/yaml v1.6.0
   ``yaml.go``) and a JSON round trip through the server leave it: keys are strings, whole floats
-  are integers, merge keys apply in document order (go-yaml ``decode.go`` ``mapping``/``merge``).
+  are integers, merge keys apply in document order (go-yaml ``decode.go`` ``mapping``/``merge``),
+  and a key set twice is refused as go-yaml's strict decoding (the API server's
+  ``fieldValidation=Strict``) refuses it.
 
 Those are the versions the project's control plane pins (controlplane/go.mod); the live test
 ``tests/live/test_yaml_semantics_live.py`` checks every row of the unit table against it.
@@ -82,6 +84,9 @@ _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{
 
 _ANCHOR = re.compile(r"&\S*\s*")
 _NON_SPECIFIC_TAG = re.compile(r"!(?=[ \t\r\n])")
+
+
+DUPLICATE_KEY_WHY = "the API server refuses it with fieldValidation=Strict, and kubectl silently applies the last value"
 
 
 class ResolveError(ValueError):
@@ -413,6 +418,7 @@ class _Builder:
         # What Kubernetes refuses only if it reaches the JSON (a later duplicate key may drop it):
         # a NaN, a null or uint64 key, keys that collide as strings; with the value or mapping.
         self.problems: list[tuple[object, yaml.constructor.ConstructorError]] = []
+        self.duplicates: list[yaml.constructor.ConstructorError] = []
 
     def scalar(self, node: ScalarNode) -> tuple[str, Any]:
         tag = node.tag
@@ -484,13 +490,16 @@ class _Builder:
 
     def mapping(self, node: MappingNode, into: dict[str, Any]) -> None:
         origins: dict[str, Any] | None = None
-        for key_node, value_node in _pairs(node):
+        pairs = _pairs(node)
+        keyed = 0
+        for key_node, value_node in pairs:
             try:
                 name, identity = self.key(key_node)
             except _Deferred as exc:
                 self.problems.append((into, exc))
                 self.value(value_node)  # go-yaml still decodes the value
                 continue
+            keyed += 1
             if identity is not name or origins is not None:
                 # Non-string keys: Go keeps 1, "1" and 1.0 apart and then writes all three as "1";
                 # which one JSON gets is up to Go's map order, so such a document has no one value.
@@ -503,6 +512,39 @@ class _Builder:
                     self.problems.append((into, _Deferred(None, None, message, key_node.start_mark)))
                 origins[name] = identity
             into[name] = self.value(value_node)
+        # Fewer entries than keys: a key repeated (or keys that collide as strings, reported
+        # above). Counting keeps the common case at O(1) per key; only then are the keys searched.
+        if len(into) != keyed:
+            self._find_duplicate(node, pairs)
+
+    def _find_duplicate(self, node: MappingNode, pairs: list[tuple[Node, Node]]) -> None:
+        """Record the first key go-yaml's strict decoder finds already set in this mapping.
+
+        The API server's strict decoding (``fieldValidation=Strict``) refuses a key set twice,
+        also when a merge key sets it; kubectl turns YAML into JSON before it sends it, so even
+        with ``--validate=strict`` it applies the last value while a reviewer reads the first
+        (both confirmed by tests/live/test_duplicate_keys_live.py). Go identity decides (``true``
+        and ``y`` are one key, ``1`` and ``"1"`` are not).
+        """
+        via = _merged_by(node, pairs)
+        seen: dict[Any, int] = {}
+        for index, (key_node, _) in enumerate(pairs):
+            try:
+                _, identity = self.key(key_node)
+            except _Deferred:
+                continue
+            first = seen.setdefault(identity, index)
+            if first == index:
+                continue
+            earlier, merge, earlier_merge = pairs[first][0], via[index], via[first]
+            written = "" if earlier.value == key_node.value else f" as {_quoted(earlier.value)}"
+            merged = "" if earlier_merge is None else f', merged by "<<" at line {_line(earlier_merge)}'
+            message = f"duplicate key {_quoted(key_node.value)}"
+            if merge is not None:
+                message += f" from line {_line(key_node)} merged by \"<<\""
+            message += f" (first at line {_line(earlier)}{written}{merged}): {DUPLICATE_KEY_WHY}"
+            self.duplicates.append(_problem(merge if merge is not None else key_node, message))
+            return
 
     def build(self, root: Node) -> Any:
         result = self.value(root)
@@ -512,6 +554,10 @@ class _Builder:
                 self.mapping(node, made)
             else:
                 made.extend(self.value(child) for child in node.value)
+        if self.duplicates:
+            # Refused wherever it stands (go-yaml decodes a value a later key replaces, too);
+            # the first in the text is the one to report.
+            raise min(self.duplicates, key=lambda error: error.problem_mark.index if error.problem_mark else 0)
         if self.problems:
             reachable = _reachable(result)
             for holder, error in self.problems:
@@ -540,6 +586,28 @@ def _reachable(result: Any) -> set[int]:
             elif isinstance(value, list):
                 stack.extend(value)
     return seen
+
+
+def _line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _quoted(text: str) -> str:
+    return '"' + (text if len(text) <= 40 else f"{text[:37]}...") + '"'
+
+
+def _merged_by(node: MappingNode, pairs: list[tuple[Node, Node]]) -> list[Node | None]:
+    """For each of ``_pairs(node)``, the ``<<`` key of ``node`` that brought it (None: written there)."""
+    if pairs is node.value:
+        return [None] * len(pairs)
+    via: list[Node | None] = []
+    for key, value in node.value:
+        if _is_merge(key):
+            merged = list(reversed(value.value)) if isinstance(value, SequenceNode) else [value]
+            via.extend(key for source in merged for _ in _pairs(source))
+        else:
+            via.append(None)
+    return via
 
 
 def _is_merge(node: Node) -> bool:

@@ -32,6 +32,7 @@ from pytest_k8ssec.errors import ManifestError
 from pytest_k8ssec.model.credentials import leaf_values, scrub
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.sources.kube_yaml import (
+    DUPLICATE_KEY_WHY,
     KubeYAMLLoader,
     ResolveError,
     compose_all,
@@ -607,7 +608,8 @@ def _parse_into(result: LoadResult, data: bytes, where: Provenance, options: Loa
 # manifest, made a privileged Pod pass). An entry that does not open, and a key file that is
 # missing, unreadable, not ours or readable by others, is a cache miss: the file is parsed.
 # Format 4: values as Kubernetes reads YAML (kube_yaml); entries read the PyYAML way are not served.
-_CACHE_FORMAT = f"4-{yaml.__version__}-{'c' if _Loader.__name__.startswith('C') else 'py'}"
+# Format 5: a duplicate key refuses the document; entries that kept its last value are not served.
+_CACHE_FORMAT = f"5-{yaml.__version__}-{'c' if _Loader.__name__.startswith('C') else 'py'}"
 _CACHE_TTL_S = 7 * 24 * 3600
 _CACHE_KEY_BYTES = 32
 _NONCE_BYTES = 12
@@ -824,12 +826,35 @@ def _json_constant(literal: str) -> Any:
 _BIG_INTEGER = re.compile(r"\d{19}")
 
 
+class _JSONDuplicateKey(Exception):
+    """A key repeated in one JSON object (``json.loads`` would keep the last value silently)."""
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    made = dict(pairs)
+    if len(made) != len(pairs):
+        raise _JSONDuplicateKey
+    return made
+
+
 def _json_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | None, Any, list[int]]]:
     try:
         if _BIG_INTEGER.search(text):
-            document = json.loads(text, parse_float=_json_number, parse_int=_json_number, parse_constant=_json_constant)
+            document = json.loads(
+                text, parse_float=_json_number, parse_int=_json_number, parse_constant=_json_constant, object_pairs_hook=_json_object
+            )
         else:  # ints that fit int64 need no conversion, and the hook would cost a call per number
-            document = json.loads(text, parse_float=_json_number, parse_constant=_json_constant)
+            document = json.loads(text, parse_float=_json_number, parse_constant=_json_constant, object_pairs_hook=_json_object)
+    except _JSONDuplicateKey:
+        # The API server's strict decoding refuses it ("duplicate field"); kubectl and the rest
+        # apply the last value while a reviewer reads the first.
+        found = _json_duplicate(text)
+        if found is None:  # pragma: no cover - the scan sees every key json.loads saw
+            raise ManifestError(f"{where.source}: invalid JSON: a key is repeated in one object") from None
+        key, first, again = found
+        raise ManifestError(
+            f"{where.source}:{again}: invalid JSON: duplicate key {_quoted_key(key)} (first at line {first}): {DUPLICATE_KEY_WHY}"
+        ) from None
     except _JSONNumberError as exc:
         literal = str(exc)
         match = re.search(r"[:\[,]\s*" + re.escape(literal), text)
@@ -854,6 +879,45 @@ def _json_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | N
 
 
 _LONG_NUMBER = re.compile(r"\d{4000,}")
+# The tokens of JSON text that matter for keys: strings, brackets, and the commas and colons
+# between them (numbers and literals are skipped over).
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]')
+
+
+def _quoted_key(key: str) -> str:
+    return json.dumps(key if len(key) <= 40 else f"{key[:37]}...")
+
+
+def _json_duplicate(text: str) -> tuple[str, int, int] | None:
+    """The first key repeated in one object of JSON text, the line of its first use and of the
+    repeat; without recursion (objects may nest deeply). Only read once a repeat is known."""
+    objects: list[dict[str, int] | None] = []  # keys seen per open object; None for an array
+    expect_key = False
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token == "{":
+            objects.append({})
+            expect_key = True
+        elif token == "[":
+            objects.append(None)
+            expect_key = False
+        elif token in "]}":
+            if objects:
+                objects.pop()
+            expect_key = False
+        elif token == ",":
+            expect_key = bool(objects) and objects[-1] is not None
+        elif token == ":":
+            expect_key = False
+        elif expect_key:
+            seen = objects[-1]
+            assert seen is not None
+            key = json.loads(token)
+            if key in seen:
+                return key, text.count("\n", 0, seen[key]) + 1, text.count("\n", 0, match.start()) + 1
+            seen[key] = match.start()
+            expect_key = False
+    return None
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 _JSON_DECODER = json.JSONDecoder()
 
@@ -894,7 +958,7 @@ def _json_item_lines(text: str, pos: int) -> list[int]:
         key, pos = _JSON_DECODER.raw_decode(text, pos)
         pos = skip(skip(pos) + 1)  # the ":"
         if key == "items" and text[pos] == "[":
-            lines = []  # a repeated key: json.loads keeps the last, so do we
+            lines = []  # (a repeated key never gets here: _json_object refuses it)
             pos = skip(pos + 1)
             while text[pos] != "]":
                 line += text.count("\n", counted, pos)
@@ -1109,7 +1173,7 @@ def _item_lines(node: yaml.Node) -> list[int]:
         return []
     lines: list[int] = []
     for key, value in node.value:
-        # A repeated key: the constructor keeps the last value, so do we.
+        # (A repeated key never gets here: the constructor refuses it.)
         if getattr(key, "value", None) == "items" and isinstance(value, yaml.SequenceNode):
             lines = [item.start_mark.line + 1 for item in value.value]
     return lines

@@ -1,5 +1,5 @@
 """The API server judges how the loader reads YAML: every row of tests/data/yaml-semantics/cases.json
-is sent as YAML (``Content-Type: application/yaml``, server-side ``dryRun=All``) to the local control
+is sent as YAML (``Content-Type: application/yaml``, server-side ``dryRun=All``, ``fieldValidation=Strict``) to the local control
 plane, and what the server decoded must equal, value and JSON type, what the loader reads from the
 same text. Error rows must be refused by both.
 
@@ -42,7 +42,8 @@ def same(a: Any, b: Any) -> bool:
 
 
 def post_yaml(admin: ClusterSource, path: str, text: str, content_type: str = "application/yaml") -> tuple[int, Any]:
-    """POST ``text`` byte for byte (YAML unless told), with server-side dry-run (nothing is stored).
+    """POST ``text`` byte for byte (YAML unless told), with server-side dry-run (nothing is stored)
+    and strict decoding, which refuses a key set twice (tests/live/test_duplicate_keys_live.py).
 
     The client's own request path would re-encode a JSON body; its connection pool sends it as is.
     """
@@ -50,7 +51,7 @@ def post_yaml(admin: ClusterSource, path: str, text: str, content_type: str = "a
     method, url, headers, _, _ = client.param_serialize(
         method="POST",
         resource_path=path,
-        query_params=[("dryRun", "All")],
+        query_params=[("dryRun", "All"), ("fieldValidation", "Strict")],
         header_params={"Accept": "application/json"},
         auth_settings=["BearerToken"],
     )

@@ -81,14 +81,15 @@ def test_a_credential_under_a_numeric_key_is_a_string_keyed_value() -> None:
     assert secret.raw["stringData"] == {"1234": "Sup3rS3cretPassw0rd"}
 
 
-def test_a_merge_after_an_explicit_key_overrides_it_as_kubernetes_does() -> None:
-    # PyYAML lets the explicit key win: privileged would read false while the server runs it privileged.
+def test_a_merge_that_sets_an_explicit_key_again_is_refused() -> None:
+    # PyYAML lets the explicit key win (privileged: false); go-yaml merges where "<<" stands, so
+    # without strict decoding the server runs it privileged; strict decoding refuses it.
     text = (
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n"
         "    securityContext: {privileged: false, <<: &priv {privileged: true}}\n"
     )
-    (pod,) = load_text(text)
-    assert pod.raw["spec"]["containers"][0]["securityContext"] == {"privileged": True}
+    with pytest.raises(ManifestError, match=r'^pod.yaml:8: .*duplicate key "privileged" from line 8 merged by "<<" \(first at line 8\)'):
+        load_text(text, "pod.yaml")
 
 
 @pytest.mark.parametrize(

@@ -693,11 +693,11 @@ def test_benign_anchors_and_merge_keys_load(tmp_path: Path) -> None:
               labels: *labels
             spec:
               containers:
-              - &app
-                name: app
-                image: "registry.example.com/web:1"
-                securityContext: &hardened {runAsNonRoot: true, allowPrivilegeEscalation: false}
-              - <<: *app
+              - name: app
+                <<: &common
+                  image: "registry.example.com/web:1"
+                  securityContext: &hardened {runAsNonRoot: true, allowPrivilegeEscalation: false}
+              - <<: *common
                 name: sidecar
                 resources: {limits: {"cpu": "1"}}
         """,

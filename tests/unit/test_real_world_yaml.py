@@ -51,9 +51,8 @@ def test_hand_written_values_are_what_the_server_stores() -> None:
         "runAsUser": 10001,
     }
     assert app["volumeMounts"][0]["readOnly"] is True
-    # "<<" after privileged: false overrides it, as go-yaml merges where "<<" stands.
-    assert sidecar["name"] == "sidecar" and sidecar["securityContext"] == {"privileged": True}
-    assert sidecar["image"] == app["image"]
+    assert sidecar["name"] == "sidecar" and sidecar["securityContext"] == {**app["securityContext"], "capabilities": {"drop": ["ALL"]}}
+    assert sidecar["image"] == app["image"] and sidecar["volumeMounts"] == app["volumeMounts"]
     volume = pod["volumes"][0]["secret"]
     assert volume["defaultMode"] == 420 and volume["items"][0]["mode"] == 256  # 0644, 0400
     assert secret.raw["stringData"] == {"1234": "Sup3rS3cretPassw0rd", "true": "enabled"}
