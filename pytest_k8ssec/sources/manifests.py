@@ -218,8 +218,14 @@ def _expand(spec: str, options: LoadOptions, expansion: Expansion, exclusions: _
     if any(ch in spec for ch in "*?[") and not os.path.exists(spec):
         yield from _expand_glob(spec, options, expansion, exclusions)
         return
-    if not os.path.exists(spec):
-        raise ManifestError(f"{spec}: no such file or directory")
+    try:
+        os.stat(spec)
+    except FileNotFoundError:
+        raise ManifestError(f"{spec}: no such file or directory") from None
+    except OSError as exc:
+        # A folder on the way the user may not search, a symlink loop: "no such file" would
+        # send the user looking for a typo.
+        raise ManifestError(f"{spec}: cannot read: {exc.strerror}") from None
     if os.path.isdir(spec):
         renderer = _renderer_of(spec)
         if renderer:

@@ -197,3 +197,13 @@ def test_a_glob_over_an_unreadable_folder_or_file_fails_for_a_user_without_root_
     assert "FAILED k8ssec::manifests[d/sub] - Failed: d/sub: cannot read the folder: Permission denied" in run.stdout
     assert "FAILED k8ssec::manifests[d/secret.yaml] - Failed: d/secret.yaml: cannot read: Permission denied" in run.stdout
     assert "2 failed, 1 passed" in run.stdout
+    named = subprocess.run(
+        [*drop, sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-manifests=d/sub/h.yaml", "test_sources_run.py"],
+        cwd=shared_tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert named.returncode == pytest.ExitCode.USAGE_ERROR, named.stdout + named.stderr
+    assert "d/sub/h.yaml: cannot read: Permission denied" in named.stderr

@@ -110,6 +110,12 @@ def test_missing_paths_and_empty_patterns_stay_configuration_errors_in_collect_m
         load([str(tmp_path / "*.yaml")], COLLECT)
 
 
+def test_a_named_path_that_exists_but_cannot_be_reached_says_why(tmp_path: Path) -> None:
+    (tmp_path / "loop.yaml").symlink_to(tmp_path / "loop.yaml")
+    with pytest.raises(ManifestError, match=r"loop\.yaml: cannot read: Too many levels of symbolic links"):
+        load([str(tmp_path / "loop.yaml")], COLLECT)
+
+
 def test_a_missing_renderer_is_an_error_of_its_source_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path / "chart" / "Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n")
     write(tmp_path / "pod.yaml", PRIVILEGED_POD)
