@@ -248,6 +248,13 @@ def test_exclude_does_not_touch_a_file_named_explicitly(repo: Path) -> None:
     assert names(result) == ["old"] and result.excluded == []
 
 
+def test_a_glob_whose_every_match_is_excluded_says_so(repo: Path) -> None:
+    with pytest.raises(ManifestError, match=r"^deploy/app/\*\.yaml: the pattern matches no file that --k8s-exclude leaves in \(2 paths left out\)$"):
+        load(["deploy/app/*.yaml"], LoadOptions(exclude=("*.yaml",)))
+    with pytest.raises(ManifestError, match=r"^deploy/app/\*\.json: the pattern matches no file$"):
+        load(["deploy/app/*.json"], LoadOptions(exclude=("*.yaml",)))
+
+
 def test_exclude_leaves_out_a_broken_file(repo: Path) -> None:
     write(repo / "deploy" / "app" / "broken.tpl.yaml", "kind: {{ .Values.kind }}\n")
     assert load(["deploy"], LoadOptions(exclude=("*.tpl.yaml",), collect_errors=True)).errors == []
