@@ -12,9 +12,11 @@ pytest_plugins = (
     "pytest_k8ssec.fixtures.manifest_errors",
     "pytest_k8ssec.fixtures.inventory",
     "pytest_k8ssec.fixtures.rbac",
+    # Before network, which imports it: a plugin module imported before pytest registers it
+    # cannot be assert-rewritten, and pytest warns about that on every run.
+    "pytest_k8ssec.fixtures.local_control_plane",
     "pytest_k8ssec.fixtures.network",
     "pytest_k8ssec.fixtures.cluster",
-    "pytest_k8ssec.fixtures.local_control_plane",
     "pytest_k8ssec.fixtures.pod_host",
     "pytest_k8ssec.reporting",
 )

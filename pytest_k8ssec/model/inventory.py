@@ -9,7 +9,7 @@ from typing import Final
 from pytest_k8ssec.errors import K8sSecError
 
 from pytest_k8ssec.model.objects import BUILTIN_GROUPS, CLUSTER_SCOPED_KINDS, K8sObject, as_mapping
-from pytest_k8ssec.model.workloads import WORKLOAD_KINDS, is_workload
+from pytest_k8ssec.model.workloads import WORKLOAD_KINDS, is_workload, pod_spec
 
 
 def _controller(obj: K8sObject) -> Mapping[str, object] | None:
@@ -27,38 +27,71 @@ def _group(api_version: object) -> str:
     return api_version.rpartition("/")[0] if isinstance(api_version, str) else ""
 
 
+#: Kinds a controller fills with a copy of its own pod template (ReplicaSets of a Deployment, Jobs
+#: of a CronJob): a copy still meant to run pods may hold a template its owner no longer has.
+_TEMPLATE_COPIES: Final = frozenset({("apps", "ReplicaSet"), ("extensions", "ReplicaSet"), ("batch", "Job")})
+
+
+def _runs_another_template(obj: K8sObject, owner: K8sObject) -> bool:
+    """True when ``obj`` still runs pods from a template its controller no longer carries: the old
+    ReplicaSet of a stuck rollout, still scaled up; a running Job of an earlier jobTemplate; a copy
+    a manifest edited by hand. Judging the owner never sees those pods. Labels are not compared
+    (controllers add pod-template-hash, job-name); the pod spec and annotations are."""
+    if (obj.api_group, obj.kind) not in _TEMPLATE_COPIES:
+        return False
+    if obj.kind == "ReplicaSet":
+        if as_mapping(obj.raw.get("spec")).get("replicas", 1) == 0:
+            return False  # scaled down: runs nothing
+    else:
+        conditions = as_mapping(obj.raw.get("status")).get("conditions")
+        if isinstance(conditions, list) and any(
+            isinstance(each, Mapping) and each.get("type") in ("Complete", "Failed") and each.get("status") == "True"
+            for each in conditions
+        ):
+            return False  # finished: runs nothing
+    mine, theirs = pod_spec(obj), pod_spec(owner)
+    if mine is None or theirs is None:
+        return True
+    return mine.spec != theirs.spec or mine.metadata.get("annotations") != theirs.metadata.get("annotations")
+
+
 class _Owners:
     """The workloads of an inventory, found by the keys an owner reference can name.
 
     An object is left out of ``workloads()`` only when its controller is itself a workload here:
     then the owner's pod spec is judged, and judging the copy would repeat every finding. A
     controller that is absent, or is not a workload kind (a custom resource such as an Argo
-    Rollout, or a forged reference in a manifest), judges nothing, so the object is judged itself.
+    Rollout, or a forged reference in a manifest), judges nothing, so the object is judged itself;
+    so is a copy still running a pod template its owner no longer has (``_runs_another_template``).
     """
 
     def __init__(self, workloads: Iterable[K8sObject]) -> None:
-        self._uids: set[str] = set()
-        self._names: set[tuple[str, str, str, str | None]] = set()
+        self._uids: dict[str, K8sObject] = {}
+        self._names: dict[tuple[str, str, str, str | None], K8sObject] = {}
         self._named_with_uid: set[tuple[str, str, str, str | None]] = set()
         for obj in workloads:
             key = (obj.api_group, obj.kind, obj.name, obj.namespace)
             uid = obj.metadata.get("uid")
             if isinstance(uid, str) and uid:
-                self._uids.add(uid)
+                self._uids[uid] = obj
                 self._named_with_uid.add(key)
-            self._names.add(key)
+            self._names.setdefault(key, obj)
 
     def covers(self, obj: K8sObject) -> bool:
-        owner = _controller(obj)
-        if owner is None:
-            return False
-        key = (_group(owner.get("apiVersion")), str(owner.get("kind")), str(owner.get("name")), obj.namespace)
-        uid = owner.get("uid")
+        owner = self._owner(obj)
+        return owner is not None and not _runs_another_template(obj, owner)
+
+    def _owner(self, obj: K8sObject) -> K8sObject | None:
+        reference = _controller(obj)
+        if reference is None:
+            return None
+        key = (_group(reference.get("apiVersion")), str(reference.get("kind")), str(reference.get("name")), obj.namespace)
+        uid = reference.get("uid")
         if key in self._named_with_uid:
             # Objects read from a cluster carry uids: the reference must name this very object
             # (a same-named owner that was deleted and recreated is not the controller).
-            return isinstance(uid, str) and uid in self._uids
-        return key in self._names
+            return self._uids.get(uid) if isinstance(uid, str) else None
+        return self._names.get(key)
 
 
 def _as_set(value: str | Iterable[str] | None) -> frozenset[str] | None:

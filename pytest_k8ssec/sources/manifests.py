@@ -219,8 +219,14 @@ def _expand(spec: str, options: LoadOptions, expansion: Expansion, exclusions: _
     if any(ch in spec for ch in "*?[") and not os.path.exists(spec):
         yield from _expand_glob(spec, options, expansion, exclusions)
         return
-    if not os.path.exists(spec):
-        raise ManifestError(f"{spec}: no such file or directory")
+    try:
+        os.stat(spec)
+    except FileNotFoundError:
+        raise ManifestError(f"{spec}: no such file or directory") from None
+    except OSError as exc:
+        # A folder on the way the user may not search, a symlink loop: "no such file" would
+        # send the user looking for a typo.
+        raise ManifestError(f"{spec}: cannot read: {exc.strerror}") from None
     if os.path.isdir(spec):
         renderer = _renderer_of(spec)
         if renderer:
@@ -390,6 +396,7 @@ def _expand_glob(spec: str, options: LoadOptions, expansion: Expansion, exclusio
     found: list[tuple[str, str, bool]] = []
     matched_any = kept_any = False
     errors_before = len(expansion.errors)
+    left_out = 0  # excluded paths the pattern would have matched or entered
     if os.path.isdir(base) and _renderer_of(base) and _matches_below(base, prefix, regex):
         # "chart/**/*.yaml": render the chart, as a directory scan does, never parse templates raw.
         yield _renderer_of(base) or "chart", base, True
@@ -415,6 +422,8 @@ def _expand_glob(spec: str, options: LoadOptions, expansion: Expansion, exclusio
             pattern = exclusions.match(name, base)
             if pattern is not None:
                 expansion.excluded.append((name, pattern))
+                if regex.match(name) or (is_dir and (depth_limit is None or depth + 1 < depth_limit)):
+                    left_out += 1
                 continue
             if regex.match(name):
                 matched_any = True
@@ -442,6 +451,11 @@ def _expand_glob(spec: str, options: LoadOptions, expansion: Expansion, exclusio
     # An unreadable folder is already a failure of its own; a pattern that matched nothing
     # readable is a configuration error.
     if not kept_any and len(expansion.errors) == errors_before:
+        if left_out:
+            # "matches no file" would send the user looking at the pattern, not at --k8s-exclude.
+            raise ManifestError(
+                f"{spec}: the pattern matches no file that --k8s-exclude leaves in ({left_out} path{'s' if left_out != 1 else ''} left out)"
+            )
         if not matched_any:
             raise ManifestError(f"{spec}: the pattern matches no file")
         raise ManifestError(f"{spec}: the pattern matches no folder and no .yaml, .yml or .json file")

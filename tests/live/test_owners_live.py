@@ -73,3 +73,51 @@ def test_a_replica_set_owned_by_a_custom_resource_is_judged(
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([f"*test_not_privileged*ReplicaSet/{rollout_namespace}/web-1*"])
     assert "privileged-container" in result.stdout.str()
+
+
+@pytest.fixture
+def stuck_rollout_namespace(admin: ClusterSource) -> Iterator[str]:
+    """A Deployment whose template is hardened and the ReplicaSet of its previous revision, still
+    scaled up with the privileged template (what a rollout stuck on unready new pods leaves)."""
+    ns = f"k8ssec-roll-{secrets.token_hex(3)}"
+    admin.create_namespace(ns, OWNER)
+
+    def template(privileged: bool) -> dict[str, object]:
+        return {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "app", "image": "registry.example.com/web:1",
+                                         "securityContext": {"privileged": privileged}}]}}  # fmt: skip
+
+    try:
+        deployment = admin.apply({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": template(False)},
+        }, ns)  # fmt: skip
+        previous = template(True)
+        previous["metadata"] = {"labels": {"app": "web", "pod-template-hash": "1"}}
+        admin.apply({
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": "web-1", "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": deployment["metadata"]["uid"], "controller": True}]},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web", "pod-template-hash": "1"}}, "template": previous},
+        }, ns)  # fmt: skip
+        yield ns
+    finally:
+        admin.delete_namespace(ns, OWNER)
+
+
+def test_the_previous_replica_set_of_a_stuck_rollout_is_judged(
+    pytester: pytest.Pytester, stuck_rollout_namespace: str, live_args: list[str]
+) -> None:
+    # The Deployment passes; its previous ReplicaSet still runs privileged pods: the run must fail.
+    pytester.makepyfile(
+        """
+        from pytest_k8ssec import assert_not_privileged
+
+        def test_not_privileged(k8s_workload):
+            assert_not_privileged(k8s_workload)
+        """
+    )
+    result = pytester.runpytest(*live_args, "--k8s-context", "admin", "--k8s-namespace", stuck_rollout_namespace, "-v")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([f"*test_not_privileged?Deployment/{stuck_rollout_namespace}/web? PASSED*",
+                                 f"*test_not_privileged?ReplicaSet/{stuck_rollout_namespace}/web-1? FAILED*"])  # fmt: skip

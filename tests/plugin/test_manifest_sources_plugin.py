@@ -123,6 +123,9 @@ def test_exclude_leaves_the_broken_file_out_and_the_header_counts_it(project: py
     result = project.runpytest("--k8s-manifests", "deploy", "--k8s-exclude", "bad.yaml", "--k8s-exclude", "legacy/**")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["k8ssec: excluded 1 path from the manifests: 1 by 'bad.yaml', 0 by 'legacy/**'"])
+    assert "k8ssec:   deploy/bad.yaml" not in result.stdout.str()
+    verbose = project.runpytest("--k8s-manifests", "deploy", "--k8s-exclude", "bad.yaml", "-v")
+    verbose.stdout.fnmatch_lines(["k8ssec: excluded 1 path from the manifests: 1 by 'bad.yaml'", "k8ssec:   deploy/bad.yaml (by 'bad.yaml')"])
     project.makeini("[pytest]\nk8s_manifests = deploy\nk8s_exclude =\n    deploy/bad.*\n")
     from_ini = project.runpytest()
     from_ini.assert_outcomes(passed=1, failed=1)
@@ -197,3 +200,13 @@ def test_a_glob_over_an_unreadable_folder_or_file_fails_for_a_user_without_root_
     assert "FAILED k8ssec::manifests[d/sub] - Failed: d/sub: cannot read the folder: Permission denied" in run.stdout
     assert "FAILED k8ssec::manifests[d/secret.yaml] - Failed: d/secret.yaml: cannot read: Permission denied" in run.stdout
     assert "2 failed, 1 passed" in run.stdout
+    named = subprocess.run(
+        [*drop, sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-manifests=d/sub/h.yaml", "test_sources_run.py"],
+        cwd=shared_tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert named.returncode == pytest.ExitCode.USAGE_ERROR, named.stdout + named.stderr
+    assert "d/sub/h.yaml: cannot read: Permission denied" in named.stderr

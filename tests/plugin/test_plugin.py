@@ -47,6 +47,15 @@ def test_help_lists_the_k8ssec_group_and_its_options(pytester: pytest.Pytester) 
     result.stdout.fnmatch_lines(["*k8s_manifests (linelist)*"])
 
 
+def test_loading_the_plugin_warns_about_nothing(pytester: pytest.Pytester) -> None:
+    # A plugin module imported by another before pytest registers it cannot be assert-rewritten,
+    # and pytest then warns on every run of every user; only a fresh process imports it anew.
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest_subprocess("-W", "error::pytest.PytestAssertRewriteWarning")
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    assert "PytestAssertRewriteWarning" not in result.stdout.str() + result.stderr.str()
+
+
 def test_p_no_k8ssec_disables_the_plugin(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "no:k8ssec", "--help")
     assert result.ret == 0

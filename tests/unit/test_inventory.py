@@ -295,6 +295,57 @@ def test_a_forged_or_dangling_controller_reference_does_not_hide_a_workload() ->
     assert found == ["Deployment/shop/miner", "Deployment/shop/web", "ReplicaSet/shop/web-old", "Pod/other/p", "Pod/shop/q"]
 
 
+def with_template(obj: K8sObject, template: dict[str, Any], replicas: int | None = None) -> K8sObject:
+    raw = dict(obj.raw)
+    spec = dict(raw["spec"])
+    if obj.kind == "CronJob":
+        spec["jobTemplate"] = {"spec": {"template": template}}
+    else:
+        spec["template"] = template
+    if replicas is not None:
+        spec["replicas"] = replicas
+    raw["spec"] = spec
+    return K8sObject(raw, obj.provenance)
+
+
+PRIVILEGED = {"containers": [{"name": "app", "image": "web:2", "securityContext": {"privileged": True}}]}
+HARDENED = {"containers": [{"name": "app", "image": "web:2", "securityContext": {"privileged": False}}]}
+
+
+def test_a_copy_that_still_runs_another_template_than_its_owner_is_judged() -> None:
+    # A stuck rollout: the Deployment's template is hardened, its previous ReplicaSet still runs
+    # two privileged pods. Judging the Deployment alone never sees them: that passed.
+    deployment = with_uid(with_template(workload("Deployment", "web", "shop"), {"spec": HARDENED}), "u-deploy")
+    current = with_template(owned(workload("ReplicaSet", "web-2", "shop"), "Deployment", "web", uid="u-deploy"),
+                            {"metadata": {"labels": {"pod-template-hash": "2"}}, "spec": HARDENED}, replicas=2)
+    previous = with_template(owned(workload("ReplicaSet", "web-1", "shop"), "Deployment", "web", uid="u-deploy"),
+                             {"metadata": {"labels": {"pod-template-hash": "1"}}, "spec": PRIVILEGED}, replicas=2)
+    scaled_down = with_template(owned(workload("ReplicaSet", "web-0", "shop"), "Deployment", "web", uid="u-deploy"),
+                                {"spec": PRIVILEGED}, replicas=0)
+    annotated = with_template(owned(workload("ReplicaSet", "web-a", "shop"), "Deployment", "web", uid="u-deploy"),
+                              {"metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/app": "unconfined"}},
+                               "spec": HARDENED})  # replicas absent: 1
+    found = refs(Inventory([deployment, current, previous, scaled_down, annotated]).workloads())
+    assert found == ["Deployment/shop/web", "ReplicaSet/shop/web-1", "ReplicaSet/shop/web-a"]
+    # Manifests (matched by name): a hand-edited copy is judged too.
+    by_name = with_template(owned(workload("ReplicaSet", "web-1", "shop"), "Deployment", "web"), {"spec": PRIVILEGED})
+    assert refs(Inventory([with_template(workload("Deployment", "web", "shop"), {"spec": HARDENED}), by_name]).workloads()) == [
+        "Deployment/shop/web", "ReplicaSet/shop/web-1"]
+
+
+def test_a_running_job_of_an_earlier_job_template_is_judged_a_finished_one_is_not() -> None:
+    cron = with_uid(with_template(workload("CronJob", "backup", "ops"), {"spec": HARDENED}), "u-cron")
+    running = with_template(owned(workload("Job", "backup-1", "ops"), "CronJob", "backup", api_version="batch/v1", uid="u-cron"),
+                            {"metadata": {"labels": {"job-name": "backup-1"}}, "spec": PRIVILEGED})
+    finished = dict(with_template(owned(workload("Job", "backup-0", "ops"), "CronJob", "backup", api_version="batch/v1", uid="u-cron"),
+                                  {"spec": PRIVILEGED}).raw)
+    finished["status"] = {"conditions": [{"type": "Complete", "status": "True"}]}
+    same = with_template(owned(workload("Job", "backup-2", "ops"), "CronJob", "backup", api_version="batch/v1", uid="u-cron"),
+                         {"metadata": {"labels": {"job-name": "backup-2"}}, "spec": HARDENED})
+    found = refs(Inventory([cron, running, K8sObject(finished, cron.provenance), same]).workloads())
+    assert found == ["CronJob/ops/backup", "Job/ops/backup-1"]
+
+
 def test_manifest_objects_without_uids_are_matched_by_group_kind_namespace_and_name() -> None:
     deployment = workload("Deployment", "web", "shop")
     pod = owned(workload("Pod", "web-x", "shop"), "Deployment", "web")

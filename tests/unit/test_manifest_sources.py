@@ -110,6 +110,12 @@ def test_missing_paths_and_empty_patterns_stay_configuration_errors_in_collect_m
         load([str(tmp_path / "*.yaml")], COLLECT)
 
 
+def test_a_named_path_that_exists_but_cannot_be_reached_says_why(tmp_path: Path) -> None:
+    (tmp_path / "loop.yaml").symlink_to(tmp_path / "loop.yaml")
+    with pytest.raises(ManifestError, match=r"loop\.yaml: cannot read: Too many levels of symbolic links"):
+        load([str(tmp_path / "loop.yaml")], COLLECT)
+
+
 def test_a_missing_renderer_is_an_error_of_its_source_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path / "chart" / "Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n")
     write(tmp_path / "pod.yaml", PRIVILEGED_POD)
@@ -240,6 +246,13 @@ def test_exclude_applies_to_globs_relative_to_their_fixed_folders(repo: Path) ->
 def test_exclude_does_not_touch_a_file_named_explicitly(repo: Path) -> None:
     result = load(["deploy/legacy/old.yaml"], LoadOptions(exclude=("legacy", "*.yaml")))
     assert names(result) == ["old"] and result.excluded == []
+
+
+def test_a_glob_whose_every_match_is_excluded_says_so(repo: Path) -> None:
+    with pytest.raises(ManifestError, match=r"^deploy/app/\*\.yaml: the pattern matches no file that --k8s-exclude leaves in \(2 paths left out\)$"):
+        load(["deploy/app/*.yaml"], LoadOptions(exclude=("*.yaml",)))
+    with pytest.raises(ManifestError, match=r"^deploy/app/\*\.json: the pattern matches no file$"):
+        load(["deploy/app/*.json"], LoadOptions(exclude=("*.yaml",)))
 
 
 def test_exclude_leaves_out_a_broken_file(repo: Path) -> None:
