@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Final
 
 from pytest_k8ssec.errors import K8sSecError
-
 from pytest_k8ssec.model.objects import BUILTIN_GROUPS, CLUSTER_SCOPED_KINDS, K8sObject, as_mapping
 from pytest_k8ssec.model.workloads import WORKLOAD_KINDS, is_workload, pod_spec
 
