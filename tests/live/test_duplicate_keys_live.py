@@ -23,10 +23,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
+import dryrun
 import pytest
 
 from pytest_k8ssec.errors import ManifestError
@@ -35,7 +35,7 @@ from pytest_k8ssec.sources.cluster import ClusterSource
 from pytest_k8ssec.sources.manifests import load_text
 
 CASES: list[dict[str, Any]] = json.loads((Path(__file__).parent.parent / "data" / "duplicate-keys" / "cases.json").read_text())
-GROUP = "k8ssec.test"
+GROUP = dryrun.GROUP
 PATHS = {
     "pods": "/api/v1/namespaces/default/pods",
     "deployments": "/apis/apps/v1/namespaces/default/deployments",
@@ -46,18 +46,8 @@ PATHS = {
 
 
 def post(admin: ClusterSource, case: dict[str, Any], validation: str) -> tuple[int, Any]:
-    """POST the row's text as it is (the client would re-encode a body), with server-side dry-run."""
-    client = admin.api_client
-    method, url, headers, _, _ = client.param_serialize(
-        method="POST",
-        resource_path=PATHS[case["resource"]],
-        query_params=[("dryRun", "All"), ("fieldValidation", validation)],
-        header_params={"Accept": "application/json"},
-        auth_settings=["BearerToken"],
-    )
-    headers["Content-Type"] = f"application/{case.get('format', 'yaml')}"
-    response = client.rest_client.pool_manager.request(method, url, body=case["text"].encode(), headers=headers, timeout=30)
-    return response.status, json.loads(response.data)
+    """POST the row's text as it is, with server-side dry-run."""
+    return dryrun.post(admin, PATHS[case["resource"]], case["text"], f"application/{case.get('format', 'yaml')}", validation)
 
 
 def at(value: Any, path: list[Any]) -> Any:
@@ -73,38 +63,7 @@ def at(value: Any, path: list[Any]) -> Any:
 
 @pytest.fixture(scope="module")
 def dupe_crd(admin: ClusterSource) -> None:
-    admin.apply(
-        {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"dupes.{GROUP}"},
-            "spec": {
-                "group": GROUP,
-                "scope": "Namespaced",
-                "names": {"plural": "dupes", "singular": "dupe", "kind": "Dupe"},
-                "versions": [
-                    {
-                        "name": "v1",
-                        "served": True,
-                        "storage": True,
-                        "schema": {
-                            "openAPIV3Schema": {
-                                "type": "object",
-                                "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
-                            }
-                        },
-                    }
-                ],
-            },
-        }
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # served once the CRD is Established
-        status, _ = admin.request("GET", PATHS["dupes"])
-        if status == 200:
-            return
-        time.sleep(0.2)
-    pytest.fail("the Dupe CRD was not served within 60 s")
+    dryrun.serve_crd(admin, "Dupe", "dupes", {"type": "object", "x-kubernetes-preserve-unknown-fields": True})
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])

@@ -11,10 +11,10 @@ unit table (tests/unit/test_kube_yaml.py) pins the same values without a server.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
+import dryrun
 import pytest
 
 from pytest_k8ssec.errors import ManifestError
@@ -22,7 +22,7 @@ from pytest_k8ssec.sources.cluster import ClusterSource
 from pytest_k8ssec.sources.manifests import load_text
 
 CASES = json.loads((Path(__file__).parent.parent / "data" / "yaml-semantics" / "cases.json").read_text())
-GROUP = "k8ssec.test"
+GROUP = dryrun.GROUP
 PROBES = f"/apis/{GROUP}/v1/namespaces/default/probes"
 
 
@@ -41,67 +41,16 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def post_yaml(admin: ClusterSource, path: str, text: str, content_type: str = "application/yaml") -> tuple[int, Any]:
-    """POST ``text`` byte for byte (YAML unless told), with server-side dry-run (nothing is stored)
-    and strict decoding, which refuses a key set twice (tests/live/test_duplicate_keys_live.py).
-
-    The client's own request path would re-encode a JSON body; its connection pool sends it as is.
-    """
-    client = admin.api_client
-    method, url, headers, _, _ = client.param_serialize(
-        method="POST",
-        resource_path=path,
-        query_params=[("dryRun", "All"), ("fieldValidation", "Strict")],
-        header_params={"Accept": "application/json"},
-        auth_settings=["BearerToken"],
-    )
-    headers["Content-Type"] = content_type
-    response = client.rest_client.pool_manager.request(method, url, body=text.encode(), headers=headers, timeout=30)
-    return response.status, json.loads(response.data)
-
-
 @pytest.fixture(scope="module")
 def probe_crd(admin: ClusterSource) -> None:
-    admin.apply(
-        {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"probes.{GROUP}"},
-            "spec": {
-                "group": GROUP,
-                "scope": "Namespaced",
-                "names": {"plural": "probes", "singular": "probe", "kind": "Probe"},
-                "versions": [
-                    {
-                        "name": "v1",
-                        "served": True,
-                        "storage": True,
-                        "schema": {
-                            "openAPIV3Schema": {
-                                "type": "object",
-                                "properties": {
-                                    "spec": {"type": "object", "nullable": True, "x-kubernetes-preserve-unknown-fields": True}
-                                },
-                            }
-                        },
-                    }
-                ],
-            },
-        }
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # served once the CRD is Established
-        status, _ = admin.request("GET", PROBES)
-        if status == 200:
-            return
-        time.sleep(0.2)
-    pytest.fail("the Probe CRD was not served within 60 s")
+    served = dryrun.serve_crd(admin, "Probe", "probes", {"type": "object", "nullable": True, "x-kubernetes-preserve-unknown-fields": True})
+    assert served == PROBES
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
 def test_the_loader_reads_yaml_as_the_api_server_does(admin: ClusterSource, probe_crd: None, case: dict[str, Any]) -> None:
     text = document(case)
-    status, answer = post_yaml(admin, PROBES, text)
+    status, answer = dryrun.post(admin, PROBES, text)
     if "error" in case:
         with pytest.raises(ManifestError, match=case["error"]):
             load_text(text)
@@ -122,12 +71,12 @@ def test_the_loader_reads_yaml_as_the_api_server_does(admin: ClusterSource, prob
 def test_non_string_keys_of_secrets_and_configmaps_are_the_strings_the_server_stores(admin: ClusterSource) -> None:
     # issue 12 item 1: a numeric stringData key hid a credential from walkers that skip non-string keys.
     secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: numeric-keys}\nstringData: {1234: Sup3rS3cretPassw0rd}\n"
-    status, answer = post_yaml(admin, "/api/v1/namespaces/default/secrets", secret)
+    status, answer = dryrun.post(admin, "/api/v1/namespaces/default/secrets", secret)
     assert status == 201, answer
     (obj,) = load_text(secret)
     assert list(obj.raw["stringData"]) == list(answer["data"]) == ["1234"]
     configmap = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: numeric-keys}\ndata: {1: a, yes: b, 1.5: c, 0x10: d}\n"
-    status, answer = post_yaml(admin, "/api/v1/namespaces/default/configmaps", configmap)
+    status, answer = dryrun.post(admin, "/api/v1/namespaces/default/configmaps", configmap)
     assert status == 201, answer
     (obj,) = load_text(configmap)
     assert obj.raw["data"] == answer["data"] == {"1": "a", "true": "b", "1.5": "c", "16": "d"}
@@ -158,7 +107,7 @@ def test_the_real_world_tree_reads_as_the_server_stores_it(admin: ClusterSource)
         objects = load_text(path.read_text(), str(path))
         assert len(objects) == len(documents)
         for obj, text in zip(objects, documents):
-            status, answer = post_yaml(admin, paths[obj.kind], text)
+            status, answer = dryrun.post(admin, paths[obj.kind], text)
             assert status == 201, f"{obj.ref}: {status} {answer}"
             ours = dict(obj.raw)
             if obj.kind == "Secret":  # the server moves stringData into data, base64-encoded
@@ -179,12 +128,12 @@ def test_json_numbers_read_as_the_server_reads_them(admin: ClusterSource, probe_
         '{"apiVersion": "k8ssec.test/v1", "kind": "Probe", "metadata": {"name": "json-numbers"},\n'
         ' "spec": {"x": [1.0, 1e20, 1e21, 0.5, 9223372036854775807, 9223372036854775808, 18446744073709551615, -0.0, 5]}}'
     )
-    status, answer = post_yaml(admin, PROBES, text, "application/json")
+    status, answer = dryrun.post(admin, PROBES, text, "application/json")
     assert status == 201, answer.get("message")
     (obj,) = load_text(text, "numbers.json")
     assert same(obj.raw["spec"], answer["spec"]), f"loader {obj.raw['spec']!r} != server {answer['spec']!r}"
     for bad in ("NaN", "1e400"):
-        status, answer = post_yaml(admin, PROBES, text.replace("0.5", bad), "application/json")
+        status, answer = dryrun.post(admin, PROBES, text.replace("0.5", bad), "application/json")
         assert status == 400, answer
         with pytest.raises(ManifestError, match="is not a number the API server can read"):
             load_text(text.replace("0.5", bad), "numbers.json")
