@@ -19,14 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks._last_applied import with_last_applied
 from pytest_k8ssec.model.credentials import (
-    LAST_APPLIED_PATH,
     classify,
     credential_file,
     decode_base64,
     field_path,
     iter_strings,
-    last_applied,
     redact,
     safe_name,
     token_format,
@@ -65,19 +64,7 @@ def _judge(raw: Mapping[str, object]) -> Iterator[tuple[Violation, object]]:
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
-    found = set()
-    for violation, value in _judge(obj.raw):
-        found.add((violation.path, value))
-        yield violation
-    copy = last_applied(obj.raw)
-    if copy is None:
-        return
-    # The annotation keeps what was applied: an entry since removed from data is still there.
-    for violation, value in _judge(copy):
-        if (violation.path, value) not in found:
-            yield Violation(
-                f"{LAST_APPLIED_PATH}.{violation.path}", f"the last-applied-configuration annotation records: {violation.message}"
-            )
+    return with_last_applied(obj.raw, _judge)
 
 
 CHECK = Check(

@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks._last_applied import with_last_applied
 from pytest_k8ssec.model.containers import containers
-from pytest_k8ssec.model.credentials import LAST_APPLIED_PATH, classify, last_applied, redact, safe_name
+from pytest_k8ssec.model.credentials import classify, redact, safe_name
 from pytest_k8ssec.model.objects import K8sObject, as_list
 
 
@@ -60,22 +61,7 @@ def _judge(obj: K8sObject) -> Iterator[tuple[Violation, str]]:
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
-    found = set()
-    for violation, value in _judge(obj):
-        found.add((violation.path, value))
-        yield violation
-    copy = last_applied(obj.raw)
-    if copy is None:
-        return
-    # The annotation keeps what was applied: a literal since removed from the spec is still there.
-    # One that is still in the spec is reported once, at the spec.
-    for violation, value in _judge(K8sObject(copy, obj.provenance)):
-        if (violation.path, value) not in found:
-            yield Violation(
-                f"{LAST_APPLIED_PATH}.{violation.path}",
-                f"the last-applied-configuration annotation records: {violation.message}",
-                violation.container,
-            )
+    return with_last_applied(obj.raw, lambda raw: _judge(K8sObject(raw, obj.provenance)))
 
 
 CHECK = Check(
