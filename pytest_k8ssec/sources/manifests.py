@@ -956,12 +956,11 @@ def _json_item_lines(text: str, pos: int) -> list[int]:
     """Lines of the entries of the top-level ``items`` array of valid JSON text (``kubectl get -o json``).
 
     The json module keeps no positions, so this steps over the top-level values with
-    ``raw_decode``; it runs for List documents only.
+    ``raw_decode``; it runs for List documents only. A repeated ``items`` key never gets here
+    (``_json_object`` refuses it), so the first one is the one.
     """
-    lines: list[int] = []
     if text[pos] != "{":
-        return lines
-    line, counted = 1, 0
+        return []
 
     def skip(at: int) -> int:
         match = _JSON_SPACE.match(text, at)
@@ -972,23 +971,12 @@ def _json_item_lines(text: str, pos: int) -> list[int]:
         key, pos = _JSON_DECODER.raw_decode(text, pos)
         pos = skip(skip(pos) + 1)  # the ":"
         if key == "items" and text[pos] == "[":
-            lines = []  # (a repeated key never gets here: _json_object refuses it)
-            pos = skip(pos + 1)
-            while text[pos] != "]":
-                line += text.count("\n", counted, pos)
-                counted = pos
-                lines.append(line)
-                _, pos = _JSON_DECODER.raw_decode(text, pos)
-                pos = skip(pos)
-                if text[pos] == ",":
-                    pos = skip(pos + 1)
-            pos += 1
-        else:
-            _, pos = _JSON_DECODER.raw_decode(text, pos)
+            return _json_array_lines(text, pos)
+        _, pos = _JSON_DECODER.raw_decode(text, pos)
         pos = skip(pos)
         if text[pos] == ",":
             pos = skip(pos + 1)
-    return lines
+    return []
 
 
 def _composed(text: str) -> Iterator[yaml.Node]:
