@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from pytest_k8ssec.checks import load_builtin_checks  # noqa: E402
 from pytest_k8ssec.engine import evaluate  # noqa: E402
-from pytest_k8ssec.localcluster import Binaries, LocalControlPlane  # noqa: E402
+from pytest_k8ssec.sources.local_control_plane import Binaries, LocalControlPlane  # noqa: E402
 from pytest_k8ssec.sources.cluster import ClusterSource  # noqa: E402
 from pytest_k8ssec.sources.cluster_options import ClusterOptions  # noqa: E402
 

@@ -27,7 +27,7 @@ TARGET_ADDED = 0.50
 
 def worker(directory: str, with_pss: bool) -> dict[str, Any]:
     from pytest_k8ssec.model.workloads import pod_spec
-    from pytest_k8ssec.pss import evaluate_pod_security
+    from pytest_k8ssec.checks.pss import evaluate_pod_security
     from pytest_k8ssec.sources.manifests import load
 
     start = time.perf_counter()

@@ -13,8 +13,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_k8ssec.admission import assert_admission_allows, assert_admission_rejects, assert_pod_security_enforced
-    from pytest_k8ssec.asserts import (
+    from pytest_k8ssec.asserts.admission import assert_admission_allows, assert_admission_rejects, assert_pod_security_enforced
+    from pytest_k8ssec.asserts.workloads import (
         assert_capabilities,
         assert_images_from,
         assert_images_pinned,
@@ -36,13 +36,13 @@ if TYPE_CHECKING:
         assert_runs_as_non_root,
         assert_seccomp,
     )
-    from pytest_k8ssec.credentials import (
+    from pytest_k8ssec.asserts.credentials import (
         assert_no_credential_literals,
         assert_no_secrets_in_manifests,
         assert_not_default_service_account,
         assert_secrets_as_files,
     )
-    from pytest_k8ssec.inpod import (
+    from pytest_k8ssec.asserts.inpod import (
         assert_main_process_not_root,
         assert_no_package_manager,
         assert_no_shell,
@@ -64,8 +64,8 @@ if TYPE_CHECKING:
     from pytest_k8ssec.model.objects import K8sObject, Provenance
     from pytest_k8ssec.model.rbac import RbacError, RbacModel, UserInfo
     from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
-    from pytest_k8ssec.netreport import write_network_report
-    from pytest_k8ssec.network import (
+    from pytest_k8ssec.reporting.network_page import write_network_report
+    from pytest_k8ssec.asserts.network import (
         assert_default_deny,
         assert_egress_restricted,
         assert_isolated,
@@ -74,8 +74,8 @@ if TYPE_CHECKING:
         assert_not_reachable,
         assert_reachable,
     )
-    from pytest_k8ssec.pss import evaluate_pod_security
-    from pytest_k8ssec.rbac import (
+    from pytest_k8ssec.checks.pss import evaluate_pod_security
+    from pytest_k8ssec.asserts.rbac import (
         RbacView,
         assert_can,
         assert_cannot,
@@ -85,16 +85,16 @@ if TYPE_CHECKING:
         assert_not_cluster_admin,
     )
     from pytest_k8ssec.sources.manifests import load, load_file, load_text
-    from pytest_k8ssec.vulnerabilities import ScanReportError, assert_no_vulnerabilities
+    from pytest_k8ssec.asserts.vulnerabilities import ScanReportError, assert_no_vulnerabilities
 
 # Where each public name lives; tests/unit/test_registry.py keeps it equal to ``__all__``.
 _MODULES: dict[str, tuple[str, ...]] = {
-    "pytest_k8ssec.admission": (
+    "pytest_k8ssec.asserts.admission": (
         "assert_admission_allows",
         "assert_admission_rejects",
         "assert_pod_security_enforced",
     ),
-    "pytest_k8ssec.asserts": (
+    "pytest_k8ssec.asserts.workloads": (
         "assert_capabilities",
         "assert_images_from",
         "assert_images_pinned",
@@ -116,13 +116,13 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "assert_runs_as_non_root",
         "assert_seccomp",
     ),
-    "pytest_k8ssec.credentials": (
+    "pytest_k8ssec.asserts.credentials": (
         "assert_no_credential_literals",
         "assert_no_secrets_in_manifests",
         "assert_not_default_service_account",
         "assert_secrets_as_files",
     ),
-    "pytest_k8ssec.inpod": (
+    "pytest_k8ssec.asserts.inpod": (
         "assert_main_process_not_root",
         "assert_no_package_manager",
         "assert_no_shell",
@@ -178,10 +178,10 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "is_workload",
         "pod_spec",
     ),
-    "pytest_k8ssec.netreport": (
+    "pytest_k8ssec.reporting.network_page": (
         "write_network_report",
     ),
-    "pytest_k8ssec.network": (
+    "pytest_k8ssec.asserts.network": (
         "assert_default_deny",
         "assert_egress_restricted",
         "assert_isolated",
@@ -190,10 +190,10 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "assert_not_reachable",
         "assert_reachable",
     ),
-    "pytest_k8ssec.pss": (
+    "pytest_k8ssec.checks.pss": (
         "evaluate_pod_security",
     ),
-    "pytest_k8ssec.rbac": (
+    "pytest_k8ssec.asserts.rbac": (
         "RbacView",
         "assert_can",
         "assert_cannot",
@@ -207,7 +207,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "load_file",
         "load_text",
     ),
-    "pytest_k8ssec.vulnerabilities": (
+    "pytest_k8ssec.asserts.vulnerabilities": (
         "ScanReportError",
         "assert_no_vulnerabilities",
     ),

@@ -4,7 +4,7 @@ kube-apiserver's post-start hook ``rbac/bootstrap-roles`` (plugin/pkg/auth/autho
 bootstrappolicy) creates the default ClusterRoles and ClusterRoleBindings, labelled
 ``kubernetes.io/bootstrapping=rbac-defaults``; the clusterrole-aggregation controller of
 kube-controller-manager then writes the rules of the aggregated roles (``admin``, ``edit``,
-``view``). This script starts the project's local control plane (pytest_k8ssec/localcluster.py),
+``view``). This script starts the project's local control plane (pytest_k8ssec/sources/local_control_plane.py),
 waits until both have happened, lists the objects, strips what the server sets per object, and
 writes
 
@@ -38,7 +38,7 @@ ROOT: Final = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a checkout without installing the package
     sys.path.insert(0, str(ROOT))
 
-from pytest_k8ssec.localcluster import Binaries, LocalControlPlane  # noqa: E402
+from pytest_k8ssec.sources.local_control_plane import Binaries, LocalControlPlane  # noqa: E402
 from pytest_k8ssec.sources.cluster import ClusterSource  # noqa: E402
 from pytest_k8ssec.sources.cluster_options import ClusterOptions  # noqa: E402
 

@@ -1,8 +1,8 @@
 """Built-in checks: one module per check, listed here in report order.
 
 Nothing registers itself on import: this tuple is the registry's order, and a registry meta-test
-keeps it and the modules in step. A dotted entry names a module relative to ``pytest_k8ssec``
-(the Pod Security Standards controls live in ``pytest_k8ssec/pss/``, one per upstream check). Third-party checks come in through the
+keeps it and the modules in step. A dotted entry names a module of a subpackage: the Pod Security Standards controls live in
+``checks/pss/``, one per upstream check. Third-party checks come in through the
 ``pytest_k8ssec_register_checks`` hook.
 """
 
@@ -73,9 +73,8 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
 
 
 def module_name(entry: str) -> str:
-    """The importable name of a registry entry: ``host_port`` is a module of this package,
-    ``pss.check_privileged`` one relative to ``pytest_k8ssec``."""
-    return f"pytest_k8ssec.{entry}" if "." in entry else f"{__name__}.{entry}"
+    """The importable name of a registry entry (``host_port``, ``pss.check_privileged``)."""
+    return f"{__name__}.{entry}"
 
 
 def load_builtin_checks() -> tuple[Check, ...]:

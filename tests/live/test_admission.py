@@ -10,7 +10,7 @@ from pytest_k8ssec import (
     assert_admission_rejects,
     assert_pod_security_enforced,
 )
-from pytest_k8ssec.admission import compliant_pod, probe_pods
+from pytest_k8ssec.asserts.admission import compliant_pod, probe_pods
 from pytest_k8ssec.fixtures.cluster import K8sCluster
 from pytest_k8ssec.fixtures.targets import Target
 from pytest_k8ssec.model.inventory import Inventory

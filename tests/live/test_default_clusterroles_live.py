@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_k8ssec.localcluster import LocalControlPlane
+from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "gen_default_clusterroles.py"

@@ -30,7 +30,7 @@ import dryrun
 import pytest
 
 from pytest_k8ssec.errors import ManifestError
-from pytest_k8ssec.localcluster import LocalControlPlane
+from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
 from pytest_k8ssec.sources.cluster import ClusterSource
 from pytest_k8ssec.sources.manifests import load_text
 

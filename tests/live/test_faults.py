@@ -24,7 +24,7 @@ import yaml
 from faultproxy import Fault, FaultProxy
 from waits import wait_for
 
-from pytest_k8ssec.localcluster import LocalControlPlane
+from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
 from pytest_k8ssec.sources.cluster import KINDS, ClusterSource
 from pytest_k8ssec.sources.cluster_options import ClusterOptions
 

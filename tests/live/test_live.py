@@ -14,7 +14,7 @@ import pytest
 from pytest_k8ssec.engine import evaluate
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.fixtures.local_control_plane import apply_in_order
-from pytest_k8ssec.localcluster import LocalControlPlane
+from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
 from pytest_k8ssec.sources.cluster import ClusterSource
 from pytest_k8ssec.sources.cluster_options import ClusterOptions
 from pytest_k8ssec.sources.manifests import load
@@ -404,7 +404,7 @@ def _run_env(tmp: Path) -> dict[str, str]:
 
 
 def test_stop_leaves_no_process_also_after_an_exception(binaries: object) -> None:
-    from pytest_k8ssec.localcluster import LocalControlPlane
+    from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
 
     with pytest.raises(RuntimeError, match="boom"):
         with LocalControlPlane.start(binaries) as plane:  # type: ignore[arg-type]
@@ -563,7 +563,7 @@ def test_excluded_namespaces_are_left_out(control_plane: LocalControlPlane, admi
 def test_envtest_layout_in_kubebuilder_assets_works(
     binaries: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pytest_k8ssec.localcluster import Binaries
+    from pytest_k8ssec.sources.local_control_plane import Binaries
 
     multicall = Path(binaries.etcd[0])  # type: ignore[attr-defined]
     for name in ("etcd", "kube-apiserver", "kube-controller-manager"):

@@ -71,7 +71,7 @@ def network_namespace(admin: ClusterSource) -> Iterator[str]:
 
 
 TESTS = """
-from pytest_k8ssec.network import (
+from pytest_k8ssec.asserts.network import (
     assert_default_deny, assert_isolated, assert_not_reachable, assert_reachable, assert_network_policies_effective,
 )
 

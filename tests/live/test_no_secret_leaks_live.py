@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_k8ssec.localcluster import Binaries, LocalControlPlane
+from pytest_k8ssec.sources.local_control_plane import Binaries, LocalControlPlane
 from pytest_k8ssec.sources.cluster import ClusterSource
 
 PLANTED = {"secret_data": "Pg-r3plica!Xq7mPz2024", "env_password": "Wh1tel1st-Adm1n-Zr5u", "configmap": "S3cure-Billing-Kv8qTw"}
@@ -43,7 +43,7 @@ spec:
 """
 
 TESTS = """
-from pytest_k8ssec.credentials import assert_no_credential_literals, assert_no_secrets_in_manifests
+from pytest_k8ssec.asserts.credentials import assert_no_credential_literals, assert_no_secrets_in_manifests
 
 
 def test_literals(k8s_inventory):

@@ -29,8 +29,8 @@ from typing import Any
 import yaml
 
 from pytest_k8ssec.model.objects import K8sObject, Provenance
-from pytest_k8ssec.pss import evaluate_pod_security
-from pytest_k8ssec.pss._registry import table
+from pytest_k8ssec.checks.pss import evaluate_pod_security
+from pytest_k8ssec.checks.pss._registry import table
 from pytest_k8ssec.sources.cluster import ClusterSource
 
 SEED = 20260501

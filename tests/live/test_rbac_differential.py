@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from pytest_k8ssec.localcluster import LocalControlPlane
+from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.rbac import RbacModel, Request, UserInfo
 from pytest_k8ssec.sources.cluster import ClusterSource

@@ -43,7 +43,7 @@ def rbac_namespace(admin: ClusterSource) -> Iterator[str]:
 
 TESTS = """
 import pytest
-from pytest_k8ssec.rbac import assert_can, assert_cannot, assert_no_anonymous_access
+from pytest_k8ssec.asserts.rbac import assert_can, assert_cannot, assert_no_anonymous_access
 
 NS = {ns!r}
 BOT = f"system:serviceaccount:{{NS}}:bot"

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from pytest_k8ssec.errors import ClusterError
-from pytest_k8ssec.localcluster import Binaries, LocalControlPlane
+from pytest_k8ssec.sources.local_control_plane import Binaries, LocalControlPlane
 from pytest_k8ssec.sources.cluster import ClusterSource
 from pytest_k8ssec.sources.cluster_options import ClusterOptions
 
@@ -46,7 +46,7 @@ SETUP = [
 ]
 
 SUITE = """
-from pytest_k8ssec.admission import assert_admission_allows
+from pytest_k8ssec.asserts.admission import assert_admission_allows
 
 
 def test_inventory(k8s_inventory):

@@ -18,8 +18,8 @@ import csv
 from collections import Counter
 from pathlib import Path
 
-from pytest_k8ssec.pss import evaluate_pod_security, max_version, parse_version
-from pytest_k8ssec.pss._registry import table
+from pytest_k8ssec.checks.pss import evaluate_pod_security, max_version, parse_version
+from pytest_k8ssec.checks.pss._registry import table
 from pytest_k8ssec.sources.manifests import load_file
 
 # Rows compared at v0.37.2 (4,537 fixtures, the same files as commit 8f84a87); a floor, so a broken

@@ -31,7 +31,7 @@ from pytest_k8ssec.engine import evaluate
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
 from pytest_k8ssec.model.rbac import RbacModel
 from pytest_k8ssec.model.rbac_risks import subject_risks
-from pytest_k8ssec.rbac import to_user
+from pytest_k8ssec.asserts.rbac import to_user
 from pytest_k8ssec.sources.manifests import load_file
 
 # Fewer compared verdicts than this means a pair silently stopped comparing. Measured: 101

@@ -49,7 +49,7 @@ spec:
 """
 
 TESTS = """\
-from pytest_k8ssec.network import assert_default_deny, assert_not_reachable, assert_reachable
+from pytest_k8ssec.asserts.network import assert_default_deny, assert_not_reachable, assert_reachable
 
 def test_db_locked_down(k8s_network):
     assert_default_deny(k8s_network, "db", "both")

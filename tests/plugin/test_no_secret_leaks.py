@@ -90,9 +90,9 @@ spec:
 TESTS = """
 import logging
 
-from pytest_k8ssec.asserts import assert_passes
+from pytest_k8ssec.asserts.workloads import assert_passes
 from pytest_k8ssec.checks import builtin_registry
-from pytest_k8ssec.credentials import (
+from pytest_k8ssec.asserts.credentials import (
     assert_no_credential_literals,
     assert_no_secrets_in_manifests,
     assert_not_default_service_account,
@@ -253,7 +253,7 @@ spec:
 
 EVERY_TEST = """
 from pytest_k8ssec import assert_images_from, assert_images_pinned
-from pytest_k8ssec.credentials import assert_no_credential_literals, assert_no_secrets_in_manifests
+from pytest_k8ssec.asserts.credentials import assert_no_credential_literals, assert_no_secrets_in_manifests
 
 
 def test_images_pinned(k8s_workloads):

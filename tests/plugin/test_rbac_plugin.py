@@ -29,7 +29,7 @@ spec:
 """
 
 TESTS = """\
-from pytest_k8ssec.rbac import assert_can, assert_cannot, assert_no_risky_permissions
+from pytest_k8ssec.asserts.rbac import assert_can, assert_cannot, assert_no_risky_permissions
 
 DEPLOYER = "system:serviceaccount:ci:deployer"
 

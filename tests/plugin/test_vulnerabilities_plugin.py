@@ -58,7 +58,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 def test_per_workload_gate_passes_clean_images_and_fails_vulnerable_and_unscanned_ones(project: pytest.Pytester) -> None:
     project.makepyfile(
         """
-        from pytest_k8ssec.vulnerabilities import assert_no_vulnerabilities
+        from pytest_k8ssec.asserts.vulnerabilities import assert_no_vulnerabilities
 
         def test_images(k8s_workload):
             assert_no_vulnerabilities(k8s_workload, report=["scans/trivy", "scans/grype"], min_severity="CRITICAL")
@@ -90,7 +90,7 @@ def test_per_workload_gate_passes_clean_images_and_fails_vulnerable_and_unscanne
 def test_one_gate_over_all_workloads_lists_ignored_findings_with_their_reasons(project: pytest.Pytester) -> None:
     project.makepyfile(
         """
-        from pytest_k8ssec.vulnerabilities import assert_no_vulnerabilities
+        from pytest_k8ssec.asserts.vulnerabilities import assert_no_vulnerabilities
 
         IGNORE = {"CVE-2023-45853": "MiniZip is not built into zlib1g", "CVE-2024-37371": "no Kerberos in use"}
 
@@ -118,7 +118,7 @@ def test_a_broken_report_errors_the_test_instead_of_passing(project: pytest.Pyte
     shutil.copy(REPORTS / "malformed" / "truncated.json", project.path / "scans" / "trivy" / "truncated.json")
     project.makepyfile(
         """
-        from pytest_k8ssec.vulnerabilities import assert_no_vulnerabilities
+        from pytest_k8ssec.asserts.vulnerabilities import assert_no_vulnerabilities
 
         def test_all_images(k8s_workloads):
             assert_no_vulnerabilities(k8s_workloads, report="scans/trivy")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pytest_k8ssec.checks import builtin_registry
-from pytest_k8ssec.credentials import (
+from pytest_k8ssec.asserts.credentials import (
     assert_no_credential_literals,
     assert_no_secrets_in_manifests,
     assert_not_default_service_account,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_k8ssec.localcluster import Binaries, LocalClusterError
+from pytest_k8ssec.sources.local_control_plane import Binaries, LocalClusterError
 
 
 def _exe(path: Path) -> Path:
@@ -53,7 +53,7 @@ def test_working_folders_of_dead_runs_are_swept_and_no_other(tmp_path: Path) -> 
     import sys
     import time
 
-    from pytest_k8ssec.localcluster import _owner, sweep_dead_workdirs
+    from pytest_k8ssec.sources.local_control_plane import _owner, sweep_dead_workdirs
 
     done = subprocess.Popen([sys.executable, "-c", "pass"])
     done.wait()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from pytest_k8ssec.localcluster import AUDIT_POLICY, LocalControlPlane
+from pytest_k8ssec.sources.local_control_plane import AUDIT_POLICY, LocalControlPlane
 
 
 def test_the_audit_log_is_off_by_default(tmp_path: Path) -> None:

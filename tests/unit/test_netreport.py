@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_k8ssec.model.netpol import INTERNET, ContainerPort, NetworkModel, Pod
-from pytest_k8ssec.netreport import html_report, port_classes, write_network_report
+from pytest_k8ssec.reporting.network_page import html_report, port_classes, write_network_report
 
 
 def policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:

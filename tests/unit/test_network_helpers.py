@@ -6,7 +6,7 @@ import pytest
 
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.netpol import Cidr, ContainerPort, NetworkModel, NetworkPolicyError, Pod
-from pytest_k8ssec.network import (
+from pytest_k8ssec.asserts.network import (
     PUBLIC_INTERNET,
     assert_default_deny,
     assert_egress_restricted,

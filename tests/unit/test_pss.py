@@ -20,9 +20,9 @@ from pytest_k8ssec import (
     evaluate_pod_security,
 )
 from pytest_k8ssec.model.inventory import Inventory
-from pytest_k8ssec.pss import max_version, namespace_policy, parse_level, parse_version
-from pytest_k8ssec.pss._helpers import go_quote
-from pytest_k8ssec.pss._registry import Version, v
+from pytest_k8ssec.checks.pss import max_version, namespace_policy, parse_level, parse_version
+from pytest_k8ssec.checks.pss._helpers import go_quote
+from pytest_k8ssec.checks.pss._registry import Version, v
 
 GOOD_CONTAINER: dict[str, Any] = {
     "name": "app",

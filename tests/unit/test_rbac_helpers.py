@@ -1,4 +1,4 @@
-"""RBAC helpers (pytest_k8ssec.rbac), the risk catalog (model/rbac_risks.py) and workload permissions."""
+"""RBAC helpers (pytest_k8ssec.asserts.rbac), the risk catalog (model/rbac_risks.py) and workload permissions."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from pytest_k8ssec import _recording
+from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.model.rbac import PolicyRule, RbacError, RbacModel, RbacSubject, UserInfo, default_roles
 from pytest_k8ssec.model.rbac_risks import CATALOG, RISKS, is_default_binding, role_risks, subject_risks
-from pytest_k8ssec.rbac import (
+from pytest_k8ssec.asserts.rbac import (
     RbacView,
     assert_can,
     assert_cannot,
@@ -185,12 +185,12 @@ def test_namespaces_not_listed_have_no_offline_answer(view: RbacView) -> None:
 
 
 def test_helpers_record_their_result(view: RbacView) -> None:
-    sink: list[_recording.HelperResult] = []
-    token = _recording.RECORDER.set(sink)
+    sink: list[recording.HelperResult] = []
+    token = recording.RECORDER.set(sink)
     try:
         assert_cannot(view, "system:serviceaccount:shop:web", "get", "secrets", namespace="shop")
     finally:
-        _recording.RECORDER.reset(token)
+        recording.RECORDER.reset(token)
     assert [(r.helper, r.findings) for r in sink] == [("rbac-access", ())]
 
 

@@ -11,19 +11,17 @@ from pathlib import Path
 import pytest
 
 import pytest_k8ssec
-from pytest_k8ssec import _docs
+from pytest_k8ssec.checks import _docs
 from pytest_k8ssec.checks import BUILTIN_CHECK_MODULES, Check, Registry, builtin_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS_DIR = ROOT / "pytest_k8ssec" / "checks"
-PSS_DIR = ROOT / "pytest_k8ssec" / "pss"
+PSS_DIR = CHECKS_DIR / "pss"
 
 
 def _module_path(entry: str) -> Path:
-    # "host_port" lives in pytest_k8ssec/checks/, "pss.check_privileged" in pytest_k8ssec/pss/.
-    if "." in entry:
-        return ROOT / "pytest_k8ssec" / Path(*entry.split(".")).with_suffix(".py")
-    return CHECKS_DIR / f"{entry}.py"
+    # "host_port" lives in pytest_k8ssec/checks/, "pss.check_privileged" in pytest_k8ssec/checks/pss/.
+    return CHECKS_DIR.joinpath(*entry.split(".")).with_suffix(".py")
 
 
 def test_every_check_module_is_registered_and_every_registered_module_exists() -> None:
@@ -34,7 +32,7 @@ def test_every_check_module_is_registered_and_every_registered_module_exists() -
 
 
 def test_pss_controls_are_the_registry_entries_in_the_same_order() -> None:
-    from pytest_k8ssec.pss._registry import CONTROL_MODULES
+    from pytest_k8ssec.checks.pss._registry import CONTROL_MODULES
 
     assert tuple(e.removeprefix("pss.") for e in BUILTIN_CHECK_MODULES if e.startswith("pss.")) == CONTROL_MODULES
     for check in builtin_registry():
@@ -83,7 +81,7 @@ def _assert_pure(path: Path) -> None:
 def test_no_check_walks_containers_by_hand() -> None:
     # One container walker (model/containers.py): a check reading spec.containers itself would
     # forget init or ephemeral containers sooner or later.
-    pss_helpers = [p.relative_to(ROOT / "pytest_k8ssec").with_suffix("").as_posix().replace("/", ".") for p in PSS_DIR.glob("_*.py")]
+    pss_helpers = [f"pss.{p.stem}" for p in PSS_DIR.glob("_*.py")]
     for name in [*BUILTIN_CHECK_MODULES, *pss_helpers]:
         text = _module_path(name).read_text()
         if name == "malformed_object":
@@ -94,7 +92,7 @@ def test_no_check_walks_containers_by_hand() -> None:
 def test_docs_checks_md_is_generated_from_the_registry() -> None:
     committed = (ROOT / "docs" / "checks.md").read_text(encoding="utf-8")
     assert committed == _docs.render(builtin_registry()), (
-        "docs/checks.md is stale: run `python -m pytest_k8ssec._docs docs/checks.md`"
+        "docs/checks.md is stale: run `python -m pytest_k8ssec.checks._docs docs/checks.md`"
     )
 
 

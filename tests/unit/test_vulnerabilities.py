@@ -1,4 +1,4 @@
-"""pytest_k8ssec.vulnerabilities: Trivy and Grype JSON reports, image matching, the vulnerability gate."""
+"""pytest_k8ssec.asserts.vulnerabilities: Trivy and Grype JSON reports, image matching, the vulnerability gate."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pytest_k8ssec.errors import K8sSecError, SecurityAssertionError
 from pytest_k8ssec.model.images import parse_image
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.sources.manifests import load_text
-from pytest_k8ssec.vulnerabilities import (
+from pytest_k8ssec.asserts.vulnerabilities import (
     SEVERITIES,
     ScanReport,
     ScanReportError,

@@ -19,7 +19,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from pytest_k8ssec import _recording
+from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.engine import Finding
 from pytest_k8ssec.errors import SecurityAssertionError
@@ -280,12 +280,12 @@ def _bounded(lines: list[str]) -> list[str]:
 def _fail(check: Check, title: str, lines: list[str], findings: Sequence[Finding], objects: int) -> None:
     __tracebackhide__ = True
     unique = list({(f.check.id, f.obj.ref, f.path, f.message): f for f in findings}.values())
-    _recording.record(check.id, [check], objects, unique)
+    recording.record(check.id, [check], objects, unique)
     raise SecurityAssertionError("\n".join(_bounded([title, *lines])), unique)
 
 
 def _passed(check: Check, objects: int) -> None:
-    _recording.record(check.id, [check], objects, [])
+    recording.record(check.id, [check], objects, [])
 
 
 # --- reachability ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any, Final, Union
 from pytest_k8ssec.checks._check import Check
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.model.workloads import pod_spec
-from pytest_k8ssec.pss._registry import LATEST, LEVELS, Version, table
+from pytest_k8ssec.checks.pss._registry import LATEST, LEVELS, Version, table
 
 LABEL_PREFIX: Final = "pod-security.kubernetes.io/"
 MODES: Final = ("enforce", "audit", "warn")

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Union
 
-from pytest_k8ssec import _recording
-from pytest_k8ssec.asserts import Objects, _objects, format_findings
+from pytest_k8ssec.reporting import recording
+from pytest_k8ssec.asserts.workloads import Objects, _objects, format_findings
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation
 from pytest_k8ssec.engine import Finding, evaluate
@@ -579,7 +579,7 @@ def assert_no_vulnerabilities(
     # A malformed workload must not pass a gate that could not read it (fail closed).
     schema = builtin_registry().get("malformed-object")
     findings = evaluate([schema, check], workloads)
-    _recording.record(title, [schema, check], len(workloads), findings)
+    recording.record(title, [schema, check], len(workloads), findings)
     if findings:
         lines = [format_findings(title, findings), *judge.ignored_lines(), *judge.unused_lines()]
         raise SecurityAssertionError("\n".join(lines), findings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Union
 
-from pytest_k8ssec import _recording
+from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.checks import active_registry, builtin_registry
 from pytest_k8ssec.checks import capabilities_added, host_path_volume, image_registry, sensitive_host_path
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
@@ -19,7 +19,7 @@ from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.inventory import Inventory
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.model.workloads import is_workload, pod_spec
-from pytest_k8ssec.pss import (
+from pytest_k8ssec.checks.pss import (
     LABEL_PREFIX,
     MODES,
     compare_levels,
@@ -28,8 +28,8 @@ from pytest_k8ssec.pss import (
     parse_level,
     parse_version,
 )
-from pytest_k8ssec.pss._helpers import Outcome
-from pytest_k8ssec.pss._registry import to_violation
+from pytest_k8ssec.checks.pss._helpers import Outcome
+from pytest_k8ssec.checks.pss._registry import to_violation
 
 Objects = Union[K8sObject, Mapping[str, Any], Iterable[Union[K8sObject, Mapping[str, Any]]]]
 CheckRef = Union[str, Check]
@@ -122,7 +122,7 @@ def _run(title: str, checks: Sequence[Check], objs: Objects, *, require_judged: 
     schema = builtin_registry().get("malformed-object")
     run = [schema, *(c for c in checks if c is not schema)]
     findings = evaluate(run, objects)
-    _recording.record(title, run, len(objects), findings)
+    recording.record(title, run, len(objects), findings)
     if findings:
         raise SecurityAssertionError(format_findings(title, findings), findings)
 
@@ -339,7 +339,7 @@ def assert_pod_security(objs: Objects, level: str = "restricted", version: str =
         raise SecurityAssertionError(
             f"{title}: no workload among the {len(objects)} given objects (kinds: {kinds}); nothing was checked"
         )
-    _recording.record(title, ran, judged, findings)
+    recording.record(title, ran, judged, findings)
     if findings:
         raise SecurityAssertionError(format_findings(title, findings), findings)
 
@@ -442,6 +442,6 @@ def assert_namespace_compliant(inventory: Inventory | Objects, namespace: str | 
         return policy.level, str(policy.version)
 
     findings, ran, judged = _pss_findings(selected, policy_for)
-    _recording.record(title, ran, judged, findings)
+    recording.record(title, ran, judged, findings)
     if findings:
         raise SecurityAssertionError(format_findings(title, findings), findings)

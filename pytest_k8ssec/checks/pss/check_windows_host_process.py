@@ -14,8 +14,8 @@ from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_mapping
 from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.pss._helpers import ALLOWED, Outcome, forbidden, is_true, setters
-from pytest_k8ssec.pss._registry import Control, Versioned, make_check, v
+from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, is_true, setters
+from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 
 
 def windows_host_process_1_0(pod: PodSpecRef, obj: K8sObject) -> Outcome:

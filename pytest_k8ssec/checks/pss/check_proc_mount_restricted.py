@@ -10,8 +10,8 @@ keeps the unconditional v1.0 rule (k8s.io/pod-security-admission ``policy/check_
 from __future__ import annotations
 
 from pytest_k8ssec.checks._check import Category, Severity
-from pytest_k8ssec.pss._registry import Control, Versioned, make_check, v
-from pytest_k8ssec.pss.check_proc_mount import proc_mount_1_0
+from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
+from pytest_k8ssec.checks.pss.check_proc_mount import proc_mount_1_0
 
 CONTROL = Control(
     "procMount_restricted",

@@ -17,7 +17,7 @@ from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_mapping
 from pytest_k8ssec.model.security import is_windows, pod_security_context
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.pss._helpers import (
+from pytest_k8ssec.checks.pss._helpers import (
     ALLOWED,
     Outcome,
     forbidden,
@@ -26,7 +26,7 @@ from pytest_k8ssec.pss._helpers import (
     setters,
     text,
 )
-from pytest_k8ssec.pss._registry import Control, Versioned, make_check, v
+from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 
 VALID_TYPES: Final = frozenset({"RuntimeDefault", "Localhost"})
 

@@ -20,7 +20,7 @@ from typing import Final
 from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import PodSpecRef, pod_spec
-from pytest_k8ssec.pss._helpers import Outcome
+from pytest_k8ssec.checks.pss._helpers import Outcome
 
 LEVELS: Final = ("privileged", "baseline", "restricted")
 PSS_REFERENCE: Final = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
@@ -202,7 +202,7 @@ def _next(version: Version) -> Version:
 
 
 def _build() -> Table:
-    modules = [importlib.import_module(f"pytest_k8ssec.pss.{name}") for name in CONTROL_MODULES]
+    modules = [importlib.import_module(f"pytest_k8ssec.checks.pss.{name}") for name in CONTROL_MODULES]
     controls: tuple[Control, ...] = tuple(module.CONTROL for module in modules)
     checks: tuple[Check, ...] = tuple(module.CHECK for module in modules)
     ids = [c.id for c in controls]

@@ -16,7 +16,7 @@ from typing import Final
 from pytest_k8ssec.checks._check import Category, Severity
 from pytest_k8ssec.model.objects import K8sObject, as_mapping
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.pss._helpers import (
+from pytest_k8ssec.checks.pss._helpers import (
     ALLOWED,
     Outcome,
     forbidden,
@@ -27,7 +27,7 @@ from pytest_k8ssec.pss._helpers import (
     setters,
     text,
 )
-from pytest_k8ssec.pss._registry import Control, Versioned, make_check, v
+from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 
 ANNOTATION_PREFIX: Final = "container.apparmor.security.beta.kubernetes.io/"
 ALLOWED_TYPES: Final = frozenset({"RuntimeDefault", "Localhost"})

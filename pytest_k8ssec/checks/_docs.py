@@ -1,4 +1,4 @@
-"""Generate docs/checks.md from the check registry: ``python -m pytest_k8ssec._docs docs/checks.md``.
+"""Generate docs/checks.md from the check registry: ``python -m pytest_k8ssec.checks._docs docs/checks.md``.
 
 The docs never restate a check by hand; a test fails when the committed file is stale.
 """
@@ -13,7 +13,7 @@ from pytest_k8ssec.checks import Check, builtin_registry
 
 HEADER = """# Built-in checks
 
-<!-- Generated from the check registry by `python -m pytest_k8ssec._docs docs/checks.md`; do not edit. -->
+<!-- Generated from the check registry by `python -m pytest_k8ssec.checks._docs docs/checks.md`; do not edit. -->
 
 Every check runs on every workload kind (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,
 ReplicationController, Job, CronJob, PodTemplate) and on init, regular and ephemeral containers.

@@ -15,7 +15,7 @@ from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.pss._helpers import (
+from pytest_k8ssec.checks.pss._helpers import (
     ALLOWED,
     Outcome,
     forbidden,
@@ -24,7 +24,7 @@ from pytest_k8ssec.pss._helpers import (
     pluralize,
     setters,
 )
-from pytest_k8ssec.pss._registry import Control, Versioned, make_check, v
+from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 
 
 def run_as_non_root_1_0(pod: PodSpecRef, obj: K8sObject) -> Outcome:

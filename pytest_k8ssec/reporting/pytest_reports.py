@@ -1,6 +1,6 @@
 """Findings into pytest's reports: JUnit <properties>, the k8ssec terminal summary, the header.
 
-Helpers record their results (passes included) through ``_recording``; the results ride on
+Helpers record their results (passes included) through ``reporting.recording``; the results ride on
 ``report.user_properties``, which JUnit XML writes as <properties> and xdist ships to the
 controller, so the summary is built from reports alone.
 """
@@ -14,11 +14,11 @@ from typing import Final
 
 import pytest
 
-from pytest_k8ssec import _recording
+from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.checks import active_registry
 from pytest_k8ssec.engine import Finding
 
-RESULTS_KEY: Final = pytest.StashKey[list[_recording.HelperResult]]()
+RESULTS_KEY: Final = pytest.StashKey[list[recording.HelperResult]]()
 #: API requests per target that xdist workers counted (the controller's sum of them).
 WORKER_REQUESTS_KEY: Final = pytest.StashKey[dict[str, int]]()
 _WORKER_OUTPUT: Final = "k8ssec_api_requests"
@@ -58,13 +58,13 @@ def finding_record(finding: Finding) -> dict[str, object]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    sink: list[_recording.HelperResult] = []
+    sink: list[recording.HelperResult] = []
     item.stash[RESULTS_KEY] = sink
-    token = _recording.RECORDER.set(sink)
+    token = recording.RECORDER.set(sink)
     try:
         return (yield)
     finally:
-        _recording.RECORDER.reset(token)
+        recording.RECORDER.reset(token)
 
 
 @pytest.hookimpl(wrapper=True)

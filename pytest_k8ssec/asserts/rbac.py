@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Union
 
-from pytest_k8ssec import _recording
+from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.engine import Finding
@@ -350,7 +350,7 @@ def _bounded(lines: list[str]) -> list[str]:
 
 def _fail(title: str, lines: list[str], findings: Sequence[Finding], checks: Sequence[Check], objects: int) -> None:
     __tracebackhide__ = True
-    _recording.record(title, checks, objects, findings)
+    recording.record(title, checks, objects, findings)
     raise SecurityAssertionError("\n".join(_bounded([title, *lines])), findings)
 
 
@@ -382,7 +382,7 @@ def assert_can(
     who = _subject_text(info)
     if _source(source) == "cluster":
         review = _live(rbac).review(info, req)
-        _recording.record("rbac-access", [ACCESS_CHECK], 1, [])
+        recording.record("rbac-access", [ACCESS_CHECK], 1, [])
         if not review.allowed:
             why = review.reason or review.evaluation_error or "no authorizer allowed it"
             _fail(f"rbac: {who} cannot {req}: the API server denies it ({why})", [], [], [ACCESS_CHECK], 1)
@@ -399,7 +399,7 @@ def assert_can(
             else f"  no binding names {who} or one of its groups ({', '.join(info.groups) or 'none'})"
         )
         _fail(f"rbac: {who} cannot {req}: no RBAC rule allows it", [detail], [], [ACCESS_CHECK], 1)
-    _recording.record("rbac-access", [ACCESS_CHECK], 1, [])
+    recording.record("rbac-access", [ACCESS_CHECK], 1, [])
 
 
 def assert_cannot(
@@ -428,7 +428,7 @@ def assert_cannot(
     who = _subject_text(info)
     if _source(source) == "cluster":
         review = _live(rbac).review(info, req)
-        _recording.record("rbac-access", [ACCESS_CHECK], 1, [])
+        recording.record("rbac-access", [ACCESS_CHECK], 1, [])
         if review.allowed:
             _fail(f"rbac: {who} can {req}: the API server allows it ({review.reason or 'no reason given'})", [], [], [ACCESS_CHECK], 1)
         return
@@ -448,7 +448,7 @@ def assert_cannot(
             [ACCESS_CHECK],
             1,
         )
-    _recording.record("rbac-access", [ACCESS_CHECK], 1, [])
+    recording.record("rbac-access", [ACCESS_CHECK], 1, [])
 
 
 def _live(rbac: RbacView | RbacModel) -> RbacView:
@@ -482,7 +482,7 @@ def assert_not_cluster_admin(rbac: RbacView | RbacModel, subject: Subject) -> No
             [CLUSTER_ADMIN_CHECK],
             1,
         )
-    _recording.record("rbac-cluster-admin", [CLUSTER_ADMIN_CHECK], 1, [])
+    recording.record("rbac-cluster-admin", [CLUSTER_ADMIN_CHECK], 1, [])
 
 
 def assert_no_wildcard_rules(rbac_or_objs: RbacView | RbacModel | Iterable[K8sObject]) -> None:
@@ -494,7 +494,7 @@ def assert_no_wildcard_rules(rbac_or_objs: RbacView | RbacModel | Iterable[K8sOb
 
 def _run_role_check(check_id: str, rbac_or_objs: RbacView | RbacModel | Iterable[K8sObject]) -> None:
     __tracebackhide__ = True
-    from pytest_k8ssec.asserts import format_findings
+    from pytest_k8ssec.asserts.workloads import format_findings
     from pytest_k8ssec.engine import evaluate
 
     check = builtin_registry().get(check_id)
@@ -505,7 +505,7 @@ def _run_role_check(check_id: str, rbac_or_objs: RbacView | RbacModel | Iterable
     if not objects:
         raise SecurityAssertionError(f"{check_id}: no Role or ClusterRole given; nothing was checked")
     findings = evaluate([check], objects)
-    _recording.record(check_id, [check], len(objects), findings)
+    recording.record(check_id, [check], len(objects), findings)
     if findings:
         raise SecurityAssertionError(format_findings(check_id, findings), findings)
 
@@ -566,7 +566,7 @@ def assert_no_anonymous_access(rbac_or_objs: RbacView | RbacModel | Iterable[K8s
                 findings.append(finding)
     if lines:
         _fail(f"{title}: {len(lines)} anonymous grant(s)", lines, findings, [check], len(model.bindings))
-    _recording.record(title, [check], len(model.bindings), [])
+    recording.record(title, [check], len(model.bindings), [])
 
 
 def _allowed(allow: Allow) -> dict[UserInfo, set[str]]:
@@ -663,7 +663,7 @@ def assert_no_risky_permissions(
                         findings.append(finding)
     if lines:
         _fail(f"{title}: {len(lines)} risky permission(s) held by {len(judged)} subject(s) judged", lines, findings, [check], len(judged))
-    _recording.record(title, [check], len(judged), [])
+    recording.record(title, [check], len(judged), [])
 
 
 def _risk_line(model: RbacModel, info: UserInfo, hits: Sequence[SubjectHit]) -> tuple[str, str]:

@@ -1,0 +1,1 @@
+"""What a run reports: pytest reports (summary, JUnit properties), the network page, recorded helper results."""
