@@ -136,7 +136,9 @@ def psa_fixtures(psa_testdata: Path) -> list[dict[str, str]]:
         level, version, expected = path.parts[-4:-1]
         match = _FIXTURE_NAME.match(path.name)
         if expected not in ("pass", "fail") or match is None or (match["base"] and expected != "pass"):
-            pytest.fail(f"{path}: not a fixture of the <level>/<version>/{{pass,fail}}/<check><n>.yaml layout", pytrace=False)
+            pytest.fail(
+                f"{path}: not a fixture of the <level>/<version>/{{pass,fail}}/<check><n>.yaml layout", pytrace=False
+            )
         rows.append(
             {
                 "level": level,

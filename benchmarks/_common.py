@@ -26,7 +26,9 @@ def _corpus_version() -> str:
     return hashlib.sha256((HERE / "corpus.py").read_bytes()).hexdigest()[:10]
 
 
-def ensure_corpus(n_objects: int, seed: int, *, workloads_only: bool, cache: Path | None) -> tuple[Path, dict[str, Any]]:
+def ensure_corpus(
+    n_objects: int, seed: int, *, workloads_only: bool, cache: Path | None
+) -> tuple[Path, dict[str, Any]]:
     """The corpus directory for these parameters (generated unless cached) and its stats.
 
     The stats file sits beside the corpus directory, never inside it: the loader would read it.

@@ -33,9 +33,9 @@ sys.path.insert(0, str(REPO))
 
 from pytest_k8ssec.checks import load_builtin_checks  # noqa: E402
 from pytest_k8ssec.engine import evaluate  # noqa: E402
-from pytest_k8ssec.sources.local_control_plane import Binaries, LocalControlPlane  # noqa: E402
 from pytest_k8ssec.sources.cluster import ClusterSource  # noqa: E402
 from pytest_k8ssec.sources.cluster_options import ClusterOptions  # noqa: E402
+from pytest_k8ssec.sources.local_control_plane import Binaries, LocalControlPlane  # noqa: E402
 
 NAMESPACES = 10
 
@@ -45,7 +45,11 @@ def _pod(index: int) -> dict[str, object]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": f"pod-{index:05d}", "namespace": f"bench-{index % NAMESPACES}", "labels": {"app": f"a{index % 50}"}},
+        "metadata": {
+            "name": f"pod-{index:05d}",
+            "namespace": f"bench-{index % NAMESPACES}",
+            "labels": {"app": f"a{index % 50}"},
+        },
         "spec": {
             "automountServiceAccountToken": False,
             "containers": [
@@ -96,22 +100,44 @@ def main() -> None:
     args = parser.parse_args()
     kubectl = shutil.which("kubectl")
     build = subprocess.run(["bash", str(REPO / "controlplane" / "build.sh")], capture_output=True, text=True)
-    print("control plane build:", " | ".join(line for line in build.stdout.splitlines() if line.startswith("controlplane:")))
+    print(
+        "control plane build:",
+        " | ".join(line for line in build.stdout.splitlines() if line.startswith("controlplane:")),
+    )
     last = REPO / "controlplane" / ".cache" / "last-build.txt"
-    print("control plane last real build:", last.read_text().strip() if last.exists() else "not recorded (built before build.sh kept the figure)")
+    print(
+        "control plane last real build:",
+        last.read_text().strip() if last.exists() else "not recorded (built before build.sh kept the figure)",
+    )
     started = time.perf_counter()
     with LocalControlPlane.start(Binaries.find()) as plane:
         start_s = time.perf_counter() - started
-        print(f"control plane start: {start_s:.2f} s to ready (etcd {plane.timings['etcd']:.2f} s, "
-              f"kube-apiserver {plane.timings['kube-apiserver']:.2f} s, aggregated roles and default SA {plane.timings['ready']:.2f} s)")
+        print(
+            f"control plane start: {start_s:.2f} s to ready (etcd {plane.timings['etcd']:.2f} s, "
+            f"kube-apiserver {plane.timings['kube-apiserver']:.2f} s, aggregated roles and default SA {plane.timings['ready']:.2f} s)"
+        )
         created = _populate(plane, args.pods)
         print(f"created {args.pods} pods in {created:.1f} s ({args.pods / created:.0f}/s, 8 client threads)")
 
         kubectl_s = []
         for _ in range(args.repeat):
             t = time.perf_counter()
-            out = subprocess.run([kubectl, "--kubeconfig", str(plane.kubeconfig), "--context", "admin", "get", "pods", "-A", "-o", "json"],
-                                 capture_output=True, check=True).stdout
+            out = subprocess.run(
+                [
+                    kubectl,
+                    "--kubeconfig",
+                    str(plane.kubeconfig),
+                    "--context",
+                    "admin",
+                    "get",
+                    "pods",
+                    "-A",
+                    "-o",
+                    "json",
+                ],
+                capture_output=True,
+                check=True,
+            ).stdout
             kubectl_s.append(time.perf_counter() - t)
         kubectl_count = out.count(b'"kind": "Pod"')
         ours_s, checks_s, requests = [], [], 0
@@ -134,14 +160,29 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp, "test_one.py").write_text("def test_all(k8s_workloads):\n    assert k8s_workloads\n")
-            Path(tmp, "test_each.py").write_text("def test_each(k8s_workload):\n    assert k8s_workload.kind == 'Pod'\n")
+            Path(tmp, "test_each.py").write_text(
+                "def test_each(k8s_workload):\n    assert k8s_workload.kind == 'Pod'\n"
+            )
             print()
             for name in ("test_one.py", "test_each.py"):
                 t = time.perf_counter()
                 run = subprocess.run(
-                    [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--tb=no", name,
-                     f"--k8ssec-kubeconfig={plane.kubeconfig}", "--k8s-context", "admin"],
-                    cwd=tmp, capture_output=True, text=True,
+                    [
+                        sys.executable,
+                        "-m",
+                        "pytest",
+                        "-q",
+                        "-p",
+                        "no:cacheprovider",
+                        "--tb=no",
+                        name,
+                        f"--k8ssec-kubeconfig={plane.kubeconfig}",
+                        "--k8s-context",
+                        "admin",
+                    ],
+                    cwd=tmp,
+                    capture_output=True,
+                    text=True,
                 )
                 wall = time.perf_counter() - t
                 found = re.search(r"target admin: (\d+) API requests", run.stdout)

@@ -124,7 +124,9 @@ def measure(size: int, repeat: int, seed: int, cache: Path | None) -> dict[str, 
 
 def print_table(rows: list[dict[str, Any]], repeat: int) -> None:
     print()
-    print(f"load + {rows[0]['checks']} built-in checks vs. libyaml parse floor (median of {repeat}; target ratio <= {TARGET_RATIO:g})")
+    print(
+        f"load + {rows[0]['checks']} built-in checks vs. libyaml parse floor (median of {repeat}; target ratio <= {TARGET_RATIO:g})"
+    )
     header = (
         f"{'objects':>8} {'parse s':>8} {'load s':>8} {'load+checks s':>14} {'ratio':>6} "
         f"{'objects/s':>10} {'findings':>9} {'parse RSS':>10} {'ours RSS':>9}"
@@ -161,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", default=["1000", "10000", "50000"], help="object counts (10k = 10000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; medians are shown")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-cache", action="store_true", help="generate corpora in a temp dir instead of benchmarks/.cache")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="generate corpora in a temp dir instead of benchmarks/.cache"
+    )
     parser.add_argument("--profile", action="store_true", help="also cProfile load + checks on the largest size")
     parser.add_argument("--top", type=int, default=25, help="functions shown by --profile")
     args = parser.parse_args(argv)

@@ -52,7 +52,7 @@ def generate(n_pods: int, n_policies: int, seed: int) -> list[dict[str, Any]]:
         tier = rng.choice(["frontend", "backend", "data"])
         replicas = min(rng.randint(1, 8), n_pods - pods)
         port = rng.choice([8080, 8443, 5432, 6379, 9090])
-        for r in range(replicas):
+        for _ in range(replicas):
             pods += 1
             objs.append(
                 {
@@ -61,11 +61,23 @@ def generate(n_pods: int, n_policies: int, seed: int) -> list[dict[str, Any]]:
                     "metadata": {
                         "name": f"{app}-{version}-{pods:05d}",
                         "namespace": ns,
-                        "labels": {"app": app, "version": version, "tier": tier, "pod-template-hash": f"{zlib.crc32(f'{ns}/{app}/{version}'.encode()) & 0xFFFF:x}"},
+                        "labels": {
+                            "app": app,
+                            "version": version,
+                            "tier": tier,
+                            "pod-template-hash": f"{zlib.crc32(f'{ns}/{app}/{version}'.encode()) & 0xFFFF:x}",
+                        },
                     },
                     "spec": {
                         "containers": [
-                            {"name": "main", "image": "x", "ports": [{"containerPort": port, "name": "http"}, {"containerPort": 9102, "name": "metrics"}]},
+                            {
+                                "name": "main",
+                                "image": "x",
+                                "ports": [
+                                    {"containerPort": port, "name": "http"},
+                                    {"containerPort": 9102, "name": "metrics"},
+                                ],
+                            },
                             {"name": "proxy", "image": "y", "ports": [{"containerPort": 15001}]},
                         ]
                     },
@@ -81,7 +93,9 @@ def generate(n_pods: int, n_policies: int, seed: int) -> list[dict[str, Any]]:
             return {"matchLabels": {"app": rng.choice(APPS)}}
         if roll < 0.9:
             return {"matchLabels": {"app": rng.choice(APPS), "tier": rng.choice(["frontend", "backend", "data"])}}
-        return {"matchExpressions": [{"key": "app", "operator": rng.choice(["In", "NotIn"]), "values": rng.sample(APPS, 3)}]}
+        return {
+            "matchExpressions": [{"key": "app", "operator": rng.choice(["In", "NotIn"]), "values": rng.sample(APPS, 3)}]
+        }
 
     def peer() -> dict[str, Any]:
         roll = rng.random()
@@ -90,7 +104,12 @@ def generate(n_pods: int, n_policies: int, seed: int) -> list[dict[str, Any]]:
         if roll < 0.6:
             return {"namespaceSelector": {"matchLabels": {"team": f"t{rng.randint(0, 9)}"}}}
         if roll < 0.8:
-            return {"namespaceSelector": {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "staging"]}]}, "podSelector": selector()}
+            return {
+                "namespaceSelector": {
+                    "matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "staging"]}]
+                },
+                "podSelector": selector(),
+            }
         if roll < 0.9:
             return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
         return {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "169.254.169.254/32"]}}
@@ -116,14 +135,26 @@ def generate(n_pods: int, n_policies: int, seed: int) -> list[dict[str, Any]]:
                 "podSelector": selector(),
                 "policyTypes": ["Egress"],
                 "egress": [
-                    {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}], "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53}]},
+                    {
+                        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
+                        "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53}],
+                    },
                     {"to": [peer()], "ports": ports()},
                 ],
             }
         else:
-            rules = [{"from": [peer() for _ in range(rng.randint(1, 3))], "ports": ports()} for _ in range(rng.randint(1, 3))]
+            rules = [
+                {"from": [peer() for _ in range(rng.randint(1, 3))], "ports": ports()} for _ in range(rng.randint(1, 3))
+            ]
             spec = {"podSelector": selector(), "ingress": rules}
-        objs.append({"apiVersion": GROUP, "kind": "NetworkPolicy", "metadata": {"name": f"np-{i:04d}", "namespace": ns}, "spec": spec})
+        objs.append(
+            {
+                "apiVersion": GROUP,
+                "kind": "NetworkPolicy",
+                "metadata": {"name": f"np-{i:04d}", "namespace": ns},
+                "spec": spec,
+            }
+        )
     return objs
 
 
@@ -185,7 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     print(f"Python {sys.version.split()[0]}", flush=True)
-    runs = [run_worker(SCRIPT, [str(args.pods), str(args.policies), str(args.seed), str(args.queries)]) for _ in range(args.repeat)]
+    runs = [
+        run_worker(SCRIPT, [str(args.pods), str(args.policies), str(args.seed), str(args.queries)])
+        for _ in range(args.repeat)
+    ]
     first = runs[0]
     print(
         f"{first['pods']} pods in {first['namespaces']} namespaces, {first['policies']} NetworkPolicies; "

@@ -26,8 +26,8 @@ TARGET_ADDED = 0.50
 
 
 def worker(directory: str, with_pss: bool) -> dict[str, Any]:
-    from pytest_k8ssec.model.workloads import pod_spec
     from pytest_k8ssec.checks.pss import evaluate_pod_security
+    from pytest_k8ssec.model.workloads import pod_spec
     from pytest_k8ssec.sources.manifests import load
 
     start = time.perf_counter()
@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", default=["10000"], help="object counts (10k = 10000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; medians are shown")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-cache", action="store_true", help="generate corpora in a temp dir instead of benchmarks/.cache")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="generate corpora in a temp dir instead of benchmarks/.cache"
+    )
     args = parser.parse_args(argv)
     cache = None if args.no_cache else CACHE
     print(f"Python {sys.version.split()[0]}; corpora under {cache or 'a temp dir'}", flush=True)
@@ -77,9 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         total_s = median([r["total_s"] for r in pss])
         rows.append((pss[0], load_s, total_s))
     print()
-    print(f"load vs. load + all PSS checks (baseline and restricted at latest), median of {args.repeat}; "
-          f"target: PSS adds <= {TARGET_ADDED:.0%}")
-    header = f"{'objects':>8} {'workloads':>9} {'load s':>8} {'load+PSS s':>11} {'PSS s':>7} {'added':>7} {'forbidden':>10}"
+    print(
+        f"load vs. load + all PSS checks (baseline and restricted at latest), median of {args.repeat}; "
+        f"target: PSS adds <= {TARGET_ADDED:.0%}"
+    )
+    header = (
+        f"{'objects':>8} {'workloads':>9} {'load s':>8} {'load+PSS s':>11} {'PSS s':>7} {'added':>7} {'forbidden':>10}"
+    )
     print(header)
     print("-" * len(header))
     for run, load_s, total_s in rows:

@@ -113,7 +113,12 @@ def measure(size: int, repeat: int, seed: int, cache: Path | None, workdir: Path
     # checkout's pyproject.toml above the corpus.
     manifests = [f"--k8s-manifests={directory}"]
     runs: dict[str, list[dict[str, Any]]] = {
-        "floor": [], "ours": [], "ours_warm": [], "helper_tbno": [], "helper_tb": [], "load": []
+        "floor": [],
+        "ours": [],
+        "ours_warm": [],
+        "helper_tbno": [],
+        "helper_tb": [],
+        "load": [],
     }
     # Fill the parse cache once (a first run); the warm runs below then read unchanged files from it.
     run_pytest(workdir, [*plugin, "--tb=no", *manifests, "test_ours.py"], cache=True)
@@ -127,7 +132,11 @@ def measure(size: int, repeat: int, seed: int, cache: Path | None, workdir: Path
     for name in ("floor", "ours", "ours_warm", "helper_tbno", "helper_tb"):
         summary = runs[name][0]["summary"]
         print(f"    {name:<12} {summary}")
-    row: dict[str, Any] = {"size": size, "directory": directory, "failed": runs["helper_tb"][0]["counts"].get("failed", 0)}
+    row: dict[str, Any] = {
+        "size": size,
+        "directory": directory,
+        "failed": runs["helper_tb"][0]["counts"].get("failed", 0),
+    }
     for name, results in runs.items():
         key = "load_s" if name == "load" else "s"
         row[name] = median([r[key] for r in results])
@@ -138,7 +147,9 @@ def measure(size: int, repeat: int, seed: int, cache: Path | None, workdir: Path
 
 def print_tables(rows: list[dict[str, Any]], repeat: int) -> None:
     print()
-    print(f"one test per workload vs. plugin-free trivial tests (wall s, median of {repeat}; target ratio <= {TARGET_RATIO:g})")
+    print(
+        f"one test per workload vs. plugin-free trivial tests (wall s, median of {repeat}; target ratio <= {TARGET_RATIO:g})"
+    )
     print("cold: every file parsed (no cache); warm: unchanged files from the parse cache (a repeated run)")
     header = (
         f"{'tests':>7} {'floor s':>8} {'cold s':>8} {'ratio':>6} {'warm s':>8} {'ratio':>6} "
@@ -174,7 +185,9 @@ def profile(workdir: Path, directory: Path, plugin: list[str], top: int) -> None
     out.parent.mkdir(parents=True, exist_ok=True)
     prefix = [sys.executable, "-m", "cProfile", "-o", str(out)]
     result = run_pytest(workdir, [*plugin, "--tb=no", f"--k8s-manifests={directory}", "test_ours.py"], prefix)
-    print(f"\ncProfile of the 'ours' run over {directory.name} ({result['s']:.1f} s under the profiler; saved to {out}):")
+    print(
+        f"\ncProfile of the 'ours' run over {directory.name} ({result['s']:.1f} s under the profiler; saved to {out}):"
+    )
     stats = pstats.Stats(str(out))
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)
@@ -186,10 +199,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker_load(argv[2])))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", nargs="+", default=["1000", "10000"], help="test counts (10k = 10000); 50k works but is slow")
+    parser.add_argument(
+        "--sizes", nargs="+", default=["1000", "10000"], help="test counts (10k = 10000); 50k works but is slow"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; medians are shown")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-cache", action="store_true", help="generate corpora in a temp dir instead of benchmarks/.cache")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="generate corpora in a temp dir instead of benchmarks/.cache"
+    )
     parser.add_argument("--profile", action="store_true", help="also cProfile the 'ours' run on the largest size")
     parser.add_argument("--top", type=int, default=25, help="functions shown by --profile")
     args = parser.parse_args(argv)
@@ -201,7 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         (workdir / "test_ours.py").write_text(OURS_TEST)
         (workdir / "test_helper.py").write_text(HELPER_TEST)
         plugin = plugin_args(workdir)
-        how = "loaded by -p pytest_k8ssec.plugin" if plugin else "loaded through its pytest11 entry point (installed or egg-info)"
+        how = (
+            "loaded by -p pytest_k8ssec.plugin"
+            if plugin
+            else "loaded through its pytest11 entry point (installed or egg-info)"
+        )
         print(f"Python {sys.version.split()[0]}; plugin {how}; checkout {REPO}", flush=True)
         for size in parse_sizes(args.sizes):
             rows.append(measure(size, args.repeat, args.seed, cache, workdir, plugin))

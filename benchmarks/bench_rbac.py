@@ -35,12 +35,26 @@ TARGET_WHO_CAN_MS = 50.0
 GROUP = "rbac.authorization.k8s.io"
 
 RESOURCES = [
-    ("", "pods"), ("", "services"), ("", "configmaps"), ("", "secrets"), ("", "serviceaccounts"),
-    ("", "persistentvolumeclaims"), ("", "events"), ("", "endpoints"), ("apps", "deployments"),
-    ("apps", "statefulsets"), ("apps", "daemonsets"), ("apps", "replicasets"), ("batch", "jobs"),
-    ("batch", "cronjobs"), ("networking.k8s.io", "networkpolicies"), ("networking.k8s.io", "ingresses"),
-    ("policy", "poddisruptionbudgets"), ("autoscaling", "horizontalpodautoscalers"),
-    ("example.com", "widgets"), ("example.com", "gadgets"),
+    ("", "pods"),
+    ("", "services"),
+    ("", "configmaps"),
+    ("", "secrets"),
+    ("", "serviceaccounts"),
+    ("", "persistentvolumeclaims"),
+    ("", "events"),
+    ("", "endpoints"),
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("apps", "replicasets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+    ("networking.k8s.io", "networkpolicies"),
+    ("networking.k8s.io", "ingresses"),
+    ("policy", "poddisruptionbudgets"),
+    ("autoscaling", "horizontalpodautoscalers"),
+    ("example.com", "widgets"),
+    ("example.com", "gadgets"),
 ]
 SUBRESOURCES = ["pods/log", "pods/exec", "pods/portforward", "deployments/scale", "pods/status", "*/scale"]
 READ = ["get", "list", "watch"]
@@ -82,26 +96,51 @@ def generate(n_bindings: int, n_roles: int, seed: int) -> tuple[list[dict[str, A
     cluster_names: list[str] = []
     for i in range(n_cluster):
         name = f"cr-{i:04d}"
-        meta: dict[str, Any] = {"name": name, "labels": {"aggregate-to": f"agg-{i % n_aggregated}", "tier": rng.choice("abc")}}
+        meta: dict[str, Any] = {
+            "name": name,
+            "labels": {"aggregate-to": f"agg-{i % n_aggregated}", "tier": rng.choice("abc")},
+        }
         role_rules = rules(rng.randint(1, 8))
         if rng.random() < 0.05:
-            role_rules.append({"verbs": ["get"], "nonResourceURLs": [rng.choice(["/healthz", "/metrics", "/logs/*", "/api*"])]})
+            role_rules.append(
+                {"verbs": ["get"], "nonResourceURLs": [rng.choice(["/healthz", "/metrics", "/logs/*", "/api*"])]}
+            )
         objs.append({"apiVersion": f"{GROUP}/v1", "kind": "ClusterRole", "metadata": meta, "rules": role_rules})
         cluster_names.append(name)
     for i in range(n_aggregated):
         selectors: list[dict[str, Any]] = [{"matchLabels": {"aggregate-to": f"agg-{i}"}}]
         if i % 3 == 0:
-            selectors.append({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["c"]},
-                                                   {"key": "aggregate-to", "operator": "NotIn", "values": [f"agg-{i}"]}]})
+            selectors.append(
+                {
+                    "matchExpressions": [
+                        {"key": "tier", "operator": "In", "values": ["c"]},
+                        {"key": "aggregate-to", "operator": "NotIn", "values": [f"agg-{i}"]},
+                    ]
+                }
+            )
         name = f"aggregated-{i:03d}"
-        objs.append({"apiVersion": f"{GROUP}/v1", "kind": "ClusterRole", "metadata": {"name": name},
-                     "aggregationRule": {"clusterRoleSelectors": selectors}, "rules": []})
+        objs.append(
+            {
+                "apiVersion": f"{GROUP}/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": name},
+                "aggregationRule": {"clusterRoleSelectors": selectors},
+                "rules": [],
+            }
+        )
         cluster_names.append(name)
     role_names: dict[str, list[str]] = {ns: [] for ns in namespaces}
     for i in range(n_roles - n_cluster - n_aggregated):
         ns = namespaces[i % n_namespaces]
         name = f"role-{i:04d}"
-        objs.append({"apiVersion": f"{GROUP}/v1", "kind": "Role", "metadata": {"name": name, "namespace": ns}, "rules": rules(rng.randint(1, 6))})
+        objs.append(
+            {
+                "apiVersion": f"{GROUP}/v1",
+                "kind": "Role",
+                "metadata": {"name": name, "namespace": ns},
+                "rules": rules(rng.randint(1, 6)),
+            }
+        )
         role_names[ns].append(name)
 
     def subject(ns: str | None) -> dict[str, Any]:
@@ -114,24 +153,42 @@ def generate(n_bindings: int, n_roles: int, seed: int) -> tuple[list[dict[str, A
         if roll < 0.97:
             return {"kind": "Group", "apiGroup": GROUP, "name": rng.choice(teams)}
         # Everyone-groups only in RoleBindings: a cluster-wide grant to every user is not a realistic tenant setup.
-        group = rng.choice([f"system:serviceaccounts:{ns or rng.choice(namespaces)}"] + (["system:authenticated"] if ns else []))
+        group = rng.choice(
+            [f"system:serviceaccounts:{ns or rng.choice(namespaces)}"] + (["system:authenticated"] if ns else [])
+        )
         return {"kind": "Group", "apiGroup": GROUP, "name": group}
 
     n_crb = n_bindings // 10
     for i in range(n_bindings):
-        subjects = [subject(None if i < n_crb else namespaces[i % n_namespaces]) for _ in range(rng.choice([1, 1, 1, 2, 3]))]
+        subjects = [
+            subject(None if i < n_crb else namespaces[i % n_namespaces]) for _ in range(rng.choice([1, 1, 1, 2, 3]))
+        ]
         if i < n_crb:
             ref = rng.choice(cluster_names) if rng.random() < 0.99 else "missing-role"
-            objs.append({"apiVersion": f"{GROUP}/v1", "kind": "ClusterRoleBinding", "metadata": {"name": f"crb-{i:05d}"},
-                         "roleRef": {"apiGroup": GROUP, "kind": "ClusterRole", "name": ref}, "subjects": subjects})
+            objs.append(
+                {
+                    "apiVersion": f"{GROUP}/v1",
+                    "kind": "ClusterRoleBinding",
+                    "metadata": {"name": f"crb-{i:05d}"},
+                    "roleRef": {"apiGroup": GROUP, "kind": "ClusterRole", "name": ref},
+                    "subjects": subjects,
+                }
+            )
             continue
         ns = namespaces[i % n_namespaces]
         if role_names[ns] and rng.random() < 0.7:
             ref_kind, ref = "Role", rng.choice(role_names[ns])
         else:
             ref_kind, ref = "ClusterRole", rng.choice(cluster_names)
-        objs.append({"apiVersion": f"{GROUP}/v1", "kind": "RoleBinding", "metadata": {"name": f"rb-{i:05d}", "namespace": ns},
-                     "roleRef": {"apiGroup": GROUP, "kind": ref_kind, "name": ref}, "subjects": subjects})
+        objs.append(
+            {
+                "apiVersion": f"{GROUP}/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": f"rb-{i:05d}", "namespace": ns},
+                "roleRef": {"apiGroup": GROUP, "kind": ref_kind, "name": ref},
+                "subjects": subjects,
+            }
+        )
     population = {"namespaces": namespaces, "sas": sas, "users": users, "teams": teams}
     return objs, population
 
@@ -191,7 +248,9 @@ def worker(n_bindings: int, n_roles: int, seed: int, n_queries: int) -> dict[str
         if len(denied) >= n_queries:
             break
         ns = rng.choice(population["namespaces"])
-        who = rng.choice([f"system:serviceaccount:{ns}:{rng.choice(population['sas'][ns])}", rng.choice(population["users"])])
+        who = rng.choice(
+            [f"system:serviceaccount:{ns}:{rng.choice(population['sas'][ns])}", rng.choice(population["users"])]
+        )
         if who in asked_denied:
             continue
         asked_denied.add(who)
@@ -254,12 +313,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bindings", type=int, default=10_000)
     parser.add_argument("--roles", type=int, default=2_000)
-    parser.add_argument("--queries", type=int, default=1_000, help="can() queries of each kind per run (each by a subject not asked before)")
+    parser.add_argument(
+        "--queries",
+        type=int,
+        default=1_000,
+        help="can() queries of each kind per run (each by a subject not asked before)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs; medians are shown")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     print(f"Python {sys.version.split()[0]}", flush=True)
-    runs = [run_worker(SCRIPT, [str(args.bindings), str(args.roles), str(args.seed), str(args.queries)]) for _ in range(args.repeat)]
+    runs = [
+        run_worker(SCRIPT, [str(args.bindings), str(args.roles), str(args.seed), str(args.queries)])
+        for _ in range(args.repeat)
+    ]
     first = runs[0]
     print(
         f"{first['objects']} RBAC objects: {first['roles']} roles, {first['bindings']} bindings "

@@ -353,7 +353,9 @@ def _workload(rng: random.Random, rel: _Release, kind: str, problem: bool) -> di
         },
         "spec": spec,
     }
-    meta = rel.metadata(annotations={"meta.helm.sh/release-name": rel.name, "meta.helm.sh/release-namespace": rel.namespace})
+    meta = rel.metadata(
+        annotations={"meta.helm.sh/release-name": rel.name, "meta.helm.sh/release-namespace": rel.namespace}
+    )
     head = {"apiVersion": API_VERSIONS[kind], "kind": kind, "metadata": meta}
     if kind == "Pod":
         meta["annotations"].update(template["metadata"]["annotations"])
@@ -440,7 +442,9 @@ def _role(rng: random.Random, rel: _Release) -> dict[str, Any]:
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]},
     ]
     if rng.random() < 0.3:
-        rules.append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": [f"{rel.name}-db"]})
+        rules.append(
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": [f"{rel.name}-db"]}
+        )
     return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": rel.metadata(), "rules": rules}
 
 
@@ -466,14 +470,24 @@ def _network_policy(rel: _Release) -> dict[str, Any]:
                 {
                     "from": [
                         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
-                        {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": rel.labels["app.kubernetes.io/part-of"]}}},
+                        {
+                            "podSelector": {
+                                "matchLabels": {"app.kubernetes.io/part-of": rel.labels["app.kubernetes.io/part-of"]}
+                            }
+                        },
                     ],
                     "ports": [{"protocol": "TCP", "port": rel.port}],
                 }
             ],
             "egress": [
-                {"to": [{"namespaceSelector": {}}], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
-                {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "postgres"}}}], "ports": [{"protocol": "TCP", "port": 5432}]},
+                {
+                    "to": [{"namespaceSelector": {}}],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                },
+                {
+                    "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "postgres"}}}],
+                    "ports": [{"protocol": "TCP", "port": 5432}],
+                },
             ],
         },
     }
@@ -566,7 +580,9 @@ def main(argv: list[str] | None = None) -> int:
         f"in {stats.files} files, {stats.namespaces} namespaces; {stats.bytes / 2**20:.1f} MiB, "
         f"{stats.bytes_per_object / 1024:.2f} KiB/object; {elapsed:.1f} s"
     )
-    print("kinds: " + ", ".join(f"{kind} {count}" for kind, count in sorted(stats.kinds.items(), key=lambda kv: -kv[1])))
+    print(
+        "kinds: " + ", ".join(f"{kind} {count}" for kind, count in sorted(stats.kinds.items(), key=lambda kv: -kv[1]))
+    )
     return 0
 
 

@@ -13,12 +13,47 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_k8ssec.asserts.admission import assert_admission_allows, assert_admission_rejects, assert_pod_security_enforced
+    from pytest_k8ssec.asserts.admission import (
+        assert_admission_allows,
+        assert_admission_rejects,
+        assert_pod_security_enforced,
+    )
+    from pytest_k8ssec.asserts.credentials import (
+        assert_no_credential_literals,
+        assert_no_secrets_in_manifests,
+        assert_not_default_service_account,
+        assert_secrets_as_files,
+    )
+    from pytest_k8ssec.asserts.inpod import (
+        assert_main_process_not_root,
+        assert_no_package_manager,
+        assert_no_shell,
+        assert_root_filesystem_read_only,
+    )
+    from pytest_k8ssec.asserts.network import (
+        assert_default_deny,
+        assert_egress_restricted,
+        assert_isolated,
+        assert_network_policies_effective,
+        assert_no_ingress_from,
+        assert_not_reachable,
+        assert_reachable,
+    )
+    from pytest_k8ssec.asserts.rbac import (
+        RbacView,
+        assert_can,
+        assert_cannot,
+        assert_no_anonymous_access,
+        assert_no_risky_permissions,
+        assert_no_wildcard_rules,
+        assert_not_cluster_admin,
+    )
+    from pytest_k8ssec.asserts.vulnerabilities import ScanReportError, assert_no_vulnerabilities
     from pytest_k8ssec.asserts.workloads import (
         assert_capabilities,
         assert_images_from,
-        assert_images_pinned,
         assert_images_not_from,
+        assert_images_pinned,
         assert_namespace_compliant,
         assert_namespace_pod_security,
         assert_no_host_namespaces,
@@ -36,19 +71,8 @@ if TYPE_CHECKING:
         assert_runs_as_non_root,
         assert_seccomp,
     )
-    from pytest_k8ssec.asserts.credentials import (
-        assert_no_credential_literals,
-        assert_no_secrets_in_manifests,
-        assert_not_default_service_account,
-        assert_secrets_as_files,
-    )
-    from pytest_k8ssec.asserts.inpod import (
-        assert_main_process_not_root,
-        assert_no_package_manager,
-        assert_no_shell,
-        assert_root_filesystem_read_only,
-    )
     from pytest_k8ssec.checks import Category, Check, PssControl, Registry, Severity, Violation
+    from pytest_k8ssec.checks.pss import evaluate_pod_security
     from pytest_k8ssec.engine import Finding, evaluate
     from pytest_k8ssec.errors import (
         ClusterError,
@@ -65,27 +89,7 @@ if TYPE_CHECKING:
     from pytest_k8ssec.model.rbac import RbacError, RbacModel, UserInfo
     from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
     from pytest_k8ssec.reporting.network_page import write_network_report
-    from pytest_k8ssec.asserts.network import (
-        assert_default_deny,
-        assert_egress_restricted,
-        assert_isolated,
-        assert_network_policies_effective,
-        assert_no_ingress_from,
-        assert_not_reachable,
-        assert_reachable,
-    )
-    from pytest_k8ssec.checks.pss import evaluate_pod_security
-    from pytest_k8ssec.asserts.rbac import (
-        RbacView,
-        assert_can,
-        assert_cannot,
-        assert_no_anonymous_access,
-        assert_no_risky_permissions,
-        assert_no_wildcard_rules,
-        assert_not_cluster_admin,
-    )
     from pytest_k8ssec.sources.manifests import load, load_file, load_text
-    from pytest_k8ssec.asserts.vulnerabilities import ScanReportError, assert_no_vulnerabilities
 
 # Where each public name lives; tests/unit/test_registry.py keeps it equal to ``__all__``.
 _MODULES: dict[str, tuple[str, ...]] = {
@@ -156,9 +160,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "ImageReferenceError",
         "parse_image",
     ),
-    "pytest_k8ssec.model.inventory": (
-        "Inventory",
-    ),
+    "pytest_k8ssec.model.inventory": ("Inventory",),
     "pytest_k8ssec.model.netpol": (
         "NetworkModel",
         "NetworkPolicyError",
@@ -178,9 +180,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "is_workload",
         "pod_spec",
     ),
-    "pytest_k8ssec.reporting.network_page": (
-        "write_network_report",
-    ),
+    "pytest_k8ssec.reporting.network_page": ("write_network_report",),
     "pytest_k8ssec.asserts.network": (
         "assert_default_deny",
         "assert_egress_restricted",
@@ -190,9 +190,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "assert_not_reachable",
         "assert_reachable",
     ),
-    "pytest_k8ssec.checks.pss": (
-        "evaluate_pod_security",
-    ),
+    "pytest_k8ssec.checks.pss": ("evaluate_pod_security",),
     "pytest_k8ssec.asserts.rbac": (
         "RbacView",
         "assert_can",

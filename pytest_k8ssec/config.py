@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -12,7 +12,13 @@ import pytest
 
 from pytest_k8ssec.model.rbac import default_versions
 from pytest_k8ssec.sources.cluster_options import DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT_S, ClusterOptions
-from pytest_k8ssec.sources.manifests import DEFAULT_MAX_BYTES, HELM_RELEASE_MAX, HELM_RELEASE_NAME, LoadOptions, NonK8sPolicy
+from pytest_k8ssec.sources.manifests import (
+    DEFAULT_MAX_BYTES,
+    HELM_RELEASE_MAX,
+    HELM_RELEASE_NAME,
+    LoadOptions,
+    NonK8sPolicy,
+)
 
 NON_K8S_CHOICES: Final = ("warn", "error", "ignore")
 MANIFESTS_ENV: Final = "K8SSEC_MANIFESTS"
@@ -64,8 +70,7 @@ def add_options(parser: pytest.Parser) -> None:
         "--k8s-max-manifest-size",
         default=None,
         metavar="SIZE",
-        help="largest manifest file (or rendered output) to load, e.g. 64MiB (default). "
-        "ini: k8s_max_manifest_size.",
+        help="largest manifest file (or rendered output) to load, e.g. 64MiB (default). ini: k8s_max_manifest_size.",
     )
     group.addoption(
         "--k8s-context",
@@ -154,21 +159,38 @@ def add_options(parser: pytest.Parser) -> None:
         "class) at the end of the run; with several targets one page each, PATH with the target's "
         "name before the suffix. ini: k8s_network_report.",
     )
-    parser.addini("k8s_manifests", "manifests to test (one path, directory or glob per line)", type="linelist", default=[])
-    parser.addini("k8s_exclude", "paths to leave out of directory scans and patterns (one glob per line)", type="linelist", default=[])
+    parser.addini(
+        "k8s_manifests", "manifests to test (one path, directory or glob per line)", type="linelist", default=[]
+    )
+    parser.addini(
+        "k8s_exclude",
+        "paths to leave out of directory scans and patterns (one glob per line)",
+        type="linelist",
+        default=[],
+    )
     parser.addini("k8s_helm_release", "release name Helm charts are rendered as", default="")
     parser.addini("k8s_contexts", "kubeconfig contexts to test live (one per line)", type="linelist", default=[])
     parser.addini("k8ssec_kubeconfig", "kubeconfig file(s) for the contexts", default="")
     parser.addini("k8s_in_cluster", "test the cluster this run is in", type="bool", default=False)
-    parser.addini("k8s_namespaces", "namespaces to read, live and manifests (one per line)", type="linelist", default=[])
+    parser.addini(
+        "k8s_namespaces", "namespaces to read, live and manifests (one per line)", type="linelist", default=[]
+    )
     parser.addini("k8s_exclude_namespaces", "namespaces to leave out (live and manifests)", type="linelist", default=[])
     parser.addini("k8s_default_namespace", "manifests: namespace of namespaced objects that declare none", default="")
-    parser.addini("k8s_namespace_delete_timeout", "seconds to wait for deleted test namespaces before warning", default="")
+    parser.addini(
+        "k8s_namespace_delete_timeout", "seconds to wait for deleted test namespaces before warning", default=""
+    )
     parser.addini("k8s_request_timeout", "live targets: bound on one whole API request in seconds", default="")
     parser.addini("k8s_page_size", "live targets: objects per list page", default="")
     parser.addini("k8s_keep_namespaces", "keep namespaces created by k8s_namespace", type="bool", default=False)
-    parser.addini("k8s_non_k8s_yaml", "warn | error | ignore for non-Kubernetes YAML in scanned directories", default="warn")
-    parser.addini("k8s_rbac_defaults", "manifest targets: Kubernetes version of the default ClusterRoles (latest | none | 1.37)", default="")
+    parser.addini(
+        "k8s_non_k8s_yaml", "warn | error | ignore for non-Kubernetes YAML in scanned directories", default="warn"
+    )
+    parser.addini(
+        "k8s_rbac_defaults",
+        "manifest targets: Kubernetes version of the default ClusterRoles (latest | none | 1.37)",
+        default="",
+    )
     parser.addini("k8s_network_report", "write the NetworkPolicy reachability page (HTML) to this path", default="")
     parser.addini("k8s_max_manifest_size", "largest manifest file to load (bytes, or with KiB/MiB/GiB)", default="")
 
@@ -191,7 +213,7 @@ class Settings:
     max_manifest_bytes: int
     contexts: tuple[str, ...] = ()
     in_cluster: bool = False
-    cluster: ClusterOptions = ClusterOptions()
+    cluster: ClusterOptions = field(default_factory=ClusterOptions)
     keep_namespaces: bool = False
     rbac_defaults: str | None = "latest"
     network_report: str | None = None
@@ -263,9 +285,13 @@ def build_settings(config: pytest.Config) -> Settings:
         exclude=tuple(config.getoption("k8s_exclude") or config.getini("k8s_exclude")),
         manifests_base=manifests_base,
         helm_release=_helm_release(config.getoption("k8s_helm_release") or config.getini("k8s_helm_release") or None),
-        rbac_defaults=_rbac_defaults(config.getoption("k8s_rbac_defaults") or config.getini("k8s_rbac_defaults") or "latest"),
+        rbac_defaults=_rbac_defaults(
+            config.getoption("k8s_rbac_defaults") or config.getini("k8s_rbac_defaults") or "latest"
+        ),
         default_namespace=_default_namespace(config),
-        namespace_delete_wait=_number(config, "k8s_namespace_delete_timeout", float, DEFAULT_DELETE_WAIT_S, allow_zero=True),
+        namespace_delete_wait=_number(
+            config, "k8s_namespace_delete_timeout", float, DEFAULT_DELETE_WAIT_S, allow_zero=True
+        ),
     )
 
 

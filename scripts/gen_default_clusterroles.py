@@ -38,9 +38,9 @@ ROOT: Final = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a checkout without installing the package
     sys.path.insert(0, str(ROOT))
 
-from pytest_k8ssec.sources.local_control_plane import Binaries, LocalControlPlane  # noqa: E402
 from pytest_k8ssec.sources.cluster import ClusterSource  # noqa: E402
 from pytest_k8ssec.sources.cluster_options import ClusterOptions  # noqa: E402
+from pytest_k8ssec.sources.local_control_plane import Binaries, LocalControlPlane  # noqa: E402
 
 DATA_DIR: Final = ROOT / "pytest_k8ssec" / "data" / "rbac"
 COMMAND: Final = "python scripts/gen_default_clusterroles.py"
@@ -233,7 +233,10 @@ def write(snapshot: Snapshot, directory: Path = DATA_DIR) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     version = snapshot.minor_version
     written = []
-    for path, kind in ((roles_path(version, directory), "ClusterRole"), (bindings_path(version, directory), "ClusterRoleBinding")):
+    for path, kind in (
+        (roles_path(version, directory), "ClusterRole"),
+        (bindings_path(version, directory), "ClusterRoleBinding"),
+    ):
         path.write_text(render(snapshot, kind), encoding="utf-8")
         written.append(path)
     return written
@@ -241,7 +244,9 @@ def write(snapshot: Snapshot, directory: Path = DATA_DIR) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bin", help="the k8s-controlplane binary or a folder of components (default: the build cache)")
+    parser.add_argument(
+        "--bin", help="the k8s-controlplane binary or a folder of components (default: the build cache)"
+    )
     parser.add_argument("--output-dir", type=Path, default=DATA_DIR, help=f"where to write (default {DATA_DIR})")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for start-up and aggregation")
     args = parser.parse_args(argv)

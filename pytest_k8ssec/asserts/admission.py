@@ -69,7 +69,9 @@ def dry_run(namespace: K8sNamespace | str, manifest: Manifest, *, cluster: K8sCl
         raise SecurityAssertionError(f"dry-run in namespace {name!r} could not be sent: {exc}") from None
     if not isinstance(body, dict):
         # Not the API server's Status (an HTML page of a proxy, a cut-off answer): no decision to read.
-        raise SecurityAssertionError(f"dry-run in namespace {name!r}: HTTP {status} with {body}, not an answer of the API server")
+        raise SecurityAssertionError(
+            f"dry-run in namespace {name!r}: HTTP {status} with {body}, not an answer of the API server"
+        )
     # The server quotes values it refuses (an env value, a Secret's data): they never reach a message.
     return AdmissionResult(status, scrub(str(body.get("message", "")), sensitive_values(_raw(manifest))))
 
@@ -87,14 +89,18 @@ def assert_admission_rejects(
     result = dry_run(namespace, manifest, cluster=cluster)
     name = namespace if isinstance(namespace, str) else namespace.name
     if result.admitted:
-        raise SecurityAssertionError(f"admission accepted {_describe(manifest)} in namespace {name!r} (dry-run); it should refuse it")
+        raise SecurityAssertionError(
+            f"admission accepted {_describe(manifest)} in namespace {name!r} (dry-run); it should refuse it"
+        )
     if not result.denied:
         raise SecurityAssertionError(
             f"{_describe(manifest)} in namespace {name!r} failed with HTTP {result.status} before admission "
             f"could judge it (not a policy decision): {result.message}"
         )
     if reason is not None and reason not in result.message:
-        raise SecurityAssertionError(f"admission refused {_describe(manifest)} but not for {reason!r}: {result.message}")
+        raise SecurityAssertionError(
+            f"admission refused {_describe(manifest)} but not for {reason!r}: {result.message}"
+        )
     return result
 
 
@@ -164,7 +170,9 @@ BASELINE_PROBES: Final[dict[str, Mutation]] = {
     "seccomp-unconfined": lambda p: p["spec"]["securityContext"].update(seccompProfile={"type": "Unconfined"}),
     "apparmor-unconfined": lambda p: _sc(p).update(appArmorProfile={"type": "Unconfined"}),
     "selinux-type": lambda p: _sc(p).update(seLinuxOptions={"type": "spc_t"}),
-    "unsafe-sysctl": lambda p: p["spec"]["securityContext"].update(sysctls=[{"name": "kernel.msgmax", "value": "65536"}]),
+    "unsafe-sysctl": lambda p: p["spec"]["securityContext"].update(
+        sysctls=[{"name": "kernel.msgmax", "value": "65536"}]
+    ),
 }
 RESTRICTED_PROBES: Final[dict[str, Mutation]] = {
     **BASELINE_PROBES,
@@ -173,7 +181,9 @@ RESTRICTED_PROBES: Final[dict[str, Mutation]] = {
     "seccomp-unset": lambda p: p["spec"]["securityContext"].pop("seccompProfile"),
     "privilege-escalation": lambda p: _sc(p).update(allowPrivilegeEscalation=True),
     "capabilities-not-dropped": lambda p: _sc(p).pop("capabilities"),
-    "restricted-volume-type": lambda p: p["spec"].update(volumes=[{"name": "nfs", "nfs": {"server": "nfs.example", "path": "/x"}}]),
+    "restricted-volume-type": lambda p: p["spec"].update(
+        volumes=[{"name": "nfs", "nfs": {"server": "nfs.example", "path": "/x"}}]
+    ),
 }
 PROBES: Final = {"baseline": BASELINE_PROBES, "restricted": RESTRICTED_PROBES}
 
@@ -215,6 +225,7 @@ def assert_pod_security_enforced(
     if problems:
         raise SecurityAssertionError(
             f"pod-security {level}: namespace {name!r} does not enforce it ({len(problems)} of "
-            f"{len(PROBES[level]) + 1} probes)\n" + "\n".join(f"  - {p}" for p in problems)
+            f"{len(PROBES[level]) + 1} probes)\n"
+            + "\n".join(f"  - {p}" for p in problems)
             + f"\n  fix: label the namespace pod-security.kubernetes.io/enforce={level} (or enforce it with your policy engine)."
         )

@@ -57,7 +57,12 @@ def assert_root_filesystem_read_only(host: Any) -> None:
 def assert_no_package_manager(host: Any, tools: Iterable[str] = PACKAGE_MANAGERS) -> None:
     """Assert the image ships none of the package managers (an attacker's way to install tools)."""
     __tracebackhide__ = True
-    _assert_absent(host, tools, "package manager", "build from a minimal or distroless base image, or remove the package manager in the last stage.")
+    _assert_absent(
+        host,
+        tools,
+        "package manager",
+        "build from a minimal or distroless base image, or remove the package manager in the last stage.",
+    )
 
 
 def assert_no_shell(host: Any, shells: Iterable[str] = SHELLS) -> None:

@@ -19,7 +19,6 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.engine import Finding
 from pytest_k8ssec.errors import SecurityAssertionError
@@ -40,6 +39,7 @@ from pytest_k8ssec.model.netpol import (
 )
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import pod_spec
+from pytest_k8ssec.reporting import recording
 
 # Failure texts stay bounded (pytest-dev/pytest#13360); every finding is still attached.
 MAX_LINES: Final = 60
@@ -195,7 +195,9 @@ def port_classes(model: NetworkModel, destination: Endpoint) -> list[tuple[str, 
                 if spec.port is None:
                     continue
                 if isinstance(spec.port, str):
-                    number = destination.resolve_port(spec.port, spec.protocol) if isinstance(destination, Pod) else None
+                    number = (
+                        destination.resolve_port(spec.port, spec.protocol) if isinstance(destination, Pod) else None
+                    )
                     if number is None:
                         continue
                     first = last = number
@@ -274,7 +276,10 @@ def _endpoint_finding(check: Check, endpoint: Endpoint, message: str) -> list[Fi
 def _bounded(lines: list[str]) -> list[str]:
     if len(lines) <= MAX_LINES:
         return lines
-    return [*lines[:MAX_LINES], f"  ... and {len(lines) - MAX_LINES} more lines (every finding is attached to the exception as .findings)"]
+    return [
+        *lines[:MAX_LINES],
+        f"  ... and {len(lines) - MAX_LINES} more lines (every finding is attached to the exception as .findings)",
+    ]
 
 
 def _fail(check: Check, title: str, lines: list[str], findings: Sequence[Finding], objects: int) -> None:
@@ -332,7 +337,13 @@ def assert_reachable(
             if pairs > 1:
                 lines.append(f"  - {verdict.src} -> {verdict.dst} on {verdict.protocol}/{verdict.port}: denied")
             lines.extend(_explanation(model, verdict))
-            findings.extend(_policy_findings(REACHABILITY_CHECK, _verdict_policies(model, verdict), f"{verdict.src} -> {verdict.dst} on {verdict.protocol}/{verdict.port} is denied"))
+            findings.extend(
+                _policy_findings(
+                    REACHABILITY_CHECK,
+                    _verdict_policies(model, verdict),
+                    f"{verdict.src} -> {verdict.dst} on {verdict.protocol}/{verdict.port} is denied",
+                )
+            )
         lines.extend(_endpoint_lines(sources, targets))
         _fail(REACHABILITY_CHECK, title, lines, findings, pairs)
     _passed(REACHABILITY_CHECK, pairs)
@@ -342,7 +353,9 @@ def _endpoint_lines(sources: Sequence[Endpoint], targets: Sequence[Endpoint]) ->
     shown = [ep for ep in dict.fromkeys([*sources, *targets]) if isinstance(ep, Pod) and ep.obj is not None]
     if not shown:
         return []
-    text = "; ".join(_endpoint_text(ep) for ep in shown[:10]) + (f"; ... {len(shown) - 10} more" if len(shown) > 10 else "")
+    text = "; ".join(_endpoint_text(ep) for ep in shown[:10]) + (
+        f"; ... {len(shown) - 10} more" if len(shown) > 10 else ""
+    )
     return [f"  endpoints: {text}"]
 
 
@@ -395,14 +408,24 @@ def assert_not_reachable(
             lines.extend(_explanation(model, verdict))
             rules = [m.policy for m in (*verdict.egress.allowed_by, *verdict.ingress.allowed_by)]
             involved = [model.policy(ref) for ref in dict.fromkeys(rules)] or _verdict_policies(model, verdict)
-            findings.extend(_policy_findings(REACHABILITY_CHECK, involved, f"{verdict.src} -> {verdict.dst} on {ports} is {why}"))
-            findings.extend(_endpoint_finding(REACHABILITY_CHECK, verdict.dst, f"{verdict.src} -> {verdict.dst} on {ports} is {why}") if not involved else [])
+            findings.extend(
+                _policy_findings(REACHABILITY_CHECK, involved, f"{verdict.src} -> {verdict.dst} on {ports} is {why}")
+            )
+            findings.extend(
+                _endpoint_finding(
+                    REACHABILITY_CHECK, verdict.dst, f"{verdict.src} -> {verdict.dst} on {ports} is {why}"
+                )
+                if not involved
+                else []
+            )
         lines.extend(_endpoint_lines(sources, targets))
         _fail(REACHABILITY_CHECK, title, lines, findings, pairs)
     _passed(REACHABILITY_CHECK, pairs)
 
 
-def _open_ports(model: NetworkModel, src: Endpoint, dst: Endpoint, port: int | str | None, protocol: str) -> list[tuple[Verdict, str]]:
+def _open_ports(
+    model: NetworkModel, src: Endpoint, dst: Endpoint, port: int | str | None, protocol: str
+) -> list[tuple[Verdict, str]]:
     """Verdicts that are allowed or uncertain, with the ports they hold for (grouped by explanation)."""
     if port is not None:
         verdict = model.reachable(src, dst, port, protocol)
@@ -460,14 +483,20 @@ def assert_default_deny(net: NetworkModel, namespace: str, direction: str = "ing
         if deny:
             continue
         missing.append(d)
-        lines.append(f"  {d}: no NetworkPolicy in namespace {namespace} has podSelector {{}}, policyType {d} and no {d.lower()} rules")
+        lines.append(
+            f"  {d}: no NetworkPolicy in namespace {namespace} has podSelector {{}}, policyType {d} and no {d.lower()} rules"
+        )
         for policy in policies:
             if d not in policy.policy_types:
                 continue
             if policy.pod_selector.is_empty:
                 allows = "; ".join(r.describe(policy.namespace) for r in policy.rules(d))
                 lines.append(f"    - {_policy_text(policy)} selects every pod but allows {allows}: not a default deny")
-                findings.extend(_policy_findings(DEFAULT_DENY_CHECK, [policy], f"selects every pod of {namespace} for {d} but has rules"))
+                findings.extend(
+                    _policy_findings(
+                        DEFAULT_DENY_CHECK, [policy], f"selects every pod of {namespace} for {d} but has rules"
+                    )
+                )
             else:
                 lines.append(f"    - {_policy_text(policy)} isolates only pods with labels {policy.pod_selector}")
         open_pods = [pod for pod in members if not model.isolating(pod, d)]
@@ -476,7 +505,13 @@ def assert_default_deny(net: NetworkModel, namespace: str, direction: str = "ing
             more = f" and {len(open_pods) - 10} more" if len(open_pods) > 10 else ""
             lines.append(f"    not isolated for {d} now: {shown}{more}")
             for pod in open_pods:
-                findings.extend(_endpoint_finding(DEFAULT_DENY_CHECK, pod, f"not isolated for {d}: namespace {namespace} has no default-deny policy"))
+                findings.extend(
+                    _endpoint_finding(
+                        DEFAULT_DENY_CHECK,
+                        pod,
+                        f"not isolated for {d}: namespace {namespace} has no default-deny policy",
+                    )
+                )
     if missing:
         _fail(
             DEFAULT_DENY_CHECK,
@@ -511,14 +546,25 @@ def assert_isolated(net: NetworkModel, workloads: EndpointSpec | Iterable[Endpoi
                 continue
             others = [p for p in model.policies if p.namespace == pod.namespace and d in p.policy_types]
             hint = (
-                "; policies with that type in the namespace select other labels: " + ", ".join(f"{_policy_text(p)} ({p.pod_selector})" for p in others[:5])
+                "; policies with that type in the namespace select other labels: "
+                + ", ".join(f"{_policy_text(p)} ({p.pod_selector})" for p in others[:5])
                 if others
                 else f"; no policy in namespace {pod.namespace} has policyType {d}"
             )
             lines.append(f"  - {_endpoint_text(pod)} (labels {_labels(pod)}): not isolated for {d}{hint}")
-            findings.extend(_endpoint_finding(ISOLATION_CHECK, pod, f"not isolated for {d}: no NetworkPolicy selects it with policyType {d}"))
+            findings.extend(
+                _endpoint_finding(
+                    ISOLATION_CHECK, pod, f"not isolated for {d}: no NetworkPolicy selects it with policyType {d}"
+                )
+            )
     if lines:
-        _fail(ISOLATION_CHECK, f"network-isolation: {len(lines)} of {len(pods) * len(wanted)} (endpoint, direction) pairs are not isolated", [*lines, f"  fix: {ISOLATION_CHECK.remediation}"], findings, len(pods))
+        _fail(
+            ISOLATION_CHECK,
+            f"network-isolation: {len(lines)} of {len(pods) * len(wanted)} (endpoint, direction) pairs are not isolated",
+            [*lines, f"  fix: {ISOLATION_CHECK.remediation}"],
+            findings,
+            len(pods),
+        )
     _passed(ISOLATION_CHECK, len(pods))
 
 
@@ -556,11 +602,20 @@ def assert_no_ingress_from(
                 lines.extend(_explanation(model, verdict))
                 rules = [model.policy(m.policy) for m in verdict.ingress.allowed_by]
                 message = f"{block} may connect to {pod} on {ports}"
-                findings.extend(_policy_findings(INGRESS_FROM_CHECK, rules, message) or _endpoint_finding(INGRESS_FROM_CHECK, pod, message))
+                findings.extend(
+                    _policy_findings(INGRESS_FROM_CHECK, rules, message)
+                    or _endpoint_finding(INGRESS_FROM_CHECK, pod, message)
+                )
     if lines:
         ranges_text = ", ".join(str(r) for r in ranges)
         count = sum(1 for line in lines if line.startswith("  - "))
-        _fail(INGRESS_FROM_CHECK, f"network-ingress-from: {ranges_text} can reach {count} (workload, port set) of {len(pods)} workload(s)", lines, findings, len(pods))
+        _fail(
+            INGRESS_FROM_CHECK,
+            f"network-ingress-from: {ranges_text} can reach {count} (workload, port set) of {len(pods)} workload(s)",
+            lines,
+            findings,
+            len(pods),
+        )
     _passed(INGRESS_FROM_CHECK, len(pods))
 
 
@@ -594,7 +649,9 @@ def assert_egress_restricted(
     findings: list[Finding] = []
     for pod in pods:
         if not model.isolating(pod, EGRESS):
-            lines.append(f"  - {_endpoint_text(pod)}: not isolated for Egress (no NetworkPolicy selecting it has policyType Egress): it may reach any address")
+            lines.append(
+                f"  - {_endpoint_text(pod)}: not isolated for Egress (no NetworkPolicy selecting it has policyType Egress): it may reach any address"
+            )
             findings.extend(_endpoint_finding(EGRESS_CHECK, pod, "not isolated for egress"))
             failing.add(pod.ref)
             continue
@@ -614,7 +671,13 @@ def assert_egress_restricted(
                     failing.add(pod.ref)
                     break  # one public range shows the hole; the rules it names open the others too
     if lines:
-        _fail(EGRESS_CHECK, f"network-egress-restricted: {len(failing)} of {len(pods)} workload(s) can reach the internet or are not egress-isolated", [*lines, f"  fix: {EGRESS_CHECK.remediation}"], findings, len(pods))
+        _fail(
+            EGRESS_CHECK,
+            f"network-egress-restricted: {len(failing)} of {len(pods)} workload(s) can reach the internet or are not egress-isolated",
+            [*lines, f"  fix: {EGRESS_CHECK.remediation}"],
+            findings,
+            len(pods),
+        )
     _passed(EGRESS_CHECK, len(pods))
 
 
@@ -647,7 +710,11 @@ def assert_network_policies_effective(net: NetworkModel, allow: Iterable[str] = 
         raise SecurityAssertionError("network-policy-effective: the target has no NetworkPolicy; nothing was checked")
     problems = [p for p in model.lint() if p.policy.ref not in accepted]
     if problems:
-        findings = [Finding(EFFECTIVE_CHECK, p.policy.obj, Violation(p.path, p.message)) for p in problems if p.policy.obj is not None]
+        findings = [
+            Finding(EFFECTIVE_CHECK, p.policy.obj, Violation(p.path, p.message))
+            for p in problems
+            if p.policy.obj is not None
+        ]
         _fail(
             EFFECTIVE_CHECK,
             f"network-policy-effective: {len(problems)} problem(s) in {len({p.policy.ref for p in problems})} of {len(model.policies)} NetworkPolicies",

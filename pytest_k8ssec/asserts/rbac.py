@@ -21,7 +21,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Union
 
-from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.engine import Finding
@@ -57,19 +56,22 @@ from pytest_k8ssec.model.rbac_risks import (
     subject_risks,
 )
 from pytest_k8ssec.model.workloads import is_workload
+from pytest_k8ssec.reporting import recording
 
 if TYPE_CHECKING:
     from pytest_k8ssec.sources.cluster import ClusterSource
 
 Subject = Union[str, UserInfo, RbacSubject, K8sObject]
 Source = Literal["model", "cluster"]
-Allow = Union[Mapping[Any, Union[str, Iterable[str]]], Iterable[tuple[Any, str]], None]
+Allow = Union[Mapping[Any, str | Iterable[str]], Iterable[tuple[Any, str]], None]
 
 # Failure texts stay bounded (pytest-dev/pytest#13360); every finding is still attached.
 MAX_LINES: Final = 40
 
 # Groups the authenticators assign; as a user name they would match no binding, silently.
-_GROUP_NAMES: Final = frozenset({AUTHENTICATED, UNAUTHENTICATED, PRIVILEGED_GROUP, "system:nodes", "system:bootstrappers", "system:monitoring"})
+_GROUP_NAMES: Final = frozenset(
+    {AUTHENTICATED, UNAUTHENTICATED, PRIVILEGED_GROUP, "system:nodes", "system:bootstrappers", "system:monitoring"}
+)
 _OTHER_NOTATION: Final = re.compile(r"^(serviceaccounts?|sa|user|users|group|groups)[/:]", re.IGNORECASE)
 
 ACCESS_CHECK: Final = Check(
@@ -293,7 +295,9 @@ class RbacView:
 
 def _source(source: str) -> Source:
     if source not in ("model", "cluster"):
-        raise RbacError(f"source must be 'model' (the offline authorizer) or 'cluster' (SubjectAccessReview), not {source!r}")
+        raise RbacError(
+            f"source must be 'model' (the offline authorizer) or 'cluster' (SubjectAccessReview), not {source!r}"
+        )
     return "cluster" if source == "cluster" else "model"
 
 
@@ -332,7 +336,9 @@ def _grant_line(model: RbacModel, grant: Grant) -> str:
     return f"{grant.binding} -> {grant.role} -> rule {grant.rule} (subject {grant.subject}){_where(model, grant.binding, grant.role)}"
 
 
-def _finding(check: Check, model: RbacModel, binding_ref: str, subject: RbacSubject | None, message: str) -> Finding | None:
+def _finding(
+    check: Check, model: RbacModel, binding_ref: str, subject: RbacSubject | None, message: str
+) -> Finding | None:
     binding = model.binding(binding_ref)
     if binding is None or binding.obj is None:
         return None
@@ -345,7 +351,10 @@ def _finding(check: Check, model: RbacModel, binding_ref: str, subject: RbacSubj
 def _bounded(lines: list[str]) -> list[str]:
     if len(lines) <= MAX_LINES:
         return lines
-    return [*lines[:MAX_LINES], f"  ... and {len(lines) - MAX_LINES} more (every finding is attached to the exception as .findings)"]
+    return [
+        *lines[:MAX_LINES],
+        f"  ... and {len(lines) - MAX_LINES} more (every finding is attached to the exception as .findings)",
+    ]
 
 
 def _fail(title: str, lines: list[str], findings: Sequence[Finding], checks: Sequence[Check], objects: int) -> None:
@@ -430,7 +439,13 @@ def assert_cannot(
         review = _live(rbac).review(info, req)
         recording.record("rbac-access", [ACCESS_CHECK], 1, [])
         if review.allowed:
-            _fail(f"rbac: {who} can {req}: the API server allows it ({review.reason or 'no reason given'})", [], [], [ACCESS_CHECK], 1)
+            _fail(
+                f"rbac: {who} can {req}: the API server allows it ({review.reason or 'no reason given'})",
+                [],
+                [],
+                [ACCESS_CHECK],
+                1,
+            )
         return
     model = _model(rbac)
     if isinstance(rbac, RbacView):
@@ -439,7 +454,9 @@ def assert_cannot(
                           req.subresource or None, req.api_group, path=req.path or None)  # fmt: skip
     if grants:
         message = f"{who} can {req}"
-        findings = [f for g in grants if (f := _finding(ACCESS_CHECK, model, g.binding, g.subject, message)) is not None]
+        findings = [
+            f for g in grants if (f := _finding(ACCESS_CHECK, model, g.binding, g.subject, message)) is not None
+        ]
         noun = "grant" if len(grants) == 1 else "grants"
         _fail(
             f"rbac: {who} can {req}: {len(grants)} {noun}",
@@ -474,7 +491,9 @@ def assert_not_cluster_admin(rbac: RbacView | RbacModel, subject: Subject) -> No
     grants = model.grants(info, "*", "*", api_group="*")
     if grants:
         message = f"{who} holds every verb on every resource cluster-wide"
-        findings = [f for g in grants if (f := _finding(CLUSTER_ADMIN_CHECK, model, g.binding, g.subject, message)) is not None]
+        findings = [
+            f for g in grants if (f := _finding(CLUSTER_ADMIN_CHECK, model, g.binding, g.subject, message)) is not None
+        ]
         _fail(
             f"rbac: {who} is cluster-admin ('*' on '*' in every API group, cluster-wide) through {len(grants)} grant(s)",
             [f"  - {_grant_line(model, g)}" for g in grants],
@@ -535,7 +554,9 @@ def _default_anonymous(model: RbacModel, binding: RbacBinding) -> bool:
     return binding.ref == binding_ref and binding.role_ref == role_ref and set(role.rules) <= rules
 
 
-def assert_no_anonymous_access(rbac_or_objs: RbacView | RbacModel | Iterable[K8sObject], allow_defaults: bool = True) -> None:
+def assert_no_anonymous_access(
+    rbac_or_objs: RbacView | RbacModel | Iterable[K8sObject], allow_defaults: bool = True
+) -> None:
     """Assert no binding grants anything to user ``system:anonymous`` or group ``system:unauthenticated``.
 
     The cluster's own anonymous bindings pass while their roles keep the default rules
@@ -549,7 +570,9 @@ def assert_no_anonymous_access(rbac_or_objs: RbacView | RbacModel | Iterable[K8s
     model = _model_of(rbac_or_objs, title)
     check = builtin_registry().get(title)
     if not model.bindings:
-        raise SecurityAssertionError(f"{title}: no RoleBinding or ClusterRoleBinding in the target; nothing was checked")
+        raise SecurityAssertionError(
+            f"{title}: no RoleBinding or ClusterRoleBinding in the target; nothing was checked"
+        )
     lines: list[str] = []
     findings: list[Finding] = []
     for binding in model.bindings:
@@ -557,7 +580,9 @@ def assert_no_anonymous_access(rbac_or_objs: RbacView | RbacModel | Iterable[K8s
         if not anonymous or (allow_defaults and _default_anonymous(model, binding)):
             continue
         role = model.role(binding.role_ref)
-        grants = ", ".join(str(rule) for rule in role.rules) if role is not None else "nothing yet (the role does not exist)"
+        grants = (
+            ", ".join(str(rule) for rule in role.rules) if role is not None else "nothing yet (the role does not exist)"
+        )
         for subject in anonymous:
             message = f"{subject} gets {binding.role_ref}: anyone who can reach the API server, without credentials, may {grants}"
             lines.append(f"  - {binding.ref}{_where(model, binding.ref, binding.role_ref)}: {message}")
@@ -635,11 +660,15 @@ def assert_no_risky_permissions(
     if subjects is None:
         judged = [(to_user(s), s) for s in _bound_subjects(model)]
         if not judged:
-            raise SecurityAssertionError(f"{title}: no binding names a subject (besides the cluster's bootstrap bindings); nothing was checked")
+            raise SecurityAssertionError(
+                f"{title}: no binding names a subject (besides the cluster's bootstrap bindings); nothing was checked"
+            )
     else:
         judged = [(to_user(s), None) for s in subjects]
         if not judged:
-            raise SecurityAssertionError(f"{title}: no subjects given; nothing was checked (an empty selection never passes)")
+            raise SecurityAssertionError(
+                f"{title}: no subjects given; nothing was checked (an empty selection never passes)"
+            )
     lines: list[str] = []
     findings: list[Finding] = []
     for info, direct in judged:
@@ -662,7 +691,13 @@ def assert_no_risky_permissions(
                     if finding is not None:
                         findings.append(finding)
     if lines:
-        _fail(f"{title}: {len(lines)} risky permission(s) held by {len(judged)} subject(s) judged", lines, findings, [check], len(judged))
+        _fail(
+            f"{title}: {len(lines)} risky permission(s) held by {len(judged)} subject(s) judged",
+            lines,
+            findings,
+            [check],
+            len(judged),
+        )
     recording.record(title, [check], len(judged), [])
 
 
@@ -674,7 +709,9 @@ def _risk_line(model: RbacModel, info: UserInfo, hits: Sequence[SubjectHit]) -> 
     perms = "; ".join(dict.fromkeys(granted)) or f"bound to {first.risk.bound_role}"
     paths = dict.fromkeys((perm.binding, perm.role) for perm, _ in first.grants)
     rules = dict.fromkeys(str(perm.rule) for hit in hits for perm, _ in hit.grants)
-    via = "; ".join(f"{binding} -> {role or '(privileged group)'}{_where(model, binding, role)}" for binding, role in paths)
+    via = "; ".join(
+        f"{binding} -> {role or '(privileged group)'}{_where(model, binding, role)}" for binding, role in paths
+    )
     message = f"{first.risk.id}: {perms} {scope}: {first.risk.why}"
     line = (
         f"  - {_subject_text(info)}: {first.risk.id} {scope}: {perms}\n"

@@ -33,17 +33,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Union
 
-from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.asserts.workloads import Objects, _objects, format_findings
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation
-from pytest_k8ssec.engine import Finding, evaluate
+from pytest_k8ssec.engine import evaluate
 from pytest_k8ssec.errors import K8sSecError, SecurityAssertionError
 from pytest_k8ssec.model.containers import ContainerRef, containers
 from pytest_k8ssec.model.credentials import safe_image
 from pytest_k8ssec.model.images import ImageRef, ImageReferenceError, parse_image
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import is_workload
+from pytest_k8ssec.reporting import recording
 
 SEVERITIES: Final = ("UNKNOWN", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 _RANK: Final = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -138,7 +138,11 @@ def _string(value: object, source: str, where: str, required: bool = False) -> s
     if value is None and not required:
         return ""
     if not isinstance(value, str) or (required and not value):
-        raise _at(source, where, f"must be a non-empty string, not {value!r}" if required else f"must be a string, not {value!r}")
+        raise _at(
+            source,
+            where,
+            f"must be a non-empty string, not {value!r}" if required else f"must be a string, not {value!r}",
+        )
     return value
 
 
@@ -192,14 +196,16 @@ def _digest(text: str) -> str:
     """The digest of ``repo@sha256:...`` or of a bare ``sha256:...``; ``""`` if there is none."""
     if "@" in text:
         candidate = text.rpartition("@")[2]
-    elif text.startswith("sha256:") or text.startswith("sha512:"):
+    elif text.startswith(("sha256:", "sha512:")):
         candidate = text
     else:
         return ""
     return candidate.lower() if _DIGEST.match(candidate) else ""
 
 
-def _identity(scanner: str, source: str, names: list[str], digest_texts: list[str], artifact: str) -> tuple[tuple[ImageRef, ...], tuple[str, ...]]:
+def _identity(
+    scanner: str, source: str, names: list[str], digest_texts: list[str], artifact: str
+) -> tuple[tuple[ImageRef, ...], tuple[str, ...]]:
     references = _image_refs(names)
     digests = tuple(dict.fromkeys(d for d in (_digest(t) for t in digest_texts) if d))
     if not references and not digests:
@@ -218,7 +224,9 @@ def parse_trivy(data: Mapping[str, Any], source: str = "<report>") -> ScanReport
             "(trivy image --format json IMAGE)"
         )
     if data.get("SchemaVersion") != 2:
-        raise _at(source, "SchemaVersion", f"Trivy report schema {data.get('SchemaVersion')!r} is not supported (want 2)")
+        raise _at(
+            source, "SchemaVersion", f"Trivy report schema {data.get('SchemaVersion')!r} is not supported (want 2)"
+        )
     artifact_type = data.get("ArtifactType")
     if artifact_type is not None and artifact_type != "container_image":
         raise ScanReportError(f"{source}: Trivy report of a {artifact_type!r}, not of a container image (trivy image)")
@@ -274,7 +282,13 @@ def parse_grype(data: Mapping[str, Any], source: str = "<report>") -> ScanReport
         fix = _mapping(vuln.get("fix") or {}, source, f"{at}.vulnerability.fix")
         related = []
         for k, item in enumerate(_list(match.get("relatedVulnerabilities"), source, f"{at}.relatedVulnerabilities")):
-            related.append(_string(_mapping(item, source, f"{at}.relatedVulnerabilities[{k}]").get("id"), source, f"{at}.relatedVulnerabilities[{k}].id"))
+            related.append(
+                _string(
+                    _mapping(item, source, f"{at}.relatedVulnerabilities[{k}]").get("id"),
+                    source,
+                    f"{at}.relatedVulnerabilities[{k}].id",
+                )
+            )
         finding = Vulnerability(
             id=_string(vuln.get("id"), source, f"{at}.vulnerability.id", required=True),
             package=_string(package.get("name"), source, f"{at}.artifact.name", required=True),
@@ -295,7 +309,11 @@ def parse_report(data: object, source: str = "<report>") -> ScanReport:
             return parse_trivy(data, source)
         if "matches" in data and "source" in data:
             return parse_grype(data, source)
-    shape = f"an object with keys {', '.join(sorted(map(str, data))[:6])}" if isinstance(data, Mapping) else type(data).__name__
+    shape = (
+        f"an object with keys {', '.join(sorted(map(str, data))[:6])}"
+        if isinstance(data, Mapping)
+        else type(data).__name__
+    )
     raise ScanReportError(
         f"{source}: not a Trivy or Grype JSON report ({shape}); write reports with "
         "`trivy image --format json` or `grype -o json`"
@@ -373,7 +391,9 @@ def match_image(image: ImageRef, reports: Iterable[ScanReport]) -> ImageMatch:
         digest = image.digest.lower()
         covering = tuple(r for r in reports if digest in r.digests)
         others = tuple(
-            r for r in reports if r not in covering and any(_repository(ref) == _repository(image) for ref in r.references)
+            r
+            for r in reports
+            if r not in covering and any(_repository(ref) == _repository(image) for ref in r.references)
         )
         return ImageMatch(image, covering, others)
     return ImageMatch(image, tuple(r for r in reports if any(_same_name_and_tag(image, ref) for ref in r.references)))
@@ -469,7 +489,9 @@ class _Judge:
         try:
             image = parse_image(raw)
         except ImageReferenceError as exc:
-            yield Violation(path, f"{who} image {safe_image(raw)!r} is not a valid image reference ({exc.reason})", ref.name)
+            yield Violation(
+                path, f"{who} image {safe_image(raw)!r} is not a valid image reference ({exc.reason})", ref.name
+            )
             return
         found = self.match(image)
         if not found.reports:
@@ -532,7 +554,11 @@ class _Judge:
 
     def unused_lines(self) -> list[str]:
         unused = [vuln_id for key, (vuln_id, _) in self.ignores.items() if key not in self.used]
-        return [f"ignore entries that matched no finding at {SEVERITIES[self.min_rank]} or above: {', '.join(unused)}"] if unused else []
+        return (
+            [f"ignore entries that matched no finding at {SEVERITIES[self.min_rank]} or above: {', '.join(unused)}"]
+            if unused
+            else []
+        )
 
 
 def assert_no_vulnerabilities(

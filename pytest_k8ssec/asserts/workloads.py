@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Union
 
-from pytest_k8ssec.reporting import recording
-from pytest_k8ssec.checks import active_registry, builtin_registry
-from pytest_k8ssec.checks import capabilities_added, host_path_volume, image_registry, sensitive_host_path
+from pytest_k8ssec.checks import (
+    active_registry,
+    builtin_registry,
+    capabilities_added,
+    host_path_volume,
+    image_registry,
+    sensitive_host_path,
+)
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
-from pytest_k8ssec.engine import Finding, evaluate
-from pytest_k8ssec.errors import SecurityAssertionError
-from pytest_k8ssec.model.inventory import Inventory
-from pytest_k8ssec.model.objects import K8sObject, Provenance
-from pytest_k8ssec.model.workloads import is_workload, pod_spec
 from pytest_k8ssec.checks.pss import (
     LABEL_PREFIX,
     MODES,
@@ -30,8 +30,14 @@ from pytest_k8ssec.checks.pss import (
 )
 from pytest_k8ssec.checks.pss._helpers import Outcome
 from pytest_k8ssec.checks.pss._registry import to_violation
+from pytest_k8ssec.engine import Finding, evaluate
+from pytest_k8ssec.errors import SecurityAssertionError
+from pytest_k8ssec.model.inventory import Inventory
+from pytest_k8ssec.model.objects import K8sObject, Provenance
+from pytest_k8ssec.model.workloads import is_workload, pod_spec
+from pytest_k8ssec.reporting import recording
 
-Objects = Union[K8sObject, Mapping[str, Any], Iterable[Union[K8sObject, Mapping[str, Any]]]]
+Objects = Union[K8sObject, Mapping[str, Any], Iterable[K8sObject | Mapping[str, Any]]]
 CheckRef = Union[str, Check]
 
 # Keep failure output linear in the number of findings and bounded for huge selections
@@ -111,7 +117,9 @@ def _run(title: str, checks: Sequence[Check], objs: Objects, *, require_judged: 
     __tracebackhide__ = True
     objects = _objects(objs)
     if not objects:
-        raise SecurityAssertionError(f"{title}: no objects given; nothing was checked (an empty selection never passes)")
+        raise SecurityAssertionError(
+            f"{title}: no objects given; nothing was checked (an empty selection never passes)"
+        )
     if require_judged and not any(check.applies_to(obj) for obj in objects for check in checks):
         kinds = sorted({obj.kind for obj in objects})
         raise SecurityAssertionError(
@@ -363,7 +371,9 @@ def _namespace_check(level: str, mode: str) -> Check:
                 )
             ]
         if compare_levels(declared.level, level) < 0:
-            return [Violation(label, f'namespace "{obj.name}" {mode}s PodSecurity "{declared}"; want at least "{level}"')]
+            return [
+                Violation(label, f'namespace "{obj.name}" {mode}s PodSecurity "{declared}"; want at least "{level}"')
+            ]
         return []
 
     return Check(
@@ -435,7 +445,11 @@ def assert_namespace_compliant(inventory: Inventory | Objects, namespace: str | 
     if not selected:
         raise SecurityAssertionError(f"{title}: no workload in namespace(s) {', '.join(names)}; nothing was checked")
     shown = ", ".join(f"{name}={policy}" for name, policy in policies.items())
-    title = f"pod-security {next(iter(policies.values()))} (namespace {names[0]} enforce)" if len(names) == 1 else f"{title} ({shown})"
+    title = (
+        f"pod-security {next(iter(policies.values()))} (namespace {names[0]} enforce)"
+        if len(names) == 1
+        else f"{title} ({shown})"
+    )
 
     def policy_for(obj: K8sObject) -> tuple[str, str]:
         policy = policies[obj.namespace or ""]

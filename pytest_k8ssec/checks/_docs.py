@@ -33,10 +33,19 @@ def render(checks: Iterable[Check]) -> str:
     for check in checks:
         lines.append(f"| [`{check.id}`](#{check.id}) | {check.severity} | {check.category} | {_cell(check.title)} |")
     for check in checks:
-        lines += ["", f"## {check.id}", "", f"**{check.title}** — severity {check.severity}, category {check.category}.", ""]
+        lines += [
+            "",
+            f"## {check.id}",
+            "",
+            f"**{check.title}** — severity {check.severity}, category {check.category}.",
+            "",
+        ]
         lines += [check.summary, "", f"Fix: {check.remediation}"]
         if check.pss is not None:
-            lines += ["", f"Pod Security Standards: {check.pss.level} `{check.pss.control}` (since policy {check.pss.since})."]
+            lines += [
+                "",
+                f"Pod Security Standards: {check.pss.level} `{check.pss.control}` (since policy {check.pss.since}).",
+            ]
         if check.controls:
             lines += ["", "Controls: " + "; ".join(check.controls) + "."]
         if check.references:

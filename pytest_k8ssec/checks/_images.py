@@ -49,7 +49,9 @@ def _parse(obj: K8sObject) -> tuple[ContainerImage, ...]:
             try:
                 found.append(ContainerImage(ref, parse_image(raw)))
             except ImageReferenceError as exc:
-                found.append(ContainerImage(ref, None, f"has an invalid image reference {safe_image(raw)!r}: {exc.reason}"))
+                found.append(
+                    ContainerImage(ref, None, f"has an invalid image reference {safe_image(raw)!r}: {exc.reason}")
+                )
     return tuple(found)
 
 

@@ -74,7 +74,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
             value = ""  # a bare "key:" in YAML reaches the API as an empty string
         if not isinstance(value, str) or _allowed_annotation(value):
             continue
-        container = key[len(ANNOTATION_PREFIX):]
+        container = key[len(ANNOTATION_PREFIX) :]
         yield Violation(
             f'{pod.metadata_path}.annotations["{key}"]',
             f'annotation {key} must not set AppArmor profile "{value}" '

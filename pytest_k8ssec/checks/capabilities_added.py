@@ -53,14 +53,11 @@ def _evaluator(allowed: frozenset[str]) -> Callable[[K8sObject], Iterator[Violat
             added = as_list(capabilities.get("add"))
             # Declaration order, each value once: the message then reads like the manifest.
             # Non-string entries are malformed (malformed-object reports them).
-            forbidden = dict.fromkeys(
-                value for value in added if isinstance(value, str) and value not in allowed
-            )
+            forbidden = dict.fromkeys(value for value in added if isinstance(value, str) and value not in allowed)
             if forbidden:
                 yield Violation(
                     f"{ref.path}.securityContext.capabilities.add",
-                    f'container "{ref.name}" must not include {_quote(forbidden)} '
-                    "in securityContext.capabilities.add",
+                    f'container "{ref.name}" must not include {_quote(forbidden)} in securityContext.capabilities.add',
                     ref.name,
                 )
 
@@ -75,8 +72,7 @@ CHECK = Check(
         "(the container runtime's defaults minus NET_RAW)."
     ),
     remediation=(
-        "Remove the listed capabilities from securityContext.capabilities.add, or justify them "
-        "with a waiver."
+        "Remove the listed capabilities from securityContext.capabilities.add, or justify them with a waiver."
     ),
     category=Category.PRIVILEGES,
     severity=Severity.MEDIUM,

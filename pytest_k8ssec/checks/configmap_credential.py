@@ -43,7 +43,10 @@ def _judge(raw: Mapping[str, object]) -> Iterator[tuple[Violation, object]]:
             rule = "the key names a private-key or credential file"
         if rule is not None:
             yield (
-                Violation(field_path("data", key), f'ConfigMap key "{safe_name(key)}" holds a credential-like value: {redact(value, rule)}'),
+                Violation(
+                    field_path("data", key),
+                    f'ConfigMap key "{safe_name(key)}" holds a credential-like value: {redact(value, rule)}',
+                ),
                 value,
             )
     for key, value in iter_strings(raw.get("binaryData")):
@@ -53,14 +56,25 @@ def _judge(raw: Mapping[str, object]) -> Iterator[tuple[Violation, object]]:
         decoded = decode_base64(value)
         if decoded is None:
             # The API server rejects it; what cannot be read is not passed (fail closed).
-            yield Violation(path, f'ConfigMap binaryData key "{safe_name(key)}" is not valid base64 and cannot be checked'), value
+            yield (
+                Violation(
+                    path, f'ConfigMap binaryData key "{safe_name(key)}" is not valid base64 and cannot be checked'
+                ),
+                value,
+            )
             continue
         found = token_format(decoded.decode("utf-8", errors="replace"))
         rule = f"looks like {found}" if found is not None else None
         if rule is None and credential_file(key):
             rule = "the key names a private-key or credential file"
         if rule is not None:
-            yield Violation(path, f'ConfigMap binaryData key "{safe_name(key)}" holds a credential-like value: {redact(decoded, rule)}'), value
+            yield (
+                Violation(
+                    path,
+                    f'ConfigMap binaryData key "{safe_name(key)}" holds a credential-like value: {redact(decoded, rule)}',
+                ),
+                value,
+            )
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:

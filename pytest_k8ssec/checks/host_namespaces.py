@@ -38,10 +38,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
 CHECK = Check(
     id="host-namespaces",
     title="Host namespaces shared",
-    summary=(
-        "Pods must not share the node's network, process or IPC namespace (hostNetwork, hostPID, "
-        "hostIPC)."
-    ),
+    summary=("Pods must not share the node's network, process or IPC namespace (hostNetwork, hostPID, hostIPC)."),
     remediation="Remove hostNetwork, hostPID and hostIPC from the pod spec or set them to false.",
     category=Category.HOST,
     severity=Severity.HIGH,

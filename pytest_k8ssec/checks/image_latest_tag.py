@@ -27,7 +27,11 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
         elif not image.pinned and image.effective_tag == "latest":
             how = "has no tag, so it is pulled as :latest" if image.tag is None else "uses the :latest tag"
             name = item.container.name
-            yield Violation(item.path, f'container "{name}" image {safe_image(image.raw)} {how} ({safe_image(image.docker_ref())})', name)
+            yield Violation(
+                item.path,
+                f'container "{name}" image {safe_image(image.raw)} {how} ({safe_image(image.docker_ref())})',
+                name,
+            )
 
 
 CHECK = Check(

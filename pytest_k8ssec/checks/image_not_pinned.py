@@ -26,7 +26,9 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
         elif not image.pinned:
             name = item.container.name
             yield Violation(
-                item.path, f'container "{name}" image {safe_image(image.raw)} is not pinned by digest (a tag can be moved)', name
+                item.path,
+                f'container "{name}" image {safe_image(image.raw)} is not pinned by digest (a tag can be moved)',
+                name,
             )
 
 

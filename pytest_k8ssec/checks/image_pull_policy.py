@@ -43,6 +43,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
                 name,
             )
 
+
 CHECK = Check(
     id="image-pull-policy",
     title="Mutable image not pulled on every start",

@@ -44,7 +44,9 @@ def _evaluator(allowed: tuple[str, ...] | None, denied: tuple[str, ...]) -> Call
             hits = [prefix for prefix in denied if matches_prefix(image, prefix)]
             if hits:
                 yield Violation(
-                    item.path, f'container "{name}" image {safe_image(image.raw)} ({image.name}) comes from denied {hits[0]}', name
+                    item.path,
+                    f'container "{name}" image {safe_image(image.raw)} ({image.name}) comes from denied {hits[0]}',
+                    name,
                 )
             elif allowed is not None and not any(matches_prefix(image, prefix) for prefix in allowed):
                 yield Violation(

@@ -127,7 +127,9 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
     if ref is None:
         return
     if ref.malformed:
-        yield Violation(ref.path, f"{obj.kind} must have a pod spec at {ref.path} (a mapping); nothing in it can be checked")
+        yield Violation(
+            ref.path, f"{obj.kind} must have a pod spec at {ref.path} (a mapping); nothing in it can be checked"
+        )
         return
     yield from _validate(ref.spec, _POD_SPEC, ref.path)
     if not ref.spec.get("containers"):

@@ -32,7 +32,11 @@ CHECK = Check(
     category=Category.PRIVILEGES,
     severity=Severity.CRITICAL,
     evaluate=_evaluate,
-    controls=("PSS baseline: Privileged Containers", "CIS v1.12 5.2.2", "NSA/CISA: Pod security - non-root, no privileged"),
+    controls=(
+        "PSS baseline: Privileged Containers",
+        "CIS v1.12 5.2.2",
+        "NSA/CISA: Pod security - non-root, no privileged",
+    ),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
     pss=PssControl("baseline", "privileged", "v1.0"),
 )

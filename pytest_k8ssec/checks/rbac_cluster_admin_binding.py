@@ -27,15 +27,26 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
     if obj.api_group != RBAC_GROUP:
         return
     ref = as_mapping(obj.raw.get("roleRef"))
-    if ref.get("kind") != "ClusterRole" or ref.get("name") != "cluster-admin" or (ref.get("apiGroup") or RBAC_GROUP) != RBAC_GROUP:
+    if (
+        ref.get("kind") != "ClusterRole"
+        or ref.get("name") != "cluster-admin"
+        or (ref.get("apiGroup") or RBAC_GROUP) != RBAC_GROUP
+    ):
         return
     if is_default_binding(obj):
         return
-    subjects = ", ".join(
-        f"{as_mapping(s).get('kind')} {as_mapping(s).get('name')}" for s in as_list(obj.raw.get("subjects"))
-    ) or "no subject"
-    where = "the whole cluster" if obj.kind == "ClusterRoleBinding" else f"namespace {obj.namespace}, its Secrets and RBAC included"
-    yield Violation("roleRef.name", f"binds ClusterRole cluster-admin ({subjects}): every verb on every resource in {where}")
+    subjects = (
+        ", ".join(f"{as_mapping(s).get('kind')} {as_mapping(s).get('name')}" for s in as_list(obj.raw.get("subjects")))
+        or "no subject"
+    )
+    where = (
+        "the whole cluster"
+        if obj.kind == "ClusterRoleBinding"
+        else f"namespace {obj.namespace}, its Secrets and RBAC included"
+    )
+    yield Violation(
+        "roleRef.name", f"binds ClusterRole cluster-admin ({subjects}): every verb on every resource in {where}"
+    )
 
 
 CHECK = Check(

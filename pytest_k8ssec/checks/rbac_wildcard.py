@@ -54,7 +54,9 @@ def _grants(rule: Mapping[str, Any], key: str) -> str:
             dangerous.append("impersonate")
         if core and ("*" in resources or "pods" in resources):
             dangerous.append("create on pods/exec")
-        listed = ", ".join(dangerous[:-1]) + (" and " if len(dangerous) > 1 else "") + (dangerous[-1] if dangerous else "")
+        listed = (
+            ", ".join(dangerous[:-1]) + (" and " if len(dangerous) > 1 else "") + (dangerous[-1] if dangerous else "")
+        )
         extra = f", {listed} included" if dangerous else ""
         return f"every verb on its resources, including verbs added later{extra}"
     if key == "resources":
@@ -84,7 +86,7 @@ CHECK = Check(
     id="rbac-wildcard",
     title="Wildcard in RBAC rule",
     summary="Roles and ClusterRoles must name the verbs, resources, API groups and URLs they grant instead of using a wildcard.",
-    remediation="Replace each \"*\" with the verbs, resources, API groups or paths the role needs.",
+    remediation='Replace each "*" with the verbs, resources, API groups or paths the role needs.',
     category=Category.RBAC,
     severity=Severity.MEDIUM,
     evaluate=_evaluate,

@@ -60,10 +60,7 @@ CHECK = Check(
         "group root can read and write files owned by root's group on mounted volumes and "
         "in the image."
     ),
-    remediation=(
-        "Remove GID 0 from runAsGroup, fsGroup and supplementalGroups, or replace it with a "
-        "non-zero GID."
-    ),
+    remediation=("Remove GID 0 from runAsGroup, fsGroup and supplementalGroups, or replace it with a non-zero GID."),
     category=Category.PRIVILEGES,
     severity=Severity.MEDIUM,
     evaluate=_evaluate,

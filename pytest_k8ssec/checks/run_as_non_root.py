@@ -62,8 +62,7 @@ CHECK = Check(
         "start a container whose user is root."
     ),
     remediation=(
-        "Set securityContext.runAsNonRoot: true on the pod (or on every container) and run the "
-        "image as a non-zero UID."
+        "Set securityContext.runAsNonRoot: true on the pod (or on every container) and run the image as a non-zero UID."
     ),
     category=Category.PRIVILEGES,
     severity=Severity.HIGH,

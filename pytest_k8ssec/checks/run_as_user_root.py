@@ -49,10 +49,7 @@ CHECK = Check(
     id="run-as-user-root",
     title="Runs as UID 0",
     summary="Pods and containers must not set runAsUser: 0, which runs the process as root.",
-    remediation=(
-        "Remove runAsUser: 0 or set a non-zero UID, at pod level and on every container that "
-        "sets it."
-    ),
+    remediation=("Remove runAsUser: 0 or set a non-zero UID, at pod level and on every container that sets it."),
     category=Category.PRIVILEGES,
     severity=Severity.HIGH,
     evaluate=_evaluate,

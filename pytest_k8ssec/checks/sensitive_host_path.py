@@ -39,7 +39,9 @@ _CRIO = "the CRI-O socket and state: start or enter any container, so root on th
 _DOCKER = "the Docker daemon socket: start a privileged container, so root on the node"
 _CRI_DOCKERD = "the cri-dockerd socket: start or enter any container, so root on the node"
 _BINARIES = "host programs and libraries: replacing one runs the attacker's code as root on the node"
-_RUNTIME_STORAGE = "every container's image layers and writable filesystem on the node: read their data or plant code in them"
+_RUNTIME_STORAGE = (
+    "every container's image layers and writable filesystem on the node: read their data or plant code in them"
+)
 
 # Sensitive host path -> what an attacker who mounts it gains. Entries under another entry are
 # there for a more precise reason in the message; the most specific entry that matches wins.

@@ -37,7 +37,9 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
         message = "pod must not set automountServiceAccountToken=true: the ServiceAccount token is mounted into every container"
     else:
         # A string "false" is not false: the API server rejects it, so it never disables anything.
-        message = f"pod must set automountServiceAccountToken to the boolean false, not {json.dumps(value, default=str)}"
+        message = (
+            f"pod must set automountServiceAccountToken to the boolean false, not {json.dumps(value, default=str)}"
+        )
     yield Violation(f"{pod.path}.automountServiceAccountToken", message)
 
 

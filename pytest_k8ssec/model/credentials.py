@@ -36,10 +36,10 @@ import json
 import math
 import re
 from collections import Counter
-from functools import lru_cache
-from itertools import islice
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import islice
 from typing import Final
 from urllib.parse import parse_qsl, urlsplit
 
@@ -163,38 +163,157 @@ def _pair_spans(text: str) -> Iterator[tuple[str, str, tuple[int, int]]]:
             value = text[at:pos]
         yield key, value, (at, pos)
 
+
 # --- names -----------------------------------------------------------------------------------------
 
 # Whole-name-token credential words.
 _CREDENTIAL_WORDS: Final = frozenset(
     {
-        "password", "passwd", "pwd", "pass", "passphrase", "passcode",
-        "secret", "secrets", "token", "apikey", "accesskey", "secretkey", "privatekey", "authtoken",
-        "credential", "credentials", "creds", "auth", "bearer",
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "passphrase",
+        "passcode",
+        "secret",
+        "secrets",
+        "token",
+        "apikey",
+        "accesskey",
+        "secretkey",
+        "privatekey",
+        "authtoken",
+        "credential",
+        "credentials",
+        "creds",
+        "auth",
+        "bearer",
     }
 )
 # Credential words that also count inside a longer token (DBPASSWORD, GITHUBAPIKEY): none of them
 # occurs inside common non-credential words ("token" does: tokenizer; "pass": bypass).
-_EMBEDDED_WORDS: Final = ("password", "passwd", "secret", "credential", "apikey", "accesskey", "privatekey", "authtoken")
+_EMBEDDED_WORDS: Final = (
+    "password",
+    "passwd",
+    "secret",
+    "credential",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "authtoken",
+)
 # "<word>_KEY" is a credential unless the word makes it a lookup key or a public key.
 _NON_SECRET_KEY_QUALIFIERS: Final = frozenset(
     {
-        "public", "pub", "sort", "partition", "primary", "foreign", "cache", "routing", "idempotency",
-        "object", "lookup", "shard", "hash", "row", "index", "label", "metric", "feature", "dedup",
-        "dedupe", "group", "topic", "message", "record", "node", "gpg", "pgp", "registry", "s3",
+        "public",
+        "pub",
+        "sort",
+        "partition",
+        "primary",
+        "foreign",
+        "cache",
+        "routing",
+        "idempotency",
+        "object",
+        "lookup",
+        "shard",
+        "hash",
+        "row",
+        "index",
+        "label",
+        "metric",
+        "feature",
+        "dedup",
+        "dedupe",
+        "group",
+        "topic",
+        "message",
+        "record",
+        "node",
+        "gpg",
+        "pgp",
+        "registry",
+        "s3",
     }
 )
 # A credential word followed by one of these names something about a credential.
 _DESCRIPTORS: Final = frozenset(
     {
-        "file", "files", "path", "dir", "directory", "location", "mount", "url", "uri", "endpoint",
-        "host", "hostname", "port", "enabled", "enable", "disabled", "disable", "required", "mode",
-        "type", "kind", "method", "provider", "issuer", "audience", "user", "username", "name", "ref",
-        "id", "length", "len", "size", "ttl", "expiry", "expires", "expiration", "lifetime", "timeout",
-        "seconds", "secs", "minutes", "hours", "days", "interval", "duration", "age", "refresh",
-        "header", "policy", "version", "count", "limit", "max", "min", "format", "algorithm", "alg",
-        "store", "backend", "namespace", "prefix", "suffix", "field", "env", "var", "source", "config",
-        "schema", "rotation", "hint", "validation", "complexity", "strength", "reset",
+        "file",
+        "files",
+        "path",
+        "dir",
+        "directory",
+        "location",
+        "mount",
+        "url",
+        "uri",
+        "endpoint",
+        "host",
+        "hostname",
+        "port",
+        "enabled",
+        "enable",
+        "disabled",
+        "disable",
+        "required",
+        "mode",
+        "type",
+        "kind",
+        "method",
+        "provider",
+        "issuer",
+        "audience",
+        "user",
+        "username",
+        "name",
+        "ref",
+        "id",
+        "length",
+        "len",
+        "size",
+        "ttl",
+        "expiry",
+        "expires",
+        "expiration",
+        "lifetime",
+        "timeout",
+        "seconds",
+        "secs",
+        "minutes",
+        "hours",
+        "days",
+        "interval",
+        "duration",
+        "age",
+        "refresh",
+        "header",
+        "policy",
+        "version",
+        "count",
+        "limit",
+        "max",
+        "min",
+        "format",
+        "algorithm",
+        "alg",
+        "store",
+        "backend",
+        "namespace",
+        "prefix",
+        "suffix",
+        "field",
+        "env",
+        "var",
+        "source",
+        "config",
+        "schema",
+        "rotation",
+        "hint",
+        "validation",
+        "complexity",
+        "strength",
+        "reset",
     }
 )
 _CAMEL: Final = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -214,6 +333,8 @@ def _may_be_credential(text: str) -> bool:
     # Substring tests on the lower-cased text: a regex alternation with IGNORECASE is ten times slower.
     lowered = text.lower()
     return any(stem in lowered for stem in _CREDENTIAL_STEMS)
+
+
 # Names whose credential word is not a secret by design. etcd's --initial-cluster-token (and the
 # ETCD_INITIAL_CLUSTER_TOKEN variable of the etcd image) only keeps two clusters bootstrapping
 # on one network from joining each other by mistake: etcd's docs show it in plain command lines,
@@ -346,7 +467,11 @@ def _url_credential(value: str) -> str | None:
         except ValueError:
             return None
         for key, item in parse_qsl(query):
-            if item and not is_reference(item) and (credential_word(key) or key.lower() in ("sig", "signature", "x-amz-signature")):
+            if (
+                item
+                and not is_reference(item)
+                and (credential_word(key) or key.lower() in ("sig", "signature", "x-amz-signature"))
+            ):
                 return "a URL with a credential in its query"
     return None
 
@@ -602,10 +727,10 @@ __all__ = (
     "is_reference",
     "iter_strings",
     "last_applied",
+    "leaf_values",
     "looks_random",
     "name_tokens",
     "redact",
-    "leaf_values",
     "safe_image",
     "safe_name",
     "scrub",

@@ -84,7 +84,12 @@ class _Owners:
         reference = _controller(obj)
         if reference is None:
             return None
-        key = (_group(reference.get("apiVersion")), str(reference.get("kind")), str(reference.get("name")), obj.namespace)
+        key = (
+            _group(reference.get("apiVersion")),
+            str(reference.get("kind")),
+            str(reference.get("name")),
+            obj.namespace,
+        )
         uid = reference.get("uid")
         if key in self._named_with_uid:
             # Objects read from a cluster carry uids: the reference must name this very object
@@ -347,7 +352,9 @@ class Inventory:
         """
         selection = selection or Selection()
         grouped: dict[str, list[K8sObject]] = {}
-        for obj in self.workloads(selection.kind, selection.namespace, selection.name, selection.labels, selection.exclude):
+        for obj in self.workloads(
+            selection.kind, selection.namespace, selection.name, selection.labels, selection.exclude
+        ):
             if obj.namespace is not None:
                 grouped.setdefault(obj.namespace, []).append(obj)
         if not grouped:

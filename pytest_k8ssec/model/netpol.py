@@ -117,7 +117,7 @@ class Pod:
     @property
     def addresses(self) -> tuple[IPAddress, ...]:
         """The parsed pod IPs (empty when unknown, e.g. for workloads from manifests)."""
-        result: tuple[IPAddress, ...] = getattr(self, "_addresses")
+        result: tuple[IPAddress, ...] = getattr(self, "_addresses")  # noqa: B009  (set outside the dataclass fields; getattr keeps mypy quiet)
         return result
 
     def resolve_port(self, name: str, protocol: str = "TCP") -> int | None:
@@ -162,7 +162,7 @@ class Cidr:
     @property
     def network(self) -> IPNetwork:
         """The parsed network (host bits cleared)."""
-        result: IPNetwork = getattr(self, "_network")
+        result: IPNetwork = getattr(self, "_network")  # noqa: B009  (cached outside the dataclass fields)
         return result
 
     @property
@@ -289,7 +289,9 @@ class Selector:
             key = _check_label_key(expr.get("key"), f"{where}.key")
             operator = expr.get("operator")
             if operator not in _OPERATORS:
-                raise _Invalid(f"{where}.operator", f"unsupported operator {operator!r} (one of {', '.join(_OPERATORS)})")
+                raise _Invalid(
+                    f"{where}.operator", f"unsupported operator {operator!r} (one of {', '.join(_OPERATORS)})"
+                )
             values = expr.get("values")
             if values is not None and not isinstance(values, list):
                 raise _Invalid(f"{where}.values", "must be a list")
@@ -405,7 +407,11 @@ class Peer:
         pod = raw.get("podSelector")
         ns = raw.get("namespaceSelector")
         block = raw.get("ipBlock")
-        present = [name for name, value in (("podSelector", pod), ("namespaceSelector", ns), ("ipBlock", block)) if value is not None]
+        present = [
+            name
+            for name, value in (("podSelector", pod), ("namespaceSelector", ns), ("ipBlock", block))
+            if value is not None
+        ]
         if not present:
             raise _Invalid(path, "must specify a peer (podSelector, namespaceSelector or ipBlock)")
         if block is not None and len(present) > 1:
@@ -613,7 +619,14 @@ class NetworkPolicy:
         except _Invalid as exc:
             raise NetworkPolicyError(f"invalid {label}: {exc}") from None
         return cls(
-            namespace, name, pod_selector, types, rules["ingress"], rules["egress"], source, obj if isinstance(obj, K8sObject) else None
+            namespace,
+            name,
+            pod_selector,
+            types,
+            rules["ingress"],
+            rules["egress"],
+            source,
+            obj if isinstance(obj, K8sObject) else None,
         )
 
 
@@ -637,7 +650,9 @@ def _container_ports(obj: K8sObject) -> tuple[ContainerPort, ...]:
             cport = as_mapping(cport)
             number = cport.get("containerPort")
             if isinstance(number, bool) or not isinstance(number, int):
-                raise NetworkPolicyError(f"{obj.display}: {ref.path}.ports[{index}].containerPort must be a number, got {number!r}")
+                raise NetworkPolicyError(
+                    f"{obj.display}: {ref.path}.ports[{index}].containerPort must be a number, got {number!r}"
+                )
             protocol = cport.get("protocol") or "TCP"
             name = cport.get("name")
             found.append(ContainerPort(number, str(protocol), str(name) if name else None))
@@ -692,14 +707,20 @@ def _owner_chains(objs: Sequence[K8sObject]) -> dict[int, tuple[str, ...]]:
         current = obj
         while len(chain) < 8:
             owner = next(
-                (as_mapping(o) for o in as_list(current.metadata.get("ownerReferences")) if as_mapping(o).get("controller") is True),
+                (
+                    as_mapping(o)
+                    for o in as_list(current.metadata.get("ownerReferences"))
+                    if as_mapping(o).get("controller") is True
+                ),
                 None,
             )
             if owner is None:
                 break
             parent = by_uid.get(str(owner.get("uid") or ""))
             # Owners are namespace-local: an owner that was not listed is still named by its reference.
-            chain.append(parent.ref if parent is not None else f"{owner.get('kind')}/{current.namespace}/{owner.get('name')}")
+            chain.append(
+                parent.ref if parent is not None else f"{owner.get('kind')}/{current.namespace}/{owner.get('name')}"
+            )
             if parent is None:
                 break
             current = parent
@@ -949,7 +970,8 @@ class NetworkModel:
         mode = endpoints
         if mode == "auto":
             live = any(
-                obj.kind == "Pod" and (as_mapping(obj.raw.get("status")).get("podIP") or as_mapping(obj.raw.get("status")).get("podIPs"))
+                obj.kind == "Pod"
+                and (as_mapping(obj.raw.get("status")).get("podIP") or as_mapping(obj.raw.get("status")).get("podIPs"))
                 for obj in candidates
             )
             mode = "pods" if live else "workloads"
@@ -1006,7 +1028,9 @@ class NetworkModel:
             if found:
                 return found
             raise NetworkPolicyError(f"no endpoint in namespace {spec!r}")
-        raise NetworkPolicyError(f"no endpoint {spec!r} (expected Kind/namespace/name, a namespace, 'internet' or a CIDR)")
+        raise NetworkPolicyError(
+            f"no endpoint {spec!r} (expected Kind/namespace/name, a namespace, 'internet' or a CIDR)"
+        )
 
     def _select(self, spec: Mapping[str, Any]) -> tuple[Endpoint, ...]:
         """Endpoints matching a selector dict: ``namespace`` (a name or a list), ``kind``, and pod
@@ -1019,7 +1043,10 @@ class NetworkModel:
             )
         if "labels" in spec and "matchLabels" in spec:
             raise NetworkPolicyError(f"endpoint selector {dict(spec)!r}: give labels or matchLabels, not both")
-        raw_selector = {"matchLabels": spec.get("labels", spec.get("matchLabels")), "matchExpressions": spec.get("matchExpressions")}
+        raw_selector = {
+            "matchLabels": spec.get("labels", spec.get("matchLabels")),
+            "matchExpressions": spec.get("matchExpressions"),
+        }
         try:
             selector = Selector.parse({k: v for k, v in raw_selector.items() if v is not None}, "selector")
         except _Invalid as exc:
@@ -1044,7 +1071,9 @@ class NetworkModel:
     def isolating(self, pod: Pod, direction: Direction) -> tuple[NetworkPolicy, ...]:
         """The policies that isolate ``pod`` for ``direction`` (select it and have that policyType)."""
         return tuple(
-            p for p in self._policies_by_ns.get(pod.namespace, ()) if direction in p.policy_types and p.pod_selector.matches(pod.labels)
+            p
+            for p in self._policies_by_ns.get(pod.namespace, ())
+            if direction in p.policy_types and p.pod_selector.matches(pod.labels)
         )
 
     def policy(self, ref: str) -> NetworkPolicy:
@@ -1068,8 +1097,10 @@ class NetworkModel:
         for policy in self.policies:
             selected, _ = index._masks(policy)
             if not selected & index.pod_mask:
-                here = "no endpoint lives in namespace " + policy.namespace if not index.ns_mask.get(policy.namespace) else (
-                    f"no endpoint in namespace {policy.namespace} has labels {policy.pod_selector}"
+                here = (
+                    "no endpoint lives in namespace " + policy.namespace
+                    if not index.ns_mask.get(policy.namespace)
+                    else (f"no endpoint in namespace {policy.namespace} has labels {policy.pod_selector}")
                 )
                 problems.append(PolicyProblem(policy, "spec.podSelector", f"selects no pod: {here}"))
             for rule in policy.ingress + policy.egress:
@@ -1081,9 +1112,15 @@ class NetworkModel:
                     if peer.namespace_selector is not None and not any(
                         peer.namespace_selector.matches(ns.labels) for ns in self.namespaces.values()
                     ):
-                        problems.append(PolicyProblem(policy, path, f"no namespace has labels {peer.namespace_selector}"))
+                        problems.append(
+                            PolicyProblem(policy, path, f"no namespace has labels {peer.namespace_selector}")
+                        )
                     elif not index._peer_mask(peer, policy.namespace) & index.pod_mask:
-                        problems.append(PolicyProblem(policy, path, f"matches no pod: no endpoint is {peer.describe(policy.namespace)}"))
+                        problems.append(
+                            PolicyProblem(
+                                policy, path, f"matches no pod: no endpoint is {peer.describe(policy.namespace)}"
+                            )
+                        )
         return tuple(problems)
 
     def html_report(self, title: str = "Network reachability", target: str | None = None) -> str:
@@ -1234,7 +1271,9 @@ class NetworkModel:
                         mask |= members
                 expanded[cls_id] = mask
             rows.append(expanded[cls_id])
-        return ReachabilityMatrix(tuple(srcs), tuple(dsts), port, protocol, rows, len(set(src_classes) | set(dst_classes)))
+        return ReachabilityMatrix(
+            tuple(srcs), tuple(dsts), port, protocol, rows, len(set(src_classes) | set(dst_classes))
+        )
 
     def matrices(
         self,
@@ -1341,7 +1380,9 @@ class _ClassIndex:
         rep = self.reps[cls_id]
         return rep.resolve_port(name, protocol) if isinstance(rep, Pod) else None
 
-    def _selector_mask(self, selector: Selector, universe: int, label_mask: Mapping[tuple[str, str], int], key_mask: Mapping[str, int]) -> int:
+    def _selector_mask(
+        self, selector: Selector, universe: int, label_mask: Mapping[tuple[str, str], int], key_mask: Mapping[str, int]
+    ) -> int:
         mask = universe
         for req in selector.requirements:
             if req.operator == "In":

@@ -134,7 +134,7 @@ class K8sObject:
     kinds (as kubectl applies it), else ``None`` (cluster-scoped kinds, and CRDs that set none).
     """
 
-    __slots__ = ("raw", "provenance", "kind", "api_version", "name", "namespace", "_cache")
+    __slots__ = ("_cache", "api_version", "kind", "name", "namespace", "provenance", "raw")
 
     raw: Mapping[str, Any]
     provenance: Provenance

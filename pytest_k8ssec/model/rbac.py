@@ -502,7 +502,9 @@ def workload_user(workload: K8sObject) -> UserInfo:
         raise RbacError(f"{workload.display} ({workload.provenance}) is not a workload: it has no pod spec")
     name = ref.spec.get("serviceAccountName") or ref.spec.get("serviceAccount") or "default"
     if not isinstance(name, str):
-        raise RbacError(f"{workload.display} ({workload.provenance}): serviceAccountName must be a string, not {name!r}")
+        raise RbacError(
+            f"{workload.display} ({workload.provenance}): serviceAccountName must be a string, not {name!r}"
+        )
     return service_account(workload.namespace or "default", name)
 
 
@@ -574,9 +576,7 @@ class RbacModel:
     # -- building ---------------------------------------------------------------------------------
 
     @classmethod
-    def from_objects(
-        cls, objs: Iterable[K8sObject], *, defaults: str | None = None, strict: bool = False
-    ) -> RbacModel:
+    def from_objects(cls, objs: Iterable[K8sObject], *, defaults: str | None = None, strict: bool = False) -> RbacModel:
         """The model of the Roles, ClusterRoles, RoleBindings and ClusterRoleBindings among ``objs``.
 
         ``defaults="1.37"`` (or ``"latest"``) adds that version's default ClusterRoles where ``objs``

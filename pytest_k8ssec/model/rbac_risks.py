@@ -52,7 +52,9 @@ from pytest_k8ssec.model.rbac import (
 
 # Requests that carry an object's name (so resourceNames can allow them); create of a collection,
 # list, watch and deletecollection carry none.
-NAMED_VERBS: Final = frozenset({"get", "update", "patch", "delete", "escalate", "bind", "impersonate", "approve", "sign"})
+NAMED_VERBS: Final = frozenset(
+    {"get", "update", "patch", "delete", "escalate", "bind", "impersonate", "approve", "sign"}
+)
 BOOTSTRAP_LABEL: Final = "kubernetes.io/bootstrapping"
 BOOTSTRAP_VALUE: Final = "rbac-defaults"
 CLUSTER_ADMIN: Final = "ClusterRole/cluster-admin"
@@ -120,7 +122,12 @@ CATALOG: Final[tuple[Risk, ...]] = (
         "escalate on roles",
         "the RBAC API refuses a Role or ClusterRole granting more than its writer holds; 'escalate' lifts that "
         "check, so the subject can write itself a role with any permission",
-        ((Access(("escalate",), ("roles",), _RBAC), Access(("escalate",), ("clusterroles",), _RBAC, namespaced=False)),),
+        (
+            (
+                Access(("escalate",), ("roles",), _RBAC),
+                Access(("escalate",), ("clusterroles",), _RBAC, namespaced=False),
+            ),
+        ),
     ),
     Risk(
         "bind",
@@ -309,7 +316,9 @@ def role_risks(rules: Sequence[PolicyRule], namespaced: bool) -> list[RuleHit]:
             continue
         found: list[tuple[int, Request]] = []
         for group in entry.requires:
-            match = next(((i, r) for i, rule in enumerate(rules) if (r := _first(rule, group, namespaced)) is not None), None)
+            match = next(
+                ((i, r) for i, rule in enumerate(rules) if (r := _first(rule, group, namespaced)) is not None), None
+            )
             if match is None:
                 break
             found.append(match)
@@ -385,7 +394,9 @@ def subject_risks(permissions: Sequence[Permission]) -> list[SubjectHit]:
     return _strongest(hits, lambda hit: {id(perm) for perm, _ in hit.grants})
 
 
-def _grant_in(perms: Sequence[Permission], accesses: Iterable[Access], namespaced: bool) -> tuple[Permission, Request] | None:
+def _grant_in(
+    perms: Sequence[Permission], accesses: Iterable[Access], namespaced: bool
+) -> tuple[Permission, Request] | None:
     for perm in perms:
         req = _first(perm.rule, accesses, namespaced)
         if req is not None:
@@ -395,7 +406,9 @@ def _grant_in(perms: Sequence[Permission], accesses: Iterable[Access], namespace
 
 def _service_account_subject(subject: RbacSubject) -> bool:
     # A binding to group system:serviceaccounts[:<ns>] makes every (namespace's) account an admin too.
-    return subject.kind == "ServiceAccount" or (subject.kind == "Group" and subject.name.startswith("system:serviceaccounts"))
+    return subject.kind == "ServiceAccount" or (
+        subject.kind == "Group" and subject.name.startswith("system:serviceaccounts")
+    )
 
 
 def _strongest(hits: list[_H], keys: Callable[[_H], set[object]]) -> list[_H]:
@@ -431,7 +444,7 @@ def _shipped() -> tuple[dict[str, frozenset[PolicyRule]], dict[str, tuple[str, f
                 bucket.add(PolicyRule.from_raw(raw))
         for obj in default_bindings(version):
             ref = as_mapping(obj.raw.get("roleRef"))
-            role, subjects = bindings.setdefault(obj.name, (f"{ref.get('kind')}/{ref.get('name')}", set()))
+            _role, subjects = bindings.setdefault(obj.name, (f"{ref.get('kind')}/{ref.get('name')}", set()))
             subjects.update(_subjects(obj))
     return (
         {name: frozenset(found) for name, found in rules.items()},
@@ -493,6 +506,7 @@ def _system_name(subject: RbacSubject) -> bool:
 KUBEADM_CLUSTER_INFO: Final = (
     "RoleBinding/kube-public/kubeadm:bootstrap-signer-clusterinfo",
     "Role/kube-public/kubeadm:bootstrap-signer-clusterinfo",
-    frozenset({PolicyRule(verbs=("get",), api_groups=("",), resources=("configmaps",), resource_names=("cluster-info",))}),
+    frozenset(
+        {PolicyRule(verbs=("get",), api_groups=("",), resources=("configmaps",), resource_names=("cluster-info",))}
+    ),
 )
-

@@ -20,9 +20,7 @@ def pod_security_context(pod: PodSpecRef) -> Mapping[str, Any]:
     return as_mapping(pod.spec.get("securityContext"))
 
 
-def effective(
-    pod: PodSpecRef, container: ContainerRef, key: str
-) -> tuple[Any, str | None]:
+def effective(pod: PodSpecRef, container: ContainerRef, key: str) -> tuple[Any, str | None]:
     """The container's ``securityContext.<key>`` if set, else the pod's; with the path it was read from.
 
     Returns ``(None, None)`` when neither sets it.

@@ -115,12 +115,26 @@ def _cell_text(verdict: Verdict) -> str:
     if not isinstance(verdict.src, Pod):
         egress = "egress: from outside the cluster (no policy applies)"
     else:
-        egress = _side("egress", verdict.egress.isolated_by, [f"{m.policy} {m.rule}" for m in verdict.egress.allowed_by], verdict.egress.allowed)
+        egress = _side(
+            "egress",
+            verdict.egress.isolated_by,
+            [f"{m.policy} {m.rule}" for m in verdict.egress.allowed_by],
+            verdict.egress.allowed,
+        )
     if not isinstance(verdict.dst, Pod):
         ingress = "ingress: outside the cluster (no policy applies)"
     else:
-        ingress = _side("ingress", verdict.ingress.isolated_by, [f"{m.policy} {m.rule}" for m in verdict.ingress.allowed_by], verdict.ingress.allowed)
-    state = "ALLOWED" if verdict.allowed else "DENIED" + (" (uncertain: an ipBlock could admit the unknown pod IP)" if verdict.uncertain else "")
+        ingress = _side(
+            "ingress",
+            verdict.ingress.isolated_by,
+            [f"{m.policy} {m.rule}" for m in verdict.ingress.allowed_by],
+            verdict.ingress.allowed,
+        )
+    state = (
+        "ALLOWED"
+        if verdict.allowed
+        else "DENIED" + (" (uncertain: an ipBlock could admit the unknown pod IP)" if verdict.uncertain else "")
+    )
     return f"{state}\n{egress}\n{ingress}"
 
 
@@ -150,7 +164,9 @@ def html_report(model: NetworkModel, title: str = "Network reachability", target
     groups: dict[tuple[tuple[str, str], ...], list[int]] = {}
     for number, matrix in enumerate(matrices):
         groups.setdefault(tuple(matrix), []).append(number)
-    header = "".join(f'<th class="col" scope="col" title="{esc(dst.ref)}"><span>{esc(dst.ref)}</span></th>' for dst in endpoints)
+    header = "".join(
+        f'<th class="col" scope="col" title="{esc(dst.ref)}"><span>{esc(dst.ref)}</span></th>' for dst in endpoints
+    )
     parts.append(_overview(endpoints, classes, matrices, header, tooltips))
     for group_number, members in enumerate(groups.values(), start=1):
         matrix = matrices[members[0]]
@@ -218,7 +234,11 @@ def _short(protocol: str, port: int, label: str) -> str:
 
 
 def _overview(
-    endpoints: list[Endpoint], classes: list[tuple[str, int, str]], matrices: list[list[tuple[str, str]]], header: str, tooltips: bool
+    endpoints: list[Endpoint],
+    classes: list[tuple[str, int, str]],
+    matrices: list[list[tuple[str, str]]],
+    header: str,
+    tooltips: bool,
 ) -> str:
     """One matrix for every port class: each cell names the classes on which src reaches dst."""
     esc = html.escape
@@ -238,7 +258,9 @@ def _overview(
                 kind, text = (UNCERTAIN, "?") if UNCERTAIN in kinds else (DENY, "&#10007;")
             else:
                 kind = "partial"
-                text = "&#10003; " + (esc(", ".join(allowed)) if len(allowed) <= 3 else f"{len(allowed)} of {len(classes)}")
+                text = "&#10003; " + (
+                    esc(", ".join(allowed)) if len(allowed) <= 3 else f"{len(allowed)} of {len(classes)}"
+                )
             title = f' title="allowed on: {esc(", ".join(allowed) or "none")}"' if tooltips else ""
             cells.append(f'<td class="{kind}"{title}>{text}</td>')
         rows.append(f'<tr><th class="row" scope="row">{esc(src.ref)}</th>{"".join(cells)}</tr>')
@@ -276,7 +298,9 @@ def _policies_section(model: NetworkModel) -> str:
     )
 
 
-def write_network_report(model: NetworkModel, path: str | Path, title: str = "Network reachability", target: str | None = None) -> Path:
+def write_network_report(
+    model: NetworkModel, path: str | Path, title: str = "Network reachability", target: str | None = None
+) -> Path:
     """Write :func:`html_report` to ``path`` (parents created); returns the path."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,9 +14,9 @@ from typing import Final
 
 import pytest
 
-from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.checks import active_registry
 from pytest_k8ssec.engine import Finding
+from pytest_k8ssec.reporting import recording
 
 RESULTS_KEY: Final = pytest.StashKey[list[recording.HelperResult]]()
 #: API requests per target that xdist workers counted (the controller's sum of them).
@@ -68,7 +68,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     # Properties go on the item before its call report is built: pytest copies item.user_properties
     # into every later report, and JUnit XML writes the teardown report's as <properties>.
     if call.when == "call":
@@ -124,7 +126,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: object, error: object) -> None:
     """xdist: add a finished worker's API requests to the controller's figures."""
-    config: pytest.Config = getattr(node, "config")
+    config: pytest.Config = getattr(node, "config")  # noqa: B009  (pytest types the hook argument as object)
     counted = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT, {})
     totals = config.stash.setdefault(WORKER_REQUESTS_KEY, {})
     for name, requests in counted.items():

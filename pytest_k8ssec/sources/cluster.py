@@ -30,8 +30,8 @@ from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.kube_config import load_kube_config
 
 from pytest_k8ssec.errors import ClusterError
-from pytest_k8ssec.sources.cluster_options import ClusterOptions
 from pytest_k8ssec.model.objects import K8sObject, Provenance
+from pytest_k8ssec.sources.cluster_options import ClusterOptions
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,9 @@ class ClusterSource:
         configuration = k8s_client.Configuration()
         try:
             loader = incluster_config.InClusterConfigLoader(
-                token_filename=token_file, cert_filename=ca_file, environ=dict(environ if environ is not None else os.environ)
+                token_filename=token_file,
+                cert_filename=ca_file,
+                environ=dict(environ if environ is not None else os.environ),
             )
             loader.load_and_set(configuration)
         except ConfigException as exc:
@@ -171,7 +173,11 @@ class ClusterSource:
             payload = json.dumps(body).encode()
         try:
             _, url, headers, _, _ = self.api_client.param_serialize(
-                method=method, resource_path=path, query_params=list(query), header_params=headers, auth_settings=["BearerToken"]
+                method=method,
+                resource_path=path,
+                query_params=list(query),
+                header_params=headers,
+                auth_settings=["BearerToken"],
             )
         except (ApiException, ConfigException) as exc:  # a credential plugin or token refresh failed
             raise ClusterError(f"context {self.context!r}: cannot get credentials: {exc}") from None
@@ -324,7 +330,10 @@ class ClusterSource:
         info = self.resource_of(str(obj.get("apiVersion")), str(obj.get("kind")))
         metadata = {**(obj.get("metadata") or {}), "namespace": namespace} if info.namespaced else obj.get("metadata")
         return self.request(
-            "POST", info.path(namespace if info.namespaced else None), [("dryRun", "All")], body={**obj, "metadata": metadata}
+            "POST",
+            info.path(namespace if info.namespaced else None),
+            [("dryRun", "All")],
+            body={**obj, "metadata": metadata},
         )
 
     # --- namespaces this run owns ---------------------------------------------------------------
@@ -349,7 +358,9 @@ class ClusterSource:
             raise self._error(status, current, "get", "namespaces", "", None)
         labels = current.get("metadata", {}).get("labels") or {}
         if any(labels.get(key) != value for key, value in owner_labels.items()):
-            raise ClusterError(f"context {self.context!r}: refusing to delete namespace {name!r}: it was not created by this run")
+            raise ClusterError(
+                f"context {self.context!r}: refusing to delete namespace {name!r}: it was not created by this run"
+            )
         status, answer = self.request("DELETE", f"/api/v1/namespaces/{urllib.parse.quote(name, safe='')}")
         if status not in (200, 202, 404):
             raise self._error(status, answer, "delete", "namespaces", "", None)
@@ -373,7 +384,9 @@ class ClusterSource:
                 for resource in body.get("resources", []):
                     if "/" in resource.get("name", ""):
                         continue  # subresources
-                    cache[resource["kind"]] = KindInfo(group, version, resource["name"], bool(resource.get("namespaced")))
+                    cache[resource["kind"]] = KindInfo(
+                        group, version, resource["name"], bool(resource.get("namespaced"))
+                    )
             self._discovery[api_version] = cache
         info = cache.get(kind)
         if info is None:
@@ -438,8 +451,12 @@ class ClusterSource:
     def _list(self, kind: str) -> tuple[K8sObject, ...]:
         info = KINDS.get(kind)
         if info is None:
-            raise ClusterError(f"context {self.context!r}: listing {kind} is not supported (known kinds: {', '.join(KINDS)})")
-        scopes: Iterable[str | None] = self.options.namespaces if (info.namespaced and self.options.namespaces) else (None,)
+            raise ClusterError(
+                f"context {self.context!r}: listing {kind} is not supported (known kinds: {', '.join(KINDS)})"
+            )
+        scopes: Iterable[str | None] = (
+            self.options.namespaces if (info.namespaced and self.options.namespaces) else (None,)
+        )
         provenance = Provenance.of_cluster(self.context)
         excluded = set(self.options.exclude_namespaces)
         found: list[K8sObject] = []
@@ -479,14 +496,18 @@ class ClusterSource:
             items = _dig(body, "items")
             if _dig(body, "kind") != list_kind or not isinstance(items, list):
                 # An HTML page or a cut-off answer read as "no items" would hide every object.
-                found = body if isinstance(body, NotJson) else f"kind {_dig(body, 'kind')!r}, items {type(items).__name__}"
+                found = (
+                    body if isinstance(body, NotJson) else f"kind {_dig(body, 'kind')!r}, items {type(items).__name__}"
+                )
                 raise ClusterError(
                     f"context {self.context!r}: GET {where} answered HTTP 200 with {found}, not a {list_kind} "
                     "with a list of items; nothing of that kind can be judged"
                 )
             after = _dig(body, "metadata", "continue") or ""
             if not isinstance(after, str):
-                raise ClusterError(f"context {self.context!r}: listing {info.resource} ({where}): the continue token is not a string")
+                raise ClusterError(
+                    f"context {self.context!r}: listing {info.resource} ({where}): the continue token is not a string"
+                )
             if after and after in tokens | {token}:
                 raise ClusterError(
                     f"context {self.context!r}: listing {info.resource} ({where}): the server sent the same continue "
@@ -511,7 +532,14 @@ class ClusterSource:
         )
 
     def _error(
-        self, status: int, body: object, verb: str, resource: str, group: str | None, namespace: str | None, url: str = ""
+        self,
+        status: int,
+        body: object,
+        verb: str,
+        resource: str,
+        group: str | None,
+        namespace: str | None,
+        url: str = "",
     ) -> ClusterError:
         message = _dig(body, "message")
         if url:
@@ -537,7 +565,9 @@ class ClusterSource:
                 f"context {self.context!r}: unauthorized (401): {self.server} did not accept the credentials "
                 f"(expired or revoked?): {said}{scope_note}"
             )
-        return ClusterError(f"context {self.context!r}: {verb} {resource} {scope} failed with HTTP {status}{scope_note}: {said}")
+        return ClusterError(
+            f"context {self.context!r}: {verb} {resource} {scope} failed with HTTP {status}{scope_note}: {said}"
+        )
 
 
 def _kind_of(info: KindInfo) -> str:
@@ -565,7 +595,14 @@ def _client(configuration: k8s_client.Configuration) -> k8s_client.ApiClient:
 
 # Connection errors are retried once; everything else is ours to decide (status retries above).
 _CONNECT_RETRY: Final = urllib3.Retry(
-    total=1, connect=1, read=0, status=0, other=0, redirect=0, raise_on_redirect=False, raise_on_status=False,
+    total=1,
+    connect=1,
+    read=0,
+    status=0,
+    other=0,
+    redirect=0,
+    raise_on_redirect=False,
+    raise_on_status=False,
     respect_retry_after_header=False,
 )
 RETRIES: Final = 2

@@ -19,5 +19,3 @@ class ClusterOptions:
     page_size: int = DEFAULT_PAGE_SIZE
     namespaces: tuple[str, ...] = ()
     exclude_namespaces: tuple[str, ...] = ()
-
-

@@ -21,14 +21,13 @@ Those are the versions the project's control plane pins (controlplane/go.mod); t
 
 from __future__ import annotations
 
-import base64
 import binascii
 import codecs
 import math
 import re
 import struct
-from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from collections.abc import Iterator
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from typing import Any
 
 import yaml
@@ -361,7 +360,11 @@ def compose_all(text: str) -> Iterator[Node]:
                     raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}", start)
                 node = anchors[event.anchor]
             elif isinstance(event, yaml.ScalarEvent):
-                tag = event.tag if event.tag is not None and event.tag != "!" else _tag_of(ScalarNode, event.value, event.implicit)
+                tag = (
+                    event.tag
+                    if event.tag is not None and event.tag != "!"
+                    else _tag_of(ScalarNode, event.value, event.implicit)
+                )
                 node = ScalarNode(tag, event.value, start, end, style=event.style)
             elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 if isinstance(event, yaml.SequenceStartEvent):
@@ -450,7 +453,7 @@ class _Builder:
 
     def value(self, node: Node) -> Any:
         if isinstance(node, ScalarNode):
-            rtag, value = self.scalar(node)
+            _rtag, value = self.scalar(node)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 try:
                     return json_number(value)
@@ -476,12 +479,16 @@ class _Builder:
         if isinstance(value, str):
             return value, value
         if value is None:
-            raise _Deferred(None, None, f"{_shown(node.value)} is a null key, which Kubernetes refuses", node.start_mark)
+            raise _Deferred(
+                None, None, f"{_shown(node.value)} is a null key, which Kubernetes refuses", node.start_mark
+            )
         if isinstance(value, bool):
             return ("true" if value else "false"), (bool, value)
         if isinstance(value, int) and rtag == INT:
             if value > _INT64_MAX:
-                raise _Deferred(None, None, f"{_shown(node.value)} is a uint64 key, which Kubernetes refuses", node.start_mark)
+                raise _Deferred(
+                    None, None, f"{_shown(node.value)} is a uint64 key, which Kubernetes refuses", node.start_mark
+                )
             return str(value), (int, value)
         as_float = float(value)
         # NaN is not equal to itself: every NaN key is a key of its own to Go.
@@ -541,7 +548,7 @@ class _Builder:
             merged = "" if earlier_merge is None else f', merged by "<<" at line {_line(earlier_merge)}'
             message = f"duplicate key {_quoted(key_node.value)}"
             if merge is not None:
-                message += f" from line {_line(key_node)} merged by \"<<\""
+                message += f' from line {_line(key_node)} merged by "<<"'
             message += f" (first at line {_line(earlier)}{written}{merged}): {DUPLICATE_KEY_WHY}"
             self.duplicates.append(_problem(merge if merge is not None else key_node, message))
             return
@@ -734,7 +741,9 @@ def refuse_excessive_aliasing(root: Node) -> None:
             total += 1 + decodes[id(node)]
             aliased += decodes[id(node)]
             if aliased > 100 and total > 1000 and aliased / total > _alias_ratio_allowed(total):
-                raise _problem(node, "the document contains excessive aliasing, which Kubernetes refuses (go-yaml's limit)")
+                raise _problem(
+                    node, "the document contains excessive aliasing, which Kubernetes refuses (go-yaml's limit)"
+                )
             continue
         total += 1
         if isinstance(node, MappingNode):

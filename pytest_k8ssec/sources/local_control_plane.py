@@ -189,7 +189,9 @@ class _Pki:
             .sign(self.ca_key, hashes.SHA256())
         )
 
-    def issue(self, common_name: str, organizations: Sequence[str] = (), *, server: bool = False) -> tuple[bytes, bytes]:
+    def issue(
+        self, common_name: str, organizations: Sequence[str] = (), *, server: bool = False
+    ) -> tuple[bytes, bytes]:
         """A certificate and key (PEM) for a client (CN = user, O = groups) or the API server."""
         assert self.ca_cert is not None
         key = _key()
@@ -229,7 +231,9 @@ class _Pki:
 
 
 def _pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 # --- processes ----------------------------------------------------------------------------------
@@ -422,8 +426,13 @@ class LocalControlPlane:
         self.audit_log.parent.mkdir(parents=True, exist_ok=True)
         # Blocking mode (the log backend's default, spelled out): an event is on disk before the
         # response leaves, so a run that ends has its whole record.
-        return [f"--audit-policy-file={policy}", f"--audit-log-path={self.audit_log}", "--audit-log-format=json",
-                "--audit-log-mode=blocking", "--audit-log-maxbackup=0"]
+        return [
+            f"--audit-policy-file={policy}",
+            f"--audit-log-path={self.audit_log}",
+            "--audit-log-format=json",
+            "--audit-log-mode=blocking",
+            "--audit-log-maxbackup=0",
+        ]
 
     def _write_pki(self, pki: _Pki) -> dict[str, Path]:
         certs = self.workdir / "pki"
@@ -445,7 +454,9 @@ class LocalControlPlane:
         write("sa.key", _pem(sa_key))
         write(
             "sa.pub",
-            sa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+            sa_key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
         )
         users = {self.ADMIN: pki.issue("admin", ("system:masters",))}
         users.update({user: pki.issue(user, groups) for user, groups in NON_ADMIN_USERS.items()})
@@ -472,7 +483,7 @@ class LocalControlPlane:
                 stdin=subprocess.DEVNULL,
                 cwd=self.workdir,
                 start_new_session=True,  # its own process group: teardown kills the whole group
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, before exec
+                preexec_fn=_die_with_parent,
             )
         except OSError as exc:
             raise LocalClusterError(f"cannot start {name} ({argv[0]}): {exc.strerror or exc}") from None
@@ -494,7 +505,9 @@ class LocalControlPlane:
             except (OSError, http.client.HTTPException, ValueError):
                 pass
             if time.monotonic() > deadline:
-                raise LocalClusterError(f"timed out waiting for {what}; log of {process.name} ({process.log}):\n{process.tail()}")
+                raise LocalClusterError(
+                    f"timed out waiting for {what}; log of {process.name} ({process.log}):\n{process.tail()}"
+                )
             time.sleep(0.1)
 
     def _aggregated(self) -> bool:

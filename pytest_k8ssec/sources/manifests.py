@@ -152,10 +152,18 @@ def load(paths: Sequence[str], options: LoadOptions | None = None, *, expansion:
                 _check_size(len(data), "<stdin>", options)
                 _parse_into(result, data, Provenance("<stdin>"), options, explicit=True)
             elif kind == "chart":
-                _parse_into(result, _render_helm(target, options), Provenance(target, via=f"helm template {target}"), options, explicit=True)
+                _parse_into(
+                    result,
+                    _render_helm(target, options),
+                    Provenance(target, via=f"helm template {target}"),
+                    options,
+                    explicit=True,
+                )
             elif kind == "kustomize":
                 via = "kustomize build" if shutil.which("kustomize") else "kubectl kustomize"
-                _parse_into(result, _render_kustomize(target, options), Provenance(target, via=via), options, explicit=True)
+                _parse_into(
+                    result, _render_kustomize(target, options), Provenance(target, via=via), options, explicit=True
+                )
             else:
                 _load_file_into(result, target, options, explicit=explicit)
         except ManifestError as exc:
@@ -211,7 +219,9 @@ def expand(paths: Sequence[str], options: LoadOptions | None = None) -> Expansio
     return expansion
 
 
-def _expand(spec: str, options: LoadOptions, expansion: Expansion, exclusions: _Exclusions) -> Iterator[tuple[str, str, bool]]:
+def _expand(
+    spec: str, options: LoadOptions, expansion: Expansion, exclusions: _Exclusions
+) -> Iterator[tuple[str, str, bool]]:
     """Yield (kind, path, explicit): kind is file, chart, kustomize or stdin."""
     if spec == "-":
         yield "stdin", "-", True
@@ -289,7 +299,9 @@ class _Exclusions:
     An excluded folder is not entered."""
 
     def __init__(self, patterns: Sequence[str], base: str | None = None) -> None:
-        self._compiled = [(pattern, _glob_regex(pattern.rstrip("/")), "/" in pattern.rstrip("/")) for pattern in patterns]
+        self._compiled = [
+            (pattern, _glob_regex(pattern.rstrip("/")), "/" in pattern.rstrip("/")) for pattern in patterns
+        ]
         self._base = base
 
     def match(self, path: str, root: str) -> str | None:
@@ -320,7 +332,9 @@ def _listing(folder: str, options: LoadOptions, expansion: Expansion) -> list[os
         with os.scandir(folder) as entries:
             return sorted(entries, key=lambda entry: entry.name)
     except OSError as exc:
-        _failed(expansion.errors, folder, ManifestError(f"{folder}: cannot read the folder: {exc.strerror or exc}"), options)
+        _failed(
+            expansion.errors, folder, ManifestError(f"{folder}: cannot read the folder: {exc.strerror or exc}"), options
+        )
         return None
 
 
@@ -380,7 +394,9 @@ def _scan(
         stack.extend(reversed(subfolders))
 
 
-def _expand_glob(spec: str, options: LoadOptions, expansion: Expansion, exclusions: _Exclusions) -> Iterator[tuple[str, str, bool]]:
+def _expand_glob(
+    spec: str, options: LoadOptions, expansion: Expansion, exclusions: _Exclusions
+) -> Iterator[tuple[str, str, bool]]:
     """A pattern is a scan, like a directory: "deploy/**" takes the manifests, not READMEs.
 
     Walked here rather than by Python's glob, which skips unreadable folders without a word.
@@ -498,7 +514,9 @@ def _run_renderer(argv: list[str], what: str, options: LoadOptions) -> bytes:
         raise ManifestError(f"{what}: cannot run `{argv[0]}`: {exc.strerror or exc}") from None
     if proc.returncode != 0:
         stderr = proc.stderr.decode(errors="replace").strip()[-2000:]
-        raise ManifestError(f"{what}: `{' '.join(argv)}` failed (exit {proc.returncode}): {scrub(stderr, _input_values(what))}")
+        raise ManifestError(
+            f"{what}: `{' '.join(argv)}` failed (exit {proc.returncode}): {scrub(stderr, _input_values(what))}"
+        )
     _check_size(len(proc.stdout), f"{what} (rendered)", options)
     return proc.stdout
 
@@ -662,7 +680,11 @@ def _read_key(path: str) -> bytes | None:
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         # A key another user owns or can read is not a secret of ours: it authenticates nothing.
-        if not stat.S_ISREG(info.st_mode) or info.st_mode & 0o077 or (hasattr(os, "geteuid") and info.st_uid != os.geteuid()):
+        if (
+            not stat.S_ISREG(info.st_mode)
+            or info.st_mode & 0o077
+            or (hasattr(os, "geteuid") and info.st_uid != os.geteuid())
+        ):
             return None
         key = handle.read(_CACHE_KEY_BYTES + 1)
     return key if len(key) == _CACHE_KEY_BYTES else None
@@ -855,10 +877,16 @@ def _json_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | N
     try:
         if _BIG_INTEGER.search(text):
             document = json.loads(
-                text, parse_float=_json_number, parse_int=_json_number, parse_constant=_json_constant, object_pairs_hook=_json_object
+                text,
+                parse_float=_json_number,
+                parse_int=_json_number,
+                parse_constant=_json_constant,
+                object_pairs_hook=_json_object,
             )
         else:  # ints that fit int64 need no conversion, and the hook would cost a call per number
-            document = json.loads(text, parse_float=_json_number, parse_constant=_json_constant, object_pairs_hook=_json_object)
+            document = json.loads(
+                text, parse_float=_json_number, parse_constant=_json_constant, object_pairs_hook=_json_object
+            )
     except _JSONDuplicateKey:
         # The API server's strict decoding refuses it ("duplicate field"); kubectl and the rest
         # apply the last value while a reviewer reads the first.
@@ -932,6 +960,8 @@ def _json_duplicate(text: str) -> tuple[str, int, int] | None:
             seen[key] = match.start()
             expect_key = False
     return None
+
+
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 _JSON_DECODER = json.JSONDecoder()
 
@@ -1014,7 +1044,11 @@ def _yaml_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | N
                 _guard_alias_expansion(node, where, line, len(text))
                 refuse_excessive_aliasing(node)
             document = construct(node, text)
-            item_lines = _item_lines(node) if isinstance(document, list) or isinstance(document, dict) and _is_list_kind(document) else []
+            item_lines = (
+                _item_lines(node)
+                if isinstance(document, list) or (isinstance(document, dict) and _is_list_kind(document))
+                else []
+            )
             yield doc_index, line, document, item_lines
             doc_index += 1
     except yaml.MarkedYAMLError as exc:
@@ -1230,7 +1264,9 @@ def _add_object(result: LoadResult, document: dict[str, Any], prov: Provenance, 
         _failed(result.errors, prov.source, exc, options)
 
 
-def _add_list(result: LoadResult, document: Mapping[str, Any], prov: Provenance, item_lines: list[int], options: LoadOptions) -> None:
+def _add_list(
+    result: LoadResult, document: Mapping[str, Any], prov: Provenance, item_lines: list[int], options: LoadOptions
+) -> None:
     list_kind = str(document["kind"])
     # Typed lists from the API (PodList) omit kind and apiVersion on their items.
     item_kind = list_kind[: -len("List")] if list_kind != "List" else None

@@ -54,9 +54,7 @@ def test_fail_fixtures_fail(psa_testdata: Path, psa_fixtures: list[dict[str, str
     rows = [
         row
         for row in psa_fixtures
-        if row["expected"] == "fail"
-        and row["check_id_lowercase"] == control
-        and _version(row["version"]) >= since
+        if row["expected"] == "fail" and row["check_id_lowercase"] == control and _version(row["version"]) >= since
     ]
     assert rows, f"no fail fixtures for {control}"
     missed = [row["path"] for row in rows if not evaluate(checks, load_file(psa_testdata / row["path"]))]

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_k8ssec.sources.local_control_plane import Binaries, LocalClusterError, LocalControlPlane
 from pytest_k8ssec.sources.cluster import ClusterSource
 from pytest_k8ssec.sources.cluster_options import ClusterOptions
+from pytest_k8ssec.sources.local_control_plane import Binaries, LocalClusterError, LocalControlPlane
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,9 @@ from pytest_k8ssec.sources.cluster import ClusterSource
 GROUP = "k8ssec.test"
 
 
-def post(admin: ClusterSource, path: str, text: str, content_type: str = "application/yaml", validation: str = "Strict") -> tuple[int, Any]:
+def post(
+    admin: ClusterSource, path: str, text: str, content_type: str = "application/yaml", validation: str = "Strict"
+) -> tuple[int, Any]:
     """POST ``text`` as it is with ``dryRun=All`` (nothing is stored) and ``fieldValidation``
     (Strict, the default here, refuses a key set twice)."""
     client = admin.api_client

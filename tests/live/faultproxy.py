@@ -79,7 +79,7 @@ class FaultProxy:
     _closing: threading.Event = field(default_factory=threading.Event)
 
     def __enter__(self) -> FaultProxy:
-        ca_key, ca_cert, cert, key = _pki()
+        _ca_key, ca_cert, cert, key = _pki()
         self.ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         with tempfile.TemporaryDirectory(prefix="faultproxy-") as folder:  # ssl loads keys from files only
@@ -119,7 +119,12 @@ class FaultProxy:
                 {
                     "apiVersion": "v1",
                     "kind": "Config",
-                    "clusters": [{"name": "proxy", "cluster": {"server": self.url, "certificate-authority-data": _b64(self.ca_pem)}}],
+                    "clusters": [
+                        {
+                            "name": "proxy",
+                            "cluster": {"server": self.url, "certificate-authority-data": _b64(self.ca_pem)},
+                        }
+                    ],
                     "users": [{"name": "scanner", "user": {"token": token}}],
                     "contexts": [{"name": context, "context": {"cluster": "proxy", "user": "scanner"}}],
                     "current-context": context,
@@ -151,13 +156,23 @@ class _Handler(BaseHTTPRequestHandler):
             assert fault.status is not None, "a status fault needs its status"
             status = fault.status
             payload = json.dumps(
-                {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": status,
-                 "message": f"injected by the fault proxy: HTTP {status}", "reason": http.client.responses[status]}
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "status": "Failure",
+                    "code": status,
+                    "message": f"injected by the fault proxy: HTTP {status}",
+                    "reason": http.client.responses[status],
+                }
             ).encode()
             extra = {"Retry-After": "1"} if status == 429 else {}
             return self._answer(status, "application/json", payload, extra)
         if fault is not None and action == "html":
-            return self._answer(fault.status or 200, "text/html", b"<html><head><title>Maintenance</title></head><body>back soon</body></html>")
+            return self._answer(
+                fault.status or 200,
+                "text/html",
+                b"<html><head><title>Maintenance</title></head><body>back soon</body></html>",
+            )
         path = self.path
         if action in ("same-continue", "fresh-continue"):
             # The real first page (the server would refuse a made-up continue token).
@@ -224,21 +239,31 @@ def _pki() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate, bytes, bytes]:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fault-proxy-ca")])
     ca_cert = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
-        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fault-proxy")]))
-        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fault-proxy")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return ca_key, ca_cert, cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 

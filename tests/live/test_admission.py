@@ -38,9 +38,17 @@ def test_a_baseline_namespace_does_not_enforce_restricted_and_says_which_probes_
     with pytest.raises(SecurityAssertionError) as info:
         assert_pod_security_enforced("guard-baseline", "restricted", cluster=cluster)
     message = str(info.value)
-    assert message.startswith("pod-security restricted: namespace 'guard-baseline' does not enforce it (6 of 18 probes)")
-    for probe in ("run-as-root-user", "run-as-non-root-unset", "seccomp-unset", "privilege-escalation",
-                  "capabilities-not-dropped", "restricted-volume-type"):
+    assert message.startswith(
+        "pod-security restricted: namespace 'guard-baseline' does not enforce it (6 of 18 probes)"
+    )
+    for probe in (
+        "run-as-root-user",
+        "run-as-non-root-unset",
+        "seccomp-unset",
+        "privilege-escalation",
+        "capabilities-not-dropped",
+        "restricted-volume-type",
+    ):
         assert f"  - {probe}: admitted, but restricted forbids it" in message
     assert "fix: label the namespace pod-security.kubernetes.io/enforce=restricted" in message
 
@@ -60,12 +68,19 @@ def test_every_probe_breaks_exactly_the_level_it_probes(cluster: K8sCluster) -> 
 
 def test_rejects_and_allows_show_the_server_reason(cluster: K8sCluster) -> None:
     privileged = probe_pods("baseline")["privileged"]
-    result = assert_admission_rejects("guard-restricted", privileged, cluster=cluster, reason='violates PodSecurity "restricted:latest"')
+    result = assert_admission_rejects(
+        "guard-restricted", privileged, cluster=cluster, reason='violates PodSecurity "restricted:latest"'
+    )
     assert result.status == 403 and "privileged" in result.message
     assert_admission_allows("guard-restricted", compliant_pod(), cluster=cluster)
-    with pytest.raises(SecurityAssertionError, match=r"admission refused Pod k8ssec-probe-privileged in namespace 'guard-restricted' \(HTTP 403\): .*violates PodSecurity"):
+    with pytest.raises(
+        SecurityAssertionError,
+        match=r"admission refused Pod k8ssec-probe-privileged in namespace 'guard-restricted' \(HTTP 403\): .*violates PodSecurity",
+    ):
         assert_admission_allows("guard-restricted", privileged, cluster=cluster)
-    with pytest.raises(SecurityAssertionError, match="admission accepted Pod k8ssec-probe-privileged in namespace 'guard-open'"):
+    with pytest.raises(
+        SecurityAssertionError, match="admission accepted Pod k8ssec-probe-privileged in namespace 'guard-open'"
+    ):
         assert_admission_rejects("guard-open", privileged, cluster=cluster)
     with pytest.raises(SecurityAssertionError, match="but not for 'restricted:v1.0'"):
         assert_admission_rejects("guard-restricted", privileged, cluster=cluster, reason="restricted:v1.0")

@@ -45,7 +45,9 @@ def _diff(kind: str, shipped: list[dict[str, Any]], served: tuple[dict[str, Any]
     lines += [f"{kind} {name}: shipped, no longer served" for name in sorted(have.keys() - want.keys())]
     for name in sorted(have.keys() & want.keys()):
         if have[name] != want[name]:
-            changed = sorted(key for key in have[name].keys() | want[name].keys() if have[name].get(key) != want[name].get(key))
+            changed = sorted(
+                key for key in have[name].keys() | want[name].keys() if have[name].get(key) != want[name].get(key)
+            )
             lines.append(f"{kind} {name}: differs in {', '.join(changed)}")
     return lines
 

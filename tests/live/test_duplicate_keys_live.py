@@ -30,11 +30,13 @@ import dryrun
 import pytest
 
 from pytest_k8ssec.errors import ManifestError
-from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
 from pytest_k8ssec.sources.cluster import ClusterSource
+from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
 from pytest_k8ssec.sources.manifests import load_text
 
-CASES: list[dict[str, Any]] = json.loads((Path(__file__).parent.parent / "data" / "duplicate-keys" / "cases.json").read_text())
+CASES: list[dict[str, Any]] = json.loads(
+    (Path(__file__).parent.parent / "data" / "duplicate-keys" / "cases.json").read_text()
+)
 GROUP = dryrun.GROUP
 PATHS = {
     "pods": "/api/v1/namespaces/default/pods",
@@ -47,7 +49,9 @@ PATHS = {
 
 def post(admin: ClusterSource, case: dict[str, Any], validation: str) -> tuple[int, Any]:
     """POST the row's text as it is, with server-side dry-run."""
-    return dryrun.post(admin, PATHS[case["resource"]], case["text"], f"application/{case.get('format', 'yaml')}", validation)
+    return dryrun.post(
+        admin, PATHS[case["resource"]], case["text"], f"application/{case.get('format', 'yaml')}", validation
+    )
 
 
 def at(value: Any, path: list[Any]) -> Any:
@@ -94,7 +98,9 @@ def test_strict_refuses_what_the_loader_refuses_and_ignore_keeps_the_last_value(
 
 
 @pytest.mark.parametrize("row", ["securityContext-privileged-deployment", "json-securityContext"])
-def test_kubectl_with_validate_strict_applies_the_last_value(control_plane: LocalControlPlane, tmp_path: Path, row: str) -> None:
+def test_kubectl_with_validate_strict_applies_the_last_value(
+    control_plane: LocalControlPlane, tmp_path: Path, row: str
+) -> None:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl is not on PATH: install kubectl to check what it sends")
@@ -102,9 +108,25 @@ def test_kubectl_with_validate_strict_applies_the_last_value(control_plane: Loca
     path = tmp_path / f"dup.{case.get('format', 'yaml')}"
     path.write_text(case["text"])
     run = subprocess.run(
-        [kubectl, "--kubeconfig", str(control_plane.kubeconfig), "--context", "admin", "apply", "--dry-run=server",
-         "--validate=strict", "-n", "default", "-f", str(path), "-o", "json"],
-        capture_output=True, text=True, timeout=120,
+        [
+            kubectl,
+            "--kubeconfig",
+            str(control_plane.kubeconfig),
+            "--context",
+            "admin",
+            "apply",
+            "--dry-run=server",
+            "--validate=strict",
+            "-n",
+            "default",
+            "-f",
+            str(path),
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr
     route, value = case["ignore"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -24,9 +23,9 @@ import yaml
 from faultproxy import Fault, FaultProxy
 from waits import wait_for
 
-from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
 from pytest_k8ssec.sources.cluster import KINDS, ClusterSource
 from pytest_k8ssec.sources.cluster_options import ClusterOptions
+from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
 
 NS = "fault-demo"
 TIMEOUT = 2  # --k8s-request-timeout of the runs below
@@ -57,7 +56,15 @@ def _deployment(name: str, privileged: bool) -> dict[str, object]:
             "selector": {"matchLabels": {"app": name}},
             "template": {
                 "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "app", "image": "registry.example.com/app:1.0", "securityContext": {"privileged": privileged}}]},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "app",
+                            "image": "registry.example.com/app:1.0",
+                            "securityContext": {"privileged": privileged},
+                        }
+                    ]
+                },
             },
         },
     }
@@ -87,7 +94,16 @@ def scanner_token(admin: ClusterSource) -> str:
             "metadata": {"name": "nightly", "namespace": NS},
             "spec": {
                 "schedule": "0 3 * * *",
-                "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "job", "image": "registry.example.com/job:1.0"}]}}}},
+                "jobTemplate": {
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "restartPolicy": "Never",
+                                "containers": [{"name": "job", "image": "registry.example.com/job:1.0"}],
+                            }
+                        }
+                    }
+                },
             },
         }
     )
@@ -95,9 +111,18 @@ def scanner_token(admin: ClusterSource) -> str:
     groups: dict[str, list[str]] = {}
     for info in KINDS.values():
         groups.setdefault(info.group, []).append(info.resource)
-    rules = [{"apiGroups": [group], "resources": resources, "verbs": ["get", "list"]} for group, resources in groups.items()]
+    rules = [
+        {"apiGroups": [group], "resources": resources, "verbs": ["get", "list"]} for group, resources in groups.items()
+    ]
     rules.append({"apiGroups": [""], "resources": ["namespaces"], "verbs": ["create", "delete"]})
-    admin.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "fault-scanner"}, "rules": rules})
+    admin.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "fault-scanner"},
+            "rules": rules,
+        }
+    )
     admin.apply(
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -107,7 +132,10 @@ def scanner_token(admin: ClusterSource) -> str:
             "subjects": [{"kind": "ServiceAccount", "name": "scanner", "namespace": NS}],
         }
     )
-    wait_for(lambda: admin.request("GET", f"/api/v1/namespaces/{NS}/configmaps/kube-root-ca.crt")[0] == 200, "kube-root-ca.crt published")
+    wait_for(
+        lambda: admin.request("GET", f"/api/v1/namespaces/{NS}/configmaps/kube-root-ca.crt")[0] == 200,
+        "kube-root-ca.crt published",
+    )
     return _token(admin, "scanner")
 
 
@@ -124,18 +152,29 @@ def proxy(control_plane: LocalControlPlane) -> Iterator[FaultProxy]:
 
 def _args(kubeconfig: Path, cache: bool = False) -> list[str]:
     return [
-        f"--k8ssec-kubeconfig={kubeconfig}", "--k8s-context", "proxied", "--k8s-namespace", NS,
-        "--k8s-request-timeout", str(TIMEOUT), "-v", *([] if cache else ["-p", "no:cacheprovider"]),
+        f"--k8ssec-kubeconfig={kubeconfig}",
+        "--k8s-context",
+        "proxied",
+        "--k8s-namespace",
+        NS,
+        "--k8s-request-timeout",
+        str(TIMEOUT),
+        "-v",
+        *([] if cache else ["-p", "no:cacheprovider"]),
     ]
 
 
-def _run(pytester: pytest.Pytester, kubeconfig: Path, *extra: str, cache: bool = False) -> tuple[pytest.RunResult, float]:
+def _run(
+    pytester: pytest.Pytester, kubeconfig: Path, *extra: str, cache: bool = False
+) -> tuple[pytest.RunResult, float]:
     began = time.monotonic()
     result = pytester.runpytest(*_args(kubeconfig, cache), *extra)
     return result, time.monotonic() - began
 
 
-def test_through_the_proxy_the_verdicts_are_the_servers(pytester: pytest.Pytester, proxy: FaultProxy, scanner_token: str) -> None:
+def test_through_the_proxy_the_verdicts_are_the_servers(
+    pytester: pytest.Pytester, proxy: FaultProxy, scanner_token: str
+) -> None:
     pytester.makepyfile(SUITE)
     result, _ = _run(pytester, proxy.kubeconfig(pytester.path / "kc", scanner_token))
     result.assert_outcomes(**BASELINE)
@@ -152,11 +191,16 @@ URL = f"/apis/apps/v1/namespaces/{NS}/deployments"
     [
         pytest.param(
             Fault(DEPLOYMENTS, "status", 403),
-            "forbidden: system:serviceaccount:fault-demo:scanner cannot list deployments (API group \"apps\") in namespace",
+            'forbidden: system:serviceaccount:fault-demo:scanner cannot list deployments (API group "apps") in namespace',
             1,
             id="403",
         ),
-        pytest.param(Fault(DEPLOYMENTS, "status", 500), f"failed with HTTP 500 (GET https://127.0.0.1:*{URL}, after 3 attempts)", 3, id="500"),
+        pytest.param(
+            Fault(DEPLOYMENTS, "status", 500),
+            f"failed with HTTP 500 (GET https://127.0.0.1:*{URL}, after 3 attempts)",
+            3,
+            id="500",
+        ),
         pytest.param(Fault(DEPLOYMENTS, "status", 503), "failed with HTTP 503 (GET *, after 3 attempts)", 3, id="503"),
         pytest.param(Fault(DEPLOYMENTS, "status", 429), "failed with HTTP 429 (GET *, after 3 attempts)", 3, id="429"),
         pytest.param(
@@ -183,8 +227,18 @@ URL = f"/apis/apps/v1/namespaces/{NS}/deployments"
             1,
             id="trickle-status-line",
         ),
-        pytest.param(Fault(DEPLOYMENTS, "same-continue"), "listing deployments (*): the server sent the same continue token twice*", 2, id="same-continue"),
-        pytest.param(Fault(DEPLOYMENTS, "fresh-continue"), "listing deployments (*) returned uid * twice across pages*", 2, id="fresh-continue"),
+        pytest.param(
+            Fault(DEPLOYMENTS, "same-continue"),
+            "listing deployments (*): the server sent the same continue token twice*",
+            2,
+            id="same-continue",
+        ),
+        pytest.param(
+            Fault(DEPLOYMENTS, "fresh-continue"),
+            "listing deployments (*) returned uid * twice across pages*",
+            2,
+            id="fresh-continue",
+        ),
     ],
 )
 def test_a_fault_on_one_kind_fails_the_tests_that_need_it_and_only_them(
@@ -213,7 +267,9 @@ def test_a_passing_retry_gives_the_servers_verdicts(
     assert fault.hits == 2
 
 
-def test_a_refused_identity_lookup_does_not_hide_the_403(pytester: pytest.Pytester, proxy: FaultProxy, scanner_token: str) -> None:
+def test_a_refused_identity_lookup_does_not_hide_the_403(
+    pytester: pytest.Pytester, proxy: FaultProxy, scanner_token: str
+) -> None:
     # Clusters older than 1.28 answer 404 to SelfSubjectReview; its Status has "status": "Failure".
     proxy.faults += [Fault("selfsubjectreviews$", "status", 404, method="POST"), Fault(DEPLOYMENTS, "status", 403)]
     pytester.makepyfile(SUITE)
@@ -232,12 +288,27 @@ def test_whoami_refused_by_rbac_names_the_user_from_the_servers_403(
     assert admin.request("DELETE", path)[0] == 200
     try:
         alice = ClusterSource.from_kubeconfig("alice", ClusterOptions(kubeconfig=str(control_plane.kubeconfig)))
-        wait_for(lambda: alice.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", body={
-            "apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})[0] == 403, "the SelfSubjectReview is refused")
+        wait_for(
+            lambda: (
+                alice.request(
+                    "POST",
+                    "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                    body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+                )[0]
+                == 403
+            ),
+            "the SelfSubjectReview is refused",
+        )
         pytester.makepyfile(SUITE)
         result = pytester.runpytest(
-            f"--k8ssec-kubeconfig={control_plane.kubeconfig}", "--k8s-context", "alice", "--k8s-namespace", NS,
-            "-p", "no:cacheprovider", "-v",
+            f"--k8ssec-kubeconfig={control_plane.kubeconfig}",
+            "--k8s-context",
+            "alice",
+            "--k8s-namespace",
+            NS,
+            "-p",
+            "no:cacheprovider",
+            "-v",
         )
         result.assert_outcomes(errors=2, failed=1)
         result.stdout.fnmatch_lines(['*forbidden: alice cannot list * in namespace "fault-demo"*'])
@@ -255,7 +326,9 @@ def test_a_token_the_server_rejects_fails_every_test_with_401(
     assert admin.request("DELETE", f"/api/v1/namespaces/{NS}/serviceaccounts/revoked")[0] == 200
     kubeconfig = proxy.kubeconfig(pytester.path / "kc", token)
     probe = ClusterSource.from_kubeconfig("proxied", ClusterOptions(kubeconfig=str(kubeconfig)))
-    wait_for(lambda: probe.request("GET", "/api/v1/namespaces")[0] == 401, "the deleted ServiceAccount's token is rejected")
+    wait_for(
+        lambda: probe.request("GET", "/api/v1/namespaces")[0] == 401, "the deleted ServiceAccount's token is rejected"
+    )
     pytester.makepyfile(SUITE)
     result, wall = _run(pytester, kubeconfig)
     result.assert_outcomes(errors=2, failed=1)
@@ -362,10 +435,14 @@ def test_sigkill_of_a_run_leaves_a_record_the_next_run_uses_to_delete_its_namesp
     kubeconfig = proxy.kubeconfig(pytester.path / "kc", scanner_token)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", *_args(kubeconfig, cache=True)],
-        cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=pytester.path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(lambda: record.exists() and record.read_text() or proc.poll() is not None, "the run created its namespace")
+        wait_for(
+            lambda: (record.exists() and record.read_text()) or proc.poll() is not None, "the run created its namespace"
+        )
         assert proc.poll() is None, "the run ended before it was killed"
     finally:
         proc.kill()
@@ -398,8 +475,14 @@ def test_the_next_run_deletes_only_namespaces_of_ended_runs_still_labelled_with_
         admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": namespace_labels}})
         (pending / f"{name}.json").write_text(
             json.dumps(
-                {"context": "proxied", "server": proxy.url, "name": name, "run_id": "0123456789",
-                 "host": socket.gethostname(), "owner": record_owner}
+                {
+                    "context": "proxied",
+                    "server": proxy.url,
+                    "name": name,
+                    "run_id": "0123456789",
+                    "host": socket.gethostname(),
+                    "owner": record_owner,
+                }
             )
         )
     kubeconfig = proxy.kubeconfig(pytester.path / "kc", scanner_token)
@@ -422,12 +505,21 @@ def test_a_server_that_accepts_and_never_answers_fails_every_test_in_bounded_tim
         black_hole.listen(64)
         port = black_hole.getsockname()[1]
         kubeconfig = pytester.path / "kc"
-        kubeconfig.write_text(control_plane.kubeconfig.read_text().replace(control_plane.server, f"https://127.0.0.1:{port}"))
+        kubeconfig.write_text(
+            control_plane.kubeconfig.read_text().replace(control_plane.server, f"https://127.0.0.1:{port}")
+        )
         pytester.makepyfile(SUITE)
         began = time.monotonic()
         result = pytester.runpytest(
-            f"--k8ssec-kubeconfig={kubeconfig}", "--k8s-context", "admin", "--k8s-namespace", NS,
-            "--k8s-request-timeout", str(TIMEOUT), "-p", "no:cacheprovider",
+            f"--k8ssec-kubeconfig={kubeconfig}",
+            "--k8s-context",
+            "admin",
+            "--k8s-namespace",
+            NS,
+            "--k8s-request-timeout",
+            str(TIMEOUT),
+            "-p",
+            "no:cacheprovider",
         )
         wall = time.monotonic() - began
     result.assert_outcomes(errors=2, failed=1)
@@ -445,7 +537,9 @@ PRIVILEGED_POD = {
     "apiVersion": "v1",
     "kind": "Pod",
     "metadata": {"name": "probe"},
-    "spec": {"containers": [{"name": "c", "image": "registry.example.com/app:1.0", "securityContext": {"privileged": True}}]},
+    "spec": {
+        "containers": [{"name": "c", "image": "registry.example.com/app:1.0", "securityContext": {"privileged": True}}]
+    },
 }
 
 
@@ -453,8 +547,11 @@ PRIVILEGED_POD = {
 def guarded(admin: ClusterSource) -> str:
     """A namespace whose Pod Security admission really refuses a privileged pod."""
     admin.apply(
-        {"apiVersion": "v1", "kind": "Namespace",
-         "metadata": {"name": "fault-guard", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": "fault-guard", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
+        }
     )
     return "fault-guard"
 
@@ -467,20 +564,31 @@ def _cluster(source: ClusterSource) -> object:
     return K8sCluster(Target(source.context, Inventory(), source), source)
 
 
-def test_an_rbac_refusal_is_not_an_admission_decision(control_plane: LocalControlPlane, admin: ClusterSource, guarded: str) -> None:
+def test_an_rbac_refusal_is_not_an_admission_decision(
+    control_plane: LocalControlPlane, admin: ClusterSource, guarded: str
+) -> None:
     from pytest_k8ssec import SecurityAssertionError, assert_admission_rejects
 
     assert_admission_rejects(guarded, PRIVILEGED_POD, cluster=_cluster(admin), reason="violates PodSecurity")  # type: ignore[arg-type]
     # alice may not create pods at all: RBAC answers 403 before admission runs, and says nothing of the policy.
     alice = ClusterSource.from_kubeconfig("alice", ClusterOptions(kubeconfig=str(control_plane.kubeconfig)))
-    with pytest.raises(SecurityAssertionError, match=r"failed with HTTP 403 before admission could judge it .*cannot create resource"):
+    with pytest.raises(
+        SecurityAssertionError, match=r"failed with HTTP 403 before admission could judge it .*cannot create resource"
+    ):
         assert_admission_rejects(guarded, PRIVILEGED_POD, cluster=_cluster(alice))  # type: ignore[arg-type]
 
 
-def test_a_proxys_html_403_is_not_an_admission_decision(proxy: FaultProxy, scanner_token: str, guarded: str, tmp_path: Path) -> None:
+def test_a_proxys_html_403_is_not_an_admission_decision(
+    proxy: FaultProxy, scanner_token: str, guarded: str, tmp_path: Path
+) -> None:
     from pytest_k8ssec import SecurityAssertionError, assert_admission_rejects
 
     proxy.faults.append(Fault(rf"^/api/v1/namespaces/{guarded}/pods$", "html", 403, method="POST"))
-    source = ClusterSource.from_kubeconfig("proxied", ClusterOptions(kubeconfig=str(proxy.kubeconfig(tmp_path / "kc", scanner_token))))
-    with pytest.raises(SecurityAssertionError, match=r"HTTP 403 with a body that is not JSON \(text/html.*not an answer of the API server"):
+    source = ClusterSource.from_kubeconfig(
+        "proxied", ClusterOptions(kubeconfig=str(proxy.kubeconfig(tmp_path / "kc", scanner_token)))
+    )
+    with pytest.raises(
+        SecurityAssertionError,
+        match=r"HTTP 403 with a body that is not JSON \(text/html.*not an answer of the API server",
+    ):
         assert_admission_rejects(guarded, PRIVILEGED_POD, cluster=_cluster(source))  # type: ignore[arg-type]

@@ -6,21 +6,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-
-from pytest_k8ssec.engine import evaluate
-from pytest_k8ssec.checks import builtin_registry
-from pytest_k8ssec.fixtures.local_control_plane import apply_in_order
-from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
-from pytest_k8ssec.sources.cluster import ClusterSource
-from pytest_k8ssec.sources.cluster_options import ClusterOptions
-from pytest_k8ssec.sources.manifests import load
 from waits import wait_for
 
-
+from pytest_k8ssec.checks import builtin_registry
+from pytest_k8ssec.engine import evaluate
+from pytest_k8ssec.fixtures.local_control_plane import apply_in_order
+from pytest_k8ssec.sources.cluster import ClusterSource
+from pytest_k8ssec.sources.cluster_options import ClusterOptions
+from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
+from pytest_k8ssec.sources.manifests import load
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "example_suites" / "manifests"
 
@@ -40,7 +37,11 @@ def _deployment(name: str, namespace: str, privileged: bool = False) -> dict[str
                 "metadata": {"labels": {"app": name}},
                 "spec": {
                     "containers": [
-                        {"name": "app", "image": "registry.example.com/app:1.0", "securityContext": {"privileged": privileged}}
+                        {
+                            "name": "app",
+                            "image": "registry.example.com/app:1.0",
+                            "securityContext": {"privileged": privileged},
+                        }
                     ]
                 },
             },
@@ -138,7 +139,7 @@ def test_every_context_is_a_target_and_403_fails_naming_the_permission(
     assert "test_priv[admin:Deployment/team-a/web] FAILED" in out
     assert "test_priv[alice:no-workload-matched] ERROR" in out
     assert (
-        "context 'alice': forbidden: alice cannot list pods (API group \"\") in namespace \"team-a\"; "
+        'context \'alice\': forbidden: alice cannot list pods (API group "") in namespace "team-a"; '
         "grant it with a Role/ClusterRole allowing verb 'list' on 'pods'" in out
     )
     assert "privileged-container: 1 violation in Deployment team-a/web (cluster admin)" in out
@@ -148,7 +149,7 @@ def test_every_context_is_a_target_and_403_fails_naming_the_permission(
     # incomplete, so the run still fails closed, now naming the one permission missing.
     result = pytester.runpytest(*args)
     result.assert_outcomes(passed=1, failed=1, errors=1)
-    assert "alice cannot list podtemplates (API group \"\") in namespace \"team-a\"" in result.stdout.str()
+    assert 'alice cannot list podtemplates (API group "") in namespace "team-a"' in result.stdout.str()
     admin.apply(
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -163,7 +164,9 @@ def test_every_context_is_a_target_and_403_fails_naming_the_permission(
     assert "test_priv[alice:Deployment/team-a/web] FAILED" in result.stdout.str()
 
 
-def test_pagination_lists_everything_with_one_request_per_page(control_plane: LocalControlPlane, admin: ClusterSource) -> None:
+def test_pagination_lists_everything_with_one_request_per_page(
+    control_plane: LocalControlPlane, admin: ClusterSource
+) -> None:
     _namespace(admin, "paged")
     for index in range(23):
         admin.apply(_deployment(f"d{index:02d}", "paged"))
@@ -195,7 +198,9 @@ def test_api_requests_do_not_grow_with_the_number_of_tests(
             assert len(k8s_inventory.by_kind("Deployment")) == 23
         """
     )
-    result = pytester.runpytest(*live_args, "--k8s-context", "admin", "--k8s-namespace", "paged", "--k8s-page-size", "10")
+    result = pytester.runpytest(
+        *live_args, "--k8s-context", "admin", "--k8s-namespace", "paged", "--k8s-page-size", "10"
+    )
     result.assert_outcomes(passed=24)
     # Workload kinds (9) listed once each, Deployments in 3 pages: 11 requests however many tests.
     result.stdout.fnmatch_lines(["k8ssec: target admin: 11 API requests"])
@@ -257,7 +262,9 @@ def test_interrupted_runs_delete_the_namespaces_of_the_run(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    wait_for(lambda: (record.exists() and record.read_text()) or proc.poll() is not None, "the run created its namespace")
+    wait_for(
+        lambda: (record.exists() and record.read_text()) or proc.poll() is not None, "the run created its namespace"
+    )
     assert proc.poll() is None, _ended(proc, "the run ended by itself")
     proc.send_signal(signum)
     out = _ended(proc, f"signal {signum}")
@@ -298,7 +305,9 @@ def test_unreachable_cluster_fails_with_the_cause_never_passes(
         def test_version(k8s_cluster): assert k8s_cluster.server_version
         """
     )
-    result = pytester.runpytest("--k8ssec-kubeconfig", str(broken), "--k8s-context", "admin", "--k8s-request-timeout", "2")
+    result = pytester.runpytest(
+        "--k8ssec-kubeconfig", str(broken), "--k8s-context", "admin", "--k8s-request-timeout", "2"
+    )
     # Setup of the workload fixtures errors, the version call fails: none passes.
     result.assert_outcomes(failed=1, errors=2)
     assert f"cannot reach https://127.0.0.1:{closed} within 2 s" in result.stdout.str()
@@ -370,9 +379,21 @@ def test_local_control_plane_option_applies_manifests_and_leaves_no_process(
         """
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--k8s-local-control-plane",
-         f"--k8s-manifests={manifests_dir() / 'insecure'}"],
-        cwd=pytester.path, capture_output=True, text=True, timeout=300, env=_run_env(tmp),
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-v",
+            "--k8s-local-control-plane",
+            f"--k8s-manifests={manifests_dir() / 'insecure'}",
+        ],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_run_env(tmp),
     )
     out = proc.stdout
     assert "test_applied PASSED" in out, out[-3000:]
@@ -442,7 +463,10 @@ def test_ctrl_c_of_a_run_with_a_local_control_plane_leaves_no_process(
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-local-control-plane"],
-        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_run_env(tmp),
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=_run_env(tmp),
     )
     wait_for(lambda: marker.exists() or proc.poll() is not None, "the run with a local control plane reached its test")
     assert proc.poll() is None, _ended(proc, "the run ended by itself")
@@ -478,7 +502,10 @@ def test_a_signal_during_start_up_or_the_run_leaves_no_process_and_no_working_fo
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-local-control-plane"],
-        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_run_env(tmp),
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=_run_env(tmp),
     )
     if when == "start-up":
         # As soon as the working folder exists: etcd is not even running yet.
@@ -493,7 +520,9 @@ def test_a_signal_during_start_up_or_the_run_leaves_no_process_and_no_working_fo
     assert _workdirs(tmp) == [], out[-3000:]
 
 
-def test_the_working_folder_of_a_killed_run_is_swept_at_the_next_start(pytester: pytest.Pytester, binaries: object) -> None:
+def test_the_working_folder_of_a_killed_run_is_swept_at_the_next_start(
+    pytester: pytest.Pytester, binaries: object
+) -> None:
     tmp = pytester.mkdir("tmp")
     marker = pytester.path / "started"
     pytester.makepyfile(
@@ -506,7 +535,9 @@ def test_the_working_folder_of_a_killed_run_is_swept_at_the_next_start(pytester:
         """
     )
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-local-control-plane"]
-    proc = subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=_run_env(tmp))
+    proc = subprocess.Popen(
+        command, cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=_run_env(tmp)
+    )
     wait_for(lambda: marker.exists() or proc.poll() is not None, "the run reached its test")
     proc.kill()
     proc.wait()
@@ -527,7 +558,9 @@ def test_in_cluster_configuration_uses_the_service_account_token(
     import yaml
 
     _namespace(admin, "incluster")
-    admin.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "scanner", "namespace": "incluster"}})
+    admin.apply(
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "scanner", "namespace": "incluster"}}
+    )
     status, review = admin.request(
         "POST",
         "/api/v1/namespaces/incluster/serviceaccounts/scanner/token",
@@ -536,7 +569,9 @@ def test_in_cluster_configuration_uses_the_service_account_token(
     assert status == 201, review
     (tmp_path / "token").write_text(review["status"]["token"])
     kubeconfig = yaml.safe_load(control_plane.kubeconfig.read_text())
-    (tmp_path / "ca.crt").write_bytes(base64.b64decode(kubeconfig["clusters"][0]["cluster"]["certificate-authority-data"]))
+    (tmp_path / "ca.crt").write_bytes(
+        base64.b64decode(kubeconfig["clusters"][0]["cluster"]["certificate-authority-data"])
+    )
     port = control_plane.server.rsplit(":", 1)[1]
     source = ClusterSource.in_cluster(
         ClusterOptions(),

@@ -122,12 +122,26 @@ def test_network_model_on_live_objects(pytester: pytest.Pytester, network_namesp
     pytester.makepyfile(test_live_network=TESTS.format(ns=network_namespace))
     report = pytester.path / "net.html"
     result = pytester.runpytest(
-        *live_args, "--k8s-context", "admin", "--k8s-namespace", network_namespace, "--k8s-network-report", str(report), "-s", "-rA"
+        *live_args,
+        "--k8s-context",
+        "admin",
+        "--k8s-namespace",
+        network_namespace,
+        "--k8s-network-report",
+        str(report),
+        "-s",
+        "-rA",
     )
     result.assert_outcomes(passed=6, failed=2)
     out = result.stdout.str()
-    assert f"network: Pod {network_namespace}/api-1 -> Pod {network_namespace}/db on TCP/6000 is not provably denied (uncertain)" in out
-    assert f"uncertain: {network_namespace}/db-from-web ingress[1]: ipBlock 10.0.0.0/8 would apply if the IP of Pod {network_namespace}/api-1 were in range" in out
+    assert (
+        f"network: Pod {network_namespace}/api-1 -> Pod {network_namespace}/db on TCP/6000 is not provably denied (uncertain)"
+        in out
+    )
+    assert (
+        f"uncertain: {network_namespace}/db-from-web ingress[1]: ipBlock 10.0.0.0/8 would apply if the IP of Pod {network_namespace}/api-1 were in range"
+        in out
+    )
     assert f"network: 10.1.2.3/32 -> Pod {network_namespace}/db on TCP/6000 is allowed" in out
     assert f"allowed by {network_namespace}/db-from-web ingress[1] (from ipBlock 10.0.0.0/8 on TCP 6000)" in out
     assert f"{network_namespace}/db-from-web (cluster admin)" in out, "policies carry the live provenance"

@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_k8ssec.sources.local_control_plane import Binaries, LocalControlPlane
 from pytest_k8ssec.sources.cluster import ClusterSource
+from pytest_k8ssec.sources.local_control_plane import Binaries, LocalControlPlane
 
-PLANTED = {"secret_data": "Pg-r3plica!Xq7mPz2024", "env_password": "Wh1tel1st-Adm1n-Zr5u", "configmap": "S3cure-Billing-Kv8qTw"}
+PLANTED = {
+    "secret_data": "Pg-r3plica!Xq7mPz2024",
+    "env_password": "Wh1tel1st-Adm1n-Zr5u",
+    "configmap": "S3cure-Billing-Kv8qTw",
+}
 NUMERIC = "90417733"
 
 MANIFESTS = f"""\
@@ -64,7 +68,11 @@ TALKATIVE = ("-rA", "-vv", "--tb=long", "--showlocals", "-l", "--log-level=DEBUG
 def _needles(values: dict[str, str]) -> list[tuple[str, str]]:
     needles = []
     for name, value in values.items():
-        for form, text in (("plain", value), ("base64", base64.b64encode(value.encode()).decode()), ("json", json.dumps(value)[1:-1])):
+        for form, text in (
+            ("plain", value),
+            ("base64", base64.b64encode(value.encode()).decode()),
+            ("json", json.dumps(value)[1:-1]),
+        ):
             needles.append((f"{name} ({form})", text))
             needles += [(f"{name} ({form}) piece", text[i : i + 12]) for i in range(len(text) - 11)]
     return needles
@@ -72,9 +80,21 @@ def _needles(values: dict[str, str]) -> list[tuple[str, str]]:
 
 def _search(root: Path, result: pytest.RunResult, values: dict[str, str], inputs: set[Path]) -> list[str]:
     outputs = {"stdout": result.stdout.str(), "stderr": result.stderr.str()}
-    outputs.update({str(p.relative_to(root)): p.read_bytes().decode("latin-1") for p in root.rglob("*")
-                    if p.is_file() and p not in inputs and "__pycache__" not in p.parts})
-    return sorted({f"{label} in {where}" for label, text in _needles(values) for where, output in outputs.items() if text in output})
+    outputs.update(
+        {
+            str(p.relative_to(root)): p.read_bytes().decode("latin-1")
+            for p in root.rglob("*")
+            if p.is_file() and p not in inputs and "__pycache__" not in p.parts
+        }
+    )
+    return sorted(
+        {
+            f"{label} in {where}"
+            for label, text in _needles(values)
+            for where, output in outputs.items()
+            if text in output
+        }
+    )
 
 
 @pytest.fixture
@@ -89,8 +109,12 @@ def test_apply_mode_prints_and_writes_no_planted_value(apply_mode: pytest.Pytest
     root = apply_mode.path
     (apply_mode.mkdir("deploy") / "billing.yaml").write_text(MANIFESTS)
     result = apply_mode.runpytest_subprocess(
-        "--k8s-local-control-plane", "--k8s-manifests=deploy", *TALKATIVE, f"--junitxml={root / 'junit.xml'}",
-        f"--k8s-local-audit-log={root / 'audit.log'}", f"--k8s-network-report={root / 'net.html'}",
+        "--k8s-local-control-plane",
+        "--k8s-manifests=deploy",
+        *TALKATIVE,
+        f"--junitxml={root / 'junit.xml'}",
+        f"--k8s-local-audit-log={root / 'audit.log'}",
+        f"--k8s-network-report={root / 'net.html'}",
     )
     # Not vacuous: the values were applied (can_i ran against the server) and both helpers failed on them.
     result.assert_outcomes(failed=2, passed=1)
@@ -132,11 +156,20 @@ def test_kubeconfig_credentials_of_a_live_run_are_never_printed(
     # A ServiceAccount with view rights and a bound token: the bearer-token user of a real cluster.
     admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "leaks"}})
     admin.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "auditor", "namespace": "leaks"}})
-    admin.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "auditor-view", "namespace": "leaks"},
-                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-                 "subjects": [{"kind": "ServiceAccount", "name": "auditor", "namespace": "leaks"}]})
-    status, answer = admin.request("POST", "/api/v1/namespaces/leaks/serviceaccounts/auditor/token",
-                                   body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}})
+    admin.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "auditor-view", "namespace": "leaks"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "ServiceAccount", "name": "auditor", "namespace": "leaks"}],
+        }
+    )
+    status, answer = admin.request(
+        "POST",
+        "/api/v1/namespaces/leaks/serviceaccounts/auditor/token",
+        body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}},
+    )
     assert status == 201, answer
     token = answer["status"]["token"]
     config = yaml.safe_load(control_plane.kubeconfig.read_text())
@@ -144,13 +177,26 @@ def test_kubeconfig_credentials_of_a_live_run_are_never_printed(
     config["contexts"].append({"name": "auditor", "context": {"cluster": "local", "user": "auditor"}})
     kubeconfig = pytester.path / "kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(config))
-    keys = {f"client key of {u['name']}": "".join(base64.b64decode(u["user"]["client-key-data"]).decode().splitlines()[1:-1])
-            for u in config["users"] if "client-key-data" in u["user"]}
+    keys = {
+        f"client key of {u['name']}": "".join(
+            base64.b64decode(u["user"]["client-key-data"]).decode().splitlines()[1:-1]
+        )
+        for u in config["users"]
+        if "client-key-data" in u["user"]
+    }
     monkeypatch.setenv("TMPDIR", str(pytester.mkdir("tmp")))
     pytester.makepyfile(test_suite=LIVE_SUITE)
     result = pytester.runpytest_subprocess(
-        f"--k8ssec-kubeconfig={kubeconfig}", "--k8s-context", "admin", "--k8s-context", "auditor",
-        "--k8s-namespace", "leaks", *TALKATIVE, "--full-trace", f"--junitxml={pytester.path / 'junit.xml'}",
+        f"--k8ssec-kubeconfig={kubeconfig}",
+        "--k8s-context",
+        "admin",
+        "--k8s-context",
+        "auditor",
+        "--k8s-namespace",
+        "leaks",
+        *TALKATIVE,
+        "--full-trace",
+        f"--junitxml={pytester.path / 'junit.xml'}",
     )
     # Not vacuous: both contexts ran, the failures printed the cluster handles and their locals.
     outcomes = result.parseoutcomes()

@@ -38,7 +38,9 @@ def rollout_namespace(admin: ClusterSource) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:  # the CRD is served once it is established
             try:
-                rollout = admin.apply({"apiVersion": f"{group}/v1", "kind": "Rollout", "metadata": {"name": "web"}, "spec": {}}, ns)
+                rollout = admin.apply(
+                    {"apiVersion": f"{group}/v1", "kind": "Rollout", "metadata": {"name": "web"}, "spec": {}}, ns
+                )
                 break
             except ClusterError:
                 assert time.monotonic() < deadline, f"the CRD rollouts.{group} was not served within 60 s"

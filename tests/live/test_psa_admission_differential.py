@@ -28,9 +28,9 @@ from typing import Any
 
 import yaml
 
-from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.checks.pss import evaluate_pod_security
 from pytest_k8ssec.checks.pss._registry import table
+from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.sources.cluster import ClusterSource
 
 SEED = 20260501
@@ -83,7 +83,17 @@ BASELINE_CAPS = (
     "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
     "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
 )  # fmt: skip
-CAPS_ADD = (*BASELINE_CAPS, "NET_BIND_SERVICE", "NET_BIND_SERVICE", "SYS_ADMIN", "NET_RAW", "all", "ALL", "CAP_CHOWN", "BPF")
+CAPS_ADD = (
+    *BASELINE_CAPS,
+    "NET_BIND_SERVICE",
+    "NET_BIND_SERVICE",
+    "SYS_ADMIN",
+    "NET_RAW",
+    "all",
+    "ALL",
+    "CAP_CHOWN",
+    "BPF",
+)
 CAPS_DROP: tuple[list[str] | None, ...] = (["ALL"], ["all"], None, ["NET_RAW"], ["NET_RAW", "ALL"], [])
 VOLUMES: tuple[dict[str, Any], ...] = (
     {"emptyDir": {}},
@@ -111,7 +121,15 @@ VOLUMES: tuple[dict[str, Any], ...] = (
     {"rbd": {"monitors": ["10.0.0.1:6789"], "image": "img"}},
 )
 PROBE_HOSTS = ("", "", "127.0.0.1", "localhost", "example.com", "10.0.0.1")
-SELINUX_TYPES = ("", "container_t", "container_init_t", "container_kvm_t", "container_engine_t", "spc_t", "unconfined_t")
+SELINUX_TYPES = (
+    "",
+    "container_t",
+    "container_init_t",
+    "container_kvm_t",
+    "container_engine_t",
+    "spc_t",
+    "unconfined_t",
+)
 SYSCTLS = (
     "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range",
     "net.ipv4.ip_unprivileged_port_start", "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time",
@@ -131,13 +149,17 @@ def _spec(pod: Pod) -> dict[str, Any]:
     return spec
 
 
-def _containers(pod: Pod, lists: tuple[str, ...] = ("initContainers", "containers")) -> Iterator[tuple[str, dict[str, Any]]]:
+def _containers(
+    pod: Pod, lists: tuple[str, ...] = ("initContainers", "containers")
+) -> Iterator[tuple[str, dict[str, Any]]]:
     for key in lists:
         for index, container in enumerate(_spec(pod).get(key) or []):
             yield f"{key}[{index}]", container
 
 
-def _container(pod: Pod, rng: random.Random, lists: tuple[str, ...] = ("initContainers", "containers")) -> tuple[str, dict[str, Any]]:
+def _container(
+    pod: Pod, rng: random.Random, lists: tuple[str, ...] = ("initContainers", "containers")
+) -> tuple[str, dict[str, Any]]:
     return rng.choice(list(_containers(pod, lists)))
 
 
@@ -249,7 +271,9 @@ def apparmor(pod: Pod, rng: random.Random) -> str:
 def apparmor_annotation(pod: Pod, rng: random.Random) -> str:
     where, container = _container(pod, rng)
     value = rng.choice(("runtime/default", "localhost/k8s-apparmor-example", "unconfined"))
-    pod["metadata"].setdefault("annotations", {})[f"container.apparmor.security.beta.kubernetes.io/{container['name']}"] = value
+    pod["metadata"].setdefault("annotations", {})[
+        f"container.apparmor.security.beta.kubernetes.io/{container['name']}"
+    ] = value
     return f"apparmor annotation {where}={value}"
 
 
@@ -439,7 +463,10 @@ def generate(psa_testdata: Path, count: int = PODS, seed: int = SEED) -> list[Ge
         # A third from the restricted base, the rest spread over the oracle's pass fixtures.
         name, base = bases[0] if rng.random() < 0.33 else rng.choice(bases[1:])
         pod = copy.deepcopy(base)
-        pod["metadata"] = {**{k: v for k, v in pod.get("metadata", {}).items() if k == "annotations"}, "name": f"gen-{index}"}
+        pod["metadata"] = {
+            **{k: v for k, v in pod.get("metadata", {}).items() if k == "annotations"},
+            "name": f"gen-{index}",
+        }
         applied = [rng.choice(MUTATIONS)(pod, rng) for _ in range(rng.choice((1, 2, 2, 3)))]
         pods.append(Generated(pod, name, applied))
     return pods
@@ -452,7 +479,11 @@ def generate_ephemeral(count: int = EPHEMERAL, seed: int = SEED + 1) -> list[Gen
     for index in range(count):
         pod = copy.deepcopy(RESTRICTED_BASE)
         pod["metadata"]["name"] = "eph-target"
-        ephemeral: dict[str, Any] = {"name": f"debug{index}", "image": "registry.k8s.io/pause", "targetContainerName": "app"}
+        ephemeral: dict[str, Any] = {
+            "name": f"debug{index}",
+            "image": "registry.k8s.io/pause",
+            "targetContainerName": "app",
+        }
         if rng.random() < 0.7:
             ephemeral["securityContext"] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
         # Mutate a scratch pod whose only container is the ephemeral one, then move it back.

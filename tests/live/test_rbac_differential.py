@@ -30,11 +30,10 @@ from typing import Any
 
 import pytest
 
-from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
-from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.rbac import RbacModel, Request, UserInfo
 from pytest_k8ssec.sources.cluster import ClusterSource
 from pytest_k8ssec.sources.cluster_options import ClusterOptions
+from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
 
 SEED = 20260601
 QUERIES = 6000
@@ -44,14 +43,37 @@ SHOW = 20
 
 RBAC_V1 = "rbac.authorization.k8s.io/v1"
 RBAC_GROUP = "rbac.authorization.k8s.io"
-VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "impersonate", "bind", "escalate")
+VERBS = (
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+    "impersonate",
+    "bind",
+    "escalate",
+)
 URL_VERBS = ("get", "post", "put", "delete", "head")
 GROUPS = ("", "apps", "batch", RBAC_GROUP, "example.com")
 RULE_RESOURCES = (
     "pods", "pods/exec", "pods/log", "pods/*", "*/scale", "*/status", "deployments", "deployments/scale",
     "secrets", "configmaps", "nodes", "namespaces", "roles", "widgets", "Pods",
 )  # fmt: skip
-RESOURCES = ("pods", "deployments", "replicasets", "secrets", "configmaps", "nodes", "namespaces", "roles", "widgets", "Pods")
+RESOURCES = (
+    "pods",
+    "deployments",
+    "replicasets",
+    "secrets",
+    "configmaps",
+    "nodes",
+    "namespaces",
+    "roles",
+    "widgets",
+    "Pods",
+)
 SUBRESOURCES = ("exec", "log", "scale", "status", "*")
 NAMES = ("alpha", "beta", "gamma")
 URLS = ("/healthz", "/healthz/*", "/logs/*", "/logs", "/metrics", "/custom/a*", "/custom/", "/x/y", "*")
@@ -80,7 +102,11 @@ class Config:
 
     def ref(self, obj: Mapping[str, Any]) -> str:
         meta = obj["metadata"]
-        return f"{obj['kind']}/{meta['namespace']}/{meta['name']}" if "namespace" in meta else f"{obj['kind']}/{meta['name']}"
+        return (
+            f"{obj['kind']}/{meta['namespace']}/{meta['name']}"
+            if "namespace" in meta
+            else f"{obj['kind']}/{meta['name']}"
+        )
 
 
 def _some(rng: random.Random, pool: tuple[str, ...], most: int = 2) -> list[str]:
@@ -106,7 +132,9 @@ def _url_rule(rng: random.Random) -> dict[str, Any]:
 
 
 def _rules(rng: random.Random, cluster: bool) -> list[dict[str, Any]]:
-    return [_url_rule(rng) if cluster and rng.random() < 0.25 else _resource_rule(rng) for _ in range(rng.randint(1, 3))]
+    return [
+        _url_rule(rng) if cluster and rng.random() < 0.25 else _resource_rule(rng) for _ in range(rng.randint(1, 3))
+    ]
 
 
 def generate(rng: random.Random, run: str) -> Config:
@@ -175,7 +203,9 @@ def generate(rng: random.Random, run: str) -> Config:
             made = {"kind": "Group", "name": rng.choice(config.groups)}
             if namespace and rng.random() < 0.25:
                 # Broad groups only inside our namespaces: nothing of ours reaches beyond them.
-                made["name"] = rng.choice(("system:authenticated", "system:serviceaccounts", f"system:serviceaccounts:{namespace}"))
+                made["name"] = rng.choice(
+                    ("system:authenticated", "system:serviceaccounts", f"system:serviceaccounts:{namespace}")
+                )
         else:
             sa_ns, sa = rng.choice(config.service_accounts)
             made = {"kind": "ServiceAccount", "name": sa, "namespace": sa_ns}
@@ -220,7 +250,12 @@ def generate(rng: random.Random, run: str) -> Config:
     # agg6 aggregates agg5.
     for i, agg in ((10, 2), (11, 5), (12, 6), (13, 7)):
         subjects = [{"apiGroup": RBAC_GROUP, "kind": "User", "name": config.users[i - 10]}, subject(None)]
-        obj("ClusterRoleBinding", f"{prefix}-crb{i}", roleRef=role_ref("ClusterRole", f"{prefix}-agg{agg}"), subjects=subjects)
+        obj(
+            "ClusterRoleBinding",
+            f"{prefix}-crb{i}",
+            roleRef=role_ref("ClusterRole", f"{prefix}-agg{agg}"),
+            subjects=subjects,
+        )
     for ns in config.namespaces[:2]:
         subjects = [subject(ns), subject(ns)]
         obj("RoleBinding", f"{prefix}-rb-only-b", ns, roleRef=role_ref("Role", f"{prefix}-r-only-b"), subjects=subjects)
@@ -284,7 +319,8 @@ def _wait_for_aggregation(source: ClusterSource, config: Config) -> float:
             return time.monotonic() - began
         if time.monotonic() - began > SETTLE_TIMEOUT:
             pytest.fail(
-                f"the clusterrole-aggregation controller did not settle in {SETTLE_TIMEOUT:g} s:\n  " + "\n  ".join(pending),
+                f"the clusterrole-aggregation controller did not settle in {SETTLE_TIMEOUT:g} s:\n  "
+                + "\n  ".join(pending),
                 pytrace=False,
             )
         time.sleep(0.3)
@@ -333,7 +369,9 @@ class Query:
         else:
             r = self.req
             attributes = {"verb": r.verb, "group": r.api_group, "resource": r.resource}
-            attributes.update({k: v for k, v in (("namespace", r.namespace), ("subresource", r.subresource), ("name", r.name)) if v})
+            attributes.update(
+                {k: v for k, v in (("namespace", r.namespace), ("subresource", r.subresource), ("name", r.name)) if v}
+            )
             spec["resourceAttributes"] = attributes
         return {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
 
@@ -350,9 +388,13 @@ class QueryMaker:
         self.namespaces = (*config.namespaces, "", "", "default", f"{config.prefix}-nowhere")
         self.roles = {config.ref(o): o for o in listed if o["kind"] in ("Role", "ClusterRole")}
         # Rules as generated, before the aggregation controller replaced those of aggregated roles.
-        self.written = {config.ref(o): o.get("rules") for o in config.objects if o["metadata"]["name"] in config.aggregated}
+        self.written = {
+            config.ref(o): o.get("rules") for o in config.objects if o["metadata"]["name"] in config.aggregated
+        }
         self.bindings = [
-            o for o in listed if o["kind"] in ("RoleBinding", "ClusterRoleBinding") and o["metadata"]["name"].startswith(config.prefix)
+            o
+            for o in listed
+            if o["kind"] in ("RoleBinding", "ClusterRoleBinding") and o["metadata"]["name"].startswith(config.prefix)
         ]
 
     def user_for(self, subject: Mapping[str, Any] | None, namespace: str = "") -> UserInfo:
@@ -385,7 +427,9 @@ class QueryMaker:
         verb = rng.choice((*VERBS, "GET", "*")) if rng.random() < 0.05 else rng.choice(VERBS)
         sub = rng.choice(SUBRESOURCES) if rng.random() < 0.35 else ""
         name = rng.choice((*NAMES, "delta")) if rng.random() < 0.55 else ""
-        return Request(verb, rng.choice(RESOURCES), sub, rng.choice((*GROUPS, "other.io")), rng.choice(self.namespaces), name)
+        return Request(
+            verb, rng.choice(RESOURCES), sub, rng.choice((*GROUPS, "other.io")), rng.choice(self.namespaces), name
+        )
 
     def aimed(self) -> Query:
         """A request one generated rule allows, for one subject of a binding to its role; maybe mutated."""
@@ -563,7 +607,9 @@ def test_rbac_authorizer_agrees_with_subject_access_review(
     settle = _wait_for_aggregation(admin, config)
     # A fresh source: the session's admin source caches what it listed before our objects existed.
     lister = ClusterSource.from_kubeconfig("admin", ClusterOptions(kubeconfig=str(control_plane.kubeconfig)))
-    objects = [obj for kind in ("ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding") for obj in lister.objects(kind)]
+    objects = [
+        obj for kind in ("ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding") for obj in lister.objects(kind)
+    ]
     listed = [dict(obj.raw) for obj in objects]
     ours = [o for o in listed if o["metadata"]["name"].startswith(config.prefix)]
     assert len(ours) == len(config.objects), "every generated object was stored"
@@ -615,14 +661,18 @@ def test_rbac_authorizer_agrees_with_subject_access_review(
         print(f"    {feature:<40} {allowed_by[feature]:>5} / {denied_by[feature]:>5}")
 
     if disagreements:
-        reasons = Counter(str(status.get("reason") or "no reason").split(" to ")[0] for _, _, status, _ in disagreements)
+        reasons = Counter(
+            str(status.get("reason") or "no reason").split(" to ")[0] for _, _, status, _ in disagreements
+        )
         print(f"\n{len(disagreements)} disagreements by the server's reason:")
         for reason, count in reasons.most_common():
             print(f"  {count:>5}  {reason}")
         print(f"first {min(SHOW, len(disagreements))} of {len(disagreements)} disagreements:")
         for query, server, status, ours_says in disagreements[:SHOW]:
             why = status.get("reason") or status.get("evaluationError") or "no reason"
-            print(f"  {query}\n    server: {'allowed' if server else 'denied'} ({why}); model: {'allowed' if ours_says else 'denied'}")
+            print(
+                f"  {query}\n    server: {'allowed' if server else 'denied'} ({why}); model: {'allowed' if ours_says else 'denied'}"
+            )
             print(_relevant(query, listed, by_ref, config.prefix))
     assert len(queries) >= 5000
     assert not disagreements, (

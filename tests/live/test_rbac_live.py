@@ -104,7 +104,9 @@ def test_offline_and_subject_access_review_agree(
     verdicts = re.findall(r"VERDICT .*? model=(True|False) server=(True|False)", out)
     assert len(verdicts) == 14 and all(model == server for model, server in verdicts)
     allowed = sum(server == "True" for _, server in verdicts)
-    print(f"\nlive RBAC: {len(verdicts)} queries, {allowed} allowed, {len(verdicts) - allowed} denied; model and server agree")
+    print(
+        f"\nlive RBAC: {len(verdicts)} queries, {allowed} allowed, {len(verdicts) - allowed} denied; model and server agree"
+    )
     assert 0 < allowed < len(verdicts), "both outcomes occur"
     # Offline failure: binding, role, rule and where they come from (the cluster context).
     assert (
@@ -113,4 +115,7 @@ def test_offline_and_subject_access_review_agree(
         and "(binding cluster admin; role cluster admin)" in out
     )
     # The API server's own reason names the binding too.
-    assert f"rbac: user dev can get secrets in namespace {rbac_namespace}: the API server allows it (RBAC: allowed by RoleBinding" in out
+    assert (
+        f"rbac: user dev can get secrets in namespace {rbac_namespace}: the API server allows it (RBAC: allowed by RoleBinding"
+        in out
+    )

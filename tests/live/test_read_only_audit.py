@@ -22,27 +22,60 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from pytest_k8ssec.errors import ClusterError
-from pytest_k8ssec.sources.local_control_plane import Binaries, LocalControlPlane
 from pytest_k8ssec.sources.cluster import ClusterSource
 from pytest_k8ssec.sources.cluster_options import ClusterOptions
+from pytest_k8ssec.sources.local_control_plane import Binaries, LocalControlPlane
 
 WRITES = frozenset({"create", "update", "patch", "delete", "deletecollection"})
-REVIEWS = frozenset({"selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews", "subjectaccessreviews",
-                     "localsubjectaccessreviews", "tokenreviews"})
+REVIEWS = frozenset(
+    {
+        "selfsubjectaccessreviews",
+        "selfsubjectrulesreviews",
+        "selfsubjectreviews",
+        "subjectaccessreviews",
+        "localsubjectaccessreviews",
+        "tokenreviews",
+    }
+)
 RUN_ID = "k8ssec.io/run-id"
 
 SETUP = [
     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
-    {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
-     "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
-         "containers": [{"name": "app", "image": "registry.example.com/web:1.0", "ports": [{"containerPort": 8080}]}]}}}},
-    {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny", "namespace": "shop"},
-     "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}},
-    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "reader", "namespace": "shop"},
-     "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]},
-    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "bob-admin"},
-     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-     "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob"}]},
+    {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {
+                    "containers": [
+                        {"name": "app", "image": "registry.example.com/web:1.0", "ports": [{"containerPort": 8080}]}
+                    ]
+                },
+            },
+        },
+    },
+    {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "deny", "namespace": "shop"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+    },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": "reader", "namespace": "shop"},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}],
+    },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "bob-admin"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob"}],
+    },
 ]
 
 SUITE = """
@@ -106,8 +139,13 @@ def classify_writes(path: Path, user: str, *, apply_mode: bool = False) -> Count
     for event in events:
         ref = event.get("objectRef") or {}
         labels = ((event.get("requestObject") or {}).get("metadata") or {}).get("labels") or {}
-        if (event["user"]["username"] == user and event["verb"] == "create" and ref.get("resource") == "namespaces"
-                and RUN_ID in labels and event["responseStatus"]["code"] < 300):
+        if (
+            event["user"]["username"] == user
+            and event["verb"] == "create"
+            and ref.get("resource") == "namespaces"
+            and RUN_ID in labels
+            and event["responseStatus"]["code"] < 300
+        ):
             run_namespaces.add((event.get("requestObject") or {}).get("metadata", {}).get("name"))
     for event in events:
         if event["user"]["username"] != user or event["verb"] not in WRITES:
@@ -118,7 +156,9 @@ def classify_writes(path: Path, user: str, *, apply_mode: bool = False) -> Count
             counts["server-side dry-run"] += 1
         elif ref.get("resource") in REVIEWS:
             counts["access review (not stored)"] += 1
-        elif ref.get("namespace") in run_namespaces or (ref.get("resource") == "namespaces" and ref.get("name") in run_namespaces):
+        elif ref.get("namespace") in run_namespaces or (
+            ref.get("resource") == "namespaces" and ref.get("name") in run_namespaces
+        ):
             counts["in a namespace the run created"] += 1
         elif apply_mode and event["verb"] == "patch" and query.get("fieldManager") == ["pytest-k8ssec"]:
             counts["apply mode (server-side apply of the manifests)"] += 1
@@ -140,8 +180,9 @@ def audited(binaries: Binaries, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def test_a_live_run_writes_only_where_it_may(audited: LocalControlPlane, pytester: pytest.Pytester) -> None:
     assert audited.audit_log is not None
     pytester.makepyfile(test_suite=SUITE)
-    result = pytester.runpytest_subprocess(f"--k8ssec-kubeconfig={audited.kubeconfig}", "--k8s-context", "bob",
-                                           "-p", "no:cacheprovider", "-v")
+    result = pytester.runpytest_subprocess(
+        f"--k8ssec-kubeconfig={audited.kubeconfig}", "--k8s-context", "bob", "-p", "no:cacheprovider", "-v"
+    )
     result.assert_outcomes(passed=6)
     counts = classify_writes(audited.audit_log, "bob")
     print(f"writes by bob in the audit log: {dict(counts)}")
@@ -150,7 +191,9 @@ def test_a_live_run_writes_only_where_it_may(audited: LocalControlPlane, pyteste
     # Not vacuous: the log saw the run create its namespace, write in it, dry-run and review access.
     assert counts["in a namespace the run created"] >= 3, counts  # create ns, the ConfigMap, delete ns
     assert counts["server-side dry-run"] >= 1 and counts["access review (not stored)"] >= 1, counts
-    reads = sum(1 for e in _events(audited.audit_log) if e["user"]["username"] == "bob" and e["verb"] in ("get", "list"))
+    reads = sum(
+        1 for e in _events(audited.audit_log) if e["user"]["username"] == "bob" and e["verb"] in ("get", "list")
+    )
     print(f"reads by bob: {reads}")
     assert reads >= 5
 
@@ -161,18 +204,28 @@ def test_the_classifier_catches_a_write_outside(audited: LocalControlPlane) -> N
     assert audited.audit_log is not None
     alice = ClusterSource.from_kubeconfig("alice", ClusterOptions(kubeconfig=str(audited.kubeconfig)))
     with pytest.raises(ClusterError, match="HTTP 403"):
-        alice.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "stray", "namespace": "shop"}, "data": {"k": "v"}})
+        alice.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "stray", "namespace": "shop"},
+                "data": {"k": "v"},
+            }
+        )
     outside = [what for what in classify_writes(audited.audit_log, "alice") if what.startswith("outside")]
     assert outside == ["outside: patch /api/v1/namespaces/shop/configmaps/stray?fieldManager=pytest-k8ssec&force=true"]
 
 
-def test_apply_mode_writes_only_the_manifests(binaries: Binaries, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_apply_mode_writes_only_the_manifests(
+    binaries: Binaries, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("K8SSEC_CONTROL_PLANE_BIN", str(Path(binaries.apiserver[0])))
     (pytester.mkdir("deploy") / "app.yaml").write_text(APPLIED)
     pytester.makepyfile(test_suite="def test_inventory(k8s_inventory):\n    assert len(k8s_inventory.objects) == 2\n")
     log = pytester.path / "audit" / "apply.log"
-    result = pytester.runpytest_subprocess("--k8s-local-control-plane", "--k8s-manifests=deploy",
-                                           f"--k8s-local-audit-log={log}", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        "--k8s-local-control-plane", "--k8s-manifests=deploy", f"--k8s-local-audit-log={log}", "-p", "no:cacheprovider"
+    )
     result.assert_outcomes(passed=1)
     counts = classify_writes(log, LocalControlPlane.ADMIN, apply_mode=True)
     print(f"writes by the apply-mode user in the audit log: {dict(counts)}")

@@ -46,7 +46,9 @@ def test_a_namespace_stuck_in_terminating_gets_a_warning_naming_the_cause(
         name = record.read_text()
         result.assert_outcomes(passed=1)
         out = result.stdout.str()
-        assert f"namespace '{name}' (context 'admin') is not gone 8 s after this run deleted it (phase Terminating)" in out, out
+        assert (
+            f"namespace '{name}' (context 'admin') is not gone 8 s after this run deleted it (phase Terminating)" in out
+        ), out
         assert FINALIZER in out and "NamespaceFinalizersRemaining" in out, out
         assert elapsed < 60, f"the run took {elapsed:.0f} s: the wait must be bounded by the option"
     finally:
@@ -55,13 +57,17 @@ def test_a_namespace_stuck_in_terminating_gets_a_warning_naming_the_cause(
             # Clean up after ourselves: drop the finalizer nothing else will drop, then the
             # namespace controller finishes the deletion.
             try:
-                k8s_client.CoreV1Api(admin.api_client).patch_namespaced_config_map("held", name, {"metadata": {"finalizers": None}})
+                k8s_client.CoreV1Api(admin.api_client).patch_namespaced_config_map(
+                    "held", name, {"metadata": {"finalizers": None}}
+                )
             except k8s_client.ApiException as exc:
                 assert exc.status == 404, exc
             _wait_gone(admin, name)
 
 
-def test_a_namespace_deleted_in_time_gives_no_warning(pytester: pytest.Pytester, admin: ClusterSource, live_args: list[str]) -> None:
+def test_a_namespace_deleted_in_time_gives_no_warning(
+    pytester: pytest.Pytester, admin: ClusterSource, live_args: list[str]
+) -> None:
     record = pytester.path / "ns.txt"
     pytester.makepyfile(f"def test_x(k8s_namespace): open({str(record)!r}, 'w').write(k8s_namespace.name)")
     result = pytester.runpytest(*live_args, "--k8s-context", "admin")
@@ -116,7 +122,9 @@ def test_manifests_and_a_live_context_give_every_target_fixture_and_narrow_alike
         def test_cluster(k8s_cluster): assert k8s_cluster.context == "admin"
         """
     )
-    result = pytester.runpytest(*live_args, "--k8s-manifests=deploy.yaml", "--k8s-context", "admin", "--k8s-namespace", "tshop", "-v")
+    result = pytester.runpytest(
+        *live_args, "--k8s-manifests=deploy.yaml", "--k8s-context", "admin", "--k8s-namespace", "tshop", "-v"
+    )
     result.assert_outcomes(passed=9, skipped=1)
     result.stdout.fnmatch_lines_random(
         [
@@ -146,7 +154,9 @@ def test_api_requests_are_summed_over_xdist_workers_live(
         """
     )
     pytester.makepyfile("\n".join(f"def test_{i}(k8s_workloads, k8s_rbac): pass" for i in range(8)))
-    result = pytester.runpytest_subprocess(*live_args, "--k8s-context", "admin", "--k8s-namespace", "tshop", "-p", "xdist", "-n", "2")
+    result = pytester.runpytest_subprocess(
+        *live_args, "--k8s-context", "admin", "--k8s-namespace", "tshop", "-p", "xdist", "-n", "2"
+    )
     result.assert_outcomes(passed=8)
     counts = [int(path.read_text()) for path in pytester.path.glob("requests-gw*")]
     assert len(counts) == 2 and all(counts), counts
@@ -167,7 +177,9 @@ def test_a_local_control_plane_under_xdist_starts_one_per_worker_and_none_in_the
             Path(config.invocation_params.dir, f"plane-{worker}").write_text(plane.server if plane else "none")
         """
     )
-    pytester.makepyfile("\n".join(f"def test_{i}(k8s_cluster): assert k8s_cluster.context == 'admin'" for i in range(4)))
+    pytester.makepyfile(
+        "\n".join(f"def test_{i}(k8s_cluster): assert k8s_cluster.context == 'admin'" for i in range(4))
+    )
     (pytester.path / "deploy.yaml").write_text(POD)
     result = pytester.runpytest_subprocess(
         "--k8s-local-control-plane", "--k8s-manifests=deploy.yaml", "--k8s-network-report=net.html",

@@ -43,12 +43,16 @@ def same(a: Any, b: Any) -> bool:
 
 @pytest.fixture(scope="module")
 def probe_crd(admin: ClusterSource) -> None:
-    served = dryrun.serve_crd(admin, "Probe", "probes", {"type": "object", "nullable": True, "x-kubernetes-preserve-unknown-fields": True})
+    served = dryrun.serve_crd(
+        admin, "Probe", "probes", {"type": "object", "nullable": True, "x-kubernetes-preserve-unknown-fields": True}
+    )
     assert served == PROBES
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
-def test_the_loader_reads_yaml_as_the_api_server_does(admin: ClusterSource, probe_crd: None, case: dict[str, Any]) -> None:
+def test_the_loader_reads_yaml_as_the_api_server_does(
+    admin: ClusterSource, probe_crd: None, case: dict[str, Any]
+) -> None:
     text = document(case)
     status, answer = dryrun.post(admin, PROBES, text)
     if "error" in case:
@@ -75,7 +79,9 @@ def test_non_string_keys_of_secrets_and_configmaps_are_the_strings_the_server_st
     assert status == 201, answer
     (obj,) = load_text(secret)
     assert list(obj.raw["stringData"]) == list(answer["data"]) == ["1234"]
-    configmap = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: numeric-keys}\ndata: {1: a, yes: b, 1.5: c, 0x10: d}\n"
+    configmap = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: numeric-keys}\ndata: {1: a, yes: b, 1.5: c, 0x10: d}\n"
+    )
     status, answer = dryrun.post(admin, "/api/v1/namespaces/default/configmaps", configmap)
     assert status == 201, answer
     (obj,) = load_text(configmap)
@@ -116,7 +122,9 @@ def test_the_real_world_tree_reads_as_the_server_stores_it(admin: ClusterSource)
             served = leaves(answer)
             for where, value in leaves(ours).items():
                 if where not in served:  # typed fields with omitempty drop Go's zero values
-                    assert value in (False, 0, "", None) and not isinstance(value, float), f"{obj.ref} {where}: ours {value!r}, server has none"
+                    assert value in (False, 0, "", None) and not isinstance(value, float), (
+                        f"{obj.ref} {where}: ours {value!r}, server has none"
+                    )
                     continue
                 assert same(served[where], value), f"{obj.ref} {where}: ours {value!r}, server {served[where]!r}"
                 checked += 1

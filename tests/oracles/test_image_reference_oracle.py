@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from pytest_k8ssec.model import images
-from pytest_k8ssec.model.images import DigestReference, ImageRef, ImageReferenceError
+from pytest_k8ssec.model.images import DigestReference, ImageReferenceError
 
 RELATIVE = Path("image-reference") / "distribution-reference-oracle.yaml"
 
@@ -133,7 +133,9 @@ def _any_reference_case(row: dict[str, Any]) -> list[str]:
         shape = "digest-only"
     else:
         written = (ref.tag is not None, ref.digest is not None)
-        shape = {(False, False): "named", (True, False): "tagged", (False, True): "digested"}.get(written, "tagged+digested")
+        shape = {(False, False): "named", (True, False): "tagged", (False, True): "digested"}.get(
+            written, "tagged+digested"
+        )
     problems = [] if shape == row["kind"].split(" ")[0] else [f"expected a {row['kind']} reference, got {ref!r}"]
     if str(ref) != row["string"]:
         problems.append(f"expected {row['string']}, got {ref}")
@@ -190,7 +192,9 @@ def test_every_row_of_every_table_is_compared(oracles: Path) -> None:
             disagreements += [f"{name}: {problem}" for problem in HANDLERS[name](row)]
             compared += 1
     traps = [row for row in tables["parse_cases"] if _is_sha512_trap(row)]
-    print(f"\nimage reference oracle: {compared} rows compared over {len(tables)} tables; {len(disagreements)} disagreements")
+    print(
+        f"\nimage reference oracle: {compared} rows compared over {len(tables)} tables; {len(disagreements)} disagreements"
+    )
     assert disagreements == []
     assert compared == rows >= FLOOR
     # Exactly the one documented deviation; a second one would need its own reason.

@@ -519,8 +519,10 @@ ONE_CONTAINER = _rule(
 NO_RUN_AS_USER = _rule(
     "no runAsUser anywhere (the tool accepts a non-zero runAsUser instead of runAsNonRoot: true; "
     "we and PSA require runAsNonRoot, since the image may still switch to root without it)",
-    lambda obj, ctx: _pod_sc(obj).get("runAsUser") is not None
-    or any(ref.security_context.get("runAsUser") is not None for ref in containers(obj)),
+    lambda obj, ctx: (
+        _pod_sc(obj).get("runAsUser") is not None
+        or any(ref.security_context.get("runAsUser") is not None for ref in containers(obj))
+    ),
 )
 POD_RUN_AS_NON_ROOT_NOT_FALSE = _rule(
     "pod-level runAsNonRoot is not false (the tool lets containers override it; PSA fails the pod-level false)",
@@ -567,8 +569,7 @@ NO_POLARIS_DROP_LIST = _rule(
     "no container drops Polaris's list of 15 capabilities without ALL (Polaris accepts it in place of ALL; "
     "PSS restricted requires ALL)",
     lambda obj, ctx: any(
-        "ALL" not in {c.upper() for c in _dropped(ref)}
-        and set(POLARIS_DROP_LIST) <= {c.upper() for c in _dropped(ref)}
+        "ALL" not in {c.upper() for c in _dropped(ref)} and set(POLARIS_DROP_LIST) <= {c.upper() for c in _dropped(ref)}
         for ref in containers(obj)
     ),
 )
@@ -576,12 +577,14 @@ NO_SA_DECIDES = _rule(
     "the pod sets automountServiceAccountToken, or its ServiceAccount in the same file does not set it false "
     "(Polaris follows that ServiceAccount; we judge the workload alone, since the ServiceAccount is often "
     "not in the scanned files)",
-    lambda obj, ctx: _spec(obj).get("automountServiceAccountToken") is None
-    and any(
-        other.kind == "ServiceAccount"
-        and other.name == (_spec(obj).get("serviceAccountName") or "default")
-        and other.raw.get("automountServiceAccountToken") is False
-        for other in ctx
+    lambda obj, ctx: (
+        _spec(obj).get("automountServiceAccountToken") is None
+        and any(
+            other.kind == "ServiceAccount"
+            and other.name == (_spec(obj).get("serviceAccountName") or "default")
+            and other.raw.get("automountServiceAccountToken") is False
+            for other in ctx
+        )
     ),
 )
 
@@ -614,8 +617,10 @@ SECCOMP_ALLOWED_TYPES = _rule(
 SECCOMP_EVERY_CONTAINER_SET = _rule(
     "every container gets a seccomp profile type from itself or the pod (kubesec's Unconfined rule says "
     "nothing about unset profiles, which we fail)",
-    lambda obj, ctx: any(t is None for t in _profile_types(obj, "seccompProfile")[1])
-    and _profile_types(obj, "seccompProfile")[0] is None,
+    lambda obj, ctx: (
+        any(t is None for t in _profile_types(obj, "seccompProfile")[1])
+        and _profile_types(obj, "seccompProfile")[0] is None
+    ),
 )
 SECCOMP_KNOWN_TYPES = _rule(
     "every seccompProfile type is RuntimeDefault, Localhost or Unconfined (we also fail other values)",
@@ -659,22 +664,14 @@ SYSCTLS_UNSAFE_BY_BOTH = _rule(
     "prefix: it flags net.ipv4.ip_local_port_range and kernel.shm_rmid_forced, which PSS allows, and misses "
     "vm.*, which PSS forbids)",
     lambda obj, ctx: any(
-        not (
-            isinstance(name, str)
-            and name not in SAFE_SYSCTLS
-            and name.startswith(KUBE_LINTER_SYSCTL_PREFIXES)
-        )
+        not (isinstance(name, str) and name not in SAFE_SYSCTLS and name.startswith(KUBE_LINTER_SYSCTL_PREFIXES))
         for name in (as_mapping(s).get("name") for s in as_list(_pod_sc(obj).get("sysctls")))
     ),
 )
 
 
 def _mounted_names(obj: K8sObject) -> set[object]:
-    return {
-        as_mapping(m).get("name")
-        for ref in containers(obj)
-        for m in as_list(ref.container.get("volumeMounts"))
-    }
+    return {as_mapping(m).get("name") for ref in containers(obj) for m in as_list(ref.container.get("volumeMounts"))}
 
 
 HOST_PATHS_MOUNTED = _rule(
@@ -713,8 +710,10 @@ PROC_PATHS_KUBESEC = _rule(
 GROUP_EFFECTIVE = _rule(
     "no pod-level runAsGroup: 0 that every container overrides (kube-linter judges the effective group; we "
     "report the pod-level 0 itself, which a container added later inherits)",
-    lambda obj, ctx: _pod_sc(obj).get("runAsGroup") == 0
-    and all(ref.security_context.get("runAsGroup") is not None for ref in containers(obj)),
+    lambda obj, ctx: (
+        _pod_sc(obj).get("runAsGroup") == 0
+        and all(ref.security_context.get("runAsGroup") is not None for ref in containers(obj))
+    ),
 )
 KUBE_LINTER_SENSITIVE = ("/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr")
 
@@ -752,151 +751,514 @@ MATCH_PASSES = {"matched": False, "not matched": True}  # kubesec positive rules
 
 PAIRS: tuple[Pair, ...] = (
     # ---- Polaris: per container (init and regular; never ephemeral) or per pod spec.
-    Pair("polaris", "runAsPrivileged", "privileged-container", polaris("runAsPrivileged"), PF,
-         "privileged: true on any container; Polaris decodes into corev1 types, so the pod-level "
-         "securityContext.privileged in its fixtures (not a PodSecurityContext field) is dropped, as the "
-         "API server drops it", only=(NO_EPHEMERAL,)),
-    Pair("polaris", "privilegeEscalationAllowed", "privilege-escalation-allowed", polaris("privilegeEscalationAllowed"), PF,
-         "every container must set allowPrivilegeEscalation: false (the pod-level field is dropped as above)",
-         only=(NO_EPHEMERAL, NOT_WINDOWS, NO_ESCALATION_DESPITE_FALSE)),
-    Pair("polaris", "hostNetworkSet", "host-namespaces", polaris("hostNetworkSet"), PF, "hostNetwork: true",
-         focus=at_field("hostNetwork")),
-    Pair("polaris", "hostPIDSet", "host-namespaces", polaris("hostPIDSet"), PF, "hostPID: true", focus=at_field("hostPID")),
-    Pair("polaris", "hostIPCSet", "host-namespaces", polaris("hostIPCSet"), PF, "hostIPC: true", focus=at_field("hostIPC")),
+    Pair(
+        "polaris",
+        "runAsPrivileged",
+        "privileged-container",
+        polaris("runAsPrivileged"),
+        PF,
+        "privileged: true on any container; Polaris decodes into corev1 types, so the pod-level "
+        "securityContext.privileged in its fixtures (not a PodSecurityContext field) is dropped, as the "
+        "API server drops it",
+        only=(NO_EPHEMERAL,),
+    ),
+    Pair(
+        "polaris",
+        "privilegeEscalationAllowed",
+        "privilege-escalation-allowed",
+        polaris("privilegeEscalationAllowed"),
+        PF,
+        "every container must set allowPrivilegeEscalation: false (the pod-level field is dropped as above)",
+        only=(NO_EPHEMERAL, NOT_WINDOWS, NO_ESCALATION_DESPITE_FALSE),
+    ),
+    Pair(
+        "polaris",
+        "hostNetworkSet",
+        "host-namespaces",
+        polaris("hostNetworkSet"),
+        PF,
+        "hostNetwork: true",
+        focus=at_field("hostNetwork"),
+    ),
+    Pair(
+        "polaris",
+        "hostPIDSet",
+        "host-namespaces",
+        polaris("hostPIDSet"),
+        PF,
+        "hostPID: true",
+        focus=at_field("hostPID"),
+    ),
+    Pair(
+        "polaris",
+        "hostIPCSet",
+        "host-namespaces",
+        polaris("hostIPCSet"),
+        PF,
+        "hostIPC: true",
+        focus=at_field("hostIPC"),
+    ),
     Pair("polaris", "hostPathSet", "host-path-volume", polaris("hostPathSet"), PF, "any hostPath volume"),
     Pair("polaris", "hostPortSet", "host-port", polaris("hostPortSet"), PF, "any non-zero hostPort"),
-    Pair("polaris", "hostProcess", "windows-host-process", polaris("hostProcess"), PF,
-         "windowsOptions.hostProcess: true at pod or container level"),
-    Pair("polaris", "notReadOnlyRootFilesystem", "read-only-root-filesystem", polaris("notReadOnlyRootFilesystem"), PF,
-         "every container must set readOnlyRootFilesystem: true", only=(NO_EPHEMERAL, NOT_WINDOWS)),
-    Pair("polaris", "runAsRootAllowed", "run-as-non-root", polaris("runAsRootAllowed"), PF,
-         "runAsNonRoot: true on the pod or every container",
-         only=(NO_EPHEMERAL, NO_RUN_AS_USER, POD_RUN_AS_NON_ROOT_NOT_FALSE)),
-    Pair("polaris", "dangerousCapabilities", "dangerous-capabilities", polaris("dangerousCapabilities"), PF,
-         "adding ALL, SYS_ADMIN or NET_ADMIN, in any case (our list is longer; we compare on Polaris's three)",
-         focus=capabilities("ALL", "SYS_ADMIN", "NET_ADMIN"), only=(NO_EPHEMERAL, NO_CAP_PREFIX)),
-    Pair("polaris", "insecureCapabilities", "capabilities-drop-all", polaris("insecureCapabilities"), PF,
-         "every container drops ALL", only=(NO_EPHEMERAL, NOT_WINDOWS, DROP_ALL_EXACT, NO_POLARIS_DROP_LIST)),
-    Pair("polaris", "cpuRequestsMissing", "resource-requests", polaris("cpuRequestsMissing"), PF,
-         "resources.requests.cpu on every regular container", focus=at_field("cpu"),
-         only=(NO_INIT, _no_request_defaulting("cpu"))),
-    Pair("polaris", "memoryRequestsMissing", "resource-requests", polaris("memoryRequestsMissing"), PF,
-         "resources.requests.memory on every regular container", focus=at_field("memory"),
-         only=(NO_INIT, _no_request_defaulting("memory"))),
-    Pair("polaris", "cpuLimitsMissing", "resource-limits", polaris("cpuLimitsMissing"), PF,
-         "resources.limits.cpu on every regular container", focus=at_field("cpu"), only=(NO_INIT,)),
-    Pair("polaris", "memoryLimitsMissing", "resource-limits", polaris("memoryLimitsMissing"), PF,
-         "resources.limits.memory on every regular container", focus=at_field("memory"), only=(NO_INIT,)),
-    Pair("polaris", "automountServiceAccountToken", "service-account-token-automount", polaris("automountServiceAccountToken"), PF,
-         "the token is mounted unless automountServiceAccountToken is false", only=(NO_SA_DECIDES,)),
-    Pair("polaris", "procMount", "unmasked-proc-mount", polaris("procMount"), PF, "procMount other than Default",
-         only=(PROC_MOUNT_REGULAR_ONLY,)),
-    Pair("polaris", "tagNotSpecified", "image-latest-tag", polaris("tagNotSpecified"), PF,
-         "an image without a tag, or tagged :latest"),
-    Pair("polaris", "pullPolicyNotAlways", "image-pull-policy", polaris("pullPolicyNotAlways"), PF,
-         "imagePullPolicy must be Always (none of their images is pinned by digest, which we exempt)",
-         only=(PULL_POLICY_AS_WRITTEN,)),
-    Pair("polaris", "sensitiveContainerEnvVar", "env-credential-literal", polaris("sensitiveContainerEnvVar"), PF,
-         "an env var with a credential-like name holding a literal value"),
+    Pair(
+        "polaris",
+        "hostProcess",
+        "windows-host-process",
+        polaris("hostProcess"),
+        PF,
+        "windowsOptions.hostProcess: true at pod or container level",
+    ),
+    Pair(
+        "polaris",
+        "notReadOnlyRootFilesystem",
+        "read-only-root-filesystem",
+        polaris("notReadOnlyRootFilesystem"),
+        PF,
+        "every container must set readOnlyRootFilesystem: true",
+        only=(NO_EPHEMERAL, NOT_WINDOWS),
+    ),
+    Pair(
+        "polaris",
+        "runAsRootAllowed",
+        "run-as-non-root",
+        polaris("runAsRootAllowed"),
+        PF,
+        "runAsNonRoot: true on the pod or every container",
+        only=(NO_EPHEMERAL, NO_RUN_AS_USER, POD_RUN_AS_NON_ROOT_NOT_FALSE),
+    ),
+    Pair(
+        "polaris",
+        "dangerousCapabilities",
+        "dangerous-capabilities",
+        polaris("dangerousCapabilities"),
+        PF,
+        "adding ALL, SYS_ADMIN or NET_ADMIN, in any case (our list is longer; we compare on Polaris's three)",
+        focus=capabilities("ALL", "SYS_ADMIN", "NET_ADMIN"),
+        only=(NO_EPHEMERAL, NO_CAP_PREFIX),
+    ),
+    Pair(
+        "polaris",
+        "insecureCapabilities",
+        "capabilities-drop-all",
+        polaris("insecureCapabilities"),
+        PF,
+        "every container drops ALL",
+        only=(NO_EPHEMERAL, NOT_WINDOWS, DROP_ALL_EXACT, NO_POLARIS_DROP_LIST),
+    ),
+    Pair(
+        "polaris",
+        "cpuRequestsMissing",
+        "resource-requests",
+        polaris("cpuRequestsMissing"),
+        PF,
+        "resources.requests.cpu on every regular container",
+        focus=at_field("cpu"),
+        only=(NO_INIT, _no_request_defaulting("cpu")),
+    ),
+    Pair(
+        "polaris",
+        "memoryRequestsMissing",
+        "resource-requests",
+        polaris("memoryRequestsMissing"),
+        PF,
+        "resources.requests.memory on every regular container",
+        focus=at_field("memory"),
+        only=(NO_INIT, _no_request_defaulting("memory")),
+    ),
+    Pair(
+        "polaris",
+        "cpuLimitsMissing",
+        "resource-limits",
+        polaris("cpuLimitsMissing"),
+        PF,
+        "resources.limits.cpu on every regular container",
+        focus=at_field("cpu"),
+        only=(NO_INIT,),
+    ),
+    Pair(
+        "polaris",
+        "memoryLimitsMissing",
+        "resource-limits",
+        polaris("memoryLimitsMissing"),
+        PF,
+        "resources.limits.memory on every regular container",
+        focus=at_field("memory"),
+        only=(NO_INIT,),
+    ),
+    Pair(
+        "polaris",
+        "automountServiceAccountToken",
+        "service-account-token-automount",
+        polaris("automountServiceAccountToken"),
+        PF,
+        "the token is mounted unless automountServiceAccountToken is false",
+        only=(NO_SA_DECIDES,),
+    ),
+    Pair(
+        "polaris",
+        "procMount",
+        "unmasked-proc-mount",
+        polaris("procMount"),
+        PF,
+        "procMount other than Default",
+        only=(PROC_MOUNT_REGULAR_ONLY,),
+    ),
+    Pair(
+        "polaris",
+        "tagNotSpecified",
+        "image-latest-tag",
+        polaris("tagNotSpecified"),
+        PF,
+        "an image without a tag, or tagged :latest",
+    ),
+    Pair(
+        "polaris",
+        "pullPolicyNotAlways",
+        "image-pull-policy",
+        polaris("pullPolicyNotAlways"),
+        PF,
+        "imagePullPolicy must be Always (none of their images is pinned by digest, which we exempt)",
+        only=(PULL_POLICY_AS_WRITTEN,),
+    ),
+    Pair(
+        "polaris",
+        "sensitiveContainerEnvVar",
+        "env-credential-literal",
+        polaris("sensitiveContainerEnvVar"),
+        PF,
+        "an env var with a credential-like name holding a literal value",
+    ),
     # ---- kube-score: init and regular containers; default configuration.
-    Pair("kube-score", "container-image-tag", "image-latest-tag", kube_score("Container Image Tag"), GRADE_CRITICAL,
-         "an image without a tag, or tagged :latest"),
-    Pair("kube-score", "container-image-pull-policy", "image-pull-policy", kube_score("Container Image Pull Policy"),
-         GRADE_CRITICAL, "imagePullPolicy Always, judged as the API server defaults it (kube-score does the same)"),
-    Pair("kube-score", "container-security-context-privileged", "privileged-container",
-         kube_score("Container Security Context Privileged"), GRADE_CRITICAL, "privileged: true on any container",
-         only=(NO_EPHEMERAL,)),
-    Pair("kube-score", "container-security-context-readonlyrootfilesystem", "read-only-root-filesystem",
-         kube_score("Container Security Context ReadOnlyRootFilesystem"), GRADE_CRITICAL,
-         "every container sets readOnlyRootFilesystem: true", only=(NO_EPHEMERAL, NOT_WINDOWS)),
-    Pair("kube-score", "container-resources", "resource-limits", kube_score("Container Resources"), GRADE_CRITICAL,
-         "critical = a CPU or memory limit is missing; its warning grade is about requests (next pair)",
-         only=(NO_EPHEMERAL, _no_zero("limits"))),
-    Pair("kube-score", "container-resources", "resource-requests", kube_score("Container Resources"),
-         {"warning": True, "all_ok": False},
-         "warning = limits set but a request missing; a critical grade hides the requests, so it gives no verdict",
-         only=(_no_request_defaulting("cpu", "memory"), _no_zero("requests"))),
-    Pair("kube-score", "container-seccomp-profile", "seccomp-profile", kube_score("Container Seccomp Profile"),
-         {"warning": True, "all_ok": False}, "a seccomp profile on the pod or every regular container",
-         only=(NO_INIT, NO_EPHEMERAL, NO_SECCOMP_ANNOTATION, SECCOMP_ALLOWED_TYPES)),
+    Pair(
+        "kube-score",
+        "container-image-tag",
+        "image-latest-tag",
+        kube_score("Container Image Tag"),
+        GRADE_CRITICAL,
+        "an image without a tag, or tagged :latest",
+    ),
+    Pair(
+        "kube-score",
+        "container-image-pull-policy",
+        "image-pull-policy",
+        kube_score("Container Image Pull Policy"),
+        GRADE_CRITICAL,
+        "imagePullPolicy Always, judged as the API server defaults it (kube-score does the same)",
+    ),
+    Pair(
+        "kube-score",
+        "container-security-context-privileged",
+        "privileged-container",
+        kube_score("Container Security Context Privileged"),
+        GRADE_CRITICAL,
+        "privileged: true on any container",
+        only=(NO_EPHEMERAL,),
+    ),
+    Pair(
+        "kube-score",
+        "container-security-context-readonlyrootfilesystem",
+        "read-only-root-filesystem",
+        kube_score("Container Security Context ReadOnlyRootFilesystem"),
+        GRADE_CRITICAL,
+        "every container sets readOnlyRootFilesystem: true",
+        only=(NO_EPHEMERAL, NOT_WINDOWS),
+    ),
+    Pair(
+        "kube-score",
+        "container-resources",
+        "resource-limits",
+        kube_score("Container Resources"),
+        GRADE_CRITICAL,
+        "critical = a CPU or memory limit is missing; its warning grade is about requests (next pair)",
+        only=(NO_EPHEMERAL, _no_zero("limits")),
+    ),
+    Pair(
+        "kube-score",
+        "container-resources",
+        "resource-requests",
+        kube_score("Container Resources"),
+        {"warning": True, "all_ok": False},
+        "warning = limits set but a request missing; a critical grade hides the requests, so it gives no verdict",
+        only=(_no_request_defaulting("cpu", "memory"), _no_zero("requests")),
+    ),
+    Pair(
+        "kube-score",
+        "container-seccomp-profile",
+        "seccomp-profile",
+        kube_score("Container Seccomp Profile"),
+        {"warning": True, "all_ok": False},
+        "a seccomp profile on the pod or every regular container",
+        only=(NO_INIT, NO_EPHEMERAL, NO_SECCOMP_ANNOTATION, SECCOMP_ALLOWED_TYPES),
+    ),
     # ---- kube-linter: all containers (init, regular, ephemeral); DeploymentLike kinds.
-    Pair("kube-linter", "privileged-container", "privileged-container", kube_linter("privileged-container"), REPORTED,
-         "privileged: true on any container"),
-    Pair("kube-linter", "privilege-escalation-container", "privilege-escalation-allowed",
-         kube_linter("privilege-escalation-container"), REPORTED,
-         "allowPrivilegeEscalation: true, or privileged, or SYS_ADMIN added",
-         only=(NOT_WINDOWS, EXPLICIT_ESCALATION, SYS_ADMIN_SPELLED_EXACTLY)),
-    Pair("kube-linter", "latest-tag", "image-latest-tag", kube_linter("latest-tag"), REPORTED,
-         "an image tagged :latest or without a tag (their block list; registry ports do not occur in their data)"),
-    Pair("kube-linter", "env-var-secret", "env-credential-literal", kube_linter("env-var-secret"), REPORTED,
-         "an env var whose name says secret holding a literal value"),
-    Pair("kube-linter", "read-secret-from-env-var", "secret-env-var", kube_linter("read-secret-from-env-var"), REPORTED,
-         "a Secret read into an env var with secretKeyRef"),
-    Pair("kube-linter", "default-service-account", "default-service-account", kube_linter("default-service-account"),
-         REPORTED, "a pod on the default ServiceAccount"),
-    Pair("kube-linter", "host-network", "host-namespaces", kube_linter("host-network"), REPORTED, "hostNetwork: true",
-         focus=at_field("hostNetwork")),
-    Pair("kube-linter", "host-pid", "host-namespaces", kube_linter("host-pid"), REPORTED, "hostPID: true",
-         focus=at_field("hostPID")),
-    Pair("kube-linter", "host-ipc", "host-namespaces", kube_linter("host-ipc"), REPORTED, "hostIPC: true",
-         focus=at_field("hostIPC")),
-    Pair("kube-linter", "no-read-only-root-fs", "read-only-root-filesystem", kube_linter("no-read-only-root-fs"), REPORTED,
-         "every container sets readOnlyRootFilesystem: true", only=(NOT_WINDOWS,)),
-    Pair("kube-linter", "run-as-non-root", "run-as-non-root", kube_linter("run-as-non-root", "is not set to runAsNonRoot"),
-         REPORTED, "its 'is not set to runAsNonRoot' reports: runAsNonRoot true for every container",
-         only=(NO_RUN_AS_USER, POD_RUN_AS_NON_ROOT_NOT_FALSE)),
-    Pair("kube-linter", "run-as-non-root", "run-as-group-root", kube_linter("run-as-non-root", "is set to runAsGroup 0"),
-         REPORTED, "its 'is set to runAsGroup 0' reports: runAsGroup 0", focus=at_field("runAsGroup"),
-         only=(GROUP_EFFECTIVE,)),
-    Pair("kube-linter", "docker-sock", "sensitive-host-path", kube_linter("docker-sock"), REPORTED,
-         "a hostPath volume on the Docker socket",
-         focus=host_paths("/var/run/docker.sock, /run/docker.sock", lambda p: p in ("/var/run/docker.sock", "/run/docker.sock")),
-         only=(HOST_PATHS_MOUNTED, DOCKER_SOCK_KUBE_LINTER)),
-    Pair("kube-linter", "sensitive-host-mounts", "sensitive-host-path", kube_linter("sensitive-host-mounts"), REPORTED,
-         "a hostPath volume on exactly /, /boot, /dev, /etc, /lib, /proc, /sys or /usr (our list is longer and "
-         "includes what lies under them; we compare on theirs)",
-         focus=host_paths(", ".join(KUBE_LINTER_SENSITIVE), lambda p: p in KUBE_LINTER_SENSITIVE),
-         only=(HOST_PATHS_MOUNTED, HOST_PATHS_NORMAL)),
-    Pair("kube-linter", "unsafe-proc-mount", "unmasked-proc-mount", kube_linter("unsafe-proc-mount"), REPORTED,
-         "procMount: Unmasked", only=(PROC_MOUNT_KNOWN,)),
-    Pair("kube-linter", "unsafe-sysctls", "unsafe-sysctls", kube_linter("unsafe-sysctls"), REPORTED,
-         "a sysctl that is not safe", only=(SYSCTLS_UNSAFE_BY_BOTH,)),
-    Pair("kube-linter", "unset-cpu-requirements", "resource-requests", kube_linter("unset-cpu-requirements"), REPORTED,
-         "resources.requests.cpu unset (or 0) on a container", focus=at_field("cpu"),
-         only=(_no_request_defaulting("cpu"), _no_zero("requests"))),
-    Pair("kube-linter", "unset-memory-requirements", "resource-limits", kube_linter("unset-memory-requirements"), REPORTED,
-         "resources.limits.memory unset (or 0) on a container (the built-in check is configured for limits)",
-         focus=at_field("memory"), only=(_no_zero("limits"),)),
+    Pair(
+        "kube-linter",
+        "privileged-container",
+        "privileged-container",
+        kube_linter("privileged-container"),
+        REPORTED,
+        "privileged: true on any container",
+    ),
+    Pair(
+        "kube-linter",
+        "privilege-escalation-container",
+        "privilege-escalation-allowed",
+        kube_linter("privilege-escalation-container"),
+        REPORTED,
+        "allowPrivilegeEscalation: true, or privileged, or SYS_ADMIN added",
+        only=(NOT_WINDOWS, EXPLICIT_ESCALATION, SYS_ADMIN_SPELLED_EXACTLY),
+    ),
+    Pair(
+        "kube-linter",
+        "latest-tag",
+        "image-latest-tag",
+        kube_linter("latest-tag"),
+        REPORTED,
+        "an image tagged :latest or without a tag (their block list; registry ports do not occur in their data)",
+    ),
+    Pair(
+        "kube-linter",
+        "env-var-secret",
+        "env-credential-literal",
+        kube_linter("env-var-secret"),
+        REPORTED,
+        "an env var whose name says secret holding a literal value",
+    ),
+    Pair(
+        "kube-linter",
+        "read-secret-from-env-var",
+        "secret-env-var",
+        kube_linter("read-secret-from-env-var"),
+        REPORTED,
+        "a Secret read into an env var with secretKeyRef",
+    ),
+    Pair(
+        "kube-linter",
+        "default-service-account",
+        "default-service-account",
+        kube_linter("default-service-account"),
+        REPORTED,
+        "a pod on the default ServiceAccount",
+    ),
+    Pair(
+        "kube-linter",
+        "host-network",
+        "host-namespaces",
+        kube_linter("host-network"),
+        REPORTED,
+        "hostNetwork: true",
+        focus=at_field("hostNetwork"),
+    ),
+    Pair(
+        "kube-linter",
+        "host-pid",
+        "host-namespaces",
+        kube_linter("host-pid"),
+        REPORTED,
+        "hostPID: true",
+        focus=at_field("hostPID"),
+    ),
+    Pair(
+        "kube-linter",
+        "host-ipc",
+        "host-namespaces",
+        kube_linter("host-ipc"),
+        REPORTED,
+        "hostIPC: true",
+        focus=at_field("hostIPC"),
+    ),
+    Pair(
+        "kube-linter",
+        "no-read-only-root-fs",
+        "read-only-root-filesystem",
+        kube_linter("no-read-only-root-fs"),
+        REPORTED,
+        "every container sets readOnlyRootFilesystem: true",
+        only=(NOT_WINDOWS,),
+    ),
+    Pair(
+        "kube-linter",
+        "run-as-non-root",
+        "run-as-non-root",
+        kube_linter("run-as-non-root", "is not set to runAsNonRoot"),
+        REPORTED,
+        "its 'is not set to runAsNonRoot' reports: runAsNonRoot true for every container",
+        only=(NO_RUN_AS_USER, POD_RUN_AS_NON_ROOT_NOT_FALSE),
+    ),
+    Pair(
+        "kube-linter",
+        "run-as-non-root",
+        "run-as-group-root",
+        kube_linter("run-as-non-root", "is set to runAsGroup 0"),
+        REPORTED,
+        "its 'is set to runAsGroup 0' reports: runAsGroup 0",
+        focus=at_field("runAsGroup"),
+        only=(GROUP_EFFECTIVE,),
+    ),
+    Pair(
+        "kube-linter",
+        "docker-sock",
+        "sensitive-host-path",
+        kube_linter("docker-sock"),
+        REPORTED,
+        "a hostPath volume on the Docker socket",
+        focus=host_paths(
+            "/var/run/docker.sock, /run/docker.sock", lambda p: p in ("/var/run/docker.sock", "/run/docker.sock")
+        ),
+        only=(HOST_PATHS_MOUNTED, DOCKER_SOCK_KUBE_LINTER),
+    ),
+    Pair(
+        "kube-linter",
+        "sensitive-host-mounts",
+        "sensitive-host-path",
+        kube_linter("sensitive-host-mounts"),
+        REPORTED,
+        "a hostPath volume on exactly /, /boot, /dev, /etc, /lib, /proc, /sys or /usr (our list is longer and "
+        "includes what lies under them; we compare on theirs)",
+        focus=host_paths(", ".join(KUBE_LINTER_SENSITIVE), lambda p: p in KUBE_LINTER_SENSITIVE),
+        only=(HOST_PATHS_MOUNTED, HOST_PATHS_NORMAL),
+    ),
+    Pair(
+        "kube-linter",
+        "unsafe-proc-mount",
+        "unmasked-proc-mount",
+        kube_linter("unsafe-proc-mount"),
+        REPORTED,
+        "procMount: Unmasked",
+        only=(PROC_MOUNT_KNOWN,),
+    ),
+    Pair(
+        "kube-linter",
+        "unsafe-sysctls",
+        "unsafe-sysctls",
+        kube_linter("unsafe-sysctls"),
+        REPORTED,
+        "a sysctl that is not safe",
+        only=(SYSCTLS_UNSAFE_BY_BOTH,),
+    ),
+    Pair(
+        "kube-linter",
+        "unset-cpu-requirements",
+        "resource-requests",
+        kube_linter("unset-cpu-requirements"),
+        REPORTED,
+        "resources.requests.cpu unset (or 0) on a container",
+        focus=at_field("cpu"),
+        only=(_no_request_defaulting("cpu"), _no_zero("requests")),
+    ),
+    Pair(
+        "kube-linter",
+        "unset-memory-requirements",
+        "resource-limits",
+        kube_linter("unset-memory-requirements"),
+        REPORTED,
+        "resources.limits.memory unset (or 0) on a container (the built-in check is configured for limits)",
+        focus=at_field("memory"),
+        only=(_no_zero("limits"),),
+    ),
     # ---- kubesec: verdicts derived from the sign of the score (kubesec_label); all containers.
-    Pair("kubesec", "CapSysAdmin", "dangerous-capabilities", kubesec("CapSysAdmin"), MATCH_FAILS,
-         "SYS_ADMIN added to any container", focus=capabilities("SYS_ADMIN"), only=(SYS_ADMIN_SPELLED_EXACTLY,)),
-    Pair("kubesec", "HostNetwork", "host-namespaces", kubesec("HostNetwork"), MATCH_FAILS, "hostNetwork: true",
-         focus=at_field("hostNetwork")),
-    Pair("kubesec", "HostPID", "host-namespaces", kubesec("HostPID"), MATCH_FAILS, "hostPID: true",
-         focus=at_field("hostPID")),
-    Pair("kubesec", "DockerSock", "sensitive-host-path", kubesec("DockerSock"), MATCH_FAILS,
-         "a hostPath volume on /var/run/docker.sock",
-         focus=host_paths("/var/run/docker.sock, /run/docker.sock", lambda p: p in ("/var/run/docker.sock", "/run/docker.sock")),
-         only=(DOCKER_SOCK_KUBESEC,)),
-    Pair("kubesec", "AllowPrivilegeEscalation", "privilege-escalation-allowed", kubesec("AllowPrivilegeEscalation"),
-         MATCH_FAILS, "allowPrivilegeEscalation: true on any container",
-         only=(NOT_WINDOWS, EXPLICIT_ESCALATION, NO_ESCALATION_DESPITE_FALSE)),
-    Pair("kubesec", "ReadOnlyRootFilesystem", "read-only-root-filesystem", kubesec("ReadOnlyRootFilesystem"),
-         MATCH_PASSES, "+1 when a container sets readOnlyRootFilesystem: true", only=(ONE_CONTAINER, NOT_WINDOWS)),
-    Pair("kubesec", "RunAsNonRoot", "run-as-non-root", kubesec("RunAsNonRoot"), MATCH_PASSES,
-         "+1 when a container runs with runAsNonRoot: true (own or the pod's)",
-         only=(ONE_CONTAINER, POD_RUN_AS_NON_ROOT_NOT_FALSE)),
-    Pair("kubesec", "AutomountServiceAccountToken", "service-account-token-automount",
-         kubesec("AutomountServiceAccountToken"), MATCH_PASSES, "+1 when the pod sets automountServiceAccountToken: false"),
-    Pair("kubesec", "SeccompUnconfined", "seccomp-profile", kubesec("SeccompUnconfined"), MATCH_FAILS,
-         "a container runs with an Unconfined seccomp profile (own or the pod's)",
-         only=(SECCOMP_EVERY_CONTAINER_SET, SECCOMP_KNOWN_TYPES, SECCOMP_POD_UNCONFINED_USED)),
-    Pair("kubesec", "SeccompAny", "seccomp-profile", kubesec("SeccompAny"), MATCH_PASSES,
-         "+1 when a container runs with a seccomp profile other than Unconfined (own or the pod's)",
-         only=(ONE_CONTAINER, SECCOMP_KNOWN_TYPES, SECCOMP_POD_UNCONFINED_USED)),
-    Pair("kubesec", "ApparmorUnconfined", "apparmor-unconfined", kubesec("ApparmorUnconfined"), MATCH_FAILS,
-         "a container runs with an Unconfined AppArmor profile (own or the pod's)",
-         only=(APPARMOR_NO_ANNOTATION, APPARMOR_KNOWN_TYPES, APPARMOR_POD_UNCONFINED_USED)),
+    Pair(
+        "kubesec",
+        "CapSysAdmin",
+        "dangerous-capabilities",
+        kubesec("CapSysAdmin"),
+        MATCH_FAILS,
+        "SYS_ADMIN added to any container",
+        focus=capabilities("SYS_ADMIN"),
+        only=(SYS_ADMIN_SPELLED_EXACTLY,),
+    ),
+    Pair(
+        "kubesec",
+        "HostNetwork",
+        "host-namespaces",
+        kubesec("HostNetwork"),
+        MATCH_FAILS,
+        "hostNetwork: true",
+        focus=at_field("hostNetwork"),
+    ),
+    Pair(
+        "kubesec",
+        "HostPID",
+        "host-namespaces",
+        kubesec("HostPID"),
+        MATCH_FAILS,
+        "hostPID: true",
+        focus=at_field("hostPID"),
+    ),
+    Pair(
+        "kubesec",
+        "DockerSock",
+        "sensitive-host-path",
+        kubesec("DockerSock"),
+        MATCH_FAILS,
+        "a hostPath volume on /var/run/docker.sock",
+        focus=host_paths(
+            "/var/run/docker.sock, /run/docker.sock", lambda p: p in ("/var/run/docker.sock", "/run/docker.sock")
+        ),
+        only=(DOCKER_SOCK_KUBESEC,),
+    ),
+    Pair(
+        "kubesec",
+        "AllowPrivilegeEscalation",
+        "privilege-escalation-allowed",
+        kubesec("AllowPrivilegeEscalation"),
+        MATCH_FAILS,
+        "allowPrivilegeEscalation: true on any container",
+        only=(NOT_WINDOWS, EXPLICIT_ESCALATION, NO_ESCALATION_DESPITE_FALSE),
+    ),
+    Pair(
+        "kubesec",
+        "ReadOnlyRootFilesystem",
+        "read-only-root-filesystem",
+        kubesec("ReadOnlyRootFilesystem"),
+        MATCH_PASSES,
+        "+1 when a container sets readOnlyRootFilesystem: true",
+        only=(ONE_CONTAINER, NOT_WINDOWS),
+    ),
+    Pair(
+        "kubesec",
+        "RunAsNonRoot",
+        "run-as-non-root",
+        kubesec("RunAsNonRoot"),
+        MATCH_PASSES,
+        "+1 when a container runs with runAsNonRoot: true (own or the pod's)",
+        only=(ONE_CONTAINER, POD_RUN_AS_NON_ROOT_NOT_FALSE),
+    ),
+    Pair(
+        "kubesec",
+        "AutomountServiceAccountToken",
+        "service-account-token-automount",
+        kubesec("AutomountServiceAccountToken"),
+        MATCH_PASSES,
+        "+1 when the pod sets automountServiceAccountToken: false",
+    ),
+    Pair(
+        "kubesec",
+        "SeccompUnconfined",
+        "seccomp-profile",
+        kubesec("SeccompUnconfined"),
+        MATCH_FAILS,
+        "a container runs with an Unconfined seccomp profile (own or the pod's)",
+        only=(SECCOMP_EVERY_CONTAINER_SET, SECCOMP_KNOWN_TYPES, SECCOMP_POD_UNCONFINED_USED),
+    ),
+    Pair(
+        "kubesec",
+        "SeccompAny",
+        "seccomp-profile",
+        kubesec("SeccompAny"),
+        MATCH_PASSES,
+        "+1 when a container runs with a seccomp profile other than Unconfined (own or the pod's)",
+        only=(ONE_CONTAINER, SECCOMP_KNOWN_TYPES, SECCOMP_POD_UNCONFINED_USED),
+    ),
+    Pair(
+        "kubesec",
+        "ApparmorUnconfined",
+        "apparmor-unconfined",
+        kubesec("ApparmorUnconfined"),
+        MATCH_FAILS,
+        "a container runs with an Unconfined AppArmor profile (own or the pod's)",
+        only=(APPARMOR_NO_ANNOTATION, APPARMOR_KNOWN_TYPES, APPARMOR_POD_UNCONFINED_USED),
+    ),
 )
 
 
@@ -906,27 +1268,82 @@ PAIRS: tuple[Pair, ...] = (
 # limits always come together; CapDropAny fires wherever CapDropAll can). test_kubesec_undecided keeps
 # this list honest: a pair that starts getting verdicts must move to PAIRS.
 KUBESEC_UNDECIDED: tuple[Pair, ...] = (
-    Pair("kubesec", "Privileged", "privileged-container", kubesec("Privileged"), MATCH_FAILS,
-         "privileged: true on any container"),
-    Pair("kubesec", "HostIPC", "host-namespaces", kubesec("HostIPC"), MATCH_FAILS, "hostIPC: true",
-         focus=at_field("hostIPC")),
-    Pair("kubesec", "ProcMount", "sensitive-host-path", kubesec("ProcMount"), MATCH_FAILS,
-         "a hostPath volume on /proc (kubesec's ProcMount is about hostPath, not securityContext.procMount)",
-         focus=host_paths("/proc and below", lambda p: p == "/proc" or p.startswith("/proc/")),
-         only=(PROC_PATHS_KUBESEC,)),
-    Pair("kubesec", "CapDropAll", "capabilities-drop-all", kubesec("CapDropAll"), MATCH_PASSES,
-         "+1 when a container drops ALL", only=(ONE_CONTAINER, NOT_WINDOWS, DROP_ALL_EXACT)),
-    Pair("kubesec", "LimitsCPU", "resource-limits", kubesec("LimitsCPU"), MATCH_PASSES,
-         "+1 when a regular container sets resources.limits.cpu", focus=at_field("cpu"), only=(ONE_CONTAINER, NO_INIT)),
-    Pair("kubesec", "LimitsMemory", "resource-limits", kubesec("LimitsMemory"), MATCH_PASSES,
-         "+1 when a regular container sets resources.limits.memory", focus=at_field("memory"),
-         only=(ONE_CONTAINER, NO_INIT)),
-    Pair("kubesec", "RequestsCPU", "resource-requests", kubesec("RequestsCPU"), MATCH_PASSES,
-         "+1 when a regular container sets resources.requests.cpu", focus=at_field("cpu"),
-         only=(ONE_CONTAINER, NO_INIT, _no_request_defaulting("cpu"))),
-    Pair("kubesec", "RequestsMemory", "resource-requests", kubesec("RequestsMemory"), MATCH_PASSES,
-         "+1 when a regular container sets resources.requests.memory", focus=at_field("memory"),
-         only=(ONE_CONTAINER, NO_INIT, _no_request_defaulting("memory"))),
+    Pair(
+        "kubesec",
+        "Privileged",
+        "privileged-container",
+        kubesec("Privileged"),
+        MATCH_FAILS,
+        "privileged: true on any container",
+    ),
+    Pair(
+        "kubesec",
+        "HostIPC",
+        "host-namespaces",
+        kubesec("HostIPC"),
+        MATCH_FAILS,
+        "hostIPC: true",
+        focus=at_field("hostIPC"),
+    ),
+    Pair(
+        "kubesec",
+        "ProcMount",
+        "sensitive-host-path",
+        kubesec("ProcMount"),
+        MATCH_FAILS,
+        "a hostPath volume on /proc (kubesec's ProcMount is about hostPath, not securityContext.procMount)",
+        focus=host_paths("/proc and below", lambda p: p == "/proc" or p.startswith("/proc/")),
+        only=(PROC_PATHS_KUBESEC,),
+    ),
+    Pair(
+        "kubesec",
+        "CapDropAll",
+        "capabilities-drop-all",
+        kubesec("CapDropAll"),
+        MATCH_PASSES,
+        "+1 when a container drops ALL",
+        only=(ONE_CONTAINER, NOT_WINDOWS, DROP_ALL_EXACT),
+    ),
+    Pair(
+        "kubesec",
+        "LimitsCPU",
+        "resource-limits",
+        kubesec("LimitsCPU"),
+        MATCH_PASSES,
+        "+1 when a regular container sets resources.limits.cpu",
+        focus=at_field("cpu"),
+        only=(ONE_CONTAINER, NO_INIT),
+    ),
+    Pair(
+        "kubesec",
+        "LimitsMemory",
+        "resource-limits",
+        kubesec("LimitsMemory"),
+        MATCH_PASSES,
+        "+1 when a regular container sets resources.limits.memory",
+        focus=at_field("memory"),
+        only=(ONE_CONTAINER, NO_INIT),
+    ),
+    Pair(
+        "kubesec",
+        "RequestsCPU",
+        "resource-requests",
+        kubesec("RequestsCPU"),
+        MATCH_PASSES,
+        "+1 when a regular container sets resources.requests.cpu",
+        focus=at_field("cpu"),
+        only=(ONE_CONTAINER, NO_INIT, _no_request_defaulting("cpu")),
+    ),
+    Pair(
+        "kubesec",
+        "RequestsMemory",
+        "resource-requests",
+        kubesec("RequestsMemory"),
+        MATCH_PASSES,
+        "+1 when a regular container sets resources.requests.memory",
+        focus=at_field("memory"),
+        only=(ONE_CONTAINER, NO_INIT, _no_request_defaulting("memory")),
+    ),
 )
 
 
@@ -940,26 +1357,54 @@ class Difference:
 
 # Their checks that look like ours but are not compared at all, and why.
 DIFFERENCES: tuple[Difference, ...] = (
-    Difference("kube-score", "container-security-context-user-group-id", "run-as-user-root, run-as-group-root",
-               "kube-score wants runAsUser and runAsGroup set and >= 10000 (to avoid host UID clashes); we and PSS "
-               "forbid only 0, and an unset UID is not a violation"),
-    Difference("kubesec", "RunAsUser / RunAsGroup", "run-as-user-root, run-as-group-root",
-               "+1 for a UID / GID above 10000: a hardening bonus, not the 'not root' rule we check"),
-    Difference("kubesec", "ApparmorAny", "apparmor-unconfined",
-               "+1 for setting some AppArmor profile; PSS baseline (and we) allow an unset profile, which the "
-               "runtime confines with its default"),
+    Difference(
+        "kube-score",
+        "container-security-context-user-group-id",
+        "run-as-user-root, run-as-group-root",
+        "kube-score wants runAsUser and runAsGroup set and >= 10000 (to avoid host UID clashes); we and PSS "
+        "forbid only 0, and an unset UID is not a violation",
+    ),
+    Difference(
+        "kubesec",
+        "RunAsUser / RunAsGroup",
+        "run-as-user-root, run-as-group-root",
+        "+1 for a UID / GID above 10000: a hardening bonus, not the 'not root' rule we check",
+    ),
+    Difference(
+        "kubesec",
+        "ApparmorAny",
+        "apparmor-unconfined",
+        "+1 for setting some AppArmor profile; PSS baseline (and we) allow an unset profile, which the "
+        "runtime confines with its default",
+    ),
     Difference("kubesec", "CapDropAny", "capabilities-drop-all", "+1 for dropping any capability; we require ALL"),
-    Difference("polaris", "linuxHardening", "seccomp-profile, apparmor-unconfined, selinux-options, capabilities-drop-all",
-               "passes when any one of seccomp, SELinux, AppArmor or a capability drop is set; we check each "
-               "control on its own, so no single check of ours has this any-of definition"),
-    Difference("kube-linter", "drop-net-raw-capability", "capabilities-drop-all, dangerous-capabilities",
-               "fires unless NET_RAW is dropped (also on its own 'dont-fire' objects, 4 reports for 2 named ones); "
-               "we require dropping ALL, or report adding NET_RAW, neither of which is this rule"),
-    Difference("kube-linter", "writable-host-mount", "host-path-volume",
-               "about the volumeMount's readOnly flag; we forbid hostPath volumes (or the sensitive ones) outright"),
-    Difference("kube-linter", "(all checks) DeploymentConfig objects", "",
-               "half of kube-linter's objects are OpenShift DeploymentConfigs (apps.openshift.io); our checks "
-               "target the Kubernetes workload kinds only, so those objects are left out of every pair"),
+    Difference(
+        "polaris",
+        "linuxHardening",
+        "seccomp-profile, apparmor-unconfined, selinux-options, capabilities-drop-all",
+        "passes when any one of seccomp, SELinux, AppArmor or a capability drop is set; we check each "
+        "control on its own, so no single check of ours has this any-of definition",
+    ),
+    Difference(
+        "kube-linter",
+        "drop-net-raw-capability",
+        "capabilities-drop-all, dangerous-capabilities",
+        "fires unless NET_RAW is dropped (also on its own 'dont-fire' objects, 4 reports for 2 named ones); "
+        "we require dropping ALL, or report adding NET_RAW, neither of which is this rule",
+    ),
+    Difference(
+        "kube-linter",
+        "writable-host-mount",
+        "host-path-volume",
+        "about the volumeMount's readOnly flag; we forbid hostPath volumes (or the sensitive ones) outright",
+    ),
+    Difference(
+        "kube-linter",
+        "(all checks) DeploymentConfig objects",
+        "",
+        "half of kube-linter's objects are OpenShift DeploymentConfigs (apps.openshift.io); our checks "
+        "target the Kubernetes workload kinds only, so those objects are left out of every pair",
+    ),
 )
 
 
@@ -1039,8 +1484,10 @@ def _assert_agreement(pair: Pair, data: Path, record_property: Callable[[str, ob
     outcome = compare(pair, data)
     record_property("compared", len(outcome.compared))
     record_property("excluded", len(outcome.excluded))
-    print(f"\n{pair.id}: {len(outcome.compared)} compared, {len(outcome.excluded)} excluded, "
-          f"{outcome.unlabelled} without a verdict")
+    print(
+        f"\n{pair.id}: {len(outcome.compared)} compared, {len(outcome.excluded)} excluded, "
+        f"{outcome.unlabelled} without a verdict"
+    )
     for where, why in outcome.excluded:
         print(f"  excluded {where}: {why}")
     assert outcome.compared, f"{pair.id}: no labelled object to compare; drop the pair or fix its source"

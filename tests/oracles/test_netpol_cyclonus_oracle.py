@@ -259,8 +259,12 @@ def _simple_example_policies(cyclonus_module: Path) -> list[Any]:
 def _probe_resources(config: dict[str, Any]) -> tuple[dict[str, Pod], list[Namespace]]:
     pods = {}
     for raw in config["Resources"]["Pods"]:
-        ports = tuple(ContainerPort(c["Port"], c["Protocol"].upper(), c.get("PortName") or None) for c in raw["Containers"])
-        pods[f"{raw['Namespace']}/{raw['Name']}"] = Pod(raw["Namespace"], raw["Name"], raw["Labels"], (raw["IP"],), ports)
+        ports = tuple(
+            ContainerPort(c["Port"], c["Protocol"].upper(), c.get("PortName") or None) for c in raw["Containers"]
+        )
+        pods[f"{raw['Namespace']}/{raw['Name']}"] = Pod(
+            raw["Namespace"], raw["Name"], raw["Labels"], (raw["IP"],), ports
+        )
     namespaces = [Namespace(name, labels) for name, labels in config["Resources"]["Namespaces"].items()]
     return pods, namespaces
 
@@ -289,7 +293,11 @@ def _compare_probes(text: str, config: dict[str, Any], policies: list[Any]) -> t
                     if not serves:
                         problems.append(f"{where}: cyclonus gives a verdict but {dst} does not serve the port")
                     verdict = model.reachable(pods[src], pods[dst], port, protocol)
-                    ours = {"Ingress": verdict.ingress.allowed, "Egress": verdict.egress.allowed, "Combined": verdict.allowed}[table_name]
+                    ours = {
+                        "Ingress": verdict.ingress.allowed,
+                        "Egress": verdict.egress.allowed,
+                        "Combined": verdict.allowed,
+                    }[table_name]
                     if ours != (cell == "."):
                         problems.append(f"{where}: cyclonus {cell}, ours {ours}\n{verdict.explain()}")
         combined = model.matrix(port=port, protocol=protocol)
@@ -369,10 +377,11 @@ def test_analyze_query_traffic(cyclonus_module: Path) -> None:
     assert checked == 4
 
 
-@pytest.mark.parametrize("path", ["networkpolicies/features/portrange1.yaml", "networkpolicies/upstream_test_cases/allow-to-ns-y-pod-a.yaml"])
+@pytest.mark.parametrize(
+    "path", ["networkpolicies/features/portrange1.yaml", "networkpolicies/upstream_test_cases/allow-to-ns-y-pod-a.yaml"]
+)
 def test_other_policy_files_are_valid(cyclonus_module: Path, path: str) -> None:
     """The remaining example policies have no truth table; they must at least compile."""
     objs = load_file(cyclonus_module / path)
     model = NetworkModel.from_objects(objs)
     assert model.policies and all(p.policy_types == frozenset({"Egress"}) for p in model.policies)
-

@@ -39,7 +39,9 @@ def _load(oracles: Path) -> dict[str, Any]:
 
 
 def _case_names() -> list[str]:
-    path = Path(__file__).resolve().parents[2].parent / "shared" / "oracles" / "netpol" / "k8s-e2e-netpol-transcribed.yaml"
+    path = (
+        Path(__file__).resolve().parents[2].parent / "shared" / "oracles" / "netpol" / "k8s-e2e-netpol-transcribed.yaml"
+    )
     if not path.is_file():
         return ["<oracle missing>"]
     return [case["name"] for case in yaml.safe_load(path.read_text())["cases"]]
@@ -47,7 +49,9 @@ def _case_names() -> list[str]:
 
 def _ports() -> tuple[ContainerPort, ...]:
     return tuple(
-        ContainerPort(port, protocol, f"serve-{port}-{protocol.lower()}") for port in (80, 81) for protocol in ("TCP", "UDP", "SCTP")
+        ContainerPort(port, protocol, f"serve-{port}-{protocol.lower()}")
+        for port in (80, 81)
+        for protocol in ("TCP", "UDP", "SCTP")
     )
 
 

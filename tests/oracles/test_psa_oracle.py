@@ -34,9 +34,7 @@ def _expected_controls(level: str, version: str, named: str) -> set[str]:
     if named in running:
         return {named}
     return {
-        control.id.lower()
-        for control, entry in plan
-        if any(override.lower() == named for override in entry.overrides)
+        control.id.lower() for control, entry in plan if any(override.lower() == named for override in entry.overrides)
     }
 
 
@@ -59,7 +57,9 @@ def test_every_fixture_agrees(psa_testdata: Path, psa_fixtures: list[dict[str, s
         if not wanted:
             disagreements.append(f"{row['path']}: no control named {row['check_id_lowercase']} runs here")
         elif not failing & wanted:
-            disagreements.append(f"{row['path']}: expected a failure of {sorted(wanted)}, got {result.message or 'allowed'}")
+            disagreements.append(
+                f"{row['path']}: expected a failure of {sorted(wanted)}, got {result.message or 'allowed'}"
+            )
     total = sum(compared.values())
     versions = sorted({(row["level"], row["version"]) for row in rows})
     print(

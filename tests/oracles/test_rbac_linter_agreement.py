@@ -26,12 +26,12 @@ from pathlib import Path
 
 import pytest
 
+from pytest_k8ssec.asserts.rbac import to_user
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.engine import evaluate
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
 from pytest_k8ssec.model.rbac import RbacModel
 from pytest_k8ssec.model.rbac_risks import subject_risks
-from pytest_k8ssec.asserts.rbac import to_user
 from pytest_k8ssec.sources.manifests import load_file
 
 # Fewer compared verdicts than this means a pair silently stopped comparing. Measured: 101
@@ -130,7 +130,7 @@ def exempt_role_name(*names: str) -> Reason:
     def reason(obj: K8sObject, model: RbacModel) -> str | None:
         # The system:/gce exemptions of the role schema test the binding's own name (its template
         # variables are the binding's), so only roleRef names listed here are exempt.
-        kind, name = _role_ref(obj)
+        _kind, name = _role_ref(obj)
         if name in names:
             return f"Polaris exempts bindings to the role name {name!r} whatever its rules"
         return None
@@ -140,7 +140,11 @@ def exempt_role_name(*names: str) -> Reason:
 
 def missing_role(obj: K8sObject, model: RbacModel) -> str | None:
     binding = next((b for b in model.bindings if b.obj is obj), None)
-    if binding is not None and model.role(binding.role_ref) is None and _role_ref(obj) != ("ClusterRole", "cluster-admin"):
+    if (
+        binding is not None
+        and model.role(binding.role_ref) is None
+        and _role_ref(obj) != ("ClusterRole", "cluster-admin")
+    ):
         return (
             f"the role {binding.role_ref} is not in the file: Polaris fails a binding to a missing role; the API "
             "server (and our model) grants nothing through it"
@@ -234,42 +238,110 @@ ROLES = ROLE | CLUSTER_ROLE
 BINDINGS = RB | CRB
 
 PAIRS: tuple[Pair, ...] = (
-    Pair("polaris", "clusterrolePodExecAttach", CLUSTER_ROLE, "rbac-risky-rules (pods-exec, pods-attach)",
-         check_ids("rbac-risky-rules", EXEC_ATTACH),
-         "a rule allowing get or create on pods/exec or pods/attach in the core group", only=(exempt_name,)),
-    Pair("polaris", "rolePodExecAttach", ROLE, "rbac-risky-rules (pods-exec, pods-attach)",
-         check_ids("rbac-risky-rules", EXEC_ATTACH),
-         "a rule allowing get or create on pods/exec or pods/attach in the core group", only=(exempt_name,)),
-    Pair("polaris", "clusterrolebindingPodExecAttach", CRB, "model: pods-exec/pods-attach through the binding",
-         binding_risks(EXEC_ATTACH), "the bound ClusterRole allows exec or attach",
-         only=(exempt_binding_name, exempt_role_name("view", "cluster-admin"), missing_role)),
-    Pair("polaris", "rolebindingClusterRolePodExecAttach", RB, "model: pods-exec/pods-attach through the binding",
-         binding_risks(EXEC_ATTACH), "the bound ClusterRole allows exec or attach",
-         only=(bound_to("ClusterRole"), exempt_binding_name, exempt_role_name(), missing_role)),
-    Pair("polaris", "rolebindingRolePodExecAttach", RB, "model: pods-exec/pods-attach through the binding",
-         binding_risks(EXEC_ATTACH), "the bound Role allows exec or attach",
-         only=(bound_to("Role"), exempt_binding_name, exempt_role_name(), missing_role)),
-    Pair("polaris", "clusterrolebindingClusterAdmin", CRB, "rbac-cluster-admin-binding, or model: '*' on '*' through the binding",
-         either(check_ids("rbac-cluster-admin-binding"), binding_risks(ADMIN)),
-         "a binding to cluster-admin or to a role with '*' verbs on '*' resources in '*' groups",
-         only=(exempt_binding_name, exempt_role_name("view"), missing_role, seven_verbs)),
-    Pair("polaris", "rolebindingClusterAdminClusterRole", RB, "rbac-cluster-admin-binding, or model: '*' on '*' through the binding",
-         either(check_ids("rbac-cluster-admin-binding"), binding_risks(ADMIN)),
-         "a RoleBinding to cluster-admin or to a ClusterRole with '*' on '*'",
-         only=(bound_to("ClusterRole"), exempt_binding_name, exempt_role_name(), missing_role, seven_verbs)),
-    Pair("polaris", "rolebindingClusterAdminRole", RB, "model: '*' on '*' through the binding",
-         binding_risks(ADMIN), "a RoleBinding to a Role with '*' on '*'",
-         only=(bound_to("Role"), exempt_binding_name, exempt_role_name(), missing_role, seven_verbs)),
-    Pair("kube-linter", "access-to-create-pods", BINDINGS, "model: create-pods through the binding",
-         binding_risks(frozenset({"create-pods", "wildcard-all", "cluster-admin-service-account"})),
-         "create on pods or a pod-creating workload"),
-    Pair("kube-linter", "access-to-secrets", BINDINGS, "model: read-secrets through the binding",
-         binding_risks(frozenset({"read-secrets", "wildcard-all", "cluster-admin-service-account"})),
-         "get/list/watch on secrets (kube-linter also counts create and delete, which no case here uses)"),
-    Pair("kube-linter", "cluster-admin-role-binding", CRB, "rbac-cluster-admin-binding",
-         check_ids("rbac-cluster-admin-binding"), "a ClusterRoleBinding to cluster-admin"),
-    Pair("kube-linter", "wildcard-in-rules", ROLES, "rbac-wildcard", check_ids("rbac-wildcard"),
-         "'*' in a rule's verbs or resources"),
+    Pair(
+        "polaris",
+        "clusterrolePodExecAttach",
+        CLUSTER_ROLE,
+        "rbac-risky-rules (pods-exec, pods-attach)",
+        check_ids("rbac-risky-rules", EXEC_ATTACH),
+        "a rule allowing get or create on pods/exec or pods/attach in the core group",
+        only=(exempt_name,),
+    ),
+    Pair(
+        "polaris",
+        "rolePodExecAttach",
+        ROLE,
+        "rbac-risky-rules (pods-exec, pods-attach)",
+        check_ids("rbac-risky-rules", EXEC_ATTACH),
+        "a rule allowing get or create on pods/exec or pods/attach in the core group",
+        only=(exempt_name,),
+    ),
+    Pair(
+        "polaris",
+        "clusterrolebindingPodExecAttach",
+        CRB,
+        "model: pods-exec/pods-attach through the binding",
+        binding_risks(EXEC_ATTACH),
+        "the bound ClusterRole allows exec or attach",
+        only=(exempt_binding_name, exempt_role_name("view", "cluster-admin"), missing_role),
+    ),
+    Pair(
+        "polaris",
+        "rolebindingClusterRolePodExecAttach",
+        RB,
+        "model: pods-exec/pods-attach through the binding",
+        binding_risks(EXEC_ATTACH),
+        "the bound ClusterRole allows exec or attach",
+        only=(bound_to("ClusterRole"), exempt_binding_name, exempt_role_name(), missing_role),
+    ),
+    Pair(
+        "polaris",
+        "rolebindingRolePodExecAttach",
+        RB,
+        "model: pods-exec/pods-attach through the binding",
+        binding_risks(EXEC_ATTACH),
+        "the bound Role allows exec or attach",
+        only=(bound_to("Role"), exempt_binding_name, exempt_role_name(), missing_role),
+    ),
+    Pair(
+        "polaris",
+        "clusterrolebindingClusterAdmin",
+        CRB,
+        "rbac-cluster-admin-binding, or model: '*' on '*' through the binding",
+        either(check_ids("rbac-cluster-admin-binding"), binding_risks(ADMIN)),
+        "a binding to cluster-admin or to a role with '*' verbs on '*' resources in '*' groups",
+        only=(exempt_binding_name, exempt_role_name("view"), missing_role, seven_verbs),
+    ),
+    Pair(
+        "polaris",
+        "rolebindingClusterAdminClusterRole",
+        RB,
+        "rbac-cluster-admin-binding, or model: '*' on '*' through the binding",
+        either(check_ids("rbac-cluster-admin-binding"), binding_risks(ADMIN)),
+        "a RoleBinding to cluster-admin or to a ClusterRole with '*' on '*'",
+        only=(bound_to("ClusterRole"), exempt_binding_name, exempt_role_name(), missing_role, seven_verbs),
+    ),
+    Pair(
+        "polaris",
+        "rolebindingClusterAdminRole",
+        RB,
+        "model: '*' on '*' through the binding",
+        binding_risks(ADMIN),
+        "a RoleBinding to a Role with '*' on '*'",
+        only=(bound_to("Role"), exempt_binding_name, exempt_role_name(), missing_role, seven_verbs),
+    ),
+    Pair(
+        "kube-linter",
+        "access-to-create-pods",
+        BINDINGS,
+        "model: create-pods through the binding",
+        binding_risks(frozenset({"create-pods", "wildcard-all", "cluster-admin-service-account"})),
+        "create on pods or a pod-creating workload",
+    ),
+    Pair(
+        "kube-linter",
+        "access-to-secrets",
+        BINDINGS,
+        "model: read-secrets through the binding",
+        binding_risks(frozenset({"read-secrets", "wildcard-all", "cluster-admin-service-account"})),
+        "get/list/watch on secrets (kube-linter also counts create and delete, which no case here uses)",
+    ),
+    Pair(
+        "kube-linter",
+        "cluster-admin-role-binding",
+        CRB,
+        "rbac-cluster-admin-binding",
+        check_ids("rbac-cluster-admin-binding"),
+        "a ClusterRoleBinding to cluster-admin",
+    ),
+    Pair(
+        "kube-linter",
+        "wildcard-in-rules",
+        ROLES,
+        "rbac-wildcard",
+        check_ids("rbac-wildcard"),
+        "'*' in a rule's verbs or resources",
+    ),
 )
 
 
@@ -281,16 +353,25 @@ class Difference:
 
 
 DIFFERENCES: tuple[Difference, ...] = (
-    Difference("polaris", "(all RBAC checks) exempt names",
-               "Polaris exempts objects named system:*, gce:podsecuritypolicy:calico-sa (and admin, edit, cluster-admin "
-               "roles) whatever they grant; we exempt the default roles and bindings by content, so a widened default "
-               "or a user role named system:foo is reported. Such cases are excluded, not compared."),
-    Difference("polaris", "(binding checks) missing roles",
-               "Polaris fails a binding whose role is not in the file; the API server grants nothing through it until "
-               "the role exists, and so do our model and checks (RbacModel.problems names it)."),
-    Difference("kube-linter", "access-to-secrets create/delete",
-               "kube-linter also reports create, delete and '*' on secrets; our read-secrets entry is get, list and "
-               "watch (creating a Secret is not reading one; '*' is wildcard-all for us)."),
+    Difference(
+        "polaris",
+        "(all RBAC checks) exempt names",
+        "Polaris exempts objects named system:*, gce:podsecuritypolicy:calico-sa (and admin, edit, cluster-admin "
+        "roles) whatever they grant; we exempt the default roles and bindings by content, so a widened default "
+        "or a user role named system:foo is reported. Such cases are excluded, not compared.",
+    ),
+    Difference(
+        "polaris",
+        "(binding checks) missing roles",
+        "Polaris fails a binding whose role is not in the file; the API server grants nothing through it until "
+        "the role exists, and so do our model and checks (RbacModel.problems names it).",
+    ),
+    Difference(
+        "kube-linter",
+        "access-to-secrets create/delete",
+        "kube-linter also reports create, delete and '*' on secrets; our read-secrets entry is get, list and "
+        "watch (creating a Secret is not reading one; '*' is wildcard-all for us).",
+    ),
 )
 
 
@@ -348,7 +429,10 @@ def test_agreement(pair: Pair, oracles: Path) -> None:
         print(f"  excluded {where}: {why}")
     assert outcome.compared, f"{pair.id}: nothing compared"
     assert any(theirs for _, theirs, _ in outcome.compared), f"{pair.id}: no failing case compared"
-    problems = [f"  {where}: {pair.tool} {_verdict(t)}, ours ({pair.ours}) {_verdict(o)}" for where, t, o in outcome.disagreements]
+    problems = [
+        f"  {where}: {pair.tool} {_verdict(t)}, ours ({pair.ours}) {_verdict(o)}"
+        for where, t, o in outcome.disagreements
+    ]
     assert not problems, f"{pair.id} ({pair.note}): {len(problems)} disagreement(s)\n" + "\n".join(problems)
 
 
@@ -360,8 +444,10 @@ def test_compared_count(oracles: Path) -> None:
         per_tool[pair.tool] += len(outcome.compared)
         excluded[pair.tool] += len(outcome.excluded)
     total = sum(per_tool.values())
-    print(f"\nRBAC linter agreement: {total} verdicts compared over {len(PAIRS)} pairs: "
-          + ", ".join(f"{tool} {n} (+{excluded[tool]} excluded)" for tool, n in per_tool.items()))
+    print(
+        f"\nRBAC linter agreement: {total} verdicts compared over {len(PAIRS)} pairs: "
+        + ", ".join(f"{tool} {n} (+{excluded[tool]} excluded)" for tool, n in per_tool.items())
+    )
     assert set(per_tool) == {"polaris", "kube-linter"}
     assert total >= FLOOR, f"only {total} verdicts compared (floor {FLOOR})"
 

@@ -47,7 +47,7 @@ DISCOVERY = {
 EXCLUDED_QUERIES = {
     ("testdata/whocan/gatewat-api-operator.yaml", "get gateways"): (
         "the ClusterRole grants only create/update/delete/patch on gateway.networking.k8s.io; 'get' is not "
-        "among them, and rbac-tool's own filter (cmd/whocan_cmd.go: .Verb in [Verb, \"*\"]) would not list "
+        'among them, and rbac-tool\'s own filter (cmd/whocan_cmd.go: .Verb in [Verb, "*"]) would not list '
         "the subjects either: the header is stale"
     ),
 }
@@ -84,7 +84,9 @@ def _policy_rows(model: RbacModel, regex: str) -> list[tuple[str, ...]]:
         perms: list[Permission] = [p for p in model.permissions(_subject_user(subject)) if p.subject == subject]
         for p in perms:
             origin = p.role.split("/")
-            originated = f"ClusterRoles>>{origin[1]}" if origin[0] == "ClusterRole" else f"Roles>>{origin[1]}/{origin[2]}"
+            originated = (
+                f"ClusterRoles>>{origin[1]}" if origin[0] == "ClusterRole" else f"Roles>>{origin[1]}/{origin[2]}"
+            )
             for verb in p.rule.verbs:
                 for group in p.rule.api_groups or ("",):
                     for resource in p.rule.resources or ("",):
@@ -142,10 +144,14 @@ def test_rbac_tool_expectations(oracles: Path) -> None:
                 ours = Counter(r for r in _policy_rows(model, regex) if _grep(r, needle))
                 expected = Counter(tuple(str(c) for c in row) for row in case["expected_rows"])
                 if ours != expected:
-                    disagreements.append(f"{case['file']} {spec}: only ours {ours - expected}, only theirs {expected - ours}")
+                    disagreements.append(
+                        f"{case['file']} {spec}: only ours {ours - expected}, only theirs {expected - ours}"
+                    )
                 compared += sum(expected.values())
                 continue
-            ours_rows = {(s.kind, s.name, s.namespace if s.kind == "ServiceAccount" else "") for s in _who_can(model, spec)}
+            ours_rows = {
+                (s.kind, s.name, s.namespace if s.kind == "ServiceAccount" else "") for s in _who_can(model, spec)
+            }
             theirs = {(s["kind"], s["name"], s["namespace"]) for s in case["expected_subjects"]}
             for row in sorted(ours_rows | theirs):
                 key = (case["file"], row[0], row[1])
@@ -160,7 +166,9 @@ def test_rbac_tool_expectations(oracles: Path) -> None:
                 if (row in ours_rows) != (row in theirs):
                     side = "only ours" if row in ours_rows else "only rbac-tool"
                     disagreements.append(f"{case['file']} who-can {spec}: {row} {side}")
-    print(f"rbac-tool oracle: {compared} rows compared, {len(excluded_seen)} rows and {len(excluded_queries)} queries excluded, {len(disagreements)} disagreements")
+    print(
+        f"rbac-tool oracle: {compared} rows compared, {len(excluded_seen)} rows and {len(excluded_queries)} queries excluded, {len(disagreements)} disagreements"
+    )
     assert disagreements == []
     assert excluded_seen == set(EXCLUDED), "an exclusion no longer applies: remove it"
     assert excluded_queries == set(EXCLUDED_QUERIES), "an excluded query is gone: remove it"
@@ -182,6 +190,8 @@ def test_stale_gateway_header_asks_a_granted_verb(oracles: Path) -> None:
     model = _load(root, case)
     expected = {(s["kind"], s["name"], s["namespace"]) for s in case["expected_subjects"]}
     for verb in ("create", "update", "delete", "patch"):
-        found = {(s.kind, s.name, s.namespace) for s in _who_can(model, f"{verb} gateways") if s.name != "system:masters"}
+        found = {
+            (s.kind, s.name, s.namespace) for s in _who_can(model, f"{verb} gateways") if s.name != "system:masters"
+        }
         assert found == expected
     assert {s.name for s in _who_can(model, "get gateways")} == {"system:masters"}

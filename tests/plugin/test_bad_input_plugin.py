@@ -69,7 +69,9 @@ def test_a_tree_of_every_bad_input_fails_reports_the_privileged_pod_and_each_bad
     pytester.makepyfile(test_bad_input_run=TEST_FILE)
     _with_go_tools(monkeypatch)
 
-    result = pytester.runpytest_subprocess("--k8s-manifests", "deploy", "-p", "no:cacheprovider", "-rf", "--tb=no", timeout=300)
+    result = pytester.runpytest_subprocess(
+        "--k8s-manifests", "deploy", "-p", "no:cacheprovider", "-rf", "--tb=no", timeout=300
+    )
 
     output = result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output[-3000:]
@@ -84,7 +86,17 @@ def test_a_tree_of_every_bad_input_fails_reports_the_privileged_pod_and_each_bad
 def test_empty_stdin_never_passes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_bad_input_run=TEST_FILE)
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-manifests", "-", "-rf", "test_bad_input_run.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--k8s-manifests",
+            "-",
+            "-rf",
+            "test_bad_input_run.py",
+        ],
         cwd=pytester.path,
         input=b"",
         capture_output=True,

@@ -24,7 +24,10 @@ def _see_this_environment(python: Path) -> None:
     assert ours, sys.path
     target = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout.strip()
     lines = "".join(f"import site; site.addsitedir({path!r})\n" for path in ours)
     (Path(target) / "_k8ssec_test_parent_env.pth").write_text(lines)
@@ -52,7 +55,11 @@ def test_pytest_help_works_with_pytest_kubernetes_and_pytest_helm_charts(tmp_pat
     assert "--k8s-provider" in out  # pytest-kubernetes
     assert "--kubeconfig" in out  # pytest-helm-charts
     plugins = subprocess.run(
-        [str(python), "-c", "import importlib.metadata as m; print(sorted(e.name for e in m.entry_points(group='pytest11')))"],
+        [
+            str(python),
+            "-c",
+            "import importlib.metadata as m; print(sorted(e.name for e in m.entry_points(group='pytest11')))",
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -156,8 +156,14 @@ def test_insecure_shop_failures_name_the_field_and_the_fix(pytester: pytest.Pyte
 
     root = texts["test_runs_as_non_root[StatefulSet/shop/db]"]
     assert "run-as-non-root, run-as-user-root: 3 violations in StatefulSet shop/db" in root
-    assert '[run-as-user-root] - spec.template.spec.initContainers[0].securityContext.runAsUser: container "init-permissions"' in root
-    assert '[run-as-non-root] - spec.template.spec.containers[0].securityContext.runAsNonRoot: pod or container "postgres"' in root
+    assert (
+        '[run-as-user-root] - spec.template.spec.initContainers[0].securityContext.runAsUser: container "init-permissions"'
+        in root
+    )
+    assert (
+        '[run-as-non-root] - spec.template.spec.containers[0].securityContext.runAsNonRoot: pod or container "postgres"'
+        in root
+    )
 
     host_network = texts["test_no_host_namespaces[Deployment/shop/api]"]
     assert "- spec.template.spec.hostNetwork: " in host_network
@@ -170,7 +176,9 @@ def test_insecure_shop_failures_name_the_field_and_the_fix(pytester: pytest.Pyte
     # The api's main container is hardened: only the init container is reported.
     read_only = texts["test_read_only_root_filesystem[Deployment/shop/api]"]
     assert "1 violation in Deployment shop/api" in read_only
-    assert 'spec.template.spec.initContainers[0].securityContext.readOnlyRootFilesystem: container "migrate"' in read_only
+    assert (
+        'spec.template.spec.initContainers[0].securityContext.readOnlyRootFilesystem: container "migrate"' in read_only
+    )
 
     # web adds NET_BIND_SERVICE, which the suite allows; only the missing drop is reported.
     capabilities = texts["test_capabilities[Deployment/shop/web]"]

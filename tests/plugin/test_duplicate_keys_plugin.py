@@ -52,13 +52,17 @@ def test_a_hidden_privileged_fails_naming_both_lines_and_the_other_files_are_jud
     (deploy / "other.yaml").write_text(CLEAN)
     pytester.makepyfile(test_dup=TEST_FILE)
 
-    result = pytester.runpytest_subprocess("--k8s-manifests", "deploy", "-p", "no:cacheprovider", "-v", "-rf", "--tb=short", timeout=300)
+    result = pytester.runpytest_subprocess(
+        "--k8s-manifests", "deploy", "-p", "no:cacheprovider", "-v", "-rf", "--tb=short", timeout=300
+    )
 
     output = result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output[-3000:]
     assert "FAILED k8ssec::manifests[deploy/web.yaml]" in output
     assert 'deploy/web.yaml:14: invalid YAML in document 0: duplicate key "privileged" (first at line 13)' in output
-    assert "the API server refuses it with fieldValidation=Strict, and kubectl silently applies the last value" in output
+    assert (
+        "the API server refuses it with fieldValidation=Strict, and kubectl silently applies the last value" in output
+    )
     # The Deployment is never judged on the last value; the other file is judged as usual.
     assert "Deployment/shop/web" not in output
     assert "test_dup.py::test_not_privileged[Pod/shop/clean] PASSED" in output

@@ -66,7 +66,9 @@ def test_a_broken_file_is_a_failing_item_of_its_own_and_the_rest_is_judged(proje
     assert "collected 3 items" in output
     section = _failure_section(output, BAD_ID)
     # File, line and cause, and nothing else: no traceback into the plugin.
-    assert section.splitlines()[1:] == [f"{BAD}:4: invalid YAML in document 0: a mapping or a sequence cannot be a key (Kubernetes refuses the document)"]
+    assert section.splitlines()[1:] == [
+        f"{BAD}:4: invalid YAML in document 0: a mapping or a sequence cannot be a key (Kubernetes refuses the document)"
+    ]
     assert "FAILED test_sources_run.py::test_not_privileged[Deployment/shop/agent]" in output
     assert f"FAILED {BAD_ID}" in output
 
@@ -106,7 +108,10 @@ def test_error_items_are_collected_alike_on_xdist_workers(project: pytest.Pytest
 
 def test_error_items_appear_in_junit_xml(project: pytest.Pytester) -> None:
     project.runpytest("--k8s-manifests", "deploy", "--junitxml=report.xml")
-    cases = {(case.get("classname"), case.get("name")): case for case in ET.parse(project.path / "report.xml").iter("testcase")}
+    cases = {
+        (case.get("classname"), case.get("name")): case
+        for case in ET.parse(project.path / "report.xml").iter("testcase")
+    }
     case = cases[("k8ssec", f"manifests[{BAD}]")]
     failure = case.find("failure")
     assert failure is not None
@@ -125,7 +130,9 @@ def test_exclude_leaves_the_broken_file_out_and_the_header_counts_it(project: py
     result.stdout.fnmatch_lines(["k8ssec: excluded 1 path from the manifests: 1 by 'bad.yaml', 0 by 'legacy/**'"])
     assert "k8ssec:   deploy/bad.yaml" not in result.stdout.str()
     verbose = project.runpytest("--k8s-manifests", "deploy", "--k8s-exclude", "bad.yaml", "-v")
-    verbose.stdout.fnmatch_lines(["k8ssec: excluded 1 path from the manifests: 1 by 'bad.yaml'", "k8ssec:   deploy/bad.yaml (by 'bad.yaml')"])
+    verbose.stdout.fnmatch_lines(
+        ["k8ssec: excluded 1 path from the manifests: 1 by 'bad.yaml'", "k8ssec:   deploy/bad.yaml (by 'bad.yaml')"]
+    )
     project.makeini("[pytest]\nk8s_manifests = deploy\nk8s_exclude =\n    deploy/bad.*\n")
     from_ini = project.runpytest()
     from_ini.assert_outcomes(passed=1, failed=1)
@@ -186,10 +193,27 @@ def test_a_glob_over_an_unreadable_folder_or_file_fails_for_a_user_without_root_
     (shared_tree / "d" / "secret.yaml").chmod(0)
     drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
     env = {**os.environ, "HOME": str(shared_tree), "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "300"}
-    probe = subprocess.run([*drop, sys.executable, "-c", "import os; os.listdir('d/sub')"], cwd=shared_tree, env=env, capture_output=True, text=True)
+    probe = subprocess.run(
+        [*drop, sys.executable, "-c", "import os; os.listdir('d/sub')"],
+        cwd=shared_tree,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert probe.returncode != 0 and "PermissionError" in probe.stderr, "the unprivileged user can list d/sub"
     run = subprocess.run(
-        [*drop, sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rf", "--k8s-manifests", "d/**/*.yaml", "test_sources_run.py"],
+        [
+            *drop,
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-rf",
+            "--k8s-manifests",
+            "d/**/*.yaml",
+            "test_sources_run.py",
+        ],
         cwd=shared_tree,
         env=env,
         capture_output=True,
@@ -198,10 +222,21 @@ def test_a_glob_over_an_unreadable_folder_or_file_fails_for_a_user_without_root_
     )
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout + run.stderr
     assert "FAILED k8ssec::manifests[d/sub] - Failed: d/sub: cannot read the folder: Permission denied" in run.stdout
-    assert "FAILED k8ssec::manifests[d/secret.yaml] - Failed: d/secret.yaml: cannot read: Permission denied" in run.stdout
+    assert (
+        "FAILED k8ssec::manifests[d/secret.yaml] - Failed: d/secret.yaml: cannot read: Permission denied" in run.stdout
+    )
     assert "2 failed, 1 passed" in run.stdout
     named = subprocess.run(
-        [*drop, sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-manifests=d/sub/h.yaml", "test_sources_run.py"],
+        [
+            *drop,
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--k8s-manifests=d/sub/h.yaml",
+            "test_sources_run.py",
+        ],
         cwd=shared_tree,
         env=env,
         capture_output=True,

@@ -73,7 +73,9 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_verdicts_failure_text_and_report(project: pytest.Pytester) -> None:
-    result = project.runpytest("--k8s-manifests", "deploy", "-p", "no:cacheprovider", "--k8s-network-report", "out/net.html")
+    result = project.runpytest(
+        "--k8s-manifests", "deploy", "-p", "no:cacheprovider", "--k8s-network-report", "out/net.html"
+    )
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
         "*SecurityAssertionError: network-default-deny: namespace shop has no default-deny Ingress policy",
@@ -83,7 +85,7 @@ def test_verdicts_failure_text_and_report(project: pytest.Pytester) -> None:
     report = project.path / "out" / "net.html"
     result.stdout.fnmatch_lines([f"k8ssec: network report for target manifests: {report}"])
     page = report.read_text(encoding="utf-8")
-    assert "<th class=\"row\" scope=\"row\">Deployment/db/postgres</th>" in page and "TCP 5432 (pg)" in page
+    assert '<th class="row" scope="row">Deployment/db/postgres</th>' in page and "TCP 5432 (pg)" in page
 
 
 def test_report_from_ini_alone_and_broken_policy_fails_closed(project: pytest.Pytester) -> None:
@@ -92,13 +94,22 @@ def test_report_from_ini_alone_and_broken_policy_fails_closed(project: pytest.Py
     result = project.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert (project.path / "reports" / "reach.html").is_file()
-    broken = MANIFESTS + "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: db}\nspec: {policyTypes: [Ingres]}\n"
+    broken = (
+        MANIFESTS
+        + "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: db}\nspec: {policyTypes: [Ingres]}\n"
+    )
     (project.path / "deploy" / "net.yaml").write_text(broken)
     project.makepyfile(test_team_network=TESTS)
     result = project.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=3)
-    result.stdout.fnmatch_lines(["*k8s_network (manifests): invalid NetworkPolicy db/bad (*deploy/net.yaml:41): spec.policyTypes?0?: unsupported value 'Ingres'*"])
-    result.stdout.fnmatch_lines(["k8ssec: network report for target manifests NOT written to *reach.html: invalid NetworkPolicy db/bad*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*k8s_network (manifests): invalid NetworkPolicy db/bad (*deploy/net.yaml:41): spec.policyTypes?0?: unsupported value 'Ingres'*"
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["k8ssec: network report for target manifests NOT written to *reach.html: invalid NetworkPolicy db/bad*"]
+    )
     assert result.ret != 0
 
 

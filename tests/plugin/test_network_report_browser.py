@@ -54,11 +54,20 @@ def chromium() -> str:
         steps = (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"])
         for step in steps:
             try:
-                done = subprocess.run(step, capture_output=True, text=True, timeout=900, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+                done = subprocess.run(
+                    step,
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
+                    env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+                )
             except (OSError, subprocess.TimeoutExpired) as exc:
                 pytest.fail(f"chromium is missing and `{' '.join(step)}` could not run: {exc}", pytrace=False)
             if done.returncode != 0:
-                pytest.fail(f"chromium is missing and `{' '.join(step)}` failed ({done.returncode}): {done.stderr[-2000:]}", pytrace=False)
+                pytest.fail(
+                    f"chromium is missing and `{' '.join(step)}` failed ({done.returncode}): {done.stderr[-2000:]}",
+                    pytrace=False,
+                )
         found = shutil.which("chromium")
         if found is None:
             pytest.fail("apt-get installed chromium but no `chromium` is on PATH", pytrace=False)
@@ -66,7 +75,15 @@ def chromium() -> str:
 
 
 def _render(chromium: str, page: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [chromium, "--headless", "--disable-gpu", "--no-sandbox", "--user-data-dir=" + str(page.parent / "profile"), *extra, page.as_uri()]
+    command = [
+        chromium,
+        "--headless",
+        "--disable-gpu",
+        "--no-sandbox",
+        "--user-data-dir=" + str(page.parent / "profile"),
+        *extra,
+        page.as_uri(),
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
@@ -88,17 +105,50 @@ def test_matrix_renders_in_headless_chromium(pytester: pytest.Pytester, chromium
     # The overview and the two matrices.
     assert re.findall(r'<th class="col" scope="col" title="[^"]*"><span>([^<]*)</span></th>', dom) == refs * 3
     assert re.findall(r'<th class="row" scope="row">([^<]*)</th>', dom) == refs * 3
-    overview = re.findall(r'<td class="(allow|deny|partial|uncertain|na)"[^>]*>([^<]*)</td>', dom.split('<section class="port"')[0])
+    overview = re.findall(
+        r'<td class="(allow|deny|partial|uncertain|na)"[^>]*>([^<]*)</td>', dom.split('<section class="port"')[0]
+    )
     # Rows web, db, internet; columns web, db, internet: only shop reaches db, and only on 5432.
-    assert overview == [("allow", "✓ all"), ("partial", "✓ TCP 5432"), ("allow", "✓ all"), ("allow", "✓ all"), ("deny", "✗"),
-                        ("allow", "✓ all"), ("allow", "✓ all"), ("deny", "✗"), ("na", "–")]
-    cells = re.findall(r'<td class="(allow|deny|uncertain|na)" title="([^"]*)">', dom.split('<section class="port"', 1)[1])
+    assert overview == [
+        ("allow", "✓ all"),
+        ("partial", "✓ TCP 5432"),
+        ("allow", "✓ all"),
+        ("allow", "✓ all"),
+        ("deny", "✗"),
+        ("allow", "✓ all"),
+        ("allow", "✓ all"),
+        ("deny", "✗"),
+        ("na", "–"),
+    ]
+    cells = re.findall(
+        r'<td class="(allow|deny|uncertain|na)" title="([^"]*)">', dom.split('<section class="port"', 1)[1]
+    )
     assert len(cells) == 18
-    per_table = [cells[i * 9:(i + 1) * 9] for i in range(2)]
+    per_table = [cells[i * 9 : (i + 1) * 9] for i in range(2)]
     # 5432: only shop -> db is admitted into db; everything else reaches non-isolated web and the internet.
-    assert [kind for kind, _ in per_table[0]] == ["allow", "allow", "allow", "allow", "deny", "allow", "allow", "deny", "na"]
+    assert [kind for kind, _ in per_table[0]] == [
+        "allow",
+        "allow",
+        "allow",
+        "allow",
+        "deny",
+        "allow",
+        "allow",
+        "deny",
+        "na",
+    ]
     assert "allowed by db/db-ingress ingress[0]" in per_table[0][1][1]
-    assert [kind for kind, _ in per_table[1]] == ["allow", "deny", "allow", "allow", "deny", "allow", "allow", "deny", "na"]
+    assert [kind for kind, _ in per_table[1]] == [
+        "allow",
+        "deny",
+        "allow",
+        "allow",
+        "deny",
+        "allow",
+        "allow",
+        "deny",
+        "na",
+    ]
     counts = re.findall(r'<span class="n-allow">(\d+)</span>, denied: <span class="n-deny">(\d+)</span>', dom)
     assert counts == [("6", "2"), ("5", "3")]
     assert "<script" not in dom
@@ -135,8 +185,11 @@ def _argocd() -> str:
             f"    spec: {{containers: [{{name: {name}, image: quay.io/argoproj/argocd:v3.1.0, ports: [{container_ports}]}}]}}\n"
         )
         peers = ", ".join(f"{{podSelector: {{matchLabels: {{app.kubernetes.io/name: {c}}}}}}}" for c in REDIS_CLIENTS)
-        rule = (f"[{{from: [{peers}], ports: [{{port: 6379, protocol: TCP}}]}}]" if name == "argocd-redis"
-                else "[{ports: [" + ", ".join(f"{{port: {p}, protocol: TCP}}" for p, _ in ports) + "]}]")
+        rule = (
+            f"[{{from: [{peers}], ports: [{{port: 6379, protocol: TCP}}]}}]"
+            if name == "argocd-redis"
+            else "[{ports: [" + ", ".join(f"{{port: {p}, protocol: TCP}}" for p, _ in ports) + "]}]"
+        )
         docs.append(
             f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}-network-policy, namespace: argocd}}\n"
             f"spec: {{podSelector: {{matchLabels: {{app.kubernetes.io/name: {name}}}}}, policyTypes: [Ingress], ingress: {rule}}}\n"
@@ -166,7 +219,9 @@ window.addEventListener("load", () => {
 </script>"""
 
 
-def test_a_real_world_page_keeps_headers_in_the_table_and_groups_ports(pytester: pytest.Pytester, chromium: str) -> None:
+def test_a_real_world_page_keeps_headers_in_the_table_and_groups_ports(
+    pytester: pytest.Pytester, chromium: str
+) -> None:
     (pytester.mkdir("deploy") / "argocd.yaml").write_text(_argocd())
     pytester.makepyfile(test_x="def test_model(k8s_network):\n    assert len(k8s_network.pods) == 8\n")
     result = pytester.runpytest("--k8s-manifests=deploy", "-p", "no:cacheprovider", "--k8s-network-report=net.html")

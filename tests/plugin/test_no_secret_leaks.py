@@ -123,7 +123,13 @@ def test_every_builtin_check(k8s_inventory):
 """
 
 PARSE_CACHE = "k8ssec-parsed-manifests"
-EXPECTED_IDS = ("env-credential-literal", "configmap-credential", "secret-in-manifest", "secret-env-var", "default-service-account")
+EXPECTED_IDS = (
+    "env-credential-literal",
+    "configmap-credential",
+    "secret-in-manifest",
+    "secret-env-var",
+    "default-service-account",
+)
 
 
 def _needles() -> list[tuple[str, str]]:
@@ -137,7 +143,9 @@ def _needles() -> list[tuple[str, str]]:
 
 
 def _leaks(outputs: dict[str, str]) -> list[str]:
-    return sorted({f"{label} in {where}" for label, text in _needles() for where, output in outputs.items() if text in output})
+    return sorted(
+        {f"{label} in {where}" for label, text in _needles() for where, output in outputs.items() if text in output}
+    )
 
 
 def _outputs(pytester: pytest.Pytester, result: pytest.RunResult, junit: Path) -> dict[str, str]:
@@ -170,8 +178,17 @@ def planted(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
 def test_a_failing_run_prints_no_planted_secret(planted: pytest.Pytester, extra: list[str]) -> None:
     junit = planted.path / "junit.xml"
     result = planted.runpytest_subprocess(
-        "--k8s-manifests=deploy", "-rA", "-v", "--tb=long", "--showlocals", "-l",
-        "--log-level=DEBUG", f"--junitxml={junit}", "-o", "junit_logging=all", *extra,
+        "--k8s-manifests=deploy",
+        "-rA",
+        "-v",
+        "--tb=long",
+        "--showlocals",
+        "-l",
+        "--log-level=DEBUG",
+        f"--junitxml={junit}",
+        "-o",
+        "junit_logging=all",
+        *extra,
     )
     outputs = _outputs(planted, result, junit)
     # Not vacuous: every helper failed, with the expected checks, naming keys and variables.
@@ -179,8 +196,15 @@ def test_a_failing_run_prints_no_planted_secret(planted: pytest.Pytester, extra:
     everything = "\n".join(outputs.values())
     for check_id in EXPECTED_IDS:
         assert check_id in outputs["stdout"] and check_id in outputs["junit"], check_id
-    for named in ("data.password", "stringData.stripe-key", "DB_PASSWORD", "AWS_ACCESS_KEY_ID", "ADMIN_PASSWORD",
-                  "value redacted (20 chars, looks like an AWS access key id)", "last-applied-configuration"):
+    for named in (
+        "data.password",
+        "stringData.stripe-key",
+        "DB_PASSWORD",
+        "AWS_ACCESS_KEY_ID",
+        "ADMIN_PASSWORD",
+        "value redacted (20 chars, looks like an AWS access key id)",
+        "last-applied-configuration",
+    ):
         assert named in outputs["stdout"], named
     # The manifests do hold the values, so the search below can find them if they leak.
     assert all(value in MANIFESTS or _b64(value) in MANIFESTS for value in PLANTED.values())
@@ -194,9 +218,7 @@ def test_a_failing_run_prints_no_planted_secret(planted: pytest.Pytester, extra:
 
 def test_the_search_finds_a_value_that_does_leak(planted: pytest.Pytester) -> None:
     # The control: a test that prints a planted value in its failure is caught by the same search.
-    planted.makepyfile(
-        test_really_leaky=f"def test_x():\n    assert {PLANTED['env_password'][:14]!r} == 'x'\n"
-    )
+    planted.makepyfile(test_really_leaky=f"def test_x():\n    assert {PLANTED['env_password'][:14]!r} == 'x'\n")
     junit = planted.path / "junit.xml"
     result = planted.runpytest_subprocess("test_really_leaky.py", "-rA", f"--junitxml={junit}")
     result.assert_outcomes(failed=1)
@@ -284,7 +306,9 @@ def _client_key_pem() -> bytes:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key = ec.generate_private_key(ec.SECP256R1())
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _kubeconfig(path: Path, token: str, key_pem: bytes) -> None:
@@ -318,7 +342,9 @@ def _written_files(root: Path, inputs: set[Path]) -> dict[str, str]:
     }
 
 
-def test_no_planted_value_leaves_a_run_in_any_output_or_file(planted: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_planted_value_leaves_a_run_in_any_output_or_file(
+    planted: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = planted.path
     # The kubernetes client writes client-key-data to a temporary file: keep those where we search.
     monkeypatch.setenv("TMPDIR", str(planted.mkdir("tmp")))
@@ -328,20 +354,35 @@ def test_no_planted_value_leaves_a_run_in_any_output_or_file(planted: pytest.Pyt
     _kubeconfig(root / "kubeconfig", MORE["kubeconfig_token"], key_pem)
     key_body = "".join(key_pem.decode().splitlines()[1:-1])
     values = {**PLANTED, **MORE, "client_key": key_body}
-    inputs = {root / "deploy" / "billing.yaml", root / "deploy" / "more.yaml", root / "kubeconfig",
-              root / "test_leaky_suite.py", root / "test_every_shape.py"}
+    inputs = {
+        root / "deploy" / "billing.yaml",
+        root / "deploy" / "more.yaml",
+        root / "kubeconfig",
+        root / "test_leaky_suite.py",
+        root / "test_every_shape.py",
+    }
 
     manifests = planted.runpytest_subprocess(
-        "--k8s-manifests=deploy", *TALKATIVE, f"--junitxml={root / 'junit-manifests.xml'}",
+        "--k8s-manifests=deploy",
+        *TALKATIVE,
+        f"--junitxml={root / 'junit-manifests.xml'}",
         f"--k8s-network-report={root / 'report' / 'net.html'}",
     )
     live = planted.runpytest_subprocess(
-        f"--k8ssec-kubeconfig={root / 'kubeconfig'}", "--k8s-context", "prod", "--k8s-request-timeout", "3",
-        "test_every_shape.py", *TALKATIVE, f"--junitxml={root / 'junit-context.xml'}",
+        f"--k8ssec-kubeconfig={root / 'kubeconfig'}",
+        "--k8s-context",
+        "prod",
+        "--k8s-request-timeout",
+        "3",
+        "test_every_shape.py",
+        *TALKATIVE,
+        f"--junitxml={root / 'junit-context.xml'}",
     )
     outputs = {
-        "manifests stdout": manifests.stdout.str(), "manifests stderr": manifests.stderr.str(),
-        "context stdout": live.stdout.str(), "context stderr": live.stderr.str(),
+        "manifests stdout": manifests.stdout.str(),
+        "manifests stderr": manifests.stderr.str(),
+        "context stdout": live.stdout.str(),
+        "context stderr": live.stderr.str(),
         **_written_files(root, inputs),
     }
     # Not vacuous: the runs failed where the secrets are, named what they found, wrote every file.
@@ -352,8 +393,14 @@ def test_no_planted_value_leaves_a_run_in_any_output_or_file(planted: pytest.Pyt
     assert {"junit-manifests.xml", "junit-context.xml", str(Path("report", "net.html"))} <= set(outputs)
     assert any(PARSE_CACHE in name for name in outputs), "the parse cache was not written"
     assert "prod" in outputs["context stdout"] and live.ret != 0, outputs["context stdout"][-3000:]
-    found = sorted({f"{label} in {where}" for label, needle in _every_needle(values) for where, output in outputs.items()
-                    if needle in output})
+    found = sorted(
+        {
+            f"{label} in {where}"
+            for label, needle in _every_needle(values)
+            for where, output in outputs.items()
+            if needle in output
+        }
+    )
     assert found == []
 
 
@@ -387,7 +434,7 @@ def test_renderer_errors_show_no_value(planted: pytest.Pytester, monkeypatch: py
     kust = planted.mkdir("kust")
     # A typo: ':' where kustomize wants '=' (kustomize echoes the whole literal source).
     (kust / "kustomization.yaml").write_text(
-        f"secretGenerator:\n  - name: db\n    literals: [\"DB_PASSWORD:{TOOL_SECRETS['kustomize_literal']}\"]\n"
+        f'secretGenerator:\n  - name: db\n    literals: ["DB_PASSWORD:{TOOL_SECRETS["kustomize_literal"]}"]\n'
     )
     outputs = {}
     for source in ("chart", "kust"):
@@ -397,6 +444,12 @@ def test_renderer_errors_show_no_value(planted: pytest.Pytester, monkeypatch: py
     # Not vacuous: each tool's own message is shown, with the value taken out.
     assert "is shorter than 32" in outputs["chart stdout"] + outputs["chart stderr"]
     assert "invalid literal source" in outputs["kust stdout"] + outputs["kust stderr"]
-    found = sorted({f"{label} in {where}" for label, needle in _every_needle(TOOL_SECRETS) for where, output in outputs.items()
-                    if needle in output})
+    found = sorted(
+        {
+            f"{label} in {where}"
+            for label, needle in _every_needle(TOOL_SECRETS)
+            for where, output in outputs.items()
+            if needle in output
+        }
+    )
     assert found == []

@@ -51,7 +51,9 @@ def test_absent_shared_oracles_are_reported_as_not_run(
     ]
 
 
-def test_ci_requires_the_shared_oracles(pytester: pytest.Pytester, clone: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ci_requires_the_shared_oracles(
+    pytester: pytest.Pytester, clone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("K8SSEC_REQUIRE_ORACLES", "1")
     result = pytester.runpytest_subprocess(str(clone), "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=2)
@@ -60,7 +62,9 @@ def test_ci_requires_the_shared_oracles(pytester: pytest.Pytester, clone: Path, 
     assert "judge tests not run" not in result.stdout.str()
 
 
-def test_present_shared_oracles_are_judged(pytester: pytest.Pytester, clone: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_present_shared_oracles_are_judged(
+    pytester: pytest.Pytester, clone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("K8SSEC_REQUIRE_ORACLES", "1")
     shared = pytester.path / "shared" / "oracles"
     shared.mkdir(parents=True)
@@ -89,8 +93,11 @@ def test_psa_rows_are_derived_from_the_module_tree(
 ) -> None:
     cache = pytester.path / "modcache"
     testdata = cache / "k8s.io" / "pod-security-admission@v0.37.2" / "test" / "testdata"
-    for relative in ("baseline/v1.0/pass/base.yaml", "restricted/v1.29/pass/base_linux.yaml",
-                     "baseline/v1.37/fail/hostnamespaces12.yaml"):
+    for relative in (
+        "baseline/v1.0/pass/base.yaml",
+        "restricted/v1.29/pass/base_linux.yaml",
+        "baseline/v1.37/fail/hostnamespaces12.yaml",
+    ):
         (testdata / relative).parent.mkdir(parents=True, exist_ok=True)
         (testdata / relative).write_text("kind: Pod\n")
     monkeypatch.setenv("GOMODCACHE", str(cache))
@@ -116,5 +123,7 @@ def test_the_psa_fixtures_are_those_of_the_admission_the_control_plane_runs() ->
     go_mod = (ROOT / "controlplane" / "go.mod").read_text()
     replaced = re.search(r"^\s*k8s\.io/pod-security-admission => k8s\.io/pod-security-admission (\S+)", go_mod, re.M)
     assert replaced, "controlplane/go.mod no longer pins k8s.io/pod-security-admission"
-    pinned = re.search(r"^k8s\.io/pod-security-admission\s+(\S+)", (ROOT / "tests/oracles/go-modules.txt").read_text(), re.M)
+    pinned = re.search(
+        r"^k8s\.io/pod-security-admission\s+(\S+)", (ROOT / "tests/oracles/go-modules.txt").read_text(), re.M
+    )
     assert pinned and pinned.group(1) == replaced.group(1)

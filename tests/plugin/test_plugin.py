@@ -33,7 +33,8 @@ def shop(pytester: pytest.Pytester) -> pytest.Pytester:
     manifests = pytester.mkdir("deploy")
     (manifests / "web.yaml").write_text(_deployment("web") + "---\n" + _deployment("api", tier="backend"))
     (manifests / "ops.yaml").write_text(
-        "# the agent\n" + _deployment("agent", ns="ops", tier="infra", privileged=True)
+        "# the agent\n"
+        + _deployment("agent", ns="ops", tier="infra", privileged=True)
         + "---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}\n"
     )
     (manifests / "values.yaml").write_text("replicaCount: 2\n")
@@ -43,7 +44,9 @@ def shop(pytester: pytest.Pytester) -> pytest.Pytester:
 def test_help_lists_the_k8ssec_group_and_its_options(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["k8ssec: Kubernetes security tests*", "*--k8s-manifests=PATH*", "*--k8s-non-k8s-yaml*"])
+    result.stdout.fnmatch_lines(
+        ["k8ssec: Kubernetes security tests*", "*--k8s-manifests=PATH*", "*--k8s-non-k8s-yaml*"]
+    )
     result.stdout.fnmatch_lines(["*k8s_manifests (linelist)*"])
 
 
@@ -83,7 +86,11 @@ def test_one_test_case_per_workload_with_kind_namespace_name_ids(shop: pytest.Py
     result = shop.runpytest("--k8s-manifests", "deploy", "-v")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines_random(
-        ["*test_w?Deployment/shop/web? PASSED*", "*test_w?Deployment/shop/api? PASSED*", "*test_w?Deployment/ops/agent? PASSED*"]
+        [
+            "*test_w?Deployment/shop/web? PASSED*",
+            "*test_w?Deployment/shop/api? PASSED*",
+            "*test_w?Deployment/ops/agent? PASSED*",
+        ]
     )
 
 
@@ -161,7 +168,9 @@ def test_non_kubernetes_yaml_in_a_scanned_dir_warns_and_can_be_made_an_error(sho
     # As an error, the file is a failing item of its own; the objects still load and are judged.
     result = shop.runpytest("--k8s-manifests", "deploy", "--k8s-non-k8s-yaml", "error")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["deploy/values.yaml:1: not a Kubernetes object (a mapping without apiVersion and kind)"])
+    result.stdout.fnmatch_lines(
+        ["deploy/values.yaml:1: not a Kubernetes object (a mapping without apiVersion and kind)"]
+    )
     assert "FAILED k8ssec::manifests[deploy/values.yaml]" in result.stdout.str()
     shop.makeini("[pytest]\nk8s_non_k8s_yaml = ignore\nk8s_manifests = deploy\n")
     result = shop.runpytest()
@@ -265,7 +274,9 @@ def test_junit_properties_and_terminal_summary_carry_the_findings(shop: pytest.P
     assert '"path": "spec.template.spec.containers[0].securityContext.privileged"' in findings[0]
     assert '"source": "deploy/ops.yaml:2"' in findings[0]
     passing = cases["test_priv[Deployment/shop/web]"]
-    assert ("k8ssec.check", "privileged-container=pass") in [(p.get("name"), p.get("value")) for p in passing.iter("property")]
+    assert ("k8ssec.check", "privileged-container=pass") in [
+        (p.get("name"), p.get("value")) for p in passing.iter("property")
+    ]
 
 
 def test_report_header_names_the_sources(shop: pytest.Pytester) -> None:
@@ -301,4 +312,6 @@ def test_plugins_register_checks_through_the_hook(shop: pytest.Pytester) -> None
     )
     result = shop.runpytest("--k8s-manifests", "deploy")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*team-tier-label: 1 violation in Service shop/web*", "*- metadata.labels: has no tier label*"])
+    result.stdout.fnmatch_lines(
+        ["*team-tier-label: 1 violation in Service shop/web*", "*- metadata.labels: has no tier label*"]
+    )

@@ -76,7 +76,9 @@ def test_verdicts_and_failure_text(project: pytest.Pytester) -> None:
     ) in out
     result.stdout.fnmatch_lines(["*rbac-risky-rules: 7 risky permission(s) held by 1 subject(s) judged*"])
     result.stdout.fnmatch_lines(["*- ServiceAccount ci/deployer: read-secrets in namespace shop: get secrets*"])
-    result.stdout.fnmatch_lines(["*RbacError: source='cluster' asks the API server, but target 'manifests' is not a live cluster*"])
+    result.stdout.fnmatch_lines(
+        ["*RbacError: source='cluster' asks the API server, but target 'manifests' is not a live cluster*"]
+    )
     # The summary counts the helpers' results.
     result.stdout.fnmatch_lines(["*rbac-risky-rules*high*1*1*"])
 
@@ -85,8 +87,16 @@ def test_rbac_defaults_none_leaves_default_roles_unresolved(project: pytest.Pyte
     # Without defaults the binding names a ClusterRole that does not exist: it grants nothing (and
     # the run says so), so the deployer can no longer create deployments.
     result = project.runpytest(
-        "--k8s-manifests", "deploy", "--k8s-rbac-defaults", "none", "-p", "no:cacheprovider", "-k", "defaults or shop_secrets",
-        "-W", "always",
+        "--k8s-manifests",
+        "deploy",
+        "--k8s-rbac-defaults",
+        "none",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "defaults or shop_secrets",
+        "-W",
+        "always",
     )
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*cannot create deployments* in namespace shop: no RBAC rule allows it*"])
@@ -99,7 +109,9 @@ def test_rbac_defaults_ini_and_unknown_version(project: pytest.Pytester) -> None
     result.assert_outcomes(passed=1)
     result = project.runpytest("--k8s-manifests", "deploy", "--k8s-rbac-defaults", "1.2", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*k8s_rbac_defaults: no default ClusterRoles shipped for Kubernetes '1.2'; use one of: latest, none, 1.37*"])
+    result.stderr.fnmatch_lines(
+        ["*k8s_rbac_defaults: no default ClusterRoles shipped for Kubernetes '1.2'; use one of: latest, none, 1.37*"]
+    )
 
 
 def test_without_targets_k8s_rbac_skips_with_the_way_to_configure(pytester: pytest.Pytester) -> None:

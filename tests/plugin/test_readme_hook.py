@@ -16,7 +16,9 @@ def _hook_example() -> str:
 
 def test_the_readme_hook_example_works_with_and_without_the_plugin(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(_hook_example())
-    (pytester.path / "deploy.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec: {containers: [{name: a, image: x}]}\n")
+    (pytester.path / "deploy.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec: {containers: [{name: a, image: x}]}\n"
+    )
     pytester.makepyfile(
         """
         from pytest_k8ssec.checks import active_registry

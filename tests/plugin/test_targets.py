@@ -35,7 +35,12 @@ def two_targets(pytester: pytest.Pytester) -> list[str]:
     """Arguments for two targets: the manifests (one Pod) and a context nobody answers."""
     (pytester.path / "deploy.yaml").write_text(_pod("web", "shop"))
     (pytester.path / "kubeconfig").write_text(NOWHERE_KUBECONFIG)
-    return ["--k8s-manifests=deploy.yaml", "--k8s-context=nowhere", "--k8ssec-kubeconfig=kubeconfig", "--k8s-request-timeout=2"]
+    return [
+        "--k8s-manifests=deploy.yaml",
+        "--k8s-context=nowhere",
+        "--k8ssec-kubeconfig=kubeconfig",
+        "--k8s-request-timeout=2",
+    ]
 
 
 def test_every_target_fixture_works_with_two_targets(pytester: pytest.Pytester, two_targets: list[str]) -> None:
@@ -63,7 +68,17 @@ def test_every_target_fixture_works_with_two_targets(pytester: pytest.Pytester, 
     assert "uses no argument" not in out and "ERROR collecting" not in out, out
     # Every test runs once per target: the manifests' cases pass (or skip where a cluster is
     # needed), the unreachable context's cases fail with the cause.
-    for name in ("target", "inventory", "inventory_alone", "workloads", "workload", "pods", "rbac", "network", "workload_namespace"):
+    for name in (
+        "target",
+        "inventory",
+        "inventory_alone",
+        "workloads",
+        "workload",
+        "pods",
+        "rbac",
+        "network",
+        "workload_namespace",
+    ):
         assert f"test_{name}[manifests" in out, name
         assert f"test_{name}[nowhere" in out, name
     result.stdout.fnmatch_lines_random(
@@ -90,7 +105,9 @@ def test_every_target_fixture_works_with_two_targets(pytester: pytest.Pytester, 
     assert "context 'nowhere': cannot reach https://127.0.0.1:1" in out
 
 
-def test_namespace_options_narrow_manifests_as_they_narrow_clusters(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_namespace_options_narrow_manifests_as_they_narrow_clusters(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (pytester.path / "deploy.yaml").write_text(
         "---\n".join(
             [
@@ -124,14 +141,18 @@ def test_namespace_options_narrow_manifests_as_they_narrow_clusters(pytester: py
     monkeypatch.setenv("EXPECTED", "ClusterRole/reader,Namespace/argocd,Pod/argocd/server,Pod/default/loose")
     result = pytester.runpytest(*base, "--k8s-exclude-namespace", "logging")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["k8ssec: namespaces: all except logging (*", "k8ssec: manifests: 2 object(s) *left out"])
+    result.stdout.fnmatch_lines(
+        ["k8ssec: namespaces: all except logging (*", "k8ssec: manifests: 2 object(s) *left out"]
+    )
     # The ini keys narrow as well.
     pytester.makeini("[pytest]\nk8s_namespaces = argocd\n    default\n")
     monkeypatch.setenv("EXPECTED", "ClusterRole/reader,Namespace/argocd,Pod/argocd/server,Pod/default/loose")
     pytester.runpytest(*base).assert_outcomes(passed=1)
 
 
-def test_default_namespace_places_namespaced_objects_as_kubectl_apply_n(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_namespace_places_namespaced_objects_as_kubectl_apply_n(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     crds = """\
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -175,7 +196,8 @@ metadata: {name: reader}
     )
     base = ["--k8s-manifests=deploy.yaml", "-p", "no:cacheprovider"]
     monkeypatch.setenv(
-        "EXPECTED", "Application/team/guestbook,ClusterThing/thing,Mystery/m,ClusterRole/reader,Pod/team/loose,Pod/shop/placed"
+        "EXPECTED",
+        "Application/team/guestbook,ClusterThing/thing,Mystery/m,ClusterRole/reader,Pod/team/loose,Pod/shop/placed",
     )
     result = pytester.runpytest(*base, "--k8s-default-namespace", "team")
     result.assert_outcomes(passed=1)
@@ -185,7 +207,8 @@ metadata: {name: reader}
     # Without it: "default" (as kubectl applies them), custom resources of known scope too.
     (pytester.path / "tox.ini").unlink()
     monkeypatch.setenv(
-        "EXPECTED", "Application/default/guestbook,ClusterThing/thing,Mystery/m,ClusterRole/reader,Pod/default/loose,Pod/shop/placed"
+        "EXPECTED",
+        "Application/default/guestbook,ClusterThing/thing,Mystery/m,ClusterRole/reader,Pod/default/loose,Pod/shop/placed",
     )
     pytester.runpytest(*base).assert_outcomes(passed=1)
     result = pytester.runpytest(*base, "--k8s-default-namespace", "Not_A_Namespace")
@@ -195,7 +218,9 @@ metadata: {name: reader}
 
 def test_duplicates_warn_naming_both_places_and_both_are_judged(pytester: pytest.Pytester) -> None:
     (pytester.path / "a.yaml").write_text(_pod("web", "shop") + "---\n" + _pod("web", "shop"))
-    (pytester.path / "b.yaml").write_text("# the same pod again\n" + _pod("web", "shop") + "---\n" + _pod("web", "other"))
+    (pytester.path / "b.yaml").write_text(
+        "# the same pod again\n" + _pod("web", "shop") + "---\n" + _pod("web", "other")
+    )
     pytester.makepyfile(
         """
         def test_each(k8s_workload): pass
@@ -213,14 +238,25 @@ def test_duplicates_warn_naming_both_places_and_both_are_judged(pytester: pytest
     assert "other/web is defined twice" not in result.stdout.str()
     # The duplicates' test cases say where each one is.
     result.stdout.fnmatch_lines_random(
-        ["*test_each[[]Pod/shop/web[]] PASSED*", "*test_each[[]Pod/shop/web@a.yaml:7[]] PASSED*", "*test_each[[]Pod/shop/web@b.yaml:2[]] PASSED*"]
+        [
+            "*test_each[[]Pod/shop/web[]] PASSED*",
+            "*test_each[[]Pod/shop/web@a.yaml:7[]] PASSED*",
+            "*test_each[[]Pod/shop/web@b.yaml:2[]] PASSED*",
+        ]
     )
 
 
 def test_k8s_select_exclude_leaves_objects_out_and_is_validated(pytester: pytest.Pytester) -> None:
     ds = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: {n}, namespace: {ns}}}\nspec:\n  template:\n    spec: {{containers: [{{name: a, image: x}}]}}\n"
     (pytester.path / "deploy.yaml").write_text(
-        "---\n".join([ds.format(n="fluentd", ns="logging"), ds.format(n="vector", ns="logging"), ds.format(n="node-exporter", ns="monitoring"), _pod("web", "shop")])
+        "---\n".join(
+            [
+                ds.format(n="fluentd", ns="logging"),
+                ds.format(n="vector", ns="logging"),
+                ds.format(n="node-exporter", ns="monitoring"),
+                _pod("web", "shop"),
+            ]
+        )
     )
     pytester.makepyfile(
         """
@@ -239,7 +275,9 @@ def test_k8s_select_exclude_leaves_objects_out_and_is_validated(pytester: pytest
     result = pytester.runpytest("--k8s-manifests=deploy.yaml", "-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*test_each[[]DaemonSet/monitoring/node-exporter[]] PASSED*"])
-    result.stdout.fnmatch_lines(["*the selection (kind='DaemonSet', exclude=[[]kind='DaemonSet'[]]) matched no workload*"])
+    result.stdout.fnmatch_lines(
+        ["*the selection (kind='DaemonSet', exclude=[[]kind='DaemonSet'[]]) matched no workload*"]
+    )
     pytester.makepyfile(
         """
         import pytest
@@ -251,7 +289,11 @@ def test_k8s_select_exclude_leaves_objects_out_and_is_validated(pytester: pytest
     result = pytester.runpytest("--k8s-manifests=deploy.yaml", "-p", "no:cacheprovider")
     # Raised while collecting: pytest reports the UsageError as a collection error and stops.
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["*UsageError: @pytest.mark.k8s_select: exclude: unknown key(s) namspace (known: kind, namespace, name, labels, exclude)*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*UsageError: @pytest.mark.k8s_select: exclude: unknown key(s) namspace (known: kind, namespace, name, labels, exclude)*"
+        ]
+    )
 
 
 def test_k8s_workload_namespace_one_case_per_namespace_with_its_labels_and_workloads(pytester: pytest.Pytester) -> None:
@@ -303,14 +345,20 @@ def test_k8s_workload_namespace_one_case_per_namespace_with_its_labels_and_workl
             "*test_none_left[[]no-workload-matched[]] ERROR*",
         ]
     )
-    result.stdout.fnmatch_lines(["*the selection (exclude=[[]namespace=*) matched no workload among the 7 loaded objects*"])
+    result.stdout.fnmatch_lines(
+        ["*the selection (exclude=[[]namespace=*) matched no workload among the 7 loaded objects*"]
+    )
     pytester.makepyfile("def test_both(k8s_workload, k8s_workload_namespace): pass")
     result = pytester.runpytest("--k8s-manifests=deploy.yaml", "-p", "no:cacheprovider")
     assert result.ret != pytest.ExitCode.OK
-    result.stdout.fnmatch_lines(["*k8s_workload and k8s_workload_namespace each make one test case per object; use one of them*"])
+    result.stdout.fnmatch_lines(
+        ["*k8s_workload and k8s_workload_namespace each make one test case per object; use one of them*"]
+    )
 
 
-def test_api_requests_in_the_summary_are_summed_over_xdist_workers(pytester: pytest.Pytester, two_targets: list[str]) -> None:
+def test_api_requests_in_the_summary_are_summed_over_xdist_workers(
+    pytester: pytest.Pytester, two_targets: list[str]
+) -> None:
     # Each worker writes what it counted itself: the summary must be their sum, not the
     # controller's own count (it runs no test: 0).
     pytester.makeconftest(
@@ -334,7 +382,9 @@ def test_api_requests_in_the_summary_are_summed_over_xdist_workers(pytester: pyt
     result.stdout.fnmatch_lines([f"k8ssec: target nowhere: {total} API requests"])
 
 
-def test_manifests_path_in_space_form_cannot_move_the_rootdir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_manifests_path_in_space_form_cannot_move_the_rootdir(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = pytester.mkdir("project")
     (project / "pytest.ini").write_text("[pytest]\nk8s_default_namespace = team\n")
     (project / "test_x.py").write_text("def test_x(k8s_workload): assert k8s_workload.namespace == 'team'\n")
@@ -368,7 +418,11 @@ def test_manifests_path_in_space_form_cannot_move_the_rootdir(pytester: pytest.P
     (project / "test_x.py").write_text("def test_x(k8s_workload): pass\n")
     result = pytester.runpytest("--k8s-manifests", str(elsewhere))
     result.assert_outcomes(passed=1, warnings=1)
-    result.stdout.fnmatch_lines([f"*K8sSecWarning: pytest-k8ssec: pytest chose its rootdir {pytester.path} *Write --k8s-manifests={elsewhere} (with '='), or pass --rootdir={project}."])
+    result.stdout.fnmatch_lines(
+        [
+            f"*K8sSecWarning: pytest-k8ssec: pytest chose its rootdir {pytester.path} *Write --k8s-manifests={elsewhere} (with '='), or pass --rootdir={project}."
+        ]
+    )
 
 
 def test_manifests_from_stdin_reach_every_xdist_worker(pytester: pytest.Pytester) -> None:

@@ -55,7 +55,9 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def test_per_workload_gate_passes_clean_images_and_fails_vulnerable_and_unscanned_ones(project: pytest.Pytester) -> None:
+def test_per_workload_gate_passes_clean_images_and_fails_vulnerable_and_unscanned_ones(
+    project: pytest.Pytester,
+) -> None:
     project.makepyfile(
         """
         from pytest_k8ssec.asserts.vulnerabilities import assert_no_vulnerabilities
@@ -73,7 +75,9 @@ def test_per_workload_gate_passes_clean_images_and_fails_vulnerable_and_unscanne
             "*test_images?CronJob/ops/report? FAILED*",
         ]
     )
-    result.stdout.fnmatch_lines(["*image-vulnerabilities CRITICAL or above: 3 violations in Deployment shop/web (deploy/shop.yaml:1)"])
+    result.stdout.fnmatch_lines(
+        ["*image-vulnerabilities CRITICAL or above: 3 violations in Deployment shop/web (deploy/shop.yaml:1)"]
+    )
     text = result.stdout.str()
     assert (
         f'spec.template.spec.initContainers[0].image: container "proxy-init" image nginx:1.25.4@{NGINX_DIGEST}: '
@@ -108,7 +112,7 @@ def test_one_gate_over_all_workloads_lists_ignored_findings_with_their_reasons(p
             "*CronJob ops/report (deploy/shop.yaml:22)",
             "*no scan report covers registry.example.com/ops/report:7*",
             "*ignored (2, with reasons):",
-            '*CVE-2023-45853 CRITICAL in zlib1g 1:1.2.13.dfsg-1, no fix (will_not_fix) (image registry.example.com/shop/web:1.4.2, '
+            "*CVE-2023-45853 CRITICAL in zlib1g 1:1.2.13.dfsg-1, no fix (will_not_fix) (image registry.example.com/shop/web:1.4.2, "
             'Deployment shop/web container "app"): MiniZip is not built into zlib1g',
         ]
     )

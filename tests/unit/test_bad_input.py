@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import gzip
+import itertools
 import json
 import os
 import random
@@ -50,7 +51,11 @@ BROKEN: dict[str, tuple[str | bytes, int | None, str]] = {
     # malformed YAML
     "unclosed-flow-sequence.yaml": (POD_HEAD + "spec: {containers: [\n", 5, "invalid YAML"),
     "unclosed-flow-mapping.yaml": (POD_HEAD + "spec: {containers: []\n", 5, "did not find expected ',' or '}'"),
-    "bad-indentation.yaml": (POD_HEAD + "spec:\n  containers:\n  - name: a\n   image: x\n", 7, "did not find expected key"),
+    "bad-indentation.yaml": (
+        POD_HEAD + "spec:\n  containers:\n  - name: a\n   image: x\n",
+        7,
+        "did not find expected key",
+    ),
     "tab-indentation.yaml": (POD_HEAD + "spec:\n\tcontainers: []\n", 5, "cannot start any token"),
     "unterminated-quote.yaml": (POD_HEAD + 'spec: {containers: [{name: "a, image: x}]}\n', 5, "end of stream"),
     "stray-bracket.yaml": (POD_HEAD + "spec: ]\n", 4, "invalid YAML"),
@@ -66,10 +71,18 @@ BROKEN: dict[str, tuple[str | bytes, int | None, str]] = {
     "nan-value.yaml": (POD_HEAD + "spec: {securityContext: {runAsUser: .nan}}\n", 4, "cannot be encoded as JSON"),
     "bad-bool-tag.yaml": (POD_HEAD + "spec: {hostPID: !!bool maybe}\n", 4, "as bool"),
     # Helm templates left in a tree
-    "helm-template.yaml": ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n", 4, "cannot be a key"),
+    "helm-template.yaml": (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n",
+        4,
+        "cannot be a key",
+    ),
     "helm-control.yaml": ("{{- if .Values.enabled }}\napiVersion: v1\nkind: Pod\n{{- end }}\n", 1, "invalid YAML"),
     # malformed JSON
-    "json-trailing-comma.json": ('{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "a"},\n}\n', 3, "invalid JSON"),
+    "json-trailing-comma.json": (
+        '{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "a"},\n}\n',
+        3,
+        "invalid JSON",
+    ),
     "json-truncated.json": ('{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "a"', 2, "invalid JSON"),
     "json-deep.json": ("[" * 100_000 + "]" * 100_000, None, "nested too deeply"),
     # alias bombs and cycles, deep nesting
@@ -88,16 +101,32 @@ BROKEN: dict[str, tuple[str | bytes, int | None, str]] = {
     "png.yaml": (b"\x89PNG\r\n\x1a\n" + bytes(200), 1, "not UTF-8 text"),
     "nul-bytes.yaml": ((POD_HEAD + "spec: {}\n").encode() + b"\x00\x00\n", 5, "control characters"),
     "control-character.yaml": (POD_HEAD + "spec: \x07\n", 4, "control characters"),
-    "latin-1.yaml": ((POD_HEAD + "spec: {containers: [{name: caf\xe9, image: x}]}\n").encode("latin-1"), 4, "not UTF-8 text"),
+    "latin-1.yaml": (
+        (POD_HEAD + "spec: {containers: [{name: caf\xe9, image: x}]}\n").encode("latin-1"),
+        4,
+        "not UTF-8 text",
+    ),
     "utf-16-without-bom.yaml": ((POD_HEAD + "spec: {}\n").encode("utf-16-le"), 1, "control characters"),
     # not objects, or objects without what every object has
-    "missing-api-version.yaml": ("kind: Pod\nmetadata: {name: a}\nspec: {containers: []}\n", 1, "apiVersion is missing"),
+    "missing-api-version.yaml": (
+        "kind: Pod\nmetadata: {name: a}\nspec: {containers: []}\n",
+        1,
+        "apiVersion is missing",
+    ),
     "missing-kind.yaml": ("apiVersion: v1\nmetadata: {name: a}\nspec: {containers: []}\n", 1, "kind is missing"),
     "kind-not-a-string.yaml": ("apiVersion: v1\nkind: [Pod]\nmetadata: {name: a}\n", 1, "not a non-empty string"),
     "metadata-a-list.yaml": ("apiVersion: v1\nkind: Pod\nmetadata: [a]\n", 1, "metadata of Pod is a list"),
-    "name-a-number.yaml": ("apiVersion: v1\nkind: Pod\nmetadata: {name: 5}\n", 1, "metadata.name of Pod is missing or not a string"),
+    "name-a-number.yaml": (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: 5}\n",
+        1,
+        "metadata.name of Pod is missing or not a string",
+    ),
     "list-item-a-scalar.yaml": ("apiVersion: v1\nkind: List\nitems:\n- 42\n", 4, "items[0] of List is a number"),
-    "sequence-item-a-scalar.yaml": ("- " + POD_HEAD.replace("\n", "\n  ").rstrip() + "\n- 42\n", 4, "item 1 of the YAML sequence is a number"),
+    "sequence-item-a-scalar.yaml": (
+        "- " + POD_HEAD.replace("\n", "\n  ").rstrip() + "\n- 42\n",
+        4,
+        "item 1 of the YAML sequence is a number",
+    ),
 }
 
 
@@ -126,12 +155,14 @@ def _load_bounded(paths: list[str], options: LoadOptions, seconds: float = 30) -
 def _catching(paths: list[str], options: LoadOptions) -> LoadResult | BaseException:
     try:
         return load(paths, options)
-    except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+    except BaseException as exc:
         return exc
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
-def test_broken_input_is_an_error_naming_file_and_line_and_the_privileged_pod_is_still_loaded(tmp_path: Path, name: str) -> None:
+def test_broken_input_is_an_error_naming_file_and_line_and_the_privileged_pod_is_still_loaded(
+    tmp_path: Path, name: str
+) -> None:
     content, line, cause = BROKEN[name]
     bad = _write(tmp_path / "tree" / name, content)
     _write(tmp_path / "tree" / "zz-privileged.yaml", PRIVILEGED_POD)
@@ -175,12 +206,20 @@ def test_empty_stdin_loads_nothing_and_says_nothing_was_checked() -> None:
 @pytest.mark.parametrize(
     ("text", "lines"),
     [
-        ("apiVersion: v1\nkind: Pod\nmetadata: {name: d}\nspec:\n  containers:\n  - {name: a, image: x, securityContext: {privileged: true, privileged: false}}\n", (6, 6)),
-        ("apiVersion: v1\nkind: Pod\nmetadata: {name: d}\nspec:\n  containers:\n  - name: a\n    image: x\n    securityContext: {privileged: true}\n    securityContext: {}\n", (9, 8)),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: d}\nspec:\n  containers:\n  - {name: a, image: x, securityContext: {privileged: true, privileged: false}}\n",
+            (6, 6),
+        ),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: d}\nspec:\n  containers:\n  - name: a\n    image: x\n    securityContext: {privileged: true}\n    securityContext: {}\n",
+            (9, 8),
+        ),
     ],
     ids=["privileged-twice", "securityContext-twice"],
 )
-def test_a_duplicate_key_never_hides_a_value_a_reviewer_reads(tmp_path: Path, text: str, lines: tuple[int, int]) -> None:
+def test_a_duplicate_key_never_hides_a_value_a_reviewer_reads(
+    tmp_path: Path, text: str, lines: tuple[int, int]
+) -> None:
     # issue 12 item 6: the last value won silently (privileged: false) while a reviewer reads true.
     result = load([str(_write(tmp_path / "dup.yaml", text))], LoadOptions(collect_errors=True))
     assert result.objects == []
@@ -241,7 +280,7 @@ def _wrong_values(spec: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tupl
 
 def _put(document: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
     node: Any = document
-    for key, following in zip(path, path[1:]):
+    for key, following in itertools.pairwise(path):
         if isinstance(key, int):
             while len(node) <= key:
                 node.append({})
@@ -275,7 +314,9 @@ WRONG = [
 
 
 @pytest.mark.parametrize(("path", "value"), WRONG, ids=[f"{_dotted(p)}={v!r}" for p, v in WRONG])
-def test_a_wrong_type_at_any_field_the_checks_read_is_a_failure_naming_the_field(path: tuple[str | int, ...], value: Any) -> None:
+def test_a_wrong_type_at_any_field_the_checks_read_is_a_failure_naming_the_field(
+    path: tuple[str | int, ...], value: Any
+) -> None:
     document = copy.deepcopy(COMPLIANT_POD)
     _put(document, path, value)
     obj = K8sObject(document, Provenance("pod.yaml", 1))
@@ -298,22 +339,41 @@ _BASES: list[dict[str, Any]] = [
         "spec": {
             "replicas": 2,
             "template": {
-                "metadata": {"labels": {"app": "web"}, "annotations": {"container.apparmor.security.beta.kubernetes.io/app": "runtime/default"}},
+                "metadata": {
+                    "labels": {"app": "web"},
+                    "annotations": {"container.apparmor.security.beta.kubernetes.io/app": "runtime/default"},
+                },
                 "spec": {
                     "serviceAccountName": "web",
                     "hostNetwork": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}, "sysctls": [{"name": "net.ipv4.ip_local_port_range", "value": "1024 65535"}]},
-                    "volumes": [{"name": "data", "hostPath": {"path": "/var/log", "type": "Directory"}}, {"name": "cfg", "configMap": {"name": "web"}}],
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 1000,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                        "sysctls": [{"name": "net.ipv4.ip_local_port_range", "value": "1024 65535"}],
+                    },
+                    "volumes": [
+                        {"name": "data", "hostPath": {"path": "/var/log", "type": "Directory"}},
+                        {"name": "cfg", "configMap": {"name": "web"}},
+                    ],
                     "initContainers": [{"name": "init", "image": "busybox:1.36", "command": ["true"]}],
                     "containers": [
                         {
                             "name": "app",
                             "image": "registry.example.com/web:1.0",
                             "imagePullPolicy": "Always",
-                            "env": [{"name": "DB_PASSWORD", "value": "hunter2hunter2"}, {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
+                            "env": [
+                                {"name": "DB_PASSWORD", "value": "hunter2hunter2"},
+                                {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+                            ],
                             "ports": [{"containerPort": 8080, "hostPort": 80, "protocol": "TCP"}],
                             "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
-                            "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}, "procMount": "Default"},
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "readOnlyRootFilesystem": True,
+                                "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
+                                "procMount": "Default",
+                            },
                             "livenessProbe": {"httpGet": {"path": "/", "port": 8080, "host": "127.0.0.1"}},
                         }
                     ],
@@ -325,7 +385,14 @@ _BASES: list[dict[str, Any]] = [
         "apiVersion": "batch/v1",
         "kind": "CronJob",
         "metadata": {"name": "job", "namespace": "ops"},
-        "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x:latest"}], "restartPolicy": "Never"}}}}},
+        "spec": {
+            "schedule": "* * * * *",
+            "jobTemplate": {
+                "spec": {
+                    "template": {"spec": {"containers": [{"name": "c", "image": "x:latest"}], "restartPolicy": "Never"}}
+                }
+            },
+        },
     },
     {
         "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -340,8 +407,19 @@ _BASES: list[dict[str, Any]] = [
         "metadata": {"name": "r", "namespace": "shop"},
         "rules": [{"apiGroups": ["*"], "resources": ["secrets", "pods/exec"], "verbs": ["get", "*"]}],
     },
-    {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "shop"}, "stringData": {"password": "Sup3rS3cretPassw0rd"}, "data": {"token": "aGVsbG8="}},
-    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}, "data": {"AWS_KEY": "AKIAIOSFODNN7EXAMPL2", "plain": "x"}},
+    {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s", "namespace": "shop"},
+        "stringData": {"password": "Sup3rS3cretPassw0rd"},
+        "data": {"token": "aGVsbG8="},
+    },
+    {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": "shop"},
+        "data": {"AWS_KEY": "AKIAIOSFODNN7EXAMPL2", "plain": "x"},
+    },
 ]
 
 _odd_scalars = st.one_of(
@@ -350,7 +428,24 @@ _odd_scalars = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=30),
-    st.sampled_from(["", "true", "0", "ALL", "*", "latest", "-", "a-" * 500, "runtime/default", "Localhost", "/", "..", "\x00", "🙂"]),
+    st.sampled_from(
+        [
+            "",
+            "true",
+            "0",
+            "ALL",
+            "*",
+            "latest",
+            "-",
+            "a-" * 500,
+            "runtime/default",
+            "Localhost",
+            "/",
+            "..",
+            "\x00",
+            "🙂",
+        ]
+    ),
     st.binary(max_size=8),
 )
 _odd_values = st.recursive(
@@ -391,7 +486,27 @@ def _mutated_workloads(draw: st.DrawFn) -> dict[str, Any]:
         path = draw(st.sampled_from(paths))
         if draw(st.booleans()) and isinstance(_get(document, path), dict):
             # A new key beside the existing ones (fields the checks read may be absent in the base).
-            key = draw(st.sampled_from(["securityContext", "privileged", "hostPID", "capabilities", "containers", "image", "env", "volumes", "hostPath", "rules", "subjects", "data", "metadata", "spec", "template"]))
+            key = draw(
+                st.sampled_from(
+                    [
+                        "securityContext",
+                        "privileged",
+                        "hostPID",
+                        "capabilities",
+                        "containers",
+                        "image",
+                        "env",
+                        "volumes",
+                        "hostPath",
+                        "rules",
+                        "subjects",
+                        "data",
+                        "metadata",
+                        "spec",
+                        "template",
+                    ]
+                )
+            )
             path = (*path, key)
             _get(document, path[:-1])[key] = draw(_odd_values)
         else:
@@ -517,7 +632,7 @@ def test_the_largest_inputs_stay_bounded_in_time_and_memory(tmp_path: Path, caps
 
 _VALID_TEXT = (
     "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\n  labels: {app: web}\n"
-    "spec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: \"registry.example.com/web:1.0\"\n"
+    'spec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: "registry.example.com/web:1.0"\n'
     "        securityContext: {privileged: true, runAsUser: 0}\n        env: [{name: A, value: '1'}]\n"
     "---\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c}\n  data: &d {k: v}\n  extra: *d\n"
 )
@@ -529,7 +644,33 @@ def _mangled_text(draw: st.DrawFn) -> bytes:
     for _ in range(draw(st.integers(min_value=1, max_value=6))):
         at = draw(st.integers(min_value=0, max_value=len(data)))
         action = draw(st.sampled_from(["insert", "delete", "replace"]))
-        chunk = draw(st.one_of(st.binary(min_size=1, max_size=4), st.sampled_from([b"[", b"{", b"]", b"}", b":", b"- ", b"\t", b"&a ", b"*a", b"!!", b"\n---\n", b"'", b'"', b"#", b"|", b">", b"\xff", b"\x00"])))
+        chunk = draw(
+            st.one_of(
+                st.binary(min_size=1, max_size=4),
+                st.sampled_from(
+                    [
+                        b"[",
+                        b"{",
+                        b"]",
+                        b"}",
+                        b":",
+                        b"- ",
+                        b"\t",
+                        b"&a ",
+                        b"*a",
+                        b"!!",
+                        b"\n---\n",
+                        b"'",
+                        b'"',
+                        b"#",
+                        b"|",
+                        b">",
+                        b"\xff",
+                        b"\x00",
+                    ]
+                ),
+            )
+        )
         if action == "insert":
             data[at:at] = chunk
         elif action == "delete":
@@ -547,7 +688,7 @@ def test_mangled_manifest_text_loads_or_is_refused_with_file_and_cause(data: byt
     result = LoadResult()
     try:
         objects = load_text(data, "mangled.yaml")
-    except Exception as exc:  # noqa: BLE001 - only ManifestError is allowed out
+    except Exception as exc:
         from pytest_k8ssec.errors import ManifestError
 
         assert isinstance(exc, ManifestError), repr(exc)

@@ -72,7 +72,9 @@ def test_ci_run_fails_when_any_step_of_the_readme_command_fails(
     fake.chmod(0o755)
     log = tmp_path / "ci.log"
     env = {"PATH": f"{fake.parent}:/usr/bin:/bin", "CI_LOG": str(log), "STAGE1_PYTEST_RC": str(pytest_rc)}
-    result = subprocess.run(["bash", str(tmp_path / ".ci" / "run")], capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        ["bash", str(tmp_path / ".ci" / "run")], capture_output=True, text=True, env=env, timeout=60
+    )
     assert result.returncode == expected_rc, result.stdout + result.stderr
     runs = log.read_text().splitlines() if log.exists() else []
     expected = ["pytest -q require=1"] if stage1_ran_pytest else []

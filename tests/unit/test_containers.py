@@ -18,7 +18,9 @@ POD_SPEC: dict[str, Any] = {
 
 
 def make(api_version: str, kind: str, **fields: Any) -> K8sObject:
-    return K8sObject({"apiVersion": api_version, "kind": kind, "metadata": {"name": "w"}, **fields}, Provenance("t.yaml", 1, 0))
+    return K8sObject(
+        {"apiVersion": api_version, "kind": kind, "metadata": {"name": "w"}, **fields}, Provenance("t.yaml", 1, 0)
+    )
 
 
 def walk(obj: K8sObject) -> list[tuple[str, str]]:
@@ -55,8 +57,12 @@ def test_order_is_init_then_regular_then_ephemeral_with_exact_paths() -> None:
         ("apps/v1", "ReplicaSet", {"spec": {"template": {"spec": POD_SPEC}}}, "spec.template.spec"),
         ("extensions/v1beta1", "Deployment", {"spec": {"template": {"spec": POD_SPEC}}}, "spec.template.spec"),
         ("batch/v1", "Job", {"spec": {"template": {"spec": POD_SPEC}}}, "spec.template.spec"),
-        ("batch/v1", "CronJob", {"spec": {"jobTemplate": {"spec": {"template": {"spec": POD_SPEC}}}}},
-         "spec.jobTemplate.spec.template.spec"),
+        (
+            "batch/v1",
+            "CronJob",
+            {"spec": {"jobTemplate": {"spec": {"template": {"spec": POD_SPEC}}}}},
+            "spec.jobTemplate.spec.template.spec",
+        ),
     ],
 )
 def test_paths_for_every_workload_kind(api_version: str, kind: str, fields: dict[str, Any], prefix: str) -> None:

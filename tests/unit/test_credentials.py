@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.asserts.credentials import (
     assert_no_credential_literals,
     assert_no_secrets_in_manifests,
     assert_not_default_service_account,
     assert_secrets_as_files,
 )
+from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.engine import evaluate
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model import credentials as cred
@@ -60,9 +60,24 @@ def test_credential_like_names(name: str, word: str) -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        "DB_USER", "LOG_LEVEL", "PASSWORD_FILE", "DB_PASSWORD_FILE", "TOKEN_TTL", "TOKEN_EXPIRES_IN",
-        "SECRET_NAME", "AUTH_ENABLED", "API_KEY_HEADER", "ENCRYPTION_KEY_ID", "PUBLIC_KEY", "SORT_KEY",
-        "KEY", "TOKENIZER_PATH", "BYPASS_PROXY", "AUTHOR", "PASSWORD_MIN_LENGTH", "greeting",
+        "DB_USER",
+        "LOG_LEVEL",
+        "PASSWORD_FILE",
+        "DB_PASSWORD_FILE",
+        "TOKEN_TTL",
+        "TOKEN_EXPIRES_IN",
+        "SECRET_NAME",
+        "AUTH_ENABLED",
+        "API_KEY_HEADER",
+        "ENCRYPTION_KEY_ID",
+        "PUBLIC_KEY",
+        "SORT_KEY",
+        "KEY",
+        "TOKENIZER_PATH",
+        "BYPASS_PROXY",
+        "AUTHOR",
+        "PASSWORD_MIN_LENGTH",
+        "greeting",
     ],
 )
 def test_names_that_are_not_credentials(name: str) -> None:
@@ -96,7 +111,10 @@ JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJzdmMtYmlsbGluZyJ9.Qm9ndXN
         ("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", "a PEM private key"),
         ("---BEGIN OPENSSH PRIVATE KEY---", "a PEM private key"),
         ("-----BEGIN PGP PRIVATE KEY BLOCK-----", "a PEM private key"),
-        ("DefaultEndpointsProtocol=https;AccountName=shop;AccountKey=bm90LWEtcmVhbC1rZXktYXQtYWxsLW5vcGU=", "an Azure storage account key"),
+        (
+            "DefaultEndpointsProtocol=https;AccountName=shop;AccountKey=bm90LWEtcmVhbC1rZXktYXQtYWxsLW5vcGU=",
+            "an Azure storage account key",
+        ),
         ("Bearer 8f14e45fceea167a5a36dedd4bea2543", "an HTTP Authorization credential"),
         ("postgres://app:s3cr3t@db:5432/app", "a URL with a password (scheme://user:password@host)"),
         ("https://blob.example.com/x?sv=2022&sig=abcDEF123", "a URL with a credential in its query"),
@@ -144,8 +162,18 @@ def test_any_literal_under_a_credential_name_fails(name: str, value: str) -> Non
 
 @pytest.mark.parametrize(
     "value",
-    ["", "   ", "$(DB_PASSWORD)", "${DB_PASSWORD}", "{{ .Values.db.password }}", "true", "False", "off",
-     "/var/run/secrets/db/password", "https://vault.example.com/v1/secret/db"],
+    [
+        "",
+        "   ",
+        "$(DB_PASSWORD)",
+        "${DB_PASSWORD}",
+        "{{ .Values.db.password }}",
+        "true",
+        "False",
+        "off",
+        "/var/run/secrets/db/password",
+        "https://vault.example.com/v1/secret/db",
+    ],
 )
 def test_non_literals_pass_even_under_a_credential_name(value: str) -> None:
     assert cred.classify("DB_PASSWORD", value) is None
@@ -153,8 +181,19 @@ def test_non_literals_pass_even_under_a_credential_name(value: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["<your password here>", "<your-password>", "<API_KEY>", " <db password> ", "INSERT_PASSWORD_HERE", "INSERT_YOUR_TOKEN",
-     "REPLACE_ME", "YOUR_API_KEY", "YOUR_API_KEY_HERE", "ENTER_SECRET_HERE", "PASSWORD_HERE"],
+    [
+        "<your password here>",
+        "<your-password>",
+        "<API_KEY>",
+        " <db password> ",
+        "INSERT_PASSWORD_HERE",
+        "INSERT_YOUR_TOKEN",
+        "REPLACE_ME",
+        "YOUR_API_KEY",
+        "YOUR_API_KEY_HERE",
+        "ENTER_SECRET_HERE",
+        "PASSWORD_HERE",
+    ],
 )
 def test_fill_in_placeholders_are_not_credentials(value: str) -> None:
     # issue 11 item 8: sample manifests mark the place of a value; they carry none.
@@ -186,8 +225,25 @@ def test_pairs_after_dashes_and_java_properties() -> None:
 
 @pytest.mark.parametrize(
     "unit",
-    ["a-", "-", "a.", "aB3-", "a: ", "a=", 'a:" ', "a:{{ ", "a:${ ", "a:$( ", "-Da=b ", "k1password=x ", "SG.", "eyJ.",
-     "?password=x&", "a://x:", "Bearer "],
+    [
+        "a-",
+        "-",
+        "a.",
+        "aB3-",
+        "a: ",
+        "a=",
+        'a:" ',
+        "a:{{ ",
+        "a:${ ",
+        "a:$( ",
+        "-Da=b ",
+        "k1password=x ",
+        "SG.",
+        "eyJ.",
+        "?password=x&",
+        "a://x:",
+        "Bearer ",
+    ],
 )
 def test_judging_a_megabyte_value_is_linear(unit: str) -> None:
     # issue 12 item 14: "a-" * 20000 took 44 s. Linear means 1 MB in well under a second, and
@@ -195,9 +251,15 @@ def test_judging_a_megabyte_value_is_linear(unit: str) -> None:
     def judge(size: int) -> float:
         value = unit * (size // len(unit))
         # A neutral name: every rule runs (formats, entropy, embedded pairs) on the whole value.
-        pod = K8sObject({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-                         "spec": {"containers": [{"name": "c", "image": "i", "env": [{"name": "OPTS", "value": value}]}]}},
-                        Provenance("p.yaml"))
+        pod = K8sObject(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "p"},
+                "spec": {"containers": [{"name": "c", "image": "i", "env": [{"name": "OPTS", "value": value}]}]},
+            },
+            Provenance("p.yaml"),
+        )
         # CPU time, not wall time: six agents share two cores; waiting for a core is not our cost.
         start = time.process_time()
         evaluate([builtin_registry().get("env-credential-literal")], [pod])
@@ -238,9 +300,15 @@ def test_random_tokens_are_found_and_identifiers_are_not() -> None:
         assert found >= 0.8 * 300, (length, found)
     assert cred.looks_random(secrets.token_hex(16))
     for value in [
-        "ApplicationConfigurationLoader2", "my-application-service-name-v2", "org_springframework_boot_autoconfigure",
-        "123e4567-e89b-12d3-a456-426614174000", "da39a3ee5e6b4b0d3255bfef95601890afd80709", "registry.example.com/app:1.0",
-        "/var/lib/app/data/cache/v2/Index01", "kafka-broker-0-kafka-headless-svc1", "short1A",
+        "ApplicationConfigurationLoader2",
+        "my-application-service-name-v2",
+        "org_springframework_boot_autoconfigure",
+        "123e4567-e89b-12d3-a456-426614174000",
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        "registry.example.com/app:1.0",
+        "/var/lib/app/data/cache/v2/Index01",
+        "kafka-broker-0-kafka-headless-svc1",
+        "short1A",
     ]:
         assert not cred.looks_random(value), value
 
@@ -293,36 +361,76 @@ def pod(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_env_credential_literal_message() -> None:
-    raw = pod({"containers": [{"name": "app", "image": "a", "env": [
-        {"name": "DB_PASSWORD", "value": "hunter22"}, {"name": "PIN_PASSWORD", "value": 123456}, {"name": "X", "value": True}]}]})
+    raw = pod(
+        {
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "a",
+                    "env": [
+                        {"name": "DB_PASSWORD", "value": "hunter22"},
+                        {"name": "PIN_PASSWORD", "value": 123456},
+                        {"name": "X", "value": True},
+                    ],
+                }
+            ]
+        }
+    )
     assert _messages("env-credential-literal", raw) == [
-        ("spec.containers[0].env[0].value",
-         'container "app" sets environment variable DB_PASSWORD to a credential-like literal: '
-         'value redacted (8 chars, the name says "password")', "app"),
-        ("spec.containers[0].env[1].value",
-         'container "app" sets environment variable PIN_PASSWORD to a credential-like literal: '
-         'value redacted (6 chars, the name says "password")', "app"),
+        (
+            "spec.containers[0].env[0].value",
+            'container "app" sets environment variable DB_PASSWORD to a credential-like literal: '
+            'value redacted (8 chars, the name says "password")',
+            "app",
+        ),
+        (
+            "spec.containers[0].env[1].value",
+            'container "app" sets environment variable PIN_PASSWORD to a credential-like literal: '
+            'value redacted (6 chars, the name says "password")',
+            "app",
+        ),
     ]
 
 
 def test_configmap_and_secret_messages() -> None:
     configmap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"api.token": "abc123"}}
     assert _messages("configmap-credential", configmap) == [
-        ('data["api.token"]', 'ConfigMap key "api.token" holds a credential-like value: value redacted (6 chars, the name says "token")', None)
+        (
+            'data["api.token"]',
+            'ConfigMap key "api.token" holds a credential-like value: value redacted (6 chars, the name says "token")',
+            None,
+        )
     ]
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "type": "Opaque",
-              "data": {"password": base64.b64encode(b"hunter2").decode(), "empty": ""}}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s"},
+        "type": "Opaque",
+        "data": {"password": base64.b64encode(b"hunter2").decode(), "empty": ""},
+    }
     assert _messages("secret-in-manifest", secret) == [
-        ("data.password", 'Secret of type Opaque commits key "password" in data (base64-encoded, not encrypted): value redacted (7 bytes)', None)
+        (
+            "data.password",
+            'Secret of type Opaque commits key "password" in data (base64-encoded, not encrypted): value redacted (7 bytes)',
+            None,
+        )
     ]
 
 
 def test_default_service_account_messages_follow_the_api_server_alias() -> None:
     assert _messages("default-service-account", pod({"containers": []})) == [
-        ("spec.serviceAccountName", "pod sets no serviceAccountName, so it runs as the namespace's \"default\" ServiceAccount", None)
+        (
+            "spec.serviceAccountName",
+            'pod sets no serviceAccountName, so it runs as the namespace\'s "default" ServiceAccount',
+            None,
+        )
     ]
     assert _messages("default-service-account", pod({"serviceAccount": "default"})) == [
-        ("spec.serviceAccount", 'pod sets the deprecated serviceAccount field (an alias of serviceAccountName) to "default"', None)
+        (
+            "spec.serviceAccount",
+            'pod sets the deprecated serviceAccount field (an alias of serviceAccountName) to "default"',
+            None,
+        )
     ]
     # serviceAccountName wins when both are set (k8s.io/kubernetes pkg/apis/core/v1/conversion.go).
     assert _messages("default-service-account", pod({"serviceAccountName": "web", "serviceAccount": "default"})) == []
@@ -462,12 +570,27 @@ def _with_last_applied(raw: dict[str, Any], applied: dict[str, Any]) -> dict[str
 
 
 def test_a_literal_removed_from_the_spec_is_found_in_the_annotation() -> None:
-    now = pod({"containers": [{"name": "app", "image": "a", "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}]})
-    before = pod({"containers": [{"name": "app", "image": "a", "env": [{"name": "DB_PASSWORD", "value": "Hx4nLm9Qe-before"}]}]})
+    now = pod(
+        {
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "a",
+                    "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
+                }
+            ]
+        }
+    )
+    before = pod(
+        {"containers": [{"name": "app", "image": "a", "env": [{"name": "DB_PASSWORD", "value": "Hx4nLm9Qe-before"}]}]}
+    )
     assert _messages("env-credential-literal", _with_last_applied(now, before)) == [
-        (f"{LAST_PATH}.spec.containers[0].env[0].value",
-         'the last-applied-configuration annotation records: container "app" sets environment variable DB_PASSWORD to a '
-         'credential-like literal: value redacted (16 chars, the name says "password")', "app"),
+        (
+            f"{LAST_PATH}.spec.containers[0].env[0].value",
+            'the last-applied-configuration annotation records: container "app" sets environment variable DB_PASSWORD to a '
+            'credential-like literal: value redacted (16 chars, the name says "password")',
+            "app",
+        ),
     ]
     # Still in the spec too: reported once, at the spec.
     assert [m[0] for m in _messages("env-credential-literal", _with_last_applied(before, before))] == [
@@ -476,23 +599,45 @@ def test_a_literal_removed_from_the_spec_is_found_in_the_annotation() -> None:
 
 
 def test_a_configmap_entry_removed_from_data_is_found_in_the_annotation() -> None:
-    now = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "ns"}, "data": {"mode": "fast"}}
+    now = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": "ns"},
+        "data": {"mode": "fast"},
+    }
     before = {**now, "data": {"mode": "fast", "app.properties": "db.password=Hx4nLm9Qe\n"}}
     assert _messages("configmap-credential", _with_last_applied(now, before)) == [
-        (f'{LAST_PATH}.data["app.properties"]',
-         'the last-applied-configuration annotation records: ConfigMap key "app.properties" holds a credential-like value: '
-         'value redacted (22 chars, holds literal values for "db.password")', None),
+        (
+            f'{LAST_PATH}.data["app.properties"]',
+            'the last-applied-configuration annotation records: ConfigMap key "app.properties" holds a credential-like value: '
+            'value redacted (22 chars, holds literal values for "db.password")',
+            None,
+        ),
     ]
     with pytest.raises(SecurityAssertionError, match="last-applied-configuration"):
         assert_no_credential_literals([K8sObject(_with_last_applied(now, before), Provenance("c.yaml", 1))])
 
 
 def test_a_secret_value_in_another_objects_annotation_fails_the_secrets_helper() -> None:
-    secret = K8sObject({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "ns"},
-                        "data": {"password": base64.b64encode(b"Pg-r3plica!Xq7m").decode()}}, Provenance("s.yaml", 1))
+    secret = K8sObject(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "ns"},
+            "data": {"password": base64.b64encode(b"Pg-r3plica!Xq7m").decode()},
+        },
+        Provenance("s.yaml", 1),
+    )
     # A neutral name: no credential rule fires on the ConfigMap alone, only the Secret's value does.
-    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "ns"}, "data": {"mode": "fast"}}
-    configmap = K8sObject(_with_last_applied(cm, {**cm, "data": {"mode": "fast", "seed": "Pg-r3plica!Xq7m"}}), Provenance("c.yaml", 1))
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": "ns"},
+        "data": {"mode": "fast"},
+    }
+    configmap = K8sObject(
+        _with_last_applied(cm, {**cm, "data": {"mode": "fast", "seed": "Pg-r3plica!Xq7m"}}), Provenance("c.yaml", 1)
+    )
     assert _messages("configmap-credential", configmap.raw) == []
     with pytest.raises(SecurityAssertionError) as failure:
         assert_no_secrets_in_manifests([secret, configmap])
@@ -505,9 +650,21 @@ def test_a_secret_value_in_another_objects_annotation_fails_the_secrets_helper()
 
 
 def test_a_secret_recorded_in_another_objects_annotation_fails() -> None:
-    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc", "namespace": "ns"}, "spec": {"ports": [{"port": 80}]}}
-    copied = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "stringData": {"token": "T0k3n-From-Elsewhere"}}
-    with pytest.raises(SecurityAssertionError, match=r'records a Secret with values of key\(s\) token: value redacted') as failure:
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "svc", "namespace": "ns"},
+        "spec": {"ports": [{"port": 80}]},
+    }
+    copied = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "x"},
+        "stringData": {"token": "T0k3n-From-Elsewhere"},
+    }
+    with pytest.raises(
+        SecurityAssertionError, match=r"records a Secret with values of key\(s\) token: value redacted"
+    ) as failure:
         assert_no_secrets_in_manifests([K8sObject(_with_last_applied(service, copied), Provenance("svc.yaml", 1))])
     assert "T0k3n" not in str(failure.value)
 
@@ -519,11 +676,16 @@ def test_a_secret_recorded_in_another_objects_annotation_fails() -> None:
     ("image", "shown"),
     [
         ("user:Hunter2pass@registry.example.com/app", "<userinfo redacted: 16 chars>@registry.example.com/app"),
-        ("https://ci:S3cr3tPass@registry.example.com/app:1", "https://<userinfo redacted: 13 chars>@registry.example.com/app:1"),
+        (
+            "https://ci:S3cr3tPass@registry.example.com/app:1",
+            "https://<userinfo redacted: 13 chars>@registry.example.com/app:1",
+        ),
         ("nginx:1.25@sha256:" + "a" * 64, "nginx:1.25@sha256:" + "a" * 64),
         ("registry.example.com/app:2.4.1", "registry.example.com/app:2.4.1"),
-        ("registry.example.com/app:ghp_HTNrNbdPhddlDiKjrp7vxXRYO96Um2nRlBRZ",
-         "<image reference value redacted (65 chars, looks like a GitHub token)>"),
+        (
+            "registry.example.com/app:ghp_HTNrNbdPhddlDiKjrp7vxXRYO96Um2nRlBRZ",
+            "<image reference value redacted (65 chars, looks like a GitHub token)>",
+        ),
     ],
 )
 def test_image_references_are_shown_without_credentials(image: str, shown: str) -> None:
@@ -532,7 +694,10 @@ def test_image_references_are_shown_without_credentials(image: str, shown: str) 
 
 @pytest.mark.parametrize("check_id", ["image-latest-tag", "image-not-pinned", "image-pull-policy", "image-registry"])
 def test_image_checks_never_echo_credentials_in_an_image(check_id: str) -> None:
-    for image in ("user:Hunter2pass@registry.example.com/app", "registry.example.com/app:ghp_HTNrNbdPhddlDiKjrp7vxXRYO96Um2nRlBRZ"):
+    for image in (
+        "user:Hunter2pass@registry.example.com/app",
+        "registry.example.com/app:ghp_HTNrNbdPhddlDiKjrp7vxXRYO96Um2nRlBRZ",
+    ):
         messages = _messages(check_id, pod({"containers": [{"name": "app", "image": image}]}))
         # A tagged image is not :latest; every other pair fails (invalid images fail every image check).
         assert messages or (check_id == "image-latest-tag" and image.startswith("registry")), (check_id, image)
@@ -545,16 +710,32 @@ def test_image_checks_never_echo_credentials_in_an_image(check_id: str) -> None:
 @pytest.mark.parametrize(
     ("message", "known", "kept"),
     [
-        ('Secret "db" is invalid: .stringData.password: expected string, got &value.valueUnstructured{Value:90417733}',
-         [], 'Secret "db" is invalid: .stringData.password: expected string, got &value.valueUnstructured{Value:<redacted>}'),
-        ("Error: invalid literal source DB_PASSWORD:Hunter2-x9Lq, expected key=value", [],
-         "Error: invalid literal source DB_PASSWORD:<redacted>, expected key=value"),
-        ("Error: execution error at (app/templates/db.yaml:3:4): the password Hunter2-x9Lq is too short", ["Hunter2-x9Lq"],
-         "Error: execution error at (app/templates/db.yaml:3:4): the password <redacted> is too short"),
-        ('pull "registry.example.com/app" with ghp_HTNrNbdPhddlDiKjrp7vxXRYO96Um2nRlBRZ from https://ci:S3cr3t@host/x', [],
-         'pull "registry.example.com/app" with <redacted> from https://ci:<redacted>@host/x'),
+        (
+            'Secret "db" is invalid: .stringData.password: expected string, got &value.valueUnstructured{Value:90417733}',
+            [],
+            'Secret "db" is invalid: .stringData.password: expected string, got &value.valueUnstructured{Value:<redacted>}',
+        ),
+        (
+            "Error: invalid literal source DB_PASSWORD:Hunter2-x9Lq, expected key=value",
+            [],
+            "Error: invalid literal source DB_PASSWORD:<redacted>, expected key=value",
+        ),
+        (
+            "Error: execution error at (app/templates/db.yaml:3:4): the password Hunter2-x9Lq is too short",
+            ["Hunter2-x9Lq"],
+            "Error: execution error at (app/templates/db.yaml:3:4): the password <redacted> is too short",
+        ),
+        (
+            'pull "registry.example.com/app" with ghp_HTNrNbdPhddlDiKjrp7vxXRYO96Um2nRlBRZ from https://ci:S3cr3t@host/x',
+            [],
+            'pull "registry.example.com/app" with <redacted> from https://ci:<redacted>@host/x',
+        ),
         ('invalid value: "Zq8vR2mX7pL4nT9wK3sB6yD"', [], 'invalid value: "<redacted>"'),
-        ('spec.replicas: Invalid value: "x\\"quoted\\"y"', ['x"quoted"y'], "spec.replicas: Invalid value: \"<redacted>\""),
+        (
+            'spec.replicas: Invalid value: "x\\"quoted\\"y"',
+            ['x"quoted"y'],
+            'spec.replicas: Invalid value: "<redacted>"',
+        ),
     ],
 )
 def test_tool_and_server_messages_are_scrubbed(message: str, known: list[str], kept: str) -> None:
@@ -562,16 +743,37 @@ def test_tool_and_server_messages_are_scrubbed(message: str, known: list[str], k
 
 
 def test_leaf_values_reach_every_value_and_the_value_of_literals() -> None:
-    kustomization = {"apiVersion": "x", "secretGenerator": [{"name": "db", "literals": ["DB_PASSWORD=Hunter2"]}], "replicas": 1234}
-    assert sorted(cred.leaf_values(kustomization, skip=("apiVersion",))) == sorted(["db", "DB_PASSWORD=Hunter2", "Hunter2", "1234"])
+    kustomization = {
+        "apiVersion": "x",
+        "secretGenerator": [{"name": "db", "literals": ["DB_PASSWORD=Hunter2"]}],
+        "replicas": 1234,
+    }
+    assert sorted(cred.leaf_values(kustomization, skip=("apiVersion",))) == sorted(
+        ["db", "DB_PASSWORD=Hunter2", "Hunter2", "1234"]
+    )
 
 
 def test_sensitive_values_leave_names_and_images_readable() -> None:
-    raw = pod({"containers": [{"name": "nginx-proxy", "image": "registry.example.com/web:1.0",
-                               "env": [{"name": "MODE", "value": "Hx4nLm9Qe-env"}], "args": ["--db-password=Hx4nLm9Qe-arg"]}]})
+    raw = pod(
+        {
+            "containers": [
+                {
+                    "name": "nginx-proxy",
+                    "image": "registry.example.com/web:1.0",
+                    "env": [{"name": "MODE", "value": "Hx4nLm9Qe-env"}],
+                    "args": ["--db-password=Hx4nLm9Qe-arg"],
+                }
+            ]
+        }
+    )
     raw["metadata"]["annotations"] = {"note": "Hx4nLm9Qe-note"}
     found = set(cred.sensitive_values(raw))
     assert {"Hx4nLm9Qe-env", "Hx4nLm9Qe-note"} <= found
     assert not found & {"nginx-proxy", "registry.example.com/web:1.0", "p", "ns"}
-    message = 'Pod "p" is invalid: spec.containers[0].env[0].value: Invalid value: "Hx4nLm9Qe-env": container "nginx-proxy"'
-    assert cred.scrub(message, found) == 'Pod "p" is invalid: spec.containers[0].env[0].value: Invalid value: "<redacted>": container "nginx-proxy"'
+    message = (
+        'Pod "p" is invalid: spec.containers[0].env[0].value: Invalid value: "Hx4nLm9Qe-env": container "nginx-proxy"'
+    )
+    assert (
+        cred.scrub(message, found)
+        == 'Pod "p" is invalid: spec.containers[0].env[0].value: Invalid value: "<redacted>": container "nginx-proxy"'
+    )

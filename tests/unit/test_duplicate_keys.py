@@ -22,7 +22,9 @@ from pytest_k8ssec.errors import ManifestError
 from pytest_k8ssec.sources import kube_yaml
 from pytest_k8ssec.sources.manifests import LoadOptions, load, load_text
 
-CASES: list[dict[str, Any]] = json.loads((Path(__file__).parent.parent / "data" / "duplicate-keys" / "cases.json").read_text())
+CASES: list[dict[str, Any]] = json.loads(
+    (Path(__file__).parent.parent / "data" / "duplicate-keys" / "cases.json").read_text()
+)
 WHY = "the API server refuses it with fieldValidation=Strict, and kubectl silently applies the last value"
 
 
@@ -44,10 +46,21 @@ def expected_error(case: dict[str, Any]) -> str:
 def test_the_table_covers_what_the_brief_lists() -> None:
     ids = {case["id"] for case in CASES}
     assert len(ids) == len(CASES)
-    for needed in ("top-level-spec", "metadata-twice", "spec-containers", "securityContext-privileged-deployment",
-                   "container-item-securityContext", "configmap-data", "secret-stringData", "annotations",
-                   "crd-preserve-unknown-fields", "json-securityContext", "json-crd-preserve-unknown-fields",
-                   "merge-then-explicit", "merge-without-overlap"):
+    for needed in (
+        "top-level-spec",
+        "metadata-twice",
+        "spec-containers",
+        "securityContext-privileged-deployment",
+        "container-item-securityContext",
+        "configmap-data",
+        "secret-stringData",
+        "annotations",
+        "crd-preserve-unknown-fields",
+        "json-securityContext",
+        "json-crd-preserve-unknown-fields",
+        "merge-then-explicit",
+        "merge-without-overlap",
+    ):
         assert needed in ids
     assert {case.get("format", "yaml") for case in CASES} == {"yaml", "json"}
 
@@ -74,10 +87,14 @@ def test_the_brief_s_example_names_the_key_and_both_lines(tmp_path: Path) -> Non
     result = load([str(path)], LoadOptions(collect_errors=True))
     assert result.objects == []
     (error,) = result.errors
-    assert str(error.message).startswith(f'{path}:14: invalid YAML in document 0: duplicate key "privileged" (first at line 13)')
+    assert str(error.message).startswith(
+        f'{path}:14: invalid YAML in document 0: duplicate key "privileged" (first at line 13)'
+    )
 
 
-@pytest.mark.parametrize("hidden", ["privileged: true\n      privileged: false", "privileged: false\n      privileged: true"])
+@pytest.mark.parametrize(
+    "hidden", ["privileged: true\n      privileged: false", "privileged: false\n      privileged: true"]
+)
 def test_a_duplicate_in_one_document_fails_that_source_and_the_documents_before_are_still_judged(hidden: str) -> None:
     privileged_pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: before}\nspec:\n  containers:\n  - {name: a, image: x, securityContext: {privileged: true}}\n"
     dup = f"apiVersion: v1\nkind: Pod\nmetadata: {{name: dup}}\nspec:\n  containers:\n  - name: a\n    image: x\n    securityContext:\n      {hidden}\n"
@@ -100,7 +117,13 @@ def test_a_duplicate_in_a_list_item_names_its_lines() -> None:
 
 def test_a_duplicate_json_key_deep_in_nesting_is_found_with_its_lines() -> None:
     depth = 900  # as deep as json.loads goes; the line search keeps its own stack, no recursion
-    text = '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "deep"}, "data": ' + "[" * depth + '{"k": 1,\n"k": 2}' + "]" * depth + "}"
+    text = (
+        '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "deep"}, "data": '
+        + "[" * depth
+        + '{"k": 1,\n"k": 2}'
+        + "]" * depth
+        + "}"
+    )
     with pytest.raises(ManifestError) as info:
         load_text(text, "deep.json")
     assert str(info.value).startswith('deep.json:2: invalid JSON: duplicate key "k" (first at line 1)')
@@ -123,7 +146,9 @@ def test_only_a_mapping_that_lost_an_entry_is_searched(monkeypatch: pytest.Monke
         search(self, node, pairs)
 
     monkeypatch.setattr(kube_yaml._Builder, "_find_duplicate", counting)
-    clean = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big, labels: {a: b}}\ndata:\n" + "".join(f"  k{i}: v\n" for i in range(5000))
+    clean = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big, labels: {a: b}}\ndata:\n" + "".join(
+        f"  k{i}: v\n" for i in range(5000)
+    )
     load_text(clean)
     assert searched == []
     with pytest.raises(ManifestError, match=r'dup.yaml:5005: .*duplicate key "k0" \(first at line 5\)'):

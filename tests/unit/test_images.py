@@ -148,7 +148,9 @@ def test_tag_limit_is_128() -> None:
     assert _reason("nginx:" + "t" * 129) == INVALID_FORMAT
 
 
-@pytest.mark.parametrize("text", ["nginx:-x", "nginx:.x", "nginx:a~b", "nginx:", "nginx@", "a//b", "a/", "-a", "a_-b", "a..b"])
+@pytest.mark.parametrize(
+    "text", ["nginx:-x", "nginx:.x", "nginx:a~b", "nginx:", "nginx@", "a//b", "a/", "-a", "a_-b", "a..b"]
+)
 def test_malformed_references(text: str) -> None:
     with pytest.raises(ImageReferenceError):
         parse_image(text)

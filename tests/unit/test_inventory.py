@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 
-from pytest_k8ssec.model.inventory import Inventory, Selection, SelectionError, duplicates, exclusions, in_namespaces, place
+from pytest_k8ssec.model.inventory import (
+    Inventory,
+    Selection,
+    SelectionError,
+    duplicates,
+    exclusions,
+    in_namespaces,
+    place,
+)
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 
 POD_SPEC: dict[str, Any] = {"containers": [{"name": "app", "image": "nginx"}]}
@@ -76,7 +84,11 @@ def test_namespaces_come_from_objects_and_namespace_objects(inventory: Inventory
 
 
 def test_by_kind(inventory: Inventory) -> None:
-    assert refs(list(inventory.by_kind("Deployment"))) == ["Deployment/shop/web", "Deployment/shop/api", "Deployment/shop/fake"]
+    assert refs(list(inventory.by_kind("Deployment"))) == [
+        "Deployment/shop/web",
+        "Deployment/shop/api",
+        "Deployment/shop/fake",
+    ]
     assert inventory.by_kind("Ingress") == ()
 
 
@@ -87,8 +99,10 @@ def test_by_kind(inventory: Inventory) -> None:
         ({"kind": "Service"}, ["Service/shop/web"]),
         ({"kind": ["Service", "ClusterRole"]}, ["Service/shop/web", "ClusterRole/reader"]),
         ({"kind": ("Pod",)}, ["Pod/default/debug"]),
-        ({"namespace": "shop", "kind": "Deployment"},
-         ["Deployment/shop/web", "Deployment/shop/api", "Deployment/shop/fake"]),
+        (
+            {"namespace": "shop", "kind": "Deployment"},
+            ["Deployment/shop/web", "Deployment/shop/api", "Deployment/shop/fake"],
+        ),
         ({"namespace": ["data", "default"]}, ["StatefulSet/data/db", "Pod/default/debug"]),
         ({"name": "web"}, ["Deployment/shop/web", "Service/shop/web"]),
         ({"name": {"w", "reader"}}, ["ClusterRole/reader", "Widget/w"]),
@@ -173,10 +187,14 @@ def test_selection_matches() -> None:
     assert Selection(labels={}).matches(web)  # no label criterion
     unlabelled = make("ConfigMap", "c", labels=None)
     assert not Selection(labels={"app": "web"}).matches(unlabelled)
-    malformed = K8sObject({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m", "labels": ["x"]}}, Provenance("m"))
+    malformed = K8sObject(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m", "labels": ["x"]}}, Provenance("m")
+    )
     assert not Selection(labels={"app": "web"}).matches(malformed)
     # A cluster-scoped object has no namespace and matches no namespace criterion.
-    assert not Selection(namespace="default").matches(make("ClusterRole", "r", api_version="rbac.authorization.k8s.io/v1"))
+    assert not Selection(namespace="default").matches(
+        make("ClusterRole", "r", api_version="rbac.authorization.k8s.io/v1")
+    )
 
 
 # --- placement, narrowing, duplicates, exclusions ---------------------------------------------------
@@ -243,8 +261,12 @@ def test_exclusions_take_mappings_ids_and_lists_and_refuse_the_rest() -> None:
     ]:
         with pytest.raises(SelectionError, match=message.replace("(", r"\(").replace(")", r"\)")):
             exclusions(bad)
-    described = Selection.from_fields({"kind": "DaemonSet", "exclude": [{"namespace": "logging"}, "Pod/a/b"]}).describe()
+    described = Selection.from_fields(
+        {"kind": "DaemonSet", "exclude": [{"namespace": "logging"}, "Pod/a/b"]}
+    ).describe()
     assert described == "kind='DaemonSet', exclude=[namespace='logging'; ref='Pod/a/b']"
+
+
 def owned(obj: K8sObject, kind: str, name: str, api_version: str = "apps/v1", uid: str | None = None) -> K8sObject:
     """``obj`` with a controller owner reference (as the API writes it) to ``kind``/``name``."""
     raw = dict(obj.raw)
@@ -274,7 +296,13 @@ def test_objects_owned_by_a_custom_resource_controller_are_judged() -> None:
     # judge, so nothing else carries the ReplicaSet's pod spec: leaving it out was a false pass.
     rollout = with_uid(make("Rollout", "web", "ops", api_version="argoproj.io/v1alpha1"), "u-rollout")
     replica_set = with_uid(
-        owned(workload("ReplicaSet", "web-1", "ops"), "Rollout", "web", api_version="argoproj.io/v1alpha1", uid="u-rollout"),
+        owned(
+            workload("ReplicaSet", "web-1", "ops"),
+            "Rollout",
+            "web",
+            api_version="argoproj.io/v1alpha1",
+            uid="u-rollout",
+        ),
         "u-rs",
     )
     pod = owned(workload("Pod", "web-1-x", "ops"), "ReplicaSet", "web-1", uid="u-rs")
@@ -292,7 +320,13 @@ def test_a_forged_or_dangling_controller_reference_does_not_hide_a_workload() ->
     other_namespace = owned(workload("Pod", "p", "other"), "Deployment", "web")
     other_group = owned(workload("Pod", "q", "shop"), "Deployment", "web", api_version="example.com/v1")
     found = refs(Inventory([forged, deployment, orphan, other_namespace, other_group]).workloads())
-    assert found == ["Deployment/shop/miner", "Deployment/shop/web", "ReplicaSet/shop/web-old", "Pod/other/p", "Pod/shop/q"]
+    assert found == [
+        "Deployment/shop/miner",
+        "Deployment/shop/web",
+        "ReplicaSet/shop/web-old",
+        "Pod/other/p",
+        "Pod/shop/q",
+    ]
 
 
 def with_template(obj: K8sObject, template: dict[str, Any], replicas: int | None = None) -> K8sObject:
@@ -316,32 +350,54 @@ def test_a_copy_that_still_runs_another_template_than_its_owner_is_judged() -> N
     # A stuck rollout: the Deployment's template is hardened, its previous ReplicaSet still runs
     # two privileged pods. Judging the Deployment alone never sees them: that passed.
     deployment = with_uid(with_template(workload("Deployment", "web", "shop"), {"spec": HARDENED}), "u-deploy")
-    current = with_template(owned(workload("ReplicaSet", "web-2", "shop"), "Deployment", "web", uid="u-deploy"),
-                            {"metadata": {"labels": {"pod-template-hash": "2"}}, "spec": HARDENED}, replicas=2)
-    previous = with_template(owned(workload("ReplicaSet", "web-1", "shop"), "Deployment", "web", uid="u-deploy"),
-                             {"metadata": {"labels": {"pod-template-hash": "1"}}, "spec": PRIVILEGED}, replicas=2)
-    scaled_down = with_template(owned(workload("ReplicaSet", "web-0", "shop"), "Deployment", "web", uid="u-deploy"),
-                                {"spec": PRIVILEGED}, replicas=0)
-    annotated = with_template(owned(workload("ReplicaSet", "web-a", "shop"), "Deployment", "web", uid="u-deploy"),
-                              {"metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/app": "unconfined"}},
-                               "spec": HARDENED})  # replicas absent: 1
+    current = with_template(
+        owned(workload("ReplicaSet", "web-2", "shop"), "Deployment", "web", uid="u-deploy"),
+        {"metadata": {"labels": {"pod-template-hash": "2"}}, "spec": HARDENED},
+        replicas=2,
+    )
+    previous = with_template(
+        owned(workload("ReplicaSet", "web-1", "shop"), "Deployment", "web", uid="u-deploy"),
+        {"metadata": {"labels": {"pod-template-hash": "1"}}, "spec": PRIVILEGED},
+        replicas=2,
+    )
+    scaled_down = with_template(
+        owned(workload("ReplicaSet", "web-0", "shop"), "Deployment", "web", uid="u-deploy"),
+        {"spec": PRIVILEGED},
+        replicas=0,
+    )
+    annotated = with_template(
+        owned(workload("ReplicaSet", "web-a", "shop"), "Deployment", "web", uid="u-deploy"),
+        {
+            "metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/app": "unconfined"}},
+            "spec": HARDENED,
+        },
+    )  # replicas absent: 1
     found = refs(Inventory([deployment, current, previous, scaled_down, annotated]).workloads())
     assert found == ["Deployment/shop/web", "ReplicaSet/shop/web-1", "ReplicaSet/shop/web-a"]
     # Manifests (matched by name): a hand-edited copy is judged too.
     by_name = with_template(owned(workload("ReplicaSet", "web-1", "shop"), "Deployment", "web"), {"spec": PRIVILEGED})
-    assert refs(Inventory([with_template(workload("Deployment", "web", "shop"), {"spec": HARDENED}), by_name]).workloads()) == [
-        "Deployment/shop/web", "ReplicaSet/shop/web-1"]
+    assert refs(
+        Inventory([with_template(workload("Deployment", "web", "shop"), {"spec": HARDENED}), by_name]).workloads()
+    ) == ["Deployment/shop/web", "ReplicaSet/shop/web-1"]
 
 
 def test_a_running_job_of_an_earlier_job_template_is_judged_a_finished_one_is_not() -> None:
     cron = with_uid(with_template(workload("CronJob", "backup", "ops"), {"spec": HARDENED}), "u-cron")
-    running = with_template(owned(workload("Job", "backup-1", "ops"), "CronJob", "backup", api_version="batch/v1", uid="u-cron"),
-                            {"metadata": {"labels": {"job-name": "backup-1"}}, "spec": PRIVILEGED})
-    finished = dict(with_template(owned(workload("Job", "backup-0", "ops"), "CronJob", "backup", api_version="batch/v1", uid="u-cron"),
-                                  {"spec": PRIVILEGED}).raw)
+    running = with_template(
+        owned(workload("Job", "backup-1", "ops"), "CronJob", "backup", api_version="batch/v1", uid="u-cron"),
+        {"metadata": {"labels": {"job-name": "backup-1"}}, "spec": PRIVILEGED},
+    )
+    finished = dict(
+        with_template(
+            owned(workload("Job", "backup-0", "ops"), "CronJob", "backup", api_version="batch/v1", uid="u-cron"),
+            {"spec": PRIVILEGED},
+        ).raw
+    )
     finished["status"] = {"conditions": [{"type": "Complete", "status": "True"}]}
-    same = with_template(owned(workload("Job", "backup-2", "ops"), "CronJob", "backup", api_version="batch/v1", uid="u-cron"),
-                         {"metadata": {"labels": {"job-name": "backup-2"}}, "spec": HARDENED})
+    same = with_template(
+        owned(workload("Job", "backup-2", "ops"), "CronJob", "backup", api_version="batch/v1", uid="u-cron"),
+        {"metadata": {"labels": {"job-name": "backup-2"}}, "spec": HARDENED},
+    )
     found = refs(Inventory([cron, running, K8sObject(finished, cron.provenance), same]).workloads())
     assert found == ["CronJob/ops/backup", "Job/ops/backup-1"]
 
@@ -351,4 +407,7 @@ def test_manifest_objects_without_uids_are_matched_by_group_kind_namespace_and_n
     pod = owned(workload("Pod", "web-x", "shop"), "Deployment", "web")
     static_pod = owned(workload("Pod", "kube-apiserver-node1", "kube-system"), "Node", "node1", api_version="v1")
     # The mirror Pod of a static pod is controlled by its Node, which judges nothing: judged.
-    assert refs(Inventory([deployment, pod, static_pod]).workloads()) == ["Deployment/shop/web", "Pod/kube-system/kube-apiserver-node1"]
+    assert refs(Inventory([deployment, pod, static_pod]).workloads()) == [
+        "Deployment/shop/web",
+        "Pod/kube-system/kube-apiserver-node1",
+    ]

@@ -41,9 +41,25 @@ def same(a: Any, b: Any) -> bool:
 def test_the_table_covers_what_the_brief_lists() -> None:
     ids = {case["id"] for case in CASES}
     assert len(ids) == len(CASES) >= 45
-    for needed in ("bool-yaml11-words", "value-tag-equals", "timestamps-are-text", "octal-leading-zero", "not-octal-is-float",
-                   "hex-and-binary", "floats", "float-range", "merge-in-document-order", "explicit-tags", "binary",
-                   "unknown-tags-are-plain", "keys-int", "keys-bool", "keys-float", "nan-value", "null-key"):
+    for needed in (
+        "bool-yaml11-words",
+        "value-tag-equals",
+        "timestamps-are-text",
+        "octal-leading-zero",
+        "not-octal-is-float",
+        "hex-and-binary",
+        "floats",
+        "float-range",
+        "merge-in-document-order",
+        "explicit-tags",
+        "binary",
+        "unknown-tags-are-plain",
+        "keys-int",
+        "keys-bool",
+        "keys-float",
+        "nan-value",
+        "null-key",
+    ):
         assert needed in ids
 
 
@@ -72,12 +88,26 @@ def test_keys_are_strings_at_every_depth() -> None:
             return [key for child in value for key in keys(child)]
         return []
 
-    assert keys(obj.raw) == ["apiVersion", "kind", "metadata", "data", "name", "labels", "1", "nested", "2", "true", "1.5"]
+    assert keys(obj.raw) == [
+        "apiVersion",
+        "kind",
+        "metadata",
+        "data",
+        "name",
+        "labels",
+        "1",
+        "nested",
+        "2",
+        "true",
+        "1.5",
+    ]
 
 
 def test_a_credential_under_a_numeric_key_is_a_string_keyed_value() -> None:
     # issue 12 item 1: walkers skipped non-string keys, so this Secret value went unseen.
-    (secret,) = load_text("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {1234: Sup3rS3cretPassw0rd}\n")
+    (secret,) = load_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {1234: Sup3rS3cretPassw0rd}\n"
+    )
     assert secret.raw["stringData"] == {"1234": "Sup3rS3cretPassw0rd"}
 
 
@@ -88,7 +118,9 @@ def test_a_merge_that_sets_an_explicit_key_again_is_refused() -> None:
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n"
         "    securityContext: {privileged: false, <<: &priv {privileged: true}}\n"
     )
-    with pytest.raises(ManifestError, match=r'^pod.yaml:8: .*duplicate key "privileged" from line 8 merged by "<<" \(first at line 8\)'):
+    with pytest.raises(
+        ManifestError, match=r'^pod.yaml:8: .*duplicate key "privileged" from line 8 merged by "<<" \(first at line 8\)'
+    ):
         load_text(text, "pod.yaml")
 
 
@@ -138,7 +170,15 @@ def test_float_keys_are_written_with_float32_precision(value: float, text: str) 
 
 @pytest.mark.parametrize(
     ("value", "number"),
-    [(1.0, 1), (-0.0, 0), (1e20, 10**20), (1e21, 1e21), (0.5, 0.5), (2**63, 9223372036854776000), (2**63 - 1, 2**63 - 1)],
+    [
+        (1.0, 1),
+        (-0.0, 0),
+        (1e20, 10**20),
+        (1e21, 1e21),
+        (0.5, 0.5),
+        (2**63, 9223372036854776000),
+        (2**63 - 1, 2**63 - 1),
+    ],
 )
 def test_numbers_are_what_json_gives_back(value: float, number: int | float) -> None:
     assert same(json_number(value), number)
@@ -147,5 +187,7 @@ def test_numbers_are_what_json_gives_back(value: float, number: int | float) -> 
 def test_text_after_the_root_node_is_refused_where_go_yaml_ignores_it() -> None:
     # go-yaml returns the ConfigMap and never reads the second line; a reviewer does, so the
     # loader refuses rather than judge less than the file shows (the one deliberate gap).
-    with pytest.raises(ManifestError, match=r"^x\.yaml:2: invalid YAML in document 1: did not find expected <document start>"):
+    with pytest.raises(
+        ManifestError, match=r"^x\.yaml:2: invalid YAML in document 1: did not find expected <document start>"
+    ):
         load_text("{apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n- b\n", "x.yaml")

@@ -19,7 +19,9 @@ def _no_parsing(*args: object, **kwargs: object) -> object:
     raise AssertionError("parsed although the cache holds the file")
 
 
-def test_second_load_comes_from_the_cache_with_the_same_objects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_second_load_comes_from_the_cache_with_the_same_objects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = tmp_path / "pods.yaml"
     source.write_text("# header\n" + POD.format(name="a") + "---\n" + POD.format(name="b"))
     options = LoadOptions(cache_dir=str(tmp_path / "cache"))

@@ -86,11 +86,15 @@ def test_the_run_own_entries_are_used(tmp_path: Path, monkeypatch: pytest.Monkey
     source.write_text(PRIVILEGED)
     options = LoadOptions(cache_dir=str(tmp_path / "cache"))
     load([str(source)], options)
-    monkeypatch.setattr(manifests, "_yaml_documents", lambda *a, **k: pytest.fail("parsed although the cache holds the file"))
+    monkeypatch.setattr(
+        manifests, "_yaml_documents", lambda *a, **k: pytest.fail("parsed although the cache holds the file")
+    )
     assert [o.name for o in load([str(source)], options).objects] == ["web"]
 
 
-def test_the_key_is_private_created_once_and_never_in_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_key_is_private_created_once_and_never_in_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
     key_path = Path(manifests.cache_key_path())
     assert key_path == tmp_path / "home-cache" / "pytest-k8ssec" / "parse-cache.key"
@@ -110,7 +114,9 @@ def test_the_key_is_private_created_once_and_never_in_the_cache(tmp_path: Path, 
 
 
 @pytest.mark.parametrize("spoil", ["readable-by-others", "wrong-size", "symlink"])
-def test_a_key_that_cannot_be_trusted_means_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spoil: str) -> None:
+def test_a_key_that_cannot_be_trusted_means_no_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spoil: str
+) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
     key_path = Path(manifests.cache_key_path())
     key_path.parent.mkdir(parents=True)

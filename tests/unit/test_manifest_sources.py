@@ -58,7 +58,10 @@ def test_collect_mode_records_each_broken_source_and_loads_everything_else(tmp_p
     write(tmp_path / "d.yaml", PRIVILEGED_POD)
     result = load([str(tmp_path)], COLLECT)
     assert names(result) == ["a", "root"]
-    assert [error.source for error in result.errors] == [str(tmp_path / "b-broken.yaml"), str(tmp_path / "c-template.yaml")]
+    assert [error.source for error in result.errors] == [
+        str(tmp_path / "b-broken.yaml"),
+        str(tmp_path / "c-template.yaml"),
+    ]
     assert result.errors[0].message.startswith(f"{tmp_path / 'b-broken.yaml'}:4: invalid YAML in document 0: ")
     assert result.errors[1].message.startswith(f"{tmp_path / 'c-template.yaml'}:2: invalid YAML")
 
@@ -74,7 +77,10 @@ def test_without_collect_mode_the_first_broken_source_raises_as_before(tmp_path:
 def test_objects_before_the_fault_and_valid_documents_after_an_invalid_one_are_kept(tmp_path: Path) -> None:
     path = write(
         tmp_path / "mixed.yaml",
-        configmap("first") + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {}\n---\n" + PRIVILEGED_POD + "---\nkey: [unclosed\n",
+        configmap("first")
+        + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {}\n---\n"
+        + PRIVILEGED_POD
+        + "---\nkey: [unclosed\n",
     )
     result = load([str(path)], COLLECT)
     assert names(result) == ["first", "root"]
@@ -132,7 +138,10 @@ def test_non_kubernetes_yaml_as_error_is_a_source_error_and_the_objects_load(tmp
     result = load([str(tmp_path)], LoadOptions(collect_errors=True, non_k8s="error"))
     assert names(result) == ["root"]
     assert result.errors == [
-        SourceError(str(tmp_path / "values.yaml"), f"{tmp_path / 'values.yaml'}:1: not a Kubernetes object (a mapping without apiVersion and kind)")
+        SourceError(
+            str(tmp_path / "values.yaml"),
+            f"{tmp_path / 'values.yaml'}:1: not a Kubernetes object (a mapping without apiVersion and kind)",
+        )
     ]
 
 
@@ -163,7 +172,9 @@ def unreadable_sub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_glob_over_an_unreadable_folder_is_an_error_not_a_skip(unreadable_sub: Path) -> None:
     result = load([f"{unreadable_sub}/**/*.yaml"], COLLECT)
     assert names(result) == ["ok"]
-    assert result.errors == [SourceError(f"{unreadable_sub}/sub", f"{unreadable_sub}/sub: cannot read the folder: Permission denied")]
+    assert result.errors == [
+        SourceError(f"{unreadable_sub}/sub", f"{unreadable_sub}/sub: cannot read the folder: Permission denied")
+    ]
     with pytest.raises(ManifestError, match="sub: cannot read the folder: Permission denied"):
         load([f"{unreadable_sub}/**/*.yaml"])
 
@@ -182,12 +193,33 @@ def test_a_pattern_that_cannot_reach_the_unreadable_folder_does_not_read_it(unre
 
 @pytest.mark.parametrize(
     "pattern",
-    ["*.yaml", "**/*.yaml", "**/*.y*ml", "a/*", "a/**", "a/*/*.json", "**/b*", "a/[bc]*/**/*.yaml", "a/[!b]*/*", "?.yaml", "**"],
+    [
+        "*.yaml",
+        "**/*.yaml",
+        "**/*.y*ml",
+        "a/*",
+        "a/**",
+        "a/*/*.json",
+        "**/b*",
+        "a/[bc]*/**/*.yaml",
+        "a/[!b]*/*",
+        "?.yaml",
+        "**",
+    ],
 )
 def test_the_walk_matches_what_pythons_glob_matches_on_a_readable_tree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pattern: str
 ) -> None:
-    for path in ["x.yaml", "a/y.yaml", "a/b/z.yaml", "a/b/deep/w.yaml", "a/c/v.json", "a/c/u.yml", "a/.h/t.yaml", "bb.yaml"]:
+    for path in [
+        "x.yaml",
+        "a/y.yaml",
+        "a/b/z.yaml",
+        "a/b/deep/w.yaml",
+        "a/c/v.json",
+        "a/c/u.yml",
+        "a/.h/t.yaml",
+        "bb.yaml",
+    ]:
         write(tmp_path / path, configmap(Path(path).stem))
     monkeypatch.chdir(tmp_path)
     ours = {source for _, source, _ in expand([pattern]).sources}
@@ -200,7 +232,9 @@ def test_the_walk_matches_what_pythons_glob_matches_on_a_readable_tree(
     assert ours == theirs
 
 
-def test_a_pattern_through_a_parent_folder_still_skips_hidden_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_pattern_through_a_parent_folder_still_skips_hidden_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(tmp_path / "d" / "a.yaml", configmap("a"))
     write(tmp_path / "d" / ".hidden.yaml", configmap("hidden"))
     write(tmp_path / "d" / ".git" / "x.yaml", configmap("git"))
@@ -215,7 +249,14 @@ def test_a_pattern_through_a_parent_folder_still_skips_hidden_names(tmp_path: Pa
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for path in ["deploy/web.yaml", "deploy/legacy/old.yaml", "deploy/legacy/deeper/older.yaml", "deploy/app/x.tpl.yaml", "deploy/app/y.yaml", "examples/e.yaml"]:
+    for path in [
+        "deploy/web.yaml",
+        "deploy/legacy/old.yaml",
+        "deploy/legacy/deeper/older.yaml",
+        "deploy/app/x.tpl.yaml",
+        "deploy/app/y.yaml",
+        "examples/e.yaml",
+    ]:
         write(tmp_path / path, configmap(Path(path).name.split(".")[0]))
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -249,7 +290,10 @@ def test_exclude_does_not_touch_a_file_named_explicitly(repo: Path) -> None:
 
 
 def test_a_glob_whose_every_match_is_excluded_says_so(repo: Path) -> None:
-    with pytest.raises(ManifestError, match=r"^deploy/app/\*\.yaml: the pattern matches no file that --k8s-exclude leaves in \(2 paths left out\)$"):
+    with pytest.raises(
+        ManifestError,
+        match=r"^deploy/app/\*\.yaml: the pattern matches no file that --k8s-exclude leaves in \(2 paths left out\)$",
+    ):
         load(["deploy/app/*.yaml"], LoadOptions(exclude=("*.yaml",)))
     with pytest.raises(ManifestError, match=r"^deploy/app/\*\.json: the pattern matches no file$"):
         load(["deploy/app/*.json"], LoadOptions(exclude=("*.yaml",)))
@@ -270,7 +314,7 @@ def _load_in_thread(paths: list[str], options: LoadOptions) -> LoadResult:
     def run() -> None:
         try:
             box.append(load(paths, options))
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
+        except BaseException as exc:
             box.append(exc)
 
     thread = threading.Thread(target=run, daemon=True)
@@ -288,7 +332,9 @@ def test_a_fifo_among_the_manifests_is_an_error_never_opened(tmp_path: Path) -> 
     result = _load_in_thread([str(tmp_path / "d")], COLLECT)
     assert names(result) == ["root"]
     pipe = tmp_path / "d" / "pipe.yaml"
-    assert result.errors == [SourceError(str(pipe), f"{pipe}: cannot read: a FIFO, not a regular file (only regular files are read)")]
+    assert result.errors == [
+        SourceError(str(pipe), f"{pipe}: cannot read: a FIFO, not a regular file (only regular files are read)")
+    ]
     with pytest.raises(ManifestError, match="a FIFO, not a regular file"):
         _load_in_thread([str(pipe)], LoadOptions())
 
@@ -331,7 +377,11 @@ def test_a_symlink_loop_or_a_dangling_link_is_an_error_naming_the_path(tmp_path:
 def test_a_top_level_yaml_sequence_of_objects_loads_with_the_line_of_each(tmp_path: Path) -> None:
     path = write(
         tmp_path / "d" / "seq.yaml",
-        "---\n- " + configmap("first").replace("\n", "\n  ").rstrip() + "\n- " + PRIVILEGED_POD.replace("\n", "\n  ").rstrip() + "\n",
+        "---\n- "
+        + configmap("first").replace("\n", "\n  ").rstrip()
+        + "\n- "
+        + PRIVILEGED_POD.replace("\n", "\n  ").rstrip()
+        + "\n",
     )
     result = load([str(tmp_path / "d")], COLLECT)
     assert [(o.name, o.provenance.line) for o in result.objects] == [("first", 2), ("root", 6)]
@@ -341,7 +391,13 @@ def test_a_top_level_yaml_sequence_of_objects_loads_with_the_line_of_each(tmp_pa
 
 def test_a_top_level_json_array_of_objects_loads_with_the_line_of_each(tmp_path: Path) -> None:
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "root"}, "spec": {"containers": []}}
-    text = "[\n  " + json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}) + ",\n\n  " + json.dumps(pod) + "\n]\n"
+    text = (
+        "[\n  "
+        + json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}})
+        + ",\n\n  "
+        + json.dumps(pod)
+        + "\n]\n"
+    )
     result = load([str(write(tmp_path / "arr.json", text))], COLLECT)
     assert [(o.name, o.provenance.line) for o in result.objects] == [("a", 2), ("root", 4)]
 
@@ -350,7 +406,9 @@ def test_a_sequence_mixing_objects_and_other_values_fails_on_the_others(tmp_path
     path = write(tmp_path / "seq.yaml", "- just a string\n- " + PRIVILEGED_POD.replace("\n", "\n  ").rstrip() + "\n")
     result = load([str(tmp_path)], COLLECT)
     assert names(result) == ["root"]
-    assert result.errors == [SourceError(str(path), f"{path}:1: item 0 of the YAML sequence is a string, not an object")]
+    assert result.errors == [
+        SourceError(str(path), f"{path}:1: item 0 of the YAML sequence is a string, not an object")
+    ]
 
 
 def test_a_sequence_of_plain_values_in_a_scan_is_still_non_kubernetes_yaml(tmp_path: Path) -> None:

@@ -300,7 +300,10 @@ def tree(tmp_path: Path) -> Path:
     write(root / "a.yaml", configmap("a"))
     write(root / "z.yml", configmap("z"))
     write(root / "sub" / "b.yml", configmap("b"))
-    write(root / "sub" / "deeper" / "c.json", json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}))
+    write(
+        root / "sub" / "deeper" / "c.json",
+        json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
+    )
     write(root / "sub" / "deeper" / "d.YAML.txt", configmap("ignored-suffix"))
     write(root / "README.md", "# not yaml: [\n")
     write(root / "notes.txt", "key: [unclosed\n")
@@ -356,7 +359,9 @@ def test_glob_matched_non_kubernetes_yaml_is_skipped_like_a_scanned_file(tmp_pat
     write(tmp_path / "values.yaml", "replicas: 2\n")
     result = load([str(tmp_path / "*.yaml")])
     assert [o.name for o in result.objects] == ["a"]
-    assert result.skipped == [f"{tmp_path / 'values.yaml'}:1: not a Kubernetes object (a mapping without apiVersion and kind); skipped"]
+    assert result.skipped == [
+        f"{tmp_path / 'values.yaml'}:1: not a Kubernetes object (a mapping without apiVersion and kind); skipped"
+    ]
 
 
 def test_path_with_glob_characters_that_exists_is_taken_literally(tmp_path: Path) -> None:
@@ -376,7 +381,7 @@ def test_a_path_given_twice_or_reached_twice_loads_once(tree: Path, monkeypatch:
     a = str(tree / "a.yaml")
     result = load([a, a, "deploy/a.yaml", "./deploy/../deploy/a.yaml", str(tree), str(tree / "*.yaml")])
     assert [o.name for o in result.objects] == ["a", "z", "b", "c"]
-    assert [o.provenance.source for o in result.objects][0] == a  # the first spelling wins
+    assert next(o.provenance.source for o in result.objects) == a  # the first spelling wins
 
 
 def test_a_symlink_to_a_loaded_file_loads_once(tmp_path: Path) -> None:
@@ -463,8 +468,18 @@ def test_load_text() -> None:
             ":6: invalid YAML in document 0: a mapping or a sequence cannot be a key (Kubernetes refuses the document)",
         ),
     ],
-    ids=["unclosed-flow", "bad-indent-doc-1", "unterminated-quote", "nan-value", "null-key", "undefined-alias",
-         "control-char", "bad-bool", "huge-integer-tagged-int", "sequence-key"],
+    ids=[
+        "unclosed-flow",
+        "bad-indent-doc-1",
+        "unterminated-quote",
+        "nan-value",
+        "null-key",
+        "undefined-alias",
+        "control-char",
+        "bad-bool",
+        "huge-integer-tagged-int",
+        "sequence-key",
+    ],
 )
 def test_malformed_yaml_names_file_line_and_document(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path / "bad.yaml", text.encode())
@@ -482,7 +497,9 @@ def test_malformed_file_in_a_scanned_directory_stops_the_load(tmp_path: Path) ->
 
 
 def test_invalid_utf8_names_the_line(tmp_path: Path) -> None:
-    path = write(tmp_path / "latin1.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf\xe9\n".encode("latin-1"))
+    path = write(
+        tmp_path / "latin1.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf\xe9\n".encode("latin-1")
+    )
     with pytest.raises(ManifestError) as info:
         load_file(path)
     assert str(info.value) == f"{path}:4: not UTF-8 text: invalid continuation byte (byte 52)"
@@ -513,7 +530,14 @@ def test_values_stay_what_kubernetes_reads(tmp_path: Path) -> None:
     )
     (obj,) = load_file(path)
     assert obj.raw["metadata"]["creationTimestamp"] == "2024-01-02T03:04:05Z"
-    assert obj.raw["data"] == {"day": "2024-02-30", "false": 16, "true": True, "ref": "other", "obj": {}, "huge": "9" * 5000}
+    assert obj.raw["data"] == {
+        "day": "2024-02-30",
+        "false": 16,
+        "true": True,
+        "ref": "other",
+        "obj": {},
+        "huge": "9" * 5000,
+    }
     json.dumps(obj.raw)  # serializable for reports
 
 
@@ -563,7 +587,9 @@ def test_non_kubernetes_yaml_in_a_scanned_dir_can_be_an_error(mixed: Path) -> No
     with pytest.raises(ManifestError) as info:
         load([str(mixed)], LoadOptions(non_k8s="error"))
     # Files load in walk order (a folder's files, then its subfolders), so values.yaml is first.
-    assert str(info.value) == f"{mixed / 'values.yaml'}:2: not a Kubernetes object (a mapping without apiVersion and kind)"
+    assert (
+        str(info.value) == f"{mixed / 'values.yaml'}:2: not a Kubernetes object (a mapping without apiVersion and kind)"
+    )
 
 
 def test_non_kubernetes_yaml_in_a_scanned_dir_can_be_ignored(mixed: Path) -> None:
@@ -594,7 +620,10 @@ def test_non_kubernetes_yaml_named_explicitly_is_an_error_even_when_ignored(mixe
         ("apiVersion: v1\nkind: Pod\nmetadata: {namespace: x}\n", "metadata.name of Pod is missing or not a string"),
         ("apiVersion: v1\nkind: Pod\nmetadata: {name: ''}\n", "metadata.name of Pod is missing or not a string"),
         ("apiVersion: v1\nkind: Pod\nmetadata: {name: 7}\n", "metadata.name of Pod is missing or not a string"),
-        ("apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: [x]}\n", "metadata.namespace of Pod a is not a string"),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: [x]}\n",
+            "metadata.namespace of Pod a is not a string",
+        ),
     ],
 )
 def test_missing_or_mistyped_required_fields_name_file_and_line(tmp_path: Path, text: str, message: str) -> None:
@@ -752,10 +781,15 @@ def test_an_anchor_defined_twice_refers_to_the_later_node_as_in_kubernetes(tmp_p
         tmp_path / "anchors.yaml",
         configmap("first")
         + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: twice}\ndata: {a: &x one, b: &x two, c: *x}\n"
-        + "---\n" + configmap("after"),
+        + "---\n"
+        + configmap("after"),
     )
     objects = load_file(path)
-    assert where(objects) == [("ConfigMap/default/first", 1, 0), ("ConfigMap/default/twice", 6, 1), ("ConfigMap/default/after", 11, 2)]
+    assert where(objects) == [
+        ("ConfigMap/default/first", 1, 0),
+        ("ConfigMap/default/twice", 6, 1),
+        ("ConfigMap/default/after", 11, 2),
+    ]
     assert objects[1].raw["data"] == {"a": "one", "b": "two", "c": "two"}
 
 
@@ -763,10 +797,13 @@ def test_deep_nesting_is_refused_without_crashing_the_process(tmp_path: Path) ->
     # libyaml's composer recurses in C: 100k levels would overflow the C stack and kill the
     # interpreter, so this runs in a child process whose survival is the assertion.
     flow = write(tmp_path / "flow.yaml", "[" * 100_000)
-    block = write(tmp_path / "block.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n" + "- " * 50_000 + "x\n")
+    block = write(
+        tmp_path / "block.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n" + "- " * 50_000 + "x\n"
+    )
     indented = write(
         tmp_path / "indented.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 3000)),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n"
+        + "".join(" " * i + f"k{i}:\n" for i in range(1, 3000)),
     )
     deep_json = write(tmp_path / "deep.json", "[" * 100_000)
     code = textwrap.dedent(
@@ -830,12 +867,18 @@ def test_the_nesting_limit_is_ours_whatever_the_pyyaml_version(tmp_path: Path, s
     too_deep_for_libyaml = write(tmp_path / "deeper.yaml", deep(1200))
     with pytest.raises(ManifestError) as info:
         load_file(too_deep_for_libyaml)
-    assert str(info.value) == f"{too_deep_for_libyaml}:{line}: YAML nested more than {MAX_NESTING} levels deep; refusing to load"
+    assert (
+        str(info.value)
+        == f"{too_deep_for_libyaml}:{line}: YAML nested more than {MAX_NESTING} levels deep; refusing to load"
+    )
 
 
 def test_realistic_file_with_many_brackets_loads(tmp_path: Path) -> None:
     # Thousands of "{}" and "[...]" across documents must not trip the nesting guard.
-    doc = POD.format(name="p{i}") + "    args: [a, b]\n    resources: {}\n    securityContext: {capabilities: {drop: [ALL]}}\n"
+    doc = (
+        POD.format(name="p{i}")
+        + "    args: [a, b]\n    resources: {}\n    securityContext: {capabilities: {drop: [ALL]}}\n"
+    )
     path = write(tmp_path / "many.yaml", "---\n".join(doc.replace("{i}", str(i)) for i in range(1500)))
     assert len(load_file(path)) == 1500
 

@@ -24,7 +24,12 @@ WEB = (ContainerPort(8080, "TCP", "http"), ContainerPort(53, "UDP", "dns"), Cont
 
 
 def policy(name: str, spec: dict[str, Any], namespace: str = "a") -> dict[str, Any]:
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
 
 
 def pod(ns: str, name: str, ip: str | None = None, ports: tuple[ContainerPort, ...] = WEB, **labels: str) -> Pod:
@@ -36,7 +41,9 @@ SERVER = pod("a", "server", "10.0.0.2")
 OTHER = pod("b", "other", "10.0.1.1")
 
 
-def model(*policies: dict[str, Any], pods: tuple[Pod, ...] = (CLIENT, SERVER, OTHER), namespaces: Any = ()) -> NetworkModel:
+def model(
+    *policies: dict[str, Any], pods: tuple[Pod, ...] = (CLIENT, SERVER, OTHER), namespaces: Any = ()
+) -> NetworkModel:
     return NetworkModel(pods, policies, namespaces)
 
 
@@ -79,7 +86,13 @@ def test_empty_and_absent_ingress_list_both_deny() -> None:
 
 def test_policies_are_additive() -> None:
     deny = policy("deny", {"podSelector": {}, "policyTypes": ["Ingress"]})
-    allow = policy("allow", {"podSelector": {"matchLabels": {"app": "server"}}, "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}]}]})
+    allow = policy(
+        "allow",
+        {
+            "podSelector": {"matchLabels": {"app": "server"}},
+            "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}]}],
+        },
+    )
     verdict = model(deny, allow).reachable(CLIENT, SERVER, 8080)
     assert verdict and verdict.ingress.isolated_by == ("a/deny", "a/allow")
     assert [m.policy for m in verdict.ingress.allowed_by] == ["a/allow"]
@@ -100,8 +113,36 @@ def test_pod_selector_peer_is_namespace_local() -> None:
 def test_namespace_and_pod_selector_in_one_peer_is_and_separate_peers_or() -> None:
     prod = Namespace("b", {"env": "prod"})
     stray = pod("c", "other", "10.0.2.1")
-    both = policy("and", {"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"env": "prod"}}, "podSelector": {"matchLabels": {"app": "client"}}}]}]})
-    either = policy("or", {"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"env": "prod"}}}, {"podSelector": {"matchLabels": {"app": "client"}}}]}]})
+    both = policy(
+        "and",
+        {
+            "podSelector": {},
+            "ingress": [
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {"matchLabels": {"env": "prod"}},
+                            "podSelector": {"matchLabels": {"app": "client"}},
+                        }
+                    ]
+                }
+            ],
+        },
+    )
+    either = policy(
+        "or",
+        {
+            "podSelector": {},
+            "ingress": [
+                {
+                    "from": [
+                        {"namespaceSelector": {"matchLabels": {"env": "prod"}}},
+                        {"podSelector": {"matchLabels": {"app": "client"}}},
+                    ]
+                }
+            ],
+        },
+    )
     m_and = model(both, pods=(CLIENT, SERVER, OTHER, stray), namespaces=[prod])
     m_or = model(either, pods=(CLIENT, SERVER, OTHER, stray), namespaces=[prod])
     assert not m_and.reachable(OTHER, SERVER, 8080), "namespace matches, pod label does not"
@@ -120,7 +161,16 @@ def test_namespace_and_pod_selector_in_one_peer_is_and_separate_peers_or() -> No
 )
 def test_match_expressions_operators(expression: dict[str, Any], allowed: set[str]) -> None:
     pods = (pod("a", "web", tier="web"), pod("a", "db", tier="db"), pod("a", "none", app="none"), SERVER)
-    m = model(policy("p", {"podSelector": {"matchLabels": {"app": "server"}}, "ingress": [{"from": [{"podSelector": {"matchExpressions": [expression]}}]}]}), pods=pods)
+    m = model(
+        policy(
+            "p",
+            {
+                "podSelector": {"matchLabels": {"app": "server"}},
+                "ingress": [{"from": [{"podSelector": {"matchExpressions": [expression]}}]}],
+            },
+        ),
+        pods=pods,
+    )
     got = {p.name for p in pods[:3] if m.reachable(p, SERVER, 8080)}
     assert got == allowed
     matrix = m.matrix(pods[:3], [SERVER], 8080)
@@ -129,14 +179,30 @@ def test_match_expressions_operators(expression: dict[str, Any], allowed: set[st
 
 def test_namespace_default_label() -> None:
     # Namespace b is only referenced by a pod: it still carries kubernetes.io/metadata.name=b.
-    m = model(policy("p", {"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "b"}}}]}]}))
+    m = model(
+        policy(
+            "p",
+            {
+                "podSelector": {},
+                "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "b"}}}]}],
+            },
+        )
+    )
     assert m.namespace_labels("b") == {"kubernetes.io/metadata.name": "b"}
     assert m.reachable(OTHER, SERVER, 8080) and not m.reachable(CLIENT, SERVER, 8080)
     assert Namespace("b", {"kubernetes.io/metadata.name": "forged"}).labels["kubernetes.io/metadata.name"] == "b"
 
 
 def test_ipblock_except_ipv4_matches_pod_ips_and_external() -> None:
-    m = model(policy("p", {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/16", "except": ["10.0.1.0/24"]}}]}]}))
+    m = model(
+        policy(
+            "p",
+            {
+                "podSelector": {},
+                "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/16", "except": ["10.0.1.0/24"]}}]}],
+            },
+        )
+    )
     assert m.reachable(CLIENT, SERVER, 8080), "pod IPs match ipBlocks"
     assert not m.reachable(OTHER, SERVER, 8080), "10.0.1.1 is in the except"
     assert m.reachable(Cidr("10.0.5.7"), SERVER, 8080)
@@ -149,7 +215,13 @@ def test_ipblock_except_ipv6() -> None:
     v6 = pod("a", "v6", "fd00::1:5")
     blocked = pod("a", "v6b", "fd00::ff:5")
     m = model(
-        policy("p", {"podSelector": {"matchLabels": {"app": "server"}}, "ingress": [{"from": [{"ipBlock": {"cidr": "fd00::/64", "except": ["fd00::ff:0/112"]}}]}]}),
+        policy(
+            "p",
+            {
+                "podSelector": {"matchLabels": {"app": "server"}},
+                "ingress": [{"from": [{"ipBlock": {"cidr": "fd00::/64", "except": ["fd00::ff:0/112"]}}]}],
+            },
+        ),
         pods=(v6, blocked, SERVER),
     )
     assert m.reachable(v6, SERVER, 8080)
@@ -160,7 +232,10 @@ def test_ipblock_except_ipv6() -> None:
 
 def test_ipblock_unknown_pod_ip_is_uncertain() -> None:
     no_ip = pod("b", "noip")
-    m = model(policy("p", {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]}), pods=(no_ip, SERVER))
+    m = model(
+        policy("p", {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]}),
+        pods=(no_ip, SERVER),
+    )
     verdict = m.reachable(no_ip, SERVER, 8080)
     assert not verdict and verdict.uncertain and "uncertain" in verdict.explain()
 
@@ -173,7 +248,15 @@ def test_end_port_range() -> None:
 
 
 def test_sctp_and_udp_protocols() -> None:
-    m = model(policy("p", {"podSelector": {}, "ingress": [{"ports": [{"port": 9000, "protocol": "SCTP"}, {"port": 53, "protocol": "UDP"}]}]}))
+    m = model(
+        policy(
+            "p",
+            {
+                "podSelector": {},
+                "ingress": [{"ports": [{"port": 9000, "protocol": "SCTP"}, {"port": 53, "protocol": "UDP"}]}],
+            },
+        )
+    )
     assert m.reachable(OTHER, SERVER, 9000, "SCTP") and m.reachable(OTHER, SERVER, 53, "UDP")
     assert not m.reachable(OTHER, SERVER, 9000, "TCP") and not m.reachable(OTHER, SERVER, 53)
 
@@ -186,7 +269,17 @@ def test_named_port_on_ingress_resolves_on_destination() -> None:
 
 def test_named_port_on_egress_resolves_on_destination_pod() -> None:
     alt = Pod("b", "alt", {"app": "alt"}, ("10.0.1.9",), (ContainerPort(9090, "TCP", "http"),))
-    m = model(policy("p", {"podSelector": {"matchLabels": {"app": "client"}}, "policyTypes": ["Egress"], "egress": [{"ports": [{"port": "http"}]}]}), pods=(CLIENT, SERVER, alt))
+    m = model(
+        policy(
+            "p",
+            {
+                "podSelector": {"matchLabels": {"app": "client"}},
+                "policyTypes": ["Egress"],
+                "egress": [{"ports": [{"port": "http"}]}],
+            },
+        ),
+        pods=(CLIENT, SERVER, alt),
+    )
     assert m.reachable(CLIENT, SERVER, 8080) and not m.reachable(CLIENT, SERVER, 9090)
     assert m.reachable(CLIENT, alt, 9090) and not m.reachable(CLIENT, alt, 8080), "the destination's 'http' decides"
     assert not m.reachable(CLIENT, Cidr("8.8.8.8"), 8080), "an external destination has no named ports"
@@ -208,16 +301,28 @@ def test_rule_without_peers_allows_outside_the_cluster() -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0/8"}}]}]}, "spec.ingress[0].from[0].ipBlock.cidr: invalid CIDR '10.0.0/8'"),
+        (
+            {"ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0/8"}}]}]},
+            "spec.ingress[0].from[0].ipBlock.cidr: invalid CIDR '10.0.0/8'",
+        ),
         ({"ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["11.0.0.0/16"]}}]}]}, "strict subset"),
-        ({"ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {}}]}]}, "may not specify both ipBlock"),
+        (
+            {"ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {}}]}]},
+            "may not specify both ipBlock",
+        ),
         ({"ingress": [{"from": [{}]}]}, "must specify a peer"),
         ({"ingress": [{"ports": [{"port": 80, "protocol": "ICMP"}]}]}, "unsupported protocol 'ICMP'"),
         ({"ingress": [{"ports": [{"port": 80, "endPort": 79}]}]}, "greater than or equal"),
         ({"ingress": [{"ports": [{"port": "http", "endPort": 90}]}]}, "non-numeric"),
         ({"ingress": [{"ports": [{"port": 70000}]}]}, "not a valid port number"),
-        ({"podSelector": {"matchExpressions": [{"key": "a", "operator": "Equals", "values": ["b"]}]}}, "unsupported operator"),
-        ({"podSelector": {"matchExpressions": [{"key": "a", "operator": "In"}]}}, "must be specified when operator is In"),
+        (
+            {"podSelector": {"matchExpressions": [{"key": "a", "operator": "Equals", "values": ["b"]}]}},
+            "unsupported operator",
+        ),
+        (
+            {"podSelector": {"matchExpressions": [{"key": "a", "operator": "In"}]}},
+            "must be specified when operator is In",
+        ),
         ({"policyTypes": ["Ingres"]}, "unsupported value 'Ingres'"),
     ],
 )
@@ -276,7 +381,10 @@ def test_from_live_pod_reads_ips_and_ports() -> None:
         "kind": "Pod",
         "metadata": {"name": "p", "namespace": "n", "labels": {"app": "p"}},
         "spec": {
-            "initContainers": [{"name": "side", "restartPolicy": "Always", "ports": [{"containerPort": 9, "name": "side"}]}, {"name": "init", "ports": [{"containerPort": 7}]}],
+            "initContainers": [
+                {"name": "side", "restartPolicy": "Always", "ports": [{"containerPort": 9, "name": "side"}]},
+                {"name": "init", "ports": [{"containerPort": 7}]},
+            ],
             "containers": [{"name": "c", "ports": [{"containerPort": 53, "protocol": "UDP", "name": "dns"}]}],
         },
         "status": {"podIP": "10.1.1.1", "podIPs": [{"ip": "10.1.1.1"}, {"ip": "fd00::1"}]},
@@ -291,8 +399,38 @@ def test_matrix_agrees_with_reachable() -> None:
     pods = (CLIENT, SERVER, OTHER, pod("b", "noip"), pod("a", "client2", "10.0.0.9", app="client"))
     policies = (
         policy("deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
-        policy("c", {"podSelector": {"matchLabels": {"app": "client"}}, "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "server"}}}, {"ipBlock": {"cidr": "10.0.1.0/24"}}], "ports": [{"port": "http"}]}]}),
-        policy("s", {"podSelector": {"matchLabels": {"app": "server"}}, "ingress": [{"from": [{"podSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["client"]}]}}]}]}),
+        policy(
+            "c",
+            {
+                "podSelector": {"matchLabels": {"app": "client"}},
+                "egress": [
+                    {
+                        "to": [
+                            {"podSelector": {"matchLabels": {"app": "server"}}},
+                            {"ipBlock": {"cidr": "10.0.1.0/24"}},
+                        ],
+                        "ports": [{"port": "http"}],
+                    }
+                ],
+            },
+        ),
+        policy(
+            "s",
+            {
+                "podSelector": {"matchLabels": {"app": "server"}},
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "podSelector": {
+                                    "matchExpressions": [{"key": "app", "operator": "In", "values": ["client"]}]
+                                }
+                            }
+                        ]
+                    }
+                ],
+            },
+        ),
     )
     m = NetworkModel(pods, policies)
     endpoints = [*pods, INTERNET, Cidr("10.0.1.0/24")]

@@ -12,7 +12,12 @@ from pytest_k8ssec.reporting.network_page import html_report, port_classes, writ
 
 
 def policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
 
 
 WEB = Pod("shop", "web", {"app": "web"}, ports=(ContainerPort(8080, "TCP", "http"),), kind="Deployment")
@@ -20,7 +25,19 @@ DB = Pod("db", "pg", {"app": "pg"}, ports=(ContainerPort(5432, "TCP", "pg"),), k
 DNS = Pod("kube-system", "dns", {"k8s-app": "kube-dns"}, ports=(ContainerPort(53, "UDP", "dns"),), kind="Deployment")
 POLICIES = (
     policy("deny", "db", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
-    policy("allow-web", "db", {"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "web"}}}], "ports": [{"port": "pg"}]}]}),
+    policy(
+        "allow-web",
+        "db",
+        {
+            "podSelector": {},
+            "ingress": [
+                {
+                    "from": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "web"}}}],
+                    "ports": [{"port": "pg"}],
+                }
+            ],
+        },
+    ),
     policy("range", "shop", {"podSelector": {}, "ingress": [{"ports": [{"port": 30000, "endPort": 30010}]}]}),
 )
 
@@ -79,8 +96,10 @@ def test_matrix_structure_and_counts_agree_with_the_model() -> None:
     tables = parse(page)
     classes = port_classes(net)
     # One matrix per group of port classes with identical cells; every class is in exactly one.
-    groups = [[(proto, int(port)) for proto, port in (item.split("/") for item in ports.split())]
-              for ports in re.findall(r'<section class="port" id="ports-\d+" data-ports="([^"]*)">', page)]
+    groups = [
+        [(proto, int(port)) for proto, port in (item.split("/") for item in ports.split())]
+        for ports in re.findall(r'<section class="port" id="ports-\d+" data-ports="([^"]*)">', page)
+    ]
     assert len(tables) == len(groups) == 3 < len(classes)
     assert sorted(member for group in groups for member in group) == sorted((proto, port) for proto, port, _ in classes)
     endpoints = [WEB, DB, DNS, INTERNET]
@@ -90,15 +109,24 @@ def test_matrix_structure_and_counts_agree_with_the_model() -> None:
         assert len(table["cells"]) == 16
         for protocol, port in group:
             expected = [
-                "na" if not (isinstance(s, Pod) or isinstance(d, Pod)) else "allow" if net.reachable(s, d, port, protocol).allowed else "deny"
-                for s in endpoints for d in endpoints
+                "na"
+                if not (isinstance(s, Pod) or isinstance(d, Pod))
+                else "allow"
+                if net.reachable(s, d, port, protocol).allowed
+                else "deny"
+                for s in endpoints
+                for d in endpoints
             ]
             assert [kind for kind, _ in table["cells"]] == expected, (protocol, port)
     pg = tables[0]
     assert groups[0] == [("TCP", 5432)]
     # web -> pg on 5432: allowed by the rule; the tooltip names it.
     kind, title = pg["cells"][1]
-    assert kind == "allow" and "allowed by db/allow-web ingress[0]" in title and "isolated by db/deny, db/allow-web" in title
+    assert (
+        kind == "allow"
+        and "allowed by db/allow-web ingress[0]" in title
+        and "isolated by db/deny, db/allow-web" in title
+    )
     kind, title = pg["cells"][3 * 4 + 1]  # internet -> pg
     assert kind == "deny" and "no rule allows it" in title
     assert re.search(r'<span class="n-allow">\d+</span>', page)
@@ -126,14 +154,17 @@ def test_column_headers_are_clipped_inside_their_cell_with_the_full_name_as_tool
 
 
 def test_uncertain_cells_are_marked() -> None:
-    net = NetworkModel((WEB, DB), [policy("cidr", "db", {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]})])
+    net = NetworkModel(
+        (WEB, DB),
+        [policy("cidr", "db", {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]})],
+    )
     table = parse(html_report(net))[0]
     assert table["cells"][1][0] == "uncertain" and "uncertain" in table["cells"][1][1]
 
 
 def test_everything_is_escaped(tmp_path: Path) -> None:
     net = NetworkModel((Pod("ns", "a<b>&\"c'", {}, kind="Deployment"),), [])
-    page = html_report(net, title="<b>t</b> & \"q\"", target="<ctx>")
+    page = html_report(net, title='<b>t</b> & "q"', target="<ctx>")
     assert "<b>t</b>" not in page and "&lt;b&gt;t&lt;/b&gt; &amp; &quot;q&quot;" in page
     assert "a<b>" not in page and "Deployment/ns/a&lt;b&gt;&amp;&quot;c&#x27;" in page and "&lt;ctx&gt;" in page
     path = write_network_report(net, tmp_path / "out" / "net.html")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_k8ssec.errors import SecurityAssertionError
-from pytest_k8ssec.model.netpol import Cidr, ContainerPort, NetworkModel, NetworkPolicyError, Pod
 from pytest_k8ssec.asserts.network import (
     PUBLIC_INTERNET,
     assert_default_deny,
@@ -17,6 +15,8 @@ from pytest_k8ssec.asserts.network import (
     assert_reachable,
     port_classes,
 )
+from pytest_k8ssec.errors import SecurityAssertionError
+from pytest_k8ssec.model.netpol import Cidr, ContainerPort, NetworkModel, NetworkPolicyError, Pod
 from pytest_k8ssec.sources.manifests import load_text
 
 SHOP = """\
@@ -90,7 +90,10 @@ def test_reachable_passes_and_fails_with_explanation_and_provenance() -> None:
     error = failure(assert_reachable, net, "internet", PG, 5432)
     text = str(error)
     assert text.splitlines()[0] == "network: internet (0.0.0.0/0) -> Deployment/db/postgres on TCP/5432 is denied"
-    assert "ingress to Deployment/db/postgres: isolated by db/default-deny, db/allow-web; DENIED: no rule allows it" in text
+    assert (
+        "ingress to Deployment/db/postgres: isolated by db/default-deny, db/allow-web; DENIED: no rule allows it"
+        in text
+    )
     assert "db/default-deny has no ingress rules (it only isolates)" in text
     assert "db/default-deny (deploy/shop.yaml:25)" in text and "db/allow-web (deploy/shop.yaml:32)" in text
     assert "Deployment/db/postgres (deploy/shop.yaml:15)" in text
@@ -133,12 +136,20 @@ spec:
     net = shop(extra)
     text = str(failure(assert_not_reachable, net, WEB, PG, 80))
     assert "is not provably denied (uncertain)" in text.splitlines()[0]
-    assert "uncertain: db/from-pod-cidr ingress[0]: ipBlock 10.0.0.0/8 would apply if the IP of Deployment/shop/web were in range" in text
+    assert (
+        "uncertain: db/from-pod-cidr ingress[0]: ipBlock 10.0.0.0/8 would apply if the IP of Deployment/shop/web were in range"
+        in text
+    )
 
 
 def test_several_pairs_are_all_checked() -> None:
     pods = (Pod("a", "x", {"app": "x"}), Pod("a", "y", {"app": "y"}), Pod("b", "z", {"app": "z"}))
-    deny_b = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "d", "namespace": "b"}, "spec": {"podSelector": {}}}
+    deny_b = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "d", "namespace": "b"},
+        "spec": {"podSelector": {}},
+    }
     net = NetworkModel(pods, [deny_b])
     assert_not_reachable(net, "a", "b", 80)
     assert_reachable(net, "a", "a", 80)
@@ -174,7 +185,10 @@ spec:
     net = shop(allow_all_dns)
     assert_isolated(net, "shop", "egress")  # isolated, yet not a default deny
     text = str(failure(assert_default_deny, net, "shop", "egress"))
-    assert "shop/dns (deploy/shop.yaml:50) selects every pod but allows to every peer on UDP 53: not a default deny" in text
+    assert (
+        "shop/dns (deploy/shop.yaml:50) selects every pod but allows to every peer on UDP 53: not a default deny"
+        in text
+    )
     # policyTypes defaulted from a policy without rules is Ingress only.
     ingress_only = """
 ---
@@ -202,7 +216,10 @@ def test_isolated() -> None:
     assert_isolated(net, [WEB, PG], "Ingress")
     error = failure(assert_isolated, net, ["shop", "db"], "both")
     assert str(error).splitlines()[0] == "network-isolation: 1 of 4 (endpoint, direction) pairs are not isolated"
-    assert "Deployment/shop/web (deploy/shop.yaml:5) (labels {app=web}): not isolated for Egress; no policy in namespace shop has policyType Egress" in str(error)
+    assert (
+        "Deployment/shop/web (deploy/shop.yaml:5) (labels {app=web}): not isolated for Egress; no policy in namespace shop has policyType Egress"
+        in str(error)
+    )
     assert error.findings[0].path == "spec.template.metadata.labels"
     with pytest.raises(SecurityAssertionError, match="no workloads given; nothing was checked"):
         assert_isolated(net, [], "ingress")
@@ -220,7 +237,12 @@ def test_workload_objects_and_selectors_are_endpoints() -> None:
     workloads = [o for o in objs if o.kind == "Deployment"]
     assert_isolated(net, workloads, "ingress")
     assert_not_reachable(net, workloads[1], workloads[0], 8080)
-    assert_reachable(net, {"labels": {"app": "web"}}, {"namespace": "db", "matchExpressions": [{"key": "app", "operator": "Exists"}]}, 5432)
+    assert_reachable(
+        net,
+        {"labels": {"app": "web"}},
+        {"namespace": "db", "matchExpressions": [{"key": "app", "operator": "Exists"}]},
+        5432,
+    )
     with pytest.raises(NetworkPolicyError, match="no endpoint matches the selector"):
         assert_reachable(net, {"namespace": "shop", "labels": {"app": "nope"}}, PG, 5432)
     with pytest.raises(NetworkPolicyError, match="unknown: nmespace"):
@@ -274,7 +296,10 @@ def test_egress_restricted_allows_private_and_in_cluster_peers() -> None:
     net = shop(EGRESS)
     assert_egress_restricted(net, [WEB, PG])
     text = str(failure(assert_egress_restricted, net, WEB, internet="0.0.0.0/0"))
-    assert "Deployment/shop/web (deploy/shop.yaml:5) -> internet 0.0.0.0/0 on TCP 1-65535, UDP 1-65535, SCTP 1-65535: allowed" in text
+    assert (
+        "Deployment/shop/web (deploy/shop.yaml:5) -> internet 0.0.0.0/0 on TCP 1-65535, UDP 1-65535, SCTP 1-65535: allowed"
+        in text
+    )
 
 
 def test_egress_restricted_fails_on_rules_without_peers_and_unisolated_workloads() -> None:
@@ -282,8 +307,14 @@ def test_egress_restricted_fails_on_rules_without_peers_and_unisolated_workloads
     net = shop(dns_anywhere)
     error = failure(assert_egress_restricted, net, WEB)
     text = str(error)
-    assert text.splitlines()[0] == "network-egress-restricted: 1 of 1 workload(s) can reach the internet or are not egress-isolated"
-    assert "-> internet 1.0.0.0/8 on UDP 53: allowed" in text and "allowed by shop/egress egress[1] (to every peer on UDP 53)" in text
+    assert (
+        text.splitlines()[0]
+        == "network-egress-restricted: 1 of 1 workload(s) can reach the internet or are not egress-isolated"
+    )
+    assert (
+        "-> internet 1.0.0.0/8 on UDP 53: allowed" in text
+        and "allowed by shop/egress egress[1] (to every peer on UDP 53)" in text
+    )
     assert [f.obj.ref for f in error.findings] == ["NetworkPolicy/shop/egress"]
     text = str(failure(assert_egress_restricted, shop(), WEB))
     assert "not isolated for Egress (no NetworkPolicy selecting it has policyType Egress)" in text
@@ -323,7 +354,11 @@ spec:
     ]
     error = failure(assert_network_policies_effective, net)
     assert str(error).splitlines()[0] == "network-policy-effective: 3 problem(s) in 1 of 4 NetworkPolicies"
-    assert [f.path for f in error.findings] == ["spec.podSelector", "spec.ingress[0].from[0]", "spec.ingress[0].from[1]"]
+    assert [f.path for f in error.findings] == [
+        "spec.podSelector",
+        "spec.ingress[0].from[0]",
+        "spec.ingress[0].from[1]",
+    ]
     assert_network_policies_effective(net, allow=["shop/typo"])
     with pytest.raises(NetworkPolicyError, match="no NetworkPolicy 'shop/nope'"):
         assert_network_policies_effective(net, allow=["shop/nope"])

@@ -19,10 +19,10 @@ from pytest_k8ssec import (
     assert_pod_security,
     evaluate_pod_security,
 )
-from pytest_k8ssec.model.inventory import Inventory
 from pytest_k8ssec.checks.pss import max_version, namespace_policy, parse_level, parse_version
 from pytest_k8ssec.checks.pss._helpers import go_quote
 from pytest_k8ssec.checks.pss._registry import Version, v
+from pytest_k8ssec.model.inventory import Inventory
 
 GOOD_CONTAINER: dict[str, Any] = {
     "name": "app",
@@ -60,16 +60,29 @@ def test_aggregate_message_reads_like_the_api_server() -> None:
         'runAsNonRoot != true (pod or containers "init", "a", "b" must set securityContext.runAsNonRoot=true), '
         'seccompProfile (pod or containers "init", "a", "b" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")'
     )
-    assert result.forbidden_reason == "allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, seccompProfile"
+    assert (
+        result.forbidden_reason
+        == "allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, seccompProfile"
+    )
     assert [r.control for r in result.results][:3] == ["appArmorProfile", "hostNamespaces", "hostPorts"]
 
 
 @pytest.mark.parametrize(
     ("spec", "annotations", "level", "expected"),
     [
-        ({"hostNetwork": True, "hostIPC": True, "containers": []}, None, "baseline", "host namespaces (hostNetwork=true, hostIPC=true)"),
         (
-            {"containers": [{"name": "a", "ports": [{"hostPort": 9}, {"hostPort": 8080}]}, {"name": "b", "ports": [{"hostPort": 80}]}]},
+            {"hostNetwork": True, "hostIPC": True, "containers": []},
+            None,
+            "baseline",
+            "host namespaces (hostNetwork=true, hostIPC=true)",
+        ),
+        (
+            {
+                "containers": [
+                    {"name": "a", "ports": [{"hostPort": 9}, {"hostPort": 8080}]},
+                    {"name": "b", "ports": [{"hostPort": 80}]},
+                ]
+            },
             None,
             "baseline",
             'hostPort (containers "a", "b" use hostPorts 80, 8080, 9)',
@@ -81,26 +94,39 @@ def test_aggregate_message_reads_like_the_api_server() -> None:
             'hostPort (container "a" uses hostPort 80)',
         ),
         (
-            {"containers": [{"name": "a", "securityContext": {"capabilities": {"add": ["SYS_ADMIN", "CAP_CHOWN", "CHOWN"]}}}]},
+            {
+                "containers": [
+                    {"name": "a", "securityContext": {"capabilities": {"add": ["SYS_ADMIN", "CAP_CHOWN", "CHOWN"]}}}
+                ]
+            },
             None,
             "baseline",
             'non-default capabilities (container "a" must not include "CAP_CHOWN", "SYS_ADMIN" in securityContext.capabilities.add)',
         ),
         (
-            {"volumes": [{"name": "v1", "hostPath": {"path": "/"}}, {"name": "v2", "hostPath": {"path": "/etc"}}], "containers": []},
+            {
+                "volumes": [{"name": "v1", "hostPath": {"path": "/"}}, {"name": "v2", "hostPath": {"path": "/etc"}}],
+                "containers": [],
+            },
             None,
             "baseline",
             'hostPath volumes (volumes "v1", "v2")',
         ),
         (
-            {"securityContext": {"appArmorProfile": {"type": "Unconfined"}}, "containers": [{"name": "a", "securityContext": {"appArmorProfile": {"type": "Bogus"}}}]},
+            {
+                "securityContext": {"appArmorProfile": {"type": "Unconfined"}},
+                "containers": [{"name": "a", "securityContext": {"appArmorProfile": {"type": "Bogus"}}}],
+            },
             {"container.apparmor.security.beta.kubernetes.io/a": "unconfined"},
             "baseline",
             'forbidden AppArmor profiles (pod and container "a" and annotation must not set AppArmor profile type to '
             '"Bogus", "Unconfined", "container.apparmor.security.beta.kubernetes.io/a="unconfined"")',
         ),
         (
-            {"securityContext": {"seLinuxOptions": {"type": "spc_t", "role": "r"}}, "containers": [{"name": "a", "securityContext": {"seLinuxOptions": {"user": "u"}}}]},
+            {
+                "securityContext": {"seLinuxOptions": {"type": "spc_t", "role": "r"}},
+                "containers": [{"name": "a", "securityContext": {"seLinuxOptions": {"user": "u"}}}],
+            },
             None,
             "baseline",
             'seLinuxOptions (pod and container "a" set forbidden securityContext.seLinuxOptions: type "spc_t"; user may not be set; role may not be set)',
@@ -112,19 +138,35 @@ def test_aggregate_message_reads_like_the_api_server() -> None:
             'procMount (container "b" must not set securityContext.procMount to "Unmasked")',
         ),
         (
-            {"securityContext": {"sysctls": [{"name": "kernel.msgmax"}, {"name": "net.ipv4.tcp_syncookies"}, {"name": "a.b"}]}, "containers": []},
+            {
+                "securityContext": {
+                    "sysctls": [{"name": "kernel.msgmax"}, {"name": "net.ipv4.tcp_syncookies"}, {"name": "a.b"}]
+                },
+                "containers": [],
+            },
             None,
             "baseline",
             "forbidden sysctls (kernel.msgmax, a.b)",
         ),
         (
-            {"securityContext": {"windowsOptions": {"hostProcess": True}}, "containers": [{"name": "w", "securityContext": {"windowsOptions": {"hostProcess": True}}}]},
+            {
+                "securityContext": {"windowsOptions": {"hostProcess": True}},
+                "containers": [{"name": "w", "securityContext": {"windowsOptions": {"hostProcess": True}}}],
+            },
             None,
             "baseline",
             'hostProcess (pod and container "w" must not set securityContext.windowsOptions.hostProcess=true)',
         ),
         (
-            {"containers": [{"name": "a", "livenessProbe": {"httpGet": {"host": "b.example"}}, "lifecycle": {"preStop": {"tcpSocket": {"host": "a.example"}}}}]},
+            {
+                "containers": [
+                    {
+                        "name": "a",
+                        "livenessProbe": {"httpGet": {"host": "b.example"}},
+                        "lifecycle": {"preStop": {"tcpSocket": {"host": "a.example"}}},
+                    }
+                ]
+            },
             None,
             "baseline",
             'probe or lifecycle host (container "a" uses probe or lifecycle hosts "a.example", "b.example")',
@@ -146,7 +188,16 @@ def test_restricted_details() -> None:
         volumes=[{"name": "n", "nfs": {"server": "s", "path": "/"}}, {"name": "g", "gitRepo": {"repository": "r"}}],
     )
     spec["containers"] = [
-        {**GOOD_CONTAINER, "name": "a", "securityContext": {"allowPrivilegeEscalation": False, "runAsUser": 0, "runAsNonRoot": False, "capabilities": {"drop": ["all"], "add": ["NET_RAW", "NET_BIND_SERVICE"]}}}
+        {
+            **GOOD_CONTAINER,
+            "name": "a",
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "runAsUser": 0,
+                "runAsNonRoot": False,
+                "capabilities": {"drop": ["all"], "add": ["NET_RAW", "NET_BIND_SERVICE"]},
+            },
+        }
     ]
     spec["securityContext"] = {"runAsUser": 0, "seccompProfile": {"type": "Unconfined"}}
     assert detail(pod(spec)) == (
@@ -162,13 +213,19 @@ def test_restricted_details() -> None:
 def test_seccomp_annotations_until_v1_18_fields_from_v1_19() -> None:
     obj = pod(
         {"securityContext": {"seccompProfile": {"type": "Unconfined"}}, "containers": [{"name": "a"}]},
-        {"seccomp.security.alpha.kubernetes.io/pod": "unconfined", "container.seccomp.security.alpha.kubernetes.io/a": 'x"y'},
+        {
+            "seccomp.security.alpha.kubernetes.io/pod": "unconfined",
+            "container.seccomp.security.alpha.kubernetes.io/a": 'x"y',
+        },
     )
     assert detail(obj, "baseline", "v1.18") == (
         'seccompProfile (forbidden annotations container.seccomp.security.alpha.kubernetes.io/a="x\\"y", '
         'seccomp.security.alpha.kubernetes.io/pod="unconfined")'
     )
-    assert detail(obj, "baseline", "v1.19") == 'seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")'
+    assert (
+        detail(obj, "baseline", "v1.19")
+        == 'seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")'
+    )
 
 
 def test_go_quote() -> None:
@@ -185,7 +242,7 @@ def test_results_carry_field_paths_and_registry_ids() -> None:
         },
         Provenance("deploy/web.yaml", 14),
     )
-    [privileged] = [r for r in evaluate_pod_security(deployment, "baseline").violations]
+    [privileged] = list(evaluate_pod_security(deployment, "baseline").violations)
     assert privileged.control == "privileged"
     assert privileged.check_id == "pss-privileged" and privileged.check.pss is not None
     assert privileged.paths == ("spec.template.spec.containers[0].securityContext.privileged",)
@@ -210,19 +267,32 @@ def test_latest_and_future_versions_clamp_to_the_newest_defined() -> None:
 def test_controls_start_at_their_version() -> None:
     obj = pod({"securityContext": {"runAsNonRoot": True, "runAsUser": 0}, "containers": [{"name": "a"}]})
     assert [r.control for r in evaluate_pod_security(obj, "restricted", "v1.7").violations] == []
-    assert [r.control for r in evaluate_pod_security(obj, "restricted", "v1.8").violations] == ["allowPrivilegeEscalation"]
+    assert [r.control for r in evaluate_pod_security(obj, "restricted", "v1.8").violations] == [
+        "allowPrivilegeEscalation"
+    ]
     assert "runAsUser" in [r.control for r in evaluate_pod_security(obj, "restricted", "v1.23").violations]
     assert "runAsUser" not in [r.control for r in evaluate_pod_security(obj, "restricted", "v1.22").violations]
 
 
 def test_restricted_replaces_its_baseline_counterparts_per_version() -> None:
-    ids = lambda version: [r.control for r in evaluate_pod_security(pod({"containers": []}), "restricted", version).results]  # noqa: E731
+    def ids(version: str) -> list[str]:
+        return [r.control for r in evaluate_pod_security(pod({"containers": []}), "restricted", version).results]
+
     assert "capabilities_baseline" in ids("v1.21") and "capabilities_restricted" not in ids("v1.21")
     assert "capabilities_baseline" not in ids("v1.22") and "capabilities_restricted" in ids("v1.22")
     assert "seccompProfile_baseline" in ids("v1.18") and "seccompProfile_baseline" not in ids("v1.19")
-    assert "procMount" in ids("v1.34") and ids("latest")[-5:] == ["procMount_restricted", "restrictedVolumes", "runAsNonRoot", "runAsUser", "seccompProfile_restricted"][-5:]
+    assert (
+        "procMount" in ids("v1.34")
+        and ids("latest")[-5:]
+        == ["procMount_restricted", "restrictedVolumes", "runAsNonRoot", "runAsUser", "seccompProfile_restricted"][-5:]
+    )
     assert "hostPathVolumes" not in ids("v1.0")
-    assert evaluate_pod_security(pod({"containers": [{"name": "a", "securityContext": {"privileged": True}}]}), "privileged").results == ()
+    assert (
+        evaluate_pod_security(
+            pod({"containers": [{"name": "a", "securityContext": {"privileged": True}}]}), "privileged"
+        ).results
+        == ()
+    )
 
 
 @pytest.mark.parametrize("text", ["v1", "1.20", "v1.05", "v2.0", "Latest", ""])
@@ -253,12 +323,20 @@ def test_windows_pods_are_exempt_from_three_restricted_controls_from_v1_25() -> 
 def test_user_namespaces_relax_run_as_non_root_run_as_user_and_baseline_proc_mount_from_v1_35() -> None:
     spec = restricted_pod(hostUsers=False)
     spec["securityContext"] = {"runAsUser": 0, "seccompProfile": {"type": "RuntimeDefault"}}
-    spec["containers"] = [{**GOOD_CONTAINER, "securityContext": {**GOOD_CONTAINER["securityContext"], "procMount": "Unmasked"}}]
+    spec["containers"] = [
+        {**GOOD_CONTAINER, "securityContext": {**GOOD_CONTAINER["securityContext"], "procMount": "Unmasked"}}
+    ]
     obj = pod(spec)
     assert evaluate_pod_security(obj, "baseline", "v1.35").allowed
     assert not evaluate_pod_security(obj, "baseline", "v1.34").allowed
-    assert [r.control for r in evaluate_pod_security(obj, "restricted", "latest").violations] == ["procMount_restricted"]
-    assert [r.control for r in evaluate_pod_security(obj, "restricted", "v1.34").violations] == ["procMount", "runAsNonRoot", "runAsUser"]
+    assert [r.control for r in evaluate_pod_security(obj, "restricted", "latest").violations] == [
+        "procMount_restricted"
+    ]
+    assert [r.control for r in evaluate_pod_security(obj, "restricted", "v1.34").violations] == [
+        "procMount",
+        "runAsNonRoot",
+        "runAsUser",
+    ]
 
 
 # --- what the code does that the PSS page does not say ----------------------------------------------
@@ -266,12 +344,16 @@ def test_user_namespaces_relax_run_as_non_root_run_as_user_and_baseline_proc_mou
 
 def test_code_beyond_the_docs() -> None:
     # The restricted volume list on the PSS page omits `image`; the code allows it.
-    assert evaluate_pod_security(pod(restricted_pod(volumes=[{"name": "i", "image": {"reference": "x"}}])), "restricted", "v1.0").allowed
+    assert evaluate_pod_security(
+        pod(restricted_pod(volumes=[{"name": "i", "image": {"reference": "x"}}])), "restricted", "v1.0"
+    ).allowed
     # A volume without a source is an emptyDir (the API server defaults it before admission).
     assert evaluate_pod_security(pod(restricted_pod(volumes=[{"name": "e"}])), "restricted").allowed
     # Ephemeral containers are checked although the doc comments list only containers/initContainers.
     spec = restricted_pod(ephemeralContainers=[{"name": "debug", "securityContext": {"privileged": True}}])
-    assert detail(pod(spec), "baseline") == 'privileged (container "debug" must not set securityContext.privileged=true)'
+    assert (
+        detail(pod(spec), "baseline") == 'privileged (container "debug" must not set securityContext.privileged=true)'
+    )
     # AppArmor fields are checked at every version (added to the v1.0 check), not only from v1.30.
     apparmor = pod({"securityContext": {"appArmorProfile": {"type": "Unconfined"}}, "containers": []})
     assert not evaluate_pod_security(apparmor, "baseline", "v1.0").allowed
@@ -291,15 +373,24 @@ def test_non_workloads_and_unreadable_pod_specs_are_errors() -> None:
 
 
 def namespace(name: str, labels: dict[str, str]) -> K8sObject:
-    return K8sObject({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}, Provenance("ns.yaml", 1))
+    return K8sObject(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}},
+        Provenance("ns.yaml", 1),
+    )
 
 
 P = "pod-security.kubernetes.io/"
 
 
 def test_namespace_labels_as_the_admission_reads_them() -> None:
-    policy = namespace_policy(namespace("a", {P + "enforce": "baseline", P + "enforce-version": "v1.29", P + "audit": "restricted"}))
-    assert (str(policy.enforce), str(policy.audit), str(policy.warn)) == ("baseline:v1.29", "restricted:latest", "baseline:v1.29")
+    policy = namespace_policy(
+        namespace("a", {P + "enforce": "baseline", P + "enforce-version": "v1.29", P + "audit": "restricted"})
+    )
+    assert (str(policy.enforce), str(policy.audit), str(policy.warn)) == (
+        "baseline:v1.29",
+        "restricted:latest",
+        "baseline:v1.29",
+    )
     assert policy.errors == ()
     # Unlabelled: the admission defaults, privileged:latest everywhere.
     assert str(namespace_policy(namespace("b", {})).enforce) == "privileged:latest"
@@ -312,7 +403,13 @@ def test_invalid_labels_fall_back_like_upstream() -> None:
     policy = namespace_policy(
         namespace(
             "d",
-            {P + "enforce": "Restricted", P + "enforce-version": "1.25", P + "audit": "bogus", P + "warn": "", P + "warn-version": "v1.x"},
+            {
+                P + "enforce": "Restricted",
+                P + "enforce-version": "1.25",
+                P + "audit": "bogus",
+                P + "warn": "",
+                P + "warn-version": "v1.x",
+            },
         )
     )
     assert str(policy.enforce) == "restricted:latest"  # fail closed
@@ -330,14 +427,22 @@ def test_assert_namespace_pod_security() -> None:
     assert_namespace_pod_security(namespace("a", {P + "enforce": "restricted"}))
     assert_namespace_pod_security(namespace("a", {P + "enforce": "restricted"}), level="baseline")
     with pytest.raises(SecurityAssertionError) as info:
-        assert_namespace_pod_security([namespace("a", {P + "enforce": "baseline"}), namespace("b", {}), namespace("c", {P + "enforce": "Restricted"})])
+        assert_namespace_pod_security(
+            [
+                namespace("a", {P + "enforce": "baseline"}),
+                namespace("b", {}),
+                namespace("c", {P + "enforce": "Restricted"}),
+            ]
+        )
     text = str(info.value)
     assert text.splitlines()[0] == "namespace pod-security enforce>=restricted: 3 violations in 3 objects"
     assert 'namespace "a" enforces PodSecurity "baseline:latest"; want at least "restricted"' in text
     assert 'namespace "b" sets no pod-security.kubernetes.io/enforce label, so enforce is privileged:latest' in text
     assert 'Invalid value: "Restricted"' in text
     with pytest.raises(SecurityAssertionError, match="warn"):
-        assert_namespace_pod_security(namespace("a", {P + "enforce": "restricted", P + "warn": "baseline"}), mode="warn")
+        assert_namespace_pod_security(
+            namespace("a", {P + "enforce": "restricted", P + "warn": "baseline"}), mode="warn"
+        )
     with pytest.raises(ValueError, match="mode"):
         assert_namespace_pod_security(namespace("a", {}), mode="deny")
 
@@ -383,7 +488,10 @@ def test_assert_namespace_compliant_uses_each_namespaces_enforce_level() -> None
     inventory = Inventory([strict, loose, pod({"containers": [{"name": "a"}]}, namespace="strict")])
     with pytest.raises(SecurityAssertionError) as info:
         assert_namespace_compliant(inventory, namespace="strict")
-    assert str(info.value).splitlines()[0] == "pod-security restricted:latest (namespace strict enforce): 4 violations in Pod strict/p (p.yaml:3)"
+    assert (
+        str(info.value).splitlines()[0]
+        == "pod-security restricted:latest (namespace strict enforce): 4 violations in Pod strict/p (p.yaml:3)"
+    )
     with pytest.raises(SecurityAssertionError, match="no Namespace object for 'other'"):
         assert_namespace_compliant([strict, pod({"containers": []}, namespace="other")])
     with pytest.raises(SecurityAssertionError, match="no workload"):

@@ -43,7 +43,9 @@ def obj(raw: dict[str, Any]) -> K8sObject:
     return K8sObject(raw, Provenance("test.yaml"))
 
 
-def rule(verbs: list[str], resources: list[str] | None = None, groups: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+def rule(
+    verbs: list[str], resources: list[str] | None = None, groups: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
     out: dict[str, Any] = {"verbs": verbs}
     if resources is not None:
         out["resources"] = resources
@@ -52,7 +54,9 @@ def rule(verbs: list[str], resources: list[str] | None = None, groups: list[str]
     return out
 
 
-def cluster_role(name: str, *rules: dict[str, Any], labels: dict[str, str] | None = None, aggregate: list[Any] | None = None) -> K8sObject:
+def cluster_role(
+    name: str, *rules: dict[str, Any], labels: dict[str, str] | None = None, aggregate: list[Any] | None = None
+) -> K8sObject:
     meta: dict[str, Any] = {"name": name}
     if labels:
         meta["labels"] = labels
@@ -63,7 +67,9 @@ def cluster_role(name: str, *rules: dict[str, Any], labels: dict[str, str] | Non
 
 
 def role(name: str, namespace: str, *rules: dict[str, Any]) -> K8sObject:
-    return obj({"apiVersion": V1, "kind": "Role", "metadata": {"name": name, "namespace": namespace}, "rules": list(rules)})
+    return obj(
+        {"apiVersion": V1, "kind": "Role", "metadata": {"name": name, "namespace": namespace}, "rules": list(rules)}
+    )
 
 
 def subj(kind: str, name: str, namespace: str | None = None, api_group: str | None = None) -> dict[str, Any]:
@@ -77,14 +83,26 @@ def subj(kind: str, name: str, namespace: str | None = None, api_group: str | No
     return out
 
 
-def crb(name: str, role_name: str, *subjects: dict[str, Any], role_kind: str = "ClusterRole", ref_group: str | None = GROUP) -> K8sObject:
+def crb(
+    name: str, role_name: str, *subjects: dict[str, Any], role_kind: str = "ClusterRole", ref_group: str | None = GROUP
+) -> K8sObject:
     ref: dict[str, Any] = {"kind": role_kind, "name": role_name}
     if ref_group is not None:
         ref["apiGroup"] = ref_group
-    return obj({"apiVersion": V1, "kind": "ClusterRoleBinding", "metadata": {"name": name}, "roleRef": ref, "subjects": list(subjects)})
+    return obj(
+        {
+            "apiVersion": V1,
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": name},
+            "roleRef": ref,
+            "subjects": list(subjects),
+        }
+    )
 
 
-def rb(name: str, namespace: str, role_kind: str, role_name: str, *subjects: dict[str, Any], ref_group: str | None = GROUP) -> K8sObject:
+def rb(
+    name: str, namespace: str, role_kind: str, role_name: str, *subjects: dict[str, Any], ref_group: str | None = GROUP
+) -> K8sObject:
     ref: dict[str, Any] = {"kind": role_kind, "name": role_name}
     if ref_group is not None:
         ref["apiGroup"] = ref_group
@@ -249,7 +267,10 @@ def test_resource_rules_never_allow_non_resource_requests() -> None:
 
 def test_role_binding_to_cluster_role_grants_in_its_namespace_only() -> None:
     m = RbacModel.from_objects(
-        [cluster_role("reader", rule(["get", "list"], ["pods"])), rb("b", "shop", "ClusterRole", "reader", subj("User", "alice"))]
+        [
+            cluster_role("reader", rule(["get", "list"], ["pods"])),
+            rb("b", "shop", "ClusterRole", "reader", subj("User", "alice")),
+        ]
     )
     assert m.can("alice", "list", "pods", namespace="shop")
     assert not m.can("alice", "list", "pods", namespace="other")
@@ -258,27 +279,37 @@ def test_role_binding_to_cluster_role_grants_in_its_namespace_only() -> None:
 
 def test_role_binding_to_cluster_role_never_grants_non_resource_urls() -> None:
     m = RbacModel.from_objects(
-        [cluster_role("urls", {"verbs": ["get"], "nonResourceURLs": ["*"]}), rb("b", "shop", "ClusterRole", "urls", subj("User", "alice"))]
+        [
+            cluster_role("urls", {"verbs": ["get"], "nonResourceURLs": ["*"]}),
+            rb("b", "shop", "ClusterRole", "urls", subj("User", "alice")),
+        ]
     )
     assert not m.can("alice", "get", path="/healthz")
 
 
 def test_role_binding_to_cluster_role_never_grants_cluster_scoped_requests() -> None:
     m = RbacModel.from_objects(
-        [cluster_role("nodes", rule(["get"], ["nodes"])), rb("b", "shop", "ClusterRole", "nodes", subj("User", "alice"))]
+        [
+            cluster_role("nodes", rule(["get"], ["nodes"])),
+            rb("b", "shop", "ClusterRole", "nodes", subj("User", "alice")),
+        ]
     )
     assert not m.can("alice", "get", "nodes", name="n1")
 
 
 def test_namespaced_role_never_allows_all_namespace_requests() -> None:
-    m = RbacModel.from_objects([role("r", "shop", rule(["list"], ["pods"])), rb("b", "shop", "Role", "r", subj("User", "alice"))])
+    m = RbacModel.from_objects(
+        [role("r", "shop", rule(["list"], ["pods"])), rb("b", "shop", "Role", "r", subj("User", "alice"))]
+    )
     assert m.can("alice", "list", "pods", namespace="shop")
     assert not m.can("alice", "list", "pods")
     assert not m.can("alice", "list", "pods", namespace="other")
 
 
 def test_role_binding_resolves_role_in_its_own_namespace() -> None:
-    m = RbacModel.from_objects([role("r", "other", rule(["list"], ["pods"])), rb("b", "shop", "Role", "r", subj("User", "alice"))])
+    m = RbacModel.from_objects(
+        [role("r", "other", rule(["list"], ["pods"])), rb("b", "shop", "Role", "r", subj("User", "alice"))]
+    )
     assert not m.can("alice", "list", "pods", namespace="shop")
     assert not m.can("alice", "list", "pods", namespace="other")
     assert any("Role/shop/r, which does not exist" in p for p in m.problems)
@@ -305,31 +336,49 @@ def test_binding_to_missing_role_grants_nothing() -> None:
     m = RbacModel.from_objects([crb("b", "ghost", subj("User", "alice"))])
     assert not m.can("alice", "get", "pods", namespace="a")
     assert m.grants("alice", "get", "pods", namespace="a") == []
-    assert m.problems == ("ClusterRoleBinding/b: references ClusterRole/ghost, which does not exist; it grants nothing",)
+    assert m.problems == (
+        "ClusterRoleBinding/b: references ClusterRole/ghost, which does not exist; it grants nothing",
+    )
 
 
 def test_role_ref_api_group_defaults_to_rbac() -> None:
     # defaults.go: SetDefaults_ClusterRoleBinding fills an empty roleRef.apiGroup.
-    m = RbacModel.from_objects([cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("User", "alice"), ref_group=None)])
+    m = RbacModel.from_objects(
+        [cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("User", "alice"), ref_group=None)]
+    )
     assert m.can("alice", "get", "pods", namespace="a")
     assert m.problems == ()
 
 
 def test_role_ref_api_group_other_than_rbac_is_rejected() -> None:
-    m = RbacModel.from_objects([cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("User", "alice"), ref_group="example.com")])
+    m = RbacModel.from_objects(
+        [cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("User", "alice"), ref_group="example.com")]
+    )
     assert not m.can("alice", "get", "pods", namespace="a")
     assert any("roleRef.apiGroup 'example.com'" in p for p in m.problems)
 
 
 def test_only_served_rbac_version_counts() -> None:
-    raw = {"apiVersion": f"{GROUP}/v1beta1", "kind": "ClusterRole", "metadata": {"name": "r"}, "rules": [rule(["*"], ["*"])]}
+    raw = {
+        "apiVersion": f"{GROUP}/v1beta1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "r"},
+        "rules": [rule(["*"], ["*"])],
+    }
     m = RbacModel.from_objects([obj(raw), crb("b", "r", subj("User", "alice"))])
     assert not m.can("alice", "get", "pods", namespace="a")
     assert any("v1beta1 is not served" in p for p in m.problems)
 
 
 def test_kinds_of_other_api_groups_are_not_rbac() -> None:
-    fake = obj({"apiVersion": "example.com/v1", "kind": "ClusterRole", "metadata": {"name": "r"}, "rules": [rule(["*"], ["*"])]})
+    fake = obj(
+        {
+            "apiVersion": "example.com/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "r"},
+            "rules": [rule(["*"], ["*"])],
+        }
+    )
     m = RbacModel.from_objects([fake, crb("b", "r", subj("User", "alice"))])
     assert not m.can("alice", "get", "pods", namespace="a")
     assert m.roles == ()
@@ -341,18 +390,26 @@ def test_kinds_of_other_api_groups_are_not_rbac() -> None:
         ({"verbs": [], "apiGroups": [""], "resources": ["pods"]}, "verbs must contain at least one value"),
         ({"verbs": ["get"], "resources": ["pods"]}, "at least one api group"),
         ({"verbs": ["get"], "apiGroups": [""]}, "at least one resource"),
-        ({"verbs": ["get"], "apiGroups": [""], "resources": ["pods"], "nonResourceURLs": ["/x"]}, "both regular resources"),
+        (
+            {"verbs": ["get"], "apiGroups": [""], "resources": ["pods"], "nonResourceURLs": ["/x"]},
+            "both regular resources",
+        ),
     ],
 )
 def test_invalid_rules_make_the_role_rejected(bad_rule: dict[str, Any], message: str) -> None:
-    m = RbacModel.from_objects([cluster_role("r", rule(["get"], ["pods"]), bad_rule), crb("b", "r", subj("User", "alice"))])
+    m = RbacModel.from_objects(
+        [cluster_role("r", rule(["get"], ["pods"]), bad_rule), crb("b", "r", subj("User", "alice"))]
+    )
     assert not m.can("alice", "get", "pods", namespace="a")
     assert any(message in p for p in m.problems)
 
 
 def test_role_with_non_resource_urls_is_rejected() -> None:
     m = RbacModel.from_objects(
-        [role("r", "a", {"verbs": ["get"], "nonResourceURLs": ["/x"]}), rb("b", "a", "Role", "r", subj("User", "alice"))]
+        [
+            role("r", "a", {"verbs": ["get"], "nonResourceURLs": ["/x"]}),
+            rb("b", "a", "Role", "r", subj("User", "alice")),
+        ]
     )
     assert any("namespaced rules cannot apply to non-resource URLs" in p for p in m.problems)
 
@@ -372,19 +429,26 @@ def test_user_and_group_subjects_default_their_api_group() -> None:
 
 
 def test_user_subject_with_foreign_api_group_is_rejected() -> None:
-    m = RbacModel.from_objects([cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("User", "alice", api_group="x.io"))])
+    m = RbacModel.from_objects(
+        [cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("User", "alice", api_group="x.io"))]
+    )
     assert not m.can("alice", "get", "pods", namespace="a")
     assert any("subjects[0].apiGroup 'x.io'" in p for p in m.problems)
 
 
 def test_unknown_subject_kind_is_rejected() -> None:
-    m = RbacModel.from_objects([cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", {"kind": "Robot", "name": "r2"})])
+    m = RbacModel.from_objects(
+        [cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", {"kind": "Robot", "name": "r2"})]
+    )
     assert any("'Robot' is not ServiceAccount, User or Group" in p for p in m.problems)
 
 
 def test_service_account_subject_matches_its_user_name() -> None:
     m = RbacModel.from_objects(
-        [cluster_role("r", rule(["get"], ["pods"])), rb("b", "shop", "ClusterRole", "r", subj("ServiceAccount", "bot", "shop"))]
+        [
+            cluster_role("r", rule(["get"], ["pods"])),
+            rb("b", "shop", "ClusterRole", "r", subj("ServiceAccount", "bot", "shop")),
+        ]
     )
     assert m.can("system:serviceaccount:shop:bot", "get", "pods", namespace="shop")
     # appliesToUser compares the user name only: no service-account groups are needed.
@@ -395,20 +459,27 @@ def test_service_account_subject_matches_its_user_name() -> None:
 def test_service_account_subject_of_role_binding_defaults_to_binding_namespace() -> None:
     # rule.go appliesToUser: "default the namespace to namespace we're working in".
     m = RbacModel.from_objects(
-        [cluster_role("r", rule(["get"], ["pods"])), rb("b", "shop", "ClusterRole", "r", {"kind": "ServiceAccount", "name": "bot"})]
+        [
+            cluster_role("r", rule(["get"], ["pods"])),
+            rb("b", "shop", "ClusterRole", "r", {"kind": "ServiceAccount", "name": "bot"}),
+        ]
     )
     assert m.can("system:serviceaccount:shop:bot", "get", "pods", namespace="shop")
     assert m.who_can("get", "pods", namespace="shop")[1].subject == RbacSubject("ServiceAccount", "bot", "shop")
 
 
 def test_service_account_subject_of_cluster_role_binding_needs_a_namespace() -> None:
-    m = RbacModel.from_objects([cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", {"kind": "ServiceAccount", "name": "bot"})])
+    m = RbacModel.from_objects(
+        [cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", {"kind": "ServiceAccount", "name": "bot"})]
+    )
     assert not m.can("system:serviceaccount:default:bot", "get", "pods", namespace="default")
     assert any("namespace is required for a ServiceAccount" in p for p in m.problems)
 
 
 def test_user_subject_named_like_a_service_account_matches_it() -> None:
-    m = RbacModel.from_objects([cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("User", "system:serviceaccount:shop:bot"))])
+    m = RbacModel.from_objects(
+        [cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("User", "system:serviceaccount:shop:bot"))]
+    )
     assert m.can("system:serviceaccount:shop:bot", "get", "pods", namespace="x")
 
 
@@ -423,7 +494,8 @@ def test_subject_names_are_case_sensitive() -> None:
 def test_service_account_user_gets_its_implicit_groups() -> None:
     info = user("system:serviceaccount:shop:bot")
     assert info == UserInfo(
-        "system:serviceaccount:shop:bot", ("system:serviceaccounts", "system:serviceaccounts:shop", "system:authenticated")
+        "system:serviceaccount:shop:bot",
+        ("system:serviceaccounts", "system:serviceaccounts:shop", "system:authenticated"),
     )
 
 
@@ -434,13 +506,17 @@ def test_service_account_is_granted_through_implicit_groups(group: str) -> None:
 
 
 def test_namespace_service_account_group_is_only_that_namespace() -> None:
-    m = RbacModel.from_objects([cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("Group", "system:serviceaccounts:shop"))])
+    m = RbacModel.from_objects(
+        [cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("Group", "system:serviceaccounts:shop"))]
+    )
     assert not m.can("system:serviceaccount:other:bot", "get", "pods", namespace="a")
     assert not m.can("alice", "get", "pods", namespace="a")
 
 
 def test_system_authenticated_covers_users_but_not_anonymous() -> None:
-    m = RbacModel.from_objects([cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("Group", "system:authenticated"))])
+    m = RbacModel.from_objects(
+        [cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("Group", "system:authenticated"))]
+    )
     assert user("alice").groups == ("system:authenticated",)
     assert m.can("alice", "get", "pods", namespace="a")
     assert not m.can("system:anonymous", "get", "pods", namespace="a")
@@ -448,7 +524,10 @@ def test_system_authenticated_covers_users_but_not_anonymous() -> None:
 
 def test_anonymous_is_system_unauthenticated() -> None:
     m = RbacModel.from_objects(
-        [cluster_role("r", {"verbs": ["get"], "nonResourceURLs": ["/version"]}), crb("b", "r", subj("Group", "system:unauthenticated"))]
+        [
+            cluster_role("r", {"verbs": ["get"], "nonResourceURLs": ["/version"]}),
+            crb("b", "r", subj("Group", "system:unauthenticated")),
+        ]
     )
     assert user("system:anonymous") == UserInfo("system:anonymous", ("system:unauthenticated",))
     assert m.can("system:anonymous", "get", path="/version")
@@ -456,12 +535,16 @@ def test_anonymous_is_system_unauthenticated() -> None:
 
 
 def test_anonymous_user_subject() -> None:
-    m = RbacModel.from_objects([cluster_role("r", rule(["list"], ["secrets"])), crb("b", "r", subj("User", "system:anonymous"))])
+    m = RbacModel.from_objects(
+        [cluster_role("r", rule(["list"], ["secrets"])), crb("b", "r", subj("User", "system:anonymous"))]
+    )
     assert m.can("system:anonymous", "list", "secrets")
 
 
 def test_user_info_passes_through_without_implicit_groups() -> None:
-    m = RbacModel.from_objects([cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("Group", "system:authenticated"))])
+    m = RbacModel.from_objects(
+        [cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("Group", "system:authenticated"))]
+    )
     exact = UserInfo("alice")
     assert user(exact) is exact
     assert not m.can(exact, "get", "pods", namespace="a")
@@ -615,7 +698,9 @@ def test_aggregation_of_aggregated_roles_reaches_the_fixed_point() -> None:
 def test_aggregation_skips_the_role_itself() -> None:
     m = RbacModel.from_objects(
         [
-            cluster_role("self", rule(["delete"], ["pods"]), labels={"x": "1"}, aggregate=[{"matchLabels": {"x": "1"}}]),
+            cluster_role(
+                "self", rule(["delete"], ["pods"]), labels={"x": "1"}, aggregate=[{"matchLabels": {"x": "1"}}]
+            ),
             crb("b", "self", subj("User", "alice")),
         ]
     )
@@ -658,14 +743,25 @@ def test_who_can_returns_binding_role_rule_and_subject() -> None:
         ),
     ]
     # Cluster-wide: RoleBindings never count.
-    assert [g.binding for g in m.who_can("get", "secrets")] == ["system:masters", "ClusterRoleBinding/global", "ClusterRoleBinding/global"]
-    assert {g.subject.name for g in m.who_can("get", "secrets", namespace="other")} == {"system:masters", "alice", "devs", "carol"}
+    assert [g.binding for g in m.who_can("get", "secrets")] == [
+        "system:masters",
+        "ClusterRoleBinding/global",
+        "ClusterRoleBinding/global",
+    ]
+    assert {g.subject.name for g in m.who_can("get", "secrets", namespace="other")} == {
+        "system:masters",
+        "alice",
+        "devs",
+        "carol",
+    }
 
 
 def test_who_can_agrees_with_can_for_each_subject() -> None:
     m = _aggregated_model(rb("rb", "x", "ClusterRole", "svc-reader", subj("User", "bob")))
     for verb, resource, ns in [("get", "services", "x"), ("list", "pods", None), ("delete", "pods", "x")]:
-        subjects = {g.subject for g in m.who_can(verb, resource, namespace=ns)} - {RbacSubject("Group", "system:masters")}
+        subjects = {g.subject for g in m.who_can(verb, resource, namespace=ns)} - {
+            RbacSubject("Group", "system:masters")
+        }
         for name in ("alice", "bob"):
             assert m.can(name, verb, resource, namespace=ns) == (RbacSubject("User", name) in subjects)
 
@@ -734,7 +830,10 @@ def test_permissions_of_system_masters_include_everything() -> None:
 def test_binding_listing_first_applicable_subject_is_reported() -> None:
     # rule.go appliesTo returns the first subject that applies; the binding counts once.
     m = RbacModel.from_objects(
-        [cluster_role("r", rule(["get"], ["pods"])), crb("b", "r", subj("Group", "system:authenticated"), subj("User", "alice"))]
+        [
+            cluster_role("r", rule(["get"], ["pods"])),
+            crb("b", "r", subj("Group", "system:authenticated"), subj("User", "alice")),
+        ]
     )
     grants = m.grants("alice", "get", "pods", namespace="a")
     assert len(grants) == 1 and grants[0].subject == RbacSubject("Group", "system:authenticated")
@@ -834,8 +933,16 @@ def shipped_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 def test_defaults_file_formats() -> None:
     as_list = yaml.safe_dump(yaml.safe_load(DEFAULTS_YAML)["items"])
-    assert [o.name for o in load_default_roles_text(DEFAULTS_YAML, "x")] == ["view", "system:aggregate-to-view", "cluster-admin"]
-    assert [o.name for o in load_default_roles_text(as_list, "x")] == ["view", "system:aggregate-to-view", "cluster-admin"]
+    assert [o.name for o in load_default_roles_text(DEFAULTS_YAML, "x")] == [
+        "view",
+        "system:aggregate-to-view",
+        "cluster-admin",
+    ]
+    assert [o.name for o in load_default_roles_text(as_list, "x")] == [
+        "view",
+        "system:aggregate-to-view",
+        "cluster-admin",
+    ]
     with pytest.raises(RbacError, match="not an RBAC object"):
         load_default_roles_text("- kind: Pod\n  metadata: {name: p}\n", "x")
     with pytest.raises(RbacError, match="no ClusterRoles"):
@@ -843,7 +950,10 @@ def test_defaults_file_formats() -> None:
 
 
 def test_defaults_resolve_bindings_to_default_roles(shipped_defaults: Path) -> None:
-    objs = [crb("admins", "cluster-admin", subj("User", "root")), rb("v", "shop", "ClusterRole", "view", subj("User", "alice"))]
+    objs = [
+        crb("admins", "cluster-admin", subj("User", "root")),
+        rb("v", "shop", "ClusterRole", "view", subj("User", "alice")),
+    ]
     assert default_versions() == ["1.36", "1.37"]
     without = RbacModel.from_objects(objs)
     assert not without.can("root", "delete", "nodes")
@@ -865,7 +975,11 @@ def test_defaults_are_overridden_by_given_objects(shipped_defaults: Path) -> Non
 
 
 def test_user_labelled_roles_aggregate_into_default_roles(shipped_defaults: Path) -> None:
-    extra = cluster_role("crd-viewer", rule(["get"], ["widgets"], groups=["example.com"]), labels={"rbac.authorization.k8s.io/aggregate-to-view": "true"})
+    extra = cluster_role(
+        "crd-viewer",
+        rule(["get"], ["widgets"], groups=["example.com"]),
+        labels={"rbac.authorization.k8s.io/aggregate-to-view": "true"},
+    )
     m = RbacModel.from_objects([extra, rb("v", "shop", "ClusterRole", "view", subj("User", "alice"))], defaults="1.37")
     assert m.can("alice", "get", "widgets", api_group="example.com", namespace="shop")
 

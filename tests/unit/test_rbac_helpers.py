@@ -6,11 +6,6 @@ from typing import Any
 
 import pytest
 
-from pytest_k8ssec.reporting import recording
-from pytest_k8ssec.errors import SecurityAssertionError
-from pytest_k8ssec.model.objects import K8sObject, Provenance
-from pytest_k8ssec.model.rbac import PolicyRule, RbacError, RbacModel, RbacSubject, UserInfo, default_roles
-from pytest_k8ssec.model.rbac_risks import CATALOG, RISKS, is_default_binding, role_risks, subject_risks
 from pytest_k8ssec.asserts.rbac import (
     RbacView,
     assert_can,
@@ -21,6 +16,11 @@ from pytest_k8ssec.asserts.rbac import (
     assert_not_cluster_admin,
     to_user,
 )
+from pytest_k8ssec.errors import SecurityAssertionError
+from pytest_k8ssec.model.objects import K8sObject, Provenance
+from pytest_k8ssec.model.rbac import PolicyRule, RbacError, RbacModel, RbacSubject, UserInfo, default_roles
+from pytest_k8ssec.model.rbac_risks import CATALOG, RISKS, is_default_binding, role_risks, subject_risks
+from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.sources.manifests import load_text
 
 GROUP = "rbac.authorization.k8s.io"
@@ -138,7 +138,9 @@ def test_workload_permissions_are_its_service_accounts(view: RbacView, objects: 
 
 def test_workload_permissions_of_a_non_workload_raise(view: RbacView) -> None:
     with pytest.raises(RbacError, match="not a workload"):
-        view.workload_permissions(K8sObject({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}, Provenance("x")))
+        view.workload_permissions(
+            K8sObject({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}, Provenance("x"))
+        )
 
 
 # --- assert_can / assert_cannot -------------------------------------------------------------------
@@ -146,7 +148,9 @@ def test_workload_permissions_of_a_non_workload_raise(view: RbacView) -> None:
 
 def test_assert_can_and_cannot_pass(view: RbacView) -> None:
     assert_can(view, "system:serviceaccount:ci:deployer", "create", "deployments", namespace="shop", api_group="apps")
-    assert_cannot(view, "system:serviceaccount:ci:deployer", "create", "deployments", namespace="prod", api_group="apps")
+    assert_cannot(
+        view, "system:serviceaccount:ci:deployer", "create", "deployments", namespace="prod", api_group="apps"
+    )
     assert_cannot(view, "system:serviceaccount:shop:web", "get", "secrets", namespace="shop")
 
 
@@ -162,7 +166,9 @@ def test_assert_cannot_names_binding_role_rule_and_provenance(view: RbacView) ->
 
 
 def test_assert_can_failure_says_what_the_subject_holds(view: RbacView) -> None:
-    with pytest.raises(SecurityAssertionError, match=r"cannot delete pods in namespace shop: no RBAC rule allows it\n.*1 binding"):
+    with pytest.raises(
+        SecurityAssertionError, match=r"cannot delete pods in namespace shop: no RBAC rule allows it\n.*1 binding"
+    ):
         assert_can(view, "system:serviceaccount:shop:web", "delete", "pods", namespace="shop")
     with pytest.raises(SecurityAssertionError, match="no binding names user nobody"):
         assert_can(view, "nobody", "get", "pods", namespace="shop")
@@ -294,9 +300,24 @@ def test_catalog_entries_are_documented_and_triggerable() -> None:
         assert entry.id == entry.id.lower() and " " not in entry.id
         assert len(entry.why) > 40, entry.id
         assert entry.requires or entry.bound_role, entry.id
-    for must in ("escalate", "bind", "impersonate", "read-secrets", "create-pods", "pods-exec", "pods-attach",
-                 "pods-portforward", "nodes-proxy", "serviceaccount-token", "csr-approve", "csr-sign",
-                 "webhook-config-write", "persistentvolume-create", "wildcard-all", "cluster-admin-service-account"):
+    for must in (
+        "escalate",
+        "bind",
+        "impersonate",
+        "read-secrets",
+        "create-pods",
+        "pods-exec",
+        "pods-attach",
+        "pods-portforward",
+        "nodes-proxy",
+        "serviceaccount-token",
+        "csr-approve",
+        "csr-sign",
+        "webhook-config-write",
+        "persistentvolume-create",
+        "wildcard-all",
+        "cluster-admin-service-account",
+    ):
         assert must in RISKS  # fmt: skip
 
 
@@ -333,13 +354,25 @@ def test_rule_risks_follow_the_authorizer(rule: dict[str, Any], expected: list[s
 
 
 def test_roles_cannot_grant_cluster_scoped_entries() -> None:
-    rule = {"apiGroups": [""], "resources": ["nodes/proxy", "persistentvolumes", "users"], "verbs": ["get", "create", "impersonate"]}
+    rule = {
+        "apiGroups": [""],
+        "resources": ["nodes/proxy", "persistentvolumes", "users"],
+        "verbs": ["get", "create", "impersonate"],
+    }
     assert role_risks(rules(rule), namespaced=True) == []
-    assert {h.risk.id for h in role_risks(rules(rule), namespaced=False)} == {"nodes-proxy", "persistentvolume-create", "impersonate"}
+    assert {h.risk.id for h in role_risks(rules(rule), namespaced=False)} == {
+        "nodes-proxy",
+        "persistentvolume-create",
+        "impersonate",
+    }
 
 
 def test_csr_approval_needs_both_permissions_in_one_scope() -> None:
-    approval = {"apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests/approval"], "verbs": ["update"]}
+    approval = {
+        "apiGroups": ["certificates.k8s.io"],
+        "resources": ["certificatesigningrequests/approval"],
+        "verbs": ["update"],
+    }
     signer = {"apiGroups": ["certificates.k8s.io"], "resources": ["signers"], "verbs": ["approve"],
               "resourceNames": ["kubernetes.io/kube-apiserver-client"]}  # fmt: skip
     assert role_risks(rules(approval), namespaced=False) == []
@@ -407,7 +440,9 @@ def test_risky_permissions_allow_list(view: RbacView) -> None:
     assert_no_risky_permissions(view, [deployer], allow={deployer: everything_edit_grants})
     assert_no_risky_permissions(view, [deployer, "group:ops"], allow=[(deployer, "*"), ("group:ops", "wildcard-all")])
     with pytest.raises(SecurityAssertionError, match="read-secrets"):
-        assert_no_risky_permissions(view, [deployer], allow={deployer: [i for i in everything_edit_grants if i != "read-secrets"]})
+        assert_no_risky_permissions(
+            view, [deployer], allow={deployer: [i for i in everything_edit_grants if i != "read-secrets"]}
+        )
     with pytest.raises(RbacError, match="unknown risk id 'secrets'"):
         assert_no_risky_permissions(view, [deployer], allow={deployer: "secrets"})
 
@@ -423,7 +458,10 @@ subjects: [{kind: ServiceAccount, name: argo, namespace: argo}]
     model = RbacModel.from_objects(objs, defaults="latest")
     with pytest.raises(SecurityAssertionError) as info:
         assert_no_risky_permissions(model)
-    assert "ServiceAccount argo/argo: cluster-admin-service-account cluster-wide: bound to ClusterRole/cluster-admin" in str(info.value)
+    assert (
+        "ServiceAccount argo/argo: cluster-admin-service-account cluster-wide: bound to ClusterRole/cluster-admin"
+        in str(info.value)
+    )
     assert "wildcard-all" not in str(info.value)  # implied, not repeated
     assert_no_risky_permissions(model, allow={"system:serviceaccount:argo:argo": "cluster-admin-service-account"})
 

@@ -16,7 +16,9 @@ def test_the_readme_opens_with_the_demo_and_the_test_command_ci_runs() -> None:
     commands = [line for line in first_block.splitlines() if line and not line.startswith("#")]
     assert len(commands) == 2
     demo, tests = commands
-    assert demo.startswith("pip install . && pytest example_suites/workload_hardening --k8s-manifests example_suites/manifests/hardened")
+    assert demo.startswith(
+        "pip install . && pytest example_suites/workload_hardening --k8s-manifests example_suites/manifests/hardened"
+    )
     assert "example_suites/manifests/insecure" in demo
     # The test command makes its own virtual environment, so a missing install step cannot hide
     # behind packages already on the machine; CI runs exactly that line.
@@ -41,7 +43,8 @@ def test_the_sample_failure_is_what_the_demo_prints(pytester: pytest.Pytester) -
         str(ROOT / "example_suites" / "workload_hardening"),
         f"--k8s-manifests={ROOT / 'example_suites' / 'manifests' / 'insecure'}",
         f"--rootdir={ROOT}",
-        "-k", "test_not_privileged and worker",
+        "-k",
+        "test_not_privileged and worker",
     )
     out = result.stdout.str().replace(f"{ROOT}/", "")
     for line in sample:

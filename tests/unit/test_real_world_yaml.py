@@ -51,7 +51,10 @@ def test_hand_written_values_are_what_the_server_stores() -> None:
         "runAsUser": 10001,
     }
     assert app["volumeMounts"][0]["readOnly"] is True
-    assert sidecar["name"] == "sidecar" and sidecar["securityContext"] == {**app["securityContext"], "capabilities": {"drop": ["ALL"]}}
+    assert sidecar["name"] == "sidecar" and sidecar["securityContext"] == {
+        **app["securityContext"],
+        "capabilities": {"drop": ["ALL"]},
+    }
     assert sidecar["image"] == app["image"] and sidecar["volumeMounts"] == app["volumeMounts"]
     volume = pod["volumes"][0]["secret"]
     assert volume["defaultMode"] == 420 and volume["items"][0]["mode"] == 256  # 0644, 0400

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 import pytest_k8ssec
-from pytest_k8ssec.checks import _docs
-from pytest_k8ssec.checks import BUILTIN_CHECK_MODULES, Check, Registry, builtin_registry
+from pytest_k8ssec.checks import BUILTIN_CHECK_MODULES, Check, Registry, _docs, builtin_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS_DIR = ROOT / "pytest_k8ssec" / "checks"

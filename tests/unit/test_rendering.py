@@ -225,7 +225,9 @@ def test_kustomization_that_fails_to_build_is_an_error(kubectl_only: str, tmp_pa
     (tmp_path / "kustomization.yaml").write_text("resources:\n  - missing.yaml\n")
     with pytest.raises(ManifestError) as info:
         load([str(tmp_path)])
-    assert str(info.value).startswith(f"{tmp_path}: `{tmp_path / 'kubectl-bin' / 'kubectl'} kustomize {tmp_path}` failed (exit 1): ")
+    assert str(info.value).startswith(
+        f"{tmp_path}: `{tmp_path / 'kubectl-bin' / 'kubectl'} kustomize {tmp_path}` failed (exit 1): "
+    )
     assert "missing.yaml" in str(info.value)
 
 
@@ -245,7 +247,9 @@ def test_rendered_output_counts_against_the_size_limit(kubectl_only: str) -> Non
 
 
 @pytest.mark.parametrize(("folder", "release"), [("my_chart", "my-chart"), ("MyChart", "mychart")])
-def test_chart_in_a_folder_that_is_no_release_name_renders(helm: str, tmp_path: Path, folder: str, release: str) -> None:
+def test_chart_in_a_folder_that_is_no_release_name_renders(
+    helm: str, tmp_path: Path, folder: str, release: str
+) -> None:
     # `helm template my_chart my_chart` fails with "invalid release name"; the name is derived valid.
     chart = tmp_path / folder
     shutil.copytree(REPO / CHART, chart)

@@ -9,10 +9,6 @@ from typing import Any
 
 import pytest
 
-from pytest_k8ssec.errors import K8sSecError, SecurityAssertionError
-from pytest_k8ssec.model.images import parse_image
-from pytest_k8ssec.model.objects import K8sObject
-from pytest_k8ssec.sources.manifests import load_text
 from pytest_k8ssec.asserts.vulnerabilities import (
     SEVERITIES,
     ScanReport,
@@ -26,6 +22,10 @@ from pytest_k8ssec.asserts.vulnerabilities import (
     parse_severity,
     read_report,
 )
+from pytest_k8ssec.errors import K8sSecError, SecurityAssertionError
+from pytest_k8ssec.model.images import parse_image
+from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.sources.manifests import load_text
 
 DATA = Path(__file__).parents[1] / "data" / "scan-reports"
 TRIVY = DATA / "trivy"
@@ -43,7 +43,9 @@ def data(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def deployment(*images: str, name: str = "web", ns: str = "shop", init: str | None = None, debug: str | None = None) -> str:
+def deployment(
+    *images: str, name: str = "web", ns: str = "shop", init: str | None = None, debug: str | None = None
+) -> str:
     lines = [
         "apiVersion: apps/v1",
         "kind: Deployment",
@@ -81,11 +83,23 @@ def test_trivy_report_names_the_image_by_tag_and_digest_and_lists_every_vulnerab
     assert report.digests == (WEB_DIGEST,)
     by_id = {v.id: v for v in report.vulnerabilities}
     assert sorted(by_id) == sorted(
-        ["CVE-2024-37371", "CVE-2023-45853", "CVE-2023-44487", "CVE-2024-2511", "CVE-2011-3374", "CVE-2024-35195", "CVE-2024-37891"]
+        [
+            "CVE-2024-37371",
+            "CVE-2023-45853",
+            "CVE-2023-44487",
+            "CVE-2024-2511",
+            "CVE-2011-3374",
+            "CVE-2024-35195",
+            "CVE-2024-37891",
+        ]
     )
     krb = by_id["CVE-2024-37371"]
     assert (krb.package, krb.installed, krb.fixed, krb.severity, krb.status) == (
-        "libkrb5-3", "1.20.1-2+deb12u1", "1.20.1-2+deb12u2", "CRITICAL", "fixed"
+        "libkrb5-3",
+        "1.20.1-2+deb12u1",
+        "1.20.1-2+deb12u2",
+        "CRITICAL",
+        "fixed",
     )
     zlib = by_id["CVE-2023-45853"]
     assert (zlib.fixed, zlib.status) == ("", "will_not_fix")
@@ -116,7 +130,12 @@ def test_grype_report_reads_matches_fix_versions_and_related_ids() -> None:
     assert set(report.digests) == {AGENT_INDEX, AGENT_MANIFEST}
     by_id = {v.id: v for v in report.vulnerabilities}
     stdlib = by_id["CVE-2024-24790"]
-    assert (stdlib.package, stdlib.installed, stdlib.fixed, stdlib.severity) == ("stdlib", "go1.21.6", "1.21.11, 1.22.4", "CRITICAL")
+    assert (stdlib.package, stdlib.installed, stdlib.fixed, stdlib.severity) == (
+        "stdlib",
+        "go1.21.6",
+        "1.21.11, 1.22.4",
+        "CRITICAL",
+    )
     assert by_id["GHSA-8r3f-844c-mc37"].aliases == ("CVE-2024-24786",)
     assert (by_id["CVE-2011-3374"].severity, by_id["CVE-2011-3374"].status) == ("NEGLIGIBLE", "wont-fix")
     assert by_id["CVE-2023-50495"].severity == "UNKNOWN"
@@ -134,10 +153,21 @@ MINIMAL_TRIVY: dict[str, Any] = {
     "ArtifactType": "container_image",
     "Metadata": {"RepoTags": ["alpine:3.20"]},
     "Results": [
-        {"Target": "alpine:3.20 (alpine 3.20.1)", "Class": "os-pkgs", "Type": "alpine", "Vulnerabilities": [
-            {"VulnerabilityID": "CVE-2024-5535", "PkgName": "libcrypto3", "InstalledVersion": "3.3.1-r0",
-             "FixedVersion": "3.3.1-r1", "Status": "fixed", "Severity": "LOW"},
-        ]},
+        {
+            "Target": "alpine:3.20 (alpine 3.20.1)",
+            "Class": "os-pkgs",
+            "Type": "alpine",
+            "Vulnerabilities": [
+                {
+                    "VulnerabilityID": "CVE-2024-5535",
+                    "PkgName": "libcrypto3",
+                    "InstalledVersion": "3.3.1-r0",
+                    "FixedVersion": "3.3.1-r1",
+                    "Status": "fixed",
+                    "Severity": "LOW",
+                },
+            ],
+        },
     ],
 }
 
@@ -158,19 +188,41 @@ def _broken(change: Any) -> dict[str, Any]:
     ("doc", "message"),
     [
         ([], "not a Trivy or Grype JSON report (list)"),
-        ({"bomFormat": "CycloneDX", "components": []}, "not a Trivy or Grype JSON report (an object with keys bomFormat"),
+        (
+            {"bomFormat": "CycloneDX", "components": []},
+            "not a Trivy or Grype JSON report (an object with keys bomFormat",
+        ),
         (_broken(lambda d: d.update(SchemaVersion=1)), "schema 1 is not supported"),
-        (_broken(lambda d: d.update(ArtifactType="filesystem")), "Trivy report of a 'filesystem', not of a container image"),
+        (
+            _broken(lambda d: d.update(ArtifactType="filesystem")),
+            "Trivy report of a 'filesystem', not of a container image",
+        ),
         ({"SchemaVersion": 2, "ClusterName": "prod", "Resources": []}, "a Trivy Kubernetes report"),
-        (_broken(lambda d: d["Results"][0]["Vulnerabilities"][0].update(Severity="SEVERE")), "Results[0].Vulnerabilities[0].Severity: unknown severity 'SEVERE'"),
-        (_broken(lambda d: d["Results"][0]["Vulnerabilities"][0].pop("VulnerabilityID")), "Results[0].Vulnerabilities[0].VulnerabilityID: must be a non-empty string"),
+        (
+            _broken(lambda d: d["Results"][0]["Vulnerabilities"][0].update(Severity="SEVERE")),
+            "Results[0].Vulnerabilities[0].Severity: unknown severity 'SEVERE'",
+        ),
+        (
+            _broken(lambda d: d["Results"][0]["Vulnerabilities"][0].pop("VulnerabilityID")),
+            "Results[0].Vulnerabilities[0].VulnerabilityID: must be a non-empty string",
+        ),
         (_broken(lambda d: d["Results"][0].update(Vulnerabilities={})), "Results[0].Vulnerabilities: must be a list"),
         (_broken(lambda d: d.update(ArtifactName="/tmp/scan/image.tar", Metadata={})), "names no image"),
         ({"matches": [], "source": {"type": "directory", "target": "./src"}}, "Grype report of a 'directory' source"),
-        ({"matches": [{"vulnerability": {"id": "CVE-1"}, "artifact": {"name": "x"}}], "source": {"type": "image", "target": {"userInput": "x:1", "tags": ["x:1"]}}},
-         None),
-        ({"matches": [{"vulnerability": {"id": "CVE-1", "severity": "Bad"}, "artifact": {"name": "x"}}], "source": {"type": "image", "target": {"userInput": "x:1"}}},
-         "matches[0].vulnerability.severity: unknown severity 'Bad'"),
+        (
+            {
+                "matches": [{"vulnerability": {"id": "CVE-1"}, "artifact": {"name": "x"}}],
+                "source": {"type": "image", "target": {"userInput": "x:1", "tags": ["x:1"]}},
+            },
+            None,
+        ),
+        (
+            {
+                "matches": [{"vulnerability": {"id": "CVE-1", "severity": "Bad"}, "artifact": {"name": "x"}}],
+                "source": {"type": "image", "target": {"userInput": "x:1"}},
+            },
+            "matches[0].vulnerability.severity: unknown severity 'Bad'",
+        ),
     ],
 )
 def test_reports_that_are_not_trivy_or_grype_image_reports_are_errors(doc: object, message: str | None) -> None:
@@ -186,7 +238,13 @@ def test_reports_that_are_not_trivy_or_grype_image_reports_are_errors(doc: objec
 
 def test_severity_order_ranks_negligible_below_low() -> None:
     assert SEVERITIES == ("UNKNOWN", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
-    assert [parse_severity(s) for s in ("Negligible", "high", "CRITICAL", None, "")] == ["NEGLIGIBLE", "HIGH", "CRITICAL", "UNKNOWN", "UNKNOWN"]
+    assert [parse_severity(s) for s in ("Negligible", "high", "CRITICAL", None, "")] == [
+        "NEGLIGIBLE",
+        "HIGH",
+        "CRITICAL",
+        "UNKNOWN",
+        "UNKNOWN",
+    ]
     assert parse_min_severity("medium") == "MEDIUM"
     for bad in ("SEVERE", "", None, 3):
         with pytest.raises(ValueError, match="min_severity must be one of UNKNOWN, NEGLIGIBLE, LOW"):
@@ -198,7 +256,11 @@ def test_severity_order_ranks_negligible_below_low() -> None:
 
 def test_load_reports_takes_a_file_a_directory_or_a_list_and_reads_each_file_once() -> None:
     assert [r.source for r in load_reports(TRIVY / "api-2.0.0.json")] == [str(TRIVY / "api-2.0.0.json")]
-    assert sorted(Path(r.source).name for r in load_reports(TRIVY)) == ["api-2.0.0.json", "nginx-1.25.4.json", "web-1.4.2.json"]
+    assert sorted(Path(r.source).name for r in load_reports(TRIVY)) == [
+        "api-2.0.0.json",
+        "nginx-1.25.4.json",
+        "web-1.4.2.json",
+    ]
     both = load_reports([TRIVY, str(GRYPE), TRIVY / "web-1.4.2.json"])
     assert len(both) == 5 and {r.scanner for r in both} == {"trivy", "grype"}
 
@@ -264,7 +326,9 @@ def test_images_match_reports_by_normalized_name_and_tag_or_by_digest(
     assert covering(image, reports) == expected
 
 
-def test_a_digest_pinned_image_names_reports_for_its_repository_with_other_digests(reports: tuple[ScanReport, ...]) -> None:
+def test_a_digest_pinned_image_names_reports_for_its_repository_with_other_digests(
+    reports: tuple[ScanReport, ...],
+) -> None:
     found = match_image(parse_image(f"nginx:1.25.4@{OTHER_DIGEST}"), reports)
     assert found.reports == () and [Path(r.source).name for r in found.other_digests] == ["nginx-1.25.4.json"]
 
@@ -314,7 +378,10 @@ def test_min_severity_is_a_threshold(min_severity: str, ids: set[str]) -> None:
 def test_clean_images_pass_and_init_and_ephemeral_images_are_judged() -> None:
     clean = objects(deployment("registry.example.com/shop/api:2.0.0", "busybox:1.36.1"))
     assert_no_vulnerabilities(clean, report=[TRIVY, GRYPE])
-    error = failure(objects(deployment("busybox:1.36.1", init="nginx:1.25.4", debug="ghcr.io/acme/agent:3.1.0")), min_severity="CRITICAL")
+    error = failure(
+        objects(deployment("busybox:1.36.1", init="nginx:1.25.4", debug="ghcr.io/acme/agent:3.1.0")),
+        min_severity="CRITICAL",
+    )
     assert [(f.path, f.container) for f in error.findings] == [
         ("spec.template.spec.initContainers[0].image", "migrate"),
         ("spec.template.spec.ephemeralContainers[0].image", "debug"),
@@ -326,7 +393,10 @@ def test_clean_images_pass_and_init_and_ephemeral_images_are_judged() -> None:
 def test_an_image_without_report_fails_naming_image_and_workload() -> None:
     error = failure(objects(deployment("busybox:1.36.1", "registry.example.com/shop/cart:1.0", name="cart")))
     text = str(error)
-    assert text.splitlines()[0] == "image-vulnerabilities HIGH or above: 1 violation in Deployment shop/cart (deploy/shop.yaml:1)"
+    assert (
+        text.splitlines()[0]
+        == "image-vulnerabilities HIGH or above: 1 violation in Deployment shop/cart (deploy/shop.yaml:1)"
+    )
     assert (
         'container "c1" image registry.example.com/shop/cart:1.0: no scan report covers '
         "registry.example.com/shop/cart:1.0" in text
@@ -348,7 +418,7 @@ def test_a_report_that_holds_no_vulnerability_scan_fails_the_image() -> None:
 
 def test_an_invalid_image_reference_fails_naming_it() -> None:
     error = failure(objects(deployment("busybox:1.36.1", "Registry.Example.com/UPPER/case:1")))
-    assert 'container "c1" image \'Registry.Example.com/UPPER/case:1\' is not a valid image reference' in str(error)
+    assert "container \"c1\" image 'Registry.Example.com/UPPER/case:1' is not a valid image reference" in str(error)
 
 
 def test_ignored_vulnerabilities_need_reasons_and_are_listed_when_something_else_fails() -> None:
@@ -357,14 +427,19 @@ def test_ignored_vulnerabilities_need_reasons_and_are_listed_when_something_else
     assert_no_vulnerabilities(objs, report=GRYPE, ignore=reasons)
     # A GHSA finding is ignored by the CVE it aliases; a list of (id, reason) pairs works too.
     assert_no_vulnerabilities(
-        objs, report=GRYPE, min_severity="MEDIUM", ignore=[*reasons.items(), ("CVE-2024-24786", "no untrusted protobuf input")]
+        objs,
+        report=GRYPE,
+        min_severity="MEDIUM",
+        ignore=[*reasons.items(), ("CVE-2024-24786", "no untrusted protobuf input")],
     )
-    error = failure(objects(deployment("ghcr.io/acme/agent:3.1.0", "nginx:1.25.4")), ignore={**reasons, "CVE-2099-0001": "stale"})
+    error = failure(
+        objects(deployment("ghcr.io/acme/agent:3.1.0", "nginx:1.25.4")), ignore={**reasons, "CVE-2099-0001": "stale"}
+    )
     text = str(error)
     assert "CVE-2024-24790" not in "\n".join(f.message for f in error.findings)
     assert "ignored (2, with reasons):" in text
     assert (
-        '  - CVE-2024-24790 CRITICAL in stdlib go1.21.6, fixed in 1.21.11, 1.22.4 (image ghcr.io/acme/agent:3.1.0, '
+        "  - CVE-2024-24790 CRITICAL in stdlib go1.21.6, fixed in 1.21.11, 1.22.4 (image ghcr.io/acme/agent:3.1.0, "
         'Deployment shop/web container "c0"): the agent never parses IPv6 zone ids' in text
     )
     assert "ignore entries that matched no finding at HIGH or above: CVE-2099-0001" in text
@@ -397,12 +472,16 @@ def test_usage_errors_come_before_reading_reports() -> None:
 
 def test_bad_report_is_an_error_not_a_pass() -> None:
     with pytest.raises(ScanReportError, match="not valid JSON"):
-        assert_no_vulnerabilities(objects(deployment("busybox:1.36.1")), report=[GRYPE, DATA / "malformed" / "truncated.json"])
+        assert_no_vulnerabilities(
+            objects(deployment("busybox:1.36.1")), report=[GRYPE, DATA / "malformed" / "truncated.json"]
+        )
 
 
 def test_selections_without_workloads_or_images_fail_closed() -> None:
     service = objects("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n")
-    with pytest.raises(SecurityAssertionError, match=r"no workload among the 1 given objects \(kinds: Service\); no image was checked"):
+    with pytest.raises(
+        SecurityAssertionError, match=r"no workload among the 1 given objects \(kinds: Service\); no image was checked"
+    ):
         assert_no_vulnerabilities(service, report=GRYPE)
     with pytest.raises(SecurityAssertionError, match="no workload among the 0 given objects"):
         assert_no_vulnerabilities([], report=GRYPE)
@@ -412,6 +491,8 @@ def test_selections_without_workloads_or_images_fail_closed() -> None:
 
 
 def test_a_container_without_image_fails() -> None:
-    pod = objects("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: {containers: [{name: app}]}\n")
+    pod = objects(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: {containers: [{name: app}]}\n"
+    )
     error = failure(pod, report=GRYPE)
     assert 'spec.containers[0].image: container "app" sets no image; there is nothing to scan' in str(error)

@@ -15,7 +15,9 @@ TEMPLATE: dict[str, Any] = {"metadata": META, "spec": SPEC}
 
 
 def make(api_version: str, kind: str, **fields: Any) -> K8sObject:
-    return K8sObject({"apiVersion": api_version, "kind": kind, "metadata": {"name": "w"}, **fields}, Provenance("t.yaml", 1, 0))
+    return K8sObject(
+        {"apiVersion": api_version, "kind": kind, "metadata": {"name": "w"}, **fields}, Provenance("t.yaml", 1, 0)
+    )
 
 
 # (apiVersion, kind, object fields, path of the pod spec, path of the pod metadata)
@@ -36,18 +38,45 @@ CASES = [
         "spec.jobTemplate.spec.template.metadata",
     ),
     # Older API versions of the same groups keep the template in the same place.
-    ("extensions/v1beta1", "Deployment", {"spec": {"template": TEMPLATE}}, "spec.template.spec", "spec.template.metadata"),
-    ("extensions/v1beta1", "DaemonSet", {"spec": {"template": TEMPLATE}}, "spec.template.spec", "spec.template.metadata"),
-    ("extensions/v1beta1", "ReplicaSet", {"spec": {"template": TEMPLATE}}, "spec.template.spec", "spec.template.metadata"),
+    (
+        "extensions/v1beta1",
+        "Deployment",
+        {"spec": {"template": TEMPLATE}},
+        "spec.template.spec",
+        "spec.template.metadata",
+    ),
+    (
+        "extensions/v1beta1",
+        "DaemonSet",
+        {"spec": {"template": TEMPLATE}},
+        "spec.template.spec",
+        "spec.template.metadata",
+    ),
+    (
+        "extensions/v1beta1",
+        "ReplicaSet",
+        {"spec": {"template": TEMPLATE}},
+        "spec.template.spec",
+        "spec.template.metadata",
+    ),
     ("apps/v1beta2", "Deployment", {"spec": {"template": TEMPLATE}}, "spec.template.spec", "spec.template.metadata"),
     ("apps/v1beta1", "StatefulSet", {"spec": {"template": TEMPLATE}}, "spec.template.spec", "spec.template.metadata"),
-    ("batch/v1beta1", "CronJob", {"spec": {"jobTemplate": {"spec": {"template": TEMPLATE}}}}, "spec.jobTemplate.spec.template.spec",
-     "spec.jobTemplate.spec.template.metadata"),
+    (
+        "batch/v1beta1",
+        "CronJob",
+        {"spec": {"jobTemplate": {"spec": {"template": TEMPLATE}}}},
+        "spec.jobTemplate.spec.template.spec",
+        "spec.jobTemplate.spec.template.metadata",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("api_version", "kind", "fields", "path", "metadata_path"), CASES, ids=[f"{c[0]}/{c[1]}" for c in CASES])
-def test_pod_spec_of_every_workload_kind(api_version: str, kind: str, fields: dict[str, Any], path: str, metadata_path: str) -> None:
+@pytest.mark.parametrize(
+    ("api_version", "kind", "fields", "path", "metadata_path"), CASES, ids=[f"{c[0]}/{c[1]}" for c in CASES]
+)
+def test_pod_spec_of_every_workload_kind(
+    api_version: str, kind: str, fields: dict[str, Any], path: str, metadata_path: str
+) -> None:
     obj = make(api_version, kind, **fields)
     assert is_workload(obj)
     ref = pod_spec(obj)

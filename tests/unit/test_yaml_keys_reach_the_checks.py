@@ -10,7 +10,9 @@ from pytest_k8ssec.sources.manifests import load_text
 
 
 def test_a_secret_value_under_a_numeric_key_is_found() -> None:
-    objects = load_text("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {1234: Sup3rS3cretPassw0rd}\n", "s.yaml")
+    objects = load_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {1234: Sup3rS3cretPassw0rd}\n", "s.yaml"
+    )
     with pytest.raises(SecurityAssertionError, match=r'stringData\["1234"\]: Secret commits key'):
         assert_no_secrets_in_manifests(objects)
 

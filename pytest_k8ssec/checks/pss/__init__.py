@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any, Final, Union
 
 from pytest_k8ssec.checks._check import Check
+from pytest_k8ssec.checks.pss._registry import LATEST, LEVELS, Version, table
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.model.workloads import pod_spec
-from pytest_k8ssec.checks.pss._registry import LATEST, LEVELS, Version, table
 
 LABEL_PREFIX: Final = "pod-security.kubernetes.io/"
 MODES: Final = ("enforce", "audit", "warn")
@@ -114,7 +114,9 @@ class PodSecurityResult:
     def forbidden_detail(self) -> str:
         """``reason (detail)`` items joined by ``", "`` (upstream's ``ForbiddenDetail()``)."""
         return ", ".join(
-            f"{r.reason or 'unknown forbidden reason'} ({r.detail})" if r.detail else r.reason or "unknown forbidden reason"
+            f"{r.reason or 'unknown forbidden reason'} ({r.detail})"
+            if r.detail
+            else r.reason or "unknown forbidden reason"
             for r in self.violations
         )
 
@@ -147,7 +149,9 @@ def evaluate_pod_security(obj: Obj, level: str = "restricted", version: str = "l
     target = _as_object(obj)
     pod = pod_spec(target)
     if pod is None:
-        raise ValueError(f"{target.display} ({target.provenance}) has no pod spec; Pod Security judges pods and workloads")
+        raise ValueError(
+            f"{target.display} ({target.provenance}) has no pod spec; Pod Security judges pods and workloads"
+        )
     if pod.malformed:
         raise ValueError(f"{target.display} ({target.provenance}) has no readable pod spec at {pod.path}")
     registry = table()
@@ -217,7 +221,7 @@ def namespace_policy(namespace: Obj | Mapping[str, str], defaults: NamespacePoli
         try:
             return parse_level(value if isinstance(value, str) else str(value)), True
         except ValueError as exc:
-            errors.append(f"metadata.labels[{key}]: Invalid value: \"{value}\": {exc}")
+            errors.append(f'metadata.labels[{key}]: Invalid value: "{value}": {exc}')
             return fallback, False
 
     def version_of(mode: str) -> Version | None:
@@ -228,7 +232,7 @@ def namespace_policy(namespace: Obj | Mapping[str, str], defaults: NamespacePoli
         try:
             return parse_version(value if isinstance(value, str) else str(value))
         except ValueError as exc:
-            errors.append(f"metadata.labels[{key}]: Invalid value: \"{value}\": {exc}")
+            errors.append(f'metadata.labels[{key}]: Invalid value: "{value}": {exc}')
             return LATEST
 
     level, has_enforce = level_of("enforce", "restricted")

@@ -132,4 +132,3 @@ def scan_profile_types(pod: PodSpecRef, obj: K8sObject, field: str, allowed: fro
                 scan.values.add(kind)
                 scan.paths.append(f"{ref.path}.securityContext.{field}.type")
     return scan
-

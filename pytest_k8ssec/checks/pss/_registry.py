@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks.pss._helpers import Outcome
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import PodSpecRef, pod_spec
-from pytest_k8ssec.checks.pss._helpers import Outcome
 
 LEVELS: Final = ("privileged", "baseline", "restricted")
 PSS_REFERENCE: Final = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"

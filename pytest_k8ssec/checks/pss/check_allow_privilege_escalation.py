@@ -10,12 +10,12 @@ ephemeral containers); allowed value: ``false`` (explicitly). From v1.25 pods wi
 from __future__ import annotations
 
 from pytest_k8ssec.checks._check import Category, Severity
+from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, join_quote, pluralize
+from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.security import is_windows
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, join_quote, pluralize
-from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 
 
 def allow_privilege_escalation_1_8(pod: PodSpecRef, obj: K8sObject) -> Outcome:

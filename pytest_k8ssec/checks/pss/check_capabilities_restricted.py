@@ -10,12 +10,12 @@ init and ephemeral containers too. From v1.25 pods with ``spec.os.name: windows`
 from __future__ import annotations
 
 from pytest_k8ssec.checks._check import Category, Severity
+from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, join_quote, pluralize, text
+from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
 from pytest_k8ssec.model.security import is_windows
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, join_quote, pluralize, text
-from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 
 
 def capabilities_restricted_1_22(pod: PodSpecRef, obj: K8sObject) -> Outcome:
@@ -75,7 +75,7 @@ CONTROL = Control(
 CHECK = make_check(
     CONTROL,
     title="PSS restricted: capabilities",
-    summary='Every container must drop ALL capabilities and may add back only NET_BIND_SERVICE (Pod Security Standards, restricted).',
+    summary="Every container must drop ALL capabilities and may add back only NET_BIND_SERVICE (Pod Security Standards, restricted).",
     remediation='Set securityContext.capabilities.drop: ["ALL"] on every container and add nothing but NET_BIND_SERVICE.',
     category=Category.PRIVILEGES,
     severity=Severity.HIGH,

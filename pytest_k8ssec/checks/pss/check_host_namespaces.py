@@ -8,10 +8,10 @@
 from __future__ import annotations
 
 from pytest_k8ssec.checks._check import Category, Severity
-from pytest_k8ssec.model.objects import K8sObject
-from pytest_k8ssec.model.workloads import PodSpecRef
 from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, is_true
 from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
+from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.model.workloads import PodSpecRef
 
 
 def host_namespaces_1_0(pod: PodSpecRef, obj: K8sObject) -> Outcome:

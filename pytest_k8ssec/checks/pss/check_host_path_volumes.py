@@ -8,10 +8,10 @@ restricted ``restrictedVolumes`` control overrides it.
 from __future__ import annotations
 
 from pytest_k8ssec.checks._check import Category, Severity
-from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
-from pytest_k8ssec.model.workloads import PodSpecRef
 from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, join_quote, pluralize, text
 from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
+from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
+from pytest_k8ssec.model.workloads import PodSpecRef
 
 
 def host_path_volumes_1_0(pod: PodSpecRef, obj: K8sObject) -> Outcome:

@@ -8,11 +8,11 @@ containers); allowed values: undefined/0 (k8s.io/pod-security-admission ``policy
 from __future__ import annotations
 
 from pytest_k8ssec.checks._check import Category, Severity
+from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, join_quote, pluralize
+from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, join_quote, pluralize
-from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 
 
 def host_ports_1_0(pod: PodSpecRef, obj: K8sObject) -> Outcome:

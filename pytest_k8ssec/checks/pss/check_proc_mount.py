@@ -11,11 +11,19 @@ which has no user-namespace relaxation.
 from __future__ import annotations
 
 from pytest_k8ssec.checks._check import Category, Severity
+from pytest_k8ssec.checks.pss._helpers import (
+    ALLOWED,
+    Outcome,
+    forbidden,
+    in_user_namespace,
+    join_quote,
+    pluralize,
+    text,
+)
+from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, in_user_namespace, join_quote, pluralize, text
-from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 
 
 def proc_mount_1_0(pod: PodSpecRef, obj: K8sObject) -> Outcome:

@@ -11,10 +11,6 @@ fails, even where every container sets ``true`` (k8s.io/pod-security-admission
 from __future__ import annotations
 
 from pytest_k8ssec.checks._check import Category, Severity
-from pytest_k8ssec.model.containers import containers
-from pytest_k8ssec.model.objects import K8sObject
-from pytest_k8ssec.model.security import pod_security_context
-from pytest_k8ssec.model.workloads import PodSpecRef
 from pytest_k8ssec.checks.pss._helpers import (
     ALLOWED,
     Outcome,
@@ -25,6 +21,10 @@ from pytest_k8ssec.checks.pss._helpers import (
     setters,
 )
 from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
+from pytest_k8ssec.model.containers import containers
+from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.model.security import pod_security_context
+from pytest_k8ssec.model.workloads import PodSpecRef
 
 
 def run_as_non_root_1_0(pod: PodSpecRef, obj: K8sObject) -> Outcome:

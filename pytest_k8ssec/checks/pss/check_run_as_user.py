@@ -9,12 +9,12 @@ v1.35 any value when the pod runs in a user namespace (``spec.hostUsers: false``
 from __future__ import annotations
 
 from pytest_k8ssec.checks._check import Category, Severity
+from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, in_user_namespace, setters
+from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, in_user_namespace, setters
-from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 
 
 def _is_root(value: object) -> bool:

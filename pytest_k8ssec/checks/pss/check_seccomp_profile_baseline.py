@@ -14,9 +14,6 @@ from __future__ import annotations
 from typing import Final
 
 from pytest_k8ssec.checks._check import Category, Severity
-from pytest_k8ssec.model.containers import containers
-from pytest_k8ssec.model.objects import K8sObject, as_mapping
-from pytest_k8ssec.model.workloads import PodSpecRef
 from pytest_k8ssec.checks.pss._helpers import (
     ALLOWED,
     Outcome,
@@ -29,6 +26,9 @@ from pytest_k8ssec.checks.pss._helpers import (
     text,
 )
 from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
+from pytest_k8ssec.model.containers import containers
+from pytest_k8ssec.model.objects import K8sObject, as_mapping
+from pytest_k8ssec.model.workloads import PodSpecRef
 
 POD_ANNOTATION: Final = "seccomp.security.alpha.kubernetes.io/pod"
 CONTAINER_ANNOTATION_PREFIX: Final = "container.seccomp.security.alpha.kubernetes.io/"

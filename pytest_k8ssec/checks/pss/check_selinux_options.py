@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from pytest_k8ssec.checks._check import Category, Severity
+from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, join_quote, pluralize, setters, text
+from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_mapping
 from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, join_quote, pluralize, setters, text
-from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 
 TYPES_1_0: Final = frozenset({"", "container_t", "container_init_t", "container_kvm_t"})
 TYPES_1_31: Final = TYPES_1_0 | {"container_engine_t"}

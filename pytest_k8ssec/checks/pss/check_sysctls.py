@@ -16,11 +16,11 @@ from __future__ import annotations
 from typing import Final
 
 from pytest_k8ssec.checks._check import Category, Severity
+from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, text
+from pytest_k8ssec.checks.pss._registry import CheckFn, Control, Versioned, make_check, v
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
 from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, text
-from pytest_k8ssec.checks.pss._registry import CheckFn, Control, Versioned, make_check, v
 
 ALLOWED_1_0: Final = frozenset(
     {

@@ -10,12 +10,12 @@ container; allowed values: ``false``, undefined/null (k8s.io/pod-security-admiss
 from __future__ import annotations
 
 from pytest_k8ssec.checks._check import Category, Severity
+from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, is_true, setters
+from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_mapping
 from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import PodSpecRef
-from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome, forbidden, is_true, setters
-from pytest_k8ssec.checks.pss._registry import Control, Versioned, make_check, v
 
 
 def windows_host_process_1_0(pod: PodSpecRef, obj: K8sObject) -> Outcome:

@@ -108,13 +108,7 @@ def test_privilege_escalation_windows_pod_exempt() -> None:
 
 
 def test_capabilities_added_message_lists_values_once_in_manifest_order() -> None:
-    obj = pod(
-        {
-            "containers": [
-                container(capabilities={"add": ["SYS_ADMIN", "CHOWN", "NET_ADMIN", "SYS_ADMIN"]})
-            ]
-        }
-    )
+    obj = pod({"containers": [container(capabilities={"add": ["SYS_ADMIN", "CHOWN", "NET_ADMIN", "SYS_ADMIN"]})]})
     assert run(capabilities_added.CHECK, obj) == [
         Violation(
             "spec.containers[0].securityContext.capabilities.add",
@@ -182,7 +176,12 @@ def test_dangerous_capabilities_message_names_value_and_reason() -> None:
 
 @pytest.mark.parametrize(
     ("spelling", "canonical"),
-    [("SYS_ADMIN", "SYS_ADMIN"), ("sys_admin", "SYS_ADMIN"), ("CAP_SYS_ADMIN", "SYS_ADMIN"), ("Cap_Net_Raw", "NET_RAW")],
+    [
+        ("SYS_ADMIN", "SYS_ADMIN"),
+        ("sys_admin", "SYS_ADMIN"),
+        ("CAP_SYS_ADMIN", "SYS_ADMIN"),
+        ("Cap_Net_Raw", "NET_RAW"),
+    ],
 )
 def test_dangerous_capabilities_canonical(spelling: str, canonical: str) -> None:
     assert dangerous_capabilities.canonical(spelling) == canonical
@@ -273,7 +272,9 @@ def test_run_as_user_root_messages() -> None:
 
 
 def test_run_as_user_root_false_is_not_zero() -> None:
-    assert run(run_as_user_root.CHECK, pod({"securityContext": {"runAsUser": False}, "containers": [container()]})) == []
+    assert (
+        run(run_as_user_root.CHECK, pod({"securityContext": {"runAsUser": False}, "containers": [container()]})) == []
+    )
 
 
 # --- run-as-group-root -----------------------------------------------------------------------
@@ -326,7 +327,9 @@ def test_host_namespaces_messages() -> None:
             "pod must not set hostNetwork=true (it exposes the node's network interfaces and localhost services)",
         ),
         Violation("spec.hostPID", "pod must not set hostPID=true (it exposes every process on the node)"),
-        Violation("spec.hostIPC", "pod must not set hostIPC=true (it exposes the node's shared memory and IPC objects)"),
+        Violation(
+            "spec.hostIPC", "pod must not set hostIPC=true (it exposes the node's shared memory and IPC objects)"
+        ),
     ]
     assert host_namespaces.CHECK.pss == PssControl("baseline", "hostNamespaces", "v1.0")
 
@@ -364,7 +367,10 @@ MALFORMED_SPECS: list[Any] = [
     {"containers": "app"},
     {"containers": [None, 1, "x", []]},
     {"securityContext": [], "os": "windows", "containers": [{"securityContext": "x", "ports": {"a": 1}}]},
-    {"securityContext": {"supplementalGroups": {"0": 0}}, "containers": [{"name": 7, "securityContext": {"capabilities": {"add": {"SYS_ADMIN": 1}, "drop": "ALL"}}}]},
+    {
+        "securityContext": {"supplementalGroups": {"0": 0}},
+        "containers": [{"name": 7, "securityContext": {"capabilities": {"add": {"SYS_ADMIN": 1}, "drop": "ALL"}}}],
+    },
     {"os": {"name": ["windows"]}, "containers": [{"ports": [None, {"hostPort": None}, {"hostPort": [80]}]}]},
 ]
 

@@ -170,7 +170,9 @@ def test_sensitive_host_path_traversal_resolves() -> None:
 
 def test_sensitive_host_path_relative_path_is_read_from_root() -> None:
     violations = run(sensitive_host_path.CHECK, pod(host_paths("proc")))
-    assert [v.message.split(":")[0] for v in violations] == ['volume "v0" mounts sensitive host path "proc" (relative, read as /proc)']
+    assert [v.message.split(":")[0] for v in violations] == [
+        'volume "v0" mounts sensitive host path "proc" (relative, read as /proc)'
+    ]
 
 
 @pytest.mark.parametrize("path", ["/var/log", "/etcd", "/data", "/var/lib/kubelet-plugins", "/opt/app", "/srv"])
@@ -191,7 +193,11 @@ def test_sensitive_host_path_configure_exempts_allowed_and_below_only() -> None:
     assert run(variant, pod(host_paths("/proc", "/proc/1/"))) == []
     # Traversal out of an allowed directory, and a parent of it, stay reported.
     reported = run(variant, pod(host_paths("/proc/../etc", "/", "/sys")))
-    assert [v.path for v in reported] == ["spec.volumes[0].hostPath", "spec.volumes[1].hostPath", "spec.volumes[2].hostPath"]
+    assert [v.path for v in reported] == [
+        "spec.volumes[0].hostPath",
+        "spec.volumes[1].hostPath",
+        "spec.volumes[2].hostPath",
+    ]
     assert run(sensitive_host_path.CHECK, pod(host_paths("/proc")))  # the default is unchanged
 
 
@@ -248,7 +254,10 @@ def test_seccomp_container_explicit_bad_despite_pod_default() -> None:
 
 
 def test_seccomp_localhost_at_pod_level_covers_containers() -> None:
-    spec = {"securityContext": {"seccompProfile": {"type": "Localhost", "localhostProfile": "p.json"}}, "containers": [app()]}
+    spec = {
+        "securityContext": {"seccompProfile": {"type": "Localhost", "localhostProfile": "p.json"}},
+        "containers": [app()],
+    }
     assert run(seccomp_profile.CHECK, pod(spec)) == []
 
 
@@ -352,7 +361,9 @@ def test_proc_mount_message_and_no_user_namespace_relaxation() -> None:
 
 def test_sysctls_message_and_index() -> None:
     spec = {
-        "securityContext": {"sysctls": [{"name": "net.ipv4.tcp_rmem", "value": "1"}, {"name": "kernel.msgmax", "value": "1"}]},
+        "securityContext": {
+            "sysctls": [{"name": "net.ipv4.tcp_rmem", "value": "1"}, {"name": "kernel.msgmax", "value": "1"}]
+        },
         "containers": [app()],
     }
     assert run(unsafe_sysctls.CHECK, deployment(spec)) == [
@@ -375,8 +386,14 @@ def test_sysctls_allowlist_is_the_v1_32_one() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (None, "pod must set automountServiceAccountToken=false (unset defaults to true unless its ServiceAccount sets it false)"),
-        (True, "pod must not set automountServiceAccountToken=true: the ServiceAccount token is mounted into every container"),
+        (
+            None,
+            "pod must set automountServiceAccountToken=false (unset defaults to true unless its ServiceAccount sets it false)",
+        ),
+        (
+            True,
+            "pod must not set automountServiceAccountToken=true: the ServiceAccount token is mounted into every container",
+        ),
         ("false", 'pod must set automountServiceAccountToken to the boolean false, not "false"'),
         (0, "pod must set automountServiceAccountToken to the boolean false, not 0"),
     ],
@@ -409,9 +426,15 @@ def test_resource_requests_default_from_limits_per_resource() -> None:
 
 
 def test_resource_limits_are_never_defaulted_from_requests() -> None:
-    spec = {"initContainers": [app(name="init", resources={"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}})]}
+    spec = {
+        "initContainers": [
+            app(name="init", resources={"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}})
+        ]
+    }
     assert run(resource_limits.CHECK, pod(spec)) == [
-        Violation("spec.initContainers[0].resources.limits.cpu", 'container "init" must set resources.limits.cpu', "init"),
+        Violation(
+            "spec.initContainers[0].resources.limits.cpu", 'container "init" must set resources.limits.cpu', "init"
+        ),
     ]
 
 
@@ -446,8 +469,15 @@ MALFORMED: tuple[Any, ...] = (
     {"containers": "app", "volumes": {"name": "x"}, "securityContext": "restricted"},
     {"containers": [None, 1, "app", {"name": 3, "securityContext": [], "resources": []}]},
     {
-        "securityContext": {"seccompProfile": [], "appArmorProfile": 1, "seLinuxOptions": "x", "sysctls": [None, {"name": []}]},
-        "containers": [{"securityContext": {"seccompProfile": {"type": None}, "procMount": 1, "seLinuxOptions": {"user": 1}}}],
+        "securityContext": {
+            "seccompProfile": [],
+            "appArmorProfile": 1,
+            "seLinuxOptions": "x",
+            "sysctls": [None, {"name": []}],
+        },
+        "containers": [
+            {"securityContext": {"seccompProfile": {"type": None}, "procMount": 1, "seLinuxOptions": {"user": 1}}}
+        ],
         "volumes": [None, {"hostPath": 1}, {"hostPath": {"path": 7}}, {"name": None, "hostPath": {"path": ""}}],
     },
 )

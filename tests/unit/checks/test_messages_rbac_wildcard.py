@@ -13,7 +13,12 @@ from pytest_k8ssec.model.objects import K8sObject, Provenance
 
 def messages(rule: dict[str, Any]) -> dict[str, str]:
     role = K8sObject(
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "r", "namespace": "ns"}, "rules": [rule]},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": "r", "namespace": "ns"},
+            "rules": [rule],
+        },
         Provenance("r.yaml", 1),
     )
     return {v.path: v.message for v in rbac_wildcard.CHECK.evaluate(role)}
@@ -36,9 +41,9 @@ def test_verbs_name_escalate_bind_impersonate_only_where_the_rule_reaches_them()
     assert messages({"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["*"]}) == {
         "rules[0].verbs": 'rule 0 grants "*" in verbs: every verb on its resources, including verbs added later'
     }
-    assert messages({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["*"]})["rules[0].verbs"].endswith(
-        "escalate and bind (grant any permission through roles) included"
-    )
+    assert messages({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["*"]})[
+        "rules[0].verbs"
+    ].endswith("escalate and bind (grant any permission through roles) included")
     core = messages({"apiGroups": [""], "resources": ["*"], "verbs": ["*"]})["rules[0].verbs"]
     assert core.endswith("impersonate and create on pods/exec included"), core
     assert messages({"nonResourceURLs": ["/metrics"], "verbs": ["*"]}) == {
