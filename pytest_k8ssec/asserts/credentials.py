@@ -9,7 +9,7 @@ reports). Failure messages name objects, keys and variables, never values: the c
 
 from __future__ import annotations
 
-from pytest_k8ssec.asserts.workloads import Objects, _named, _objects, _run
+from pytest_k8ssec.asserts._failure import Objects, _named, _objects, _run
 from pytest_k8ssec.checks import secret_in_manifest
 from pytest_k8ssec.errors import SecurityAssertionError
 

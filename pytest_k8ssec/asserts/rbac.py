@@ -513,7 +513,7 @@ def assert_no_wildcard_rules(rbac_or_objs: RbacView | RbacModel | Iterable[K8sOb
 
 def _run_role_check(check_id: str, rbac_or_objs: RbacView | RbacModel | Iterable[K8sObject]) -> None:
     __tracebackhide__ = True
-    from pytest_k8ssec.asserts.workloads import format_findings
+    from pytest_k8ssec.asserts._failure import format_findings
     from pytest_k8ssec.engine import evaluate
 
     check = builtin_registry().get(check_id)

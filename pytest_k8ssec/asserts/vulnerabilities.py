@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Union
 
-from pytest_k8ssec.asserts.workloads import Objects, _objects, format_findings
+from pytest_k8ssec.asserts._failure import Objects, _objects, format_findings
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation
 from pytest_k8ssec.engine import evaluate

@@ -7,11 +7,10 @@ passes on nothing: no objects, or none the checks judge, is a failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Union
+from collections.abc import Callable, Iterable, Sequence
 
+from pytest_k8ssec.asserts._failure import CheckRef, Objects, _named, _objects, _resolve, _run, format_findings
 from pytest_k8ssec.checks import (
-    active_registry,
     builtin_registry,
     capabilities_added,
     host_path_volume,
@@ -33,106 +32,9 @@ from pytest_k8ssec.checks.pss._registry import to_violation
 from pytest_k8ssec.engine import Finding, evaluate
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.inventory import Inventory
-from pytest_k8ssec.model.objects import K8sObject, Provenance
+from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import is_workload, pod_spec
 from pytest_k8ssec.reporting import recording
-
-Objects = Union[K8sObject, Mapping[str, Any], Iterable[K8sObject | Mapping[str, Any]]]
-CheckRef = Union[str, Check]
-
-# Keep failure output linear in the number of findings and bounded for huge selections
-# (pytest-dev/pytest#13360: long failure texts times many tests make the summary quadratic).
-MAX_OBJECTS_SHOWN = 25
-MAX_VIOLATIONS_SHOWN = 20
-
-
-def _objects(objs: Objects) -> list[K8sObject]:
-    if isinstance(objs, K8sObject):
-        return [objs]
-    if isinstance(objs, Mapping):
-        return [K8sObject(objs, Provenance("<dict>"))]
-    result = []
-    for obj in objs:
-        if isinstance(obj, K8sObject):
-            result.append(obj)
-        elif isinstance(obj, Mapping):
-            result.append(K8sObject(obj, Provenance("<dict>")))
-        else:
-            raise TypeError(f"expected K8sObject or a manifest dict, got {type(obj).__name__}")
-    return result
-
-
-def _resolve(checks: CheckRef | Iterable[CheckRef]) -> list[Check]:
-    refs = [checks] if isinstance(checks, (str, Check)) else list(checks)
-    registry = active_registry()
-    return [ref if isinstance(ref, Check) else registry.get(ref) for ref in refs]
-
-
-def format_findings(title: str, findings: Sequence[Finding]) -> str:
-    """The failure text: a one-line summary, then per object its violations and the fix."""
-    by_object: dict[int, list[Finding]] = {}
-    order: list[K8sObject] = []
-    for finding in findings:
-        key = id(finding.obj)
-        if key not in by_object:
-            by_object[key] = []
-            order.append(finding.obj)
-        by_object[key].append(finding)
-    count = len(findings)
-    noun = "violation" if count == 1 else "violations"
-    lines: list[str]
-    if len(order) == 1:
-        obj = order[0]
-        lines = [f"{title}: {count} {noun} in {obj.display} ({obj.provenance})"]
-    else:
-        lines = [f"{title}: {count} {noun} in {len(order)} objects"]
-    for obj in order[:MAX_OBJECTS_SHOWN]:
-        if len(order) > 1:
-            lines.append(f"{obj.display} ({obj.provenance})")
-        own = by_object[id(obj)]
-        checks = list(dict.fromkeys(f.check for f in own))
-        for check in checks:
-            mine = [f for f in own if f.check is check]
-            prefix = f"  [{check.id}] " if len(checks) > 1 or check.id not in title else "  "
-            for finding in mine[:MAX_VIOLATIONS_SHOWN]:
-                where = f"{finding.path}: " if finding.path else ""
-                lines.append(f"{prefix}- {where}{finding.message}")
-            if len(mine) > MAX_VIOLATIONS_SHOWN:
-                lines.append(f"{prefix}- ... and {len(mine) - MAX_VIOLATIONS_SHOWN} more")
-            lines.append(f"  fix: {check.remediation}")
-    if len(order) > MAX_OBJECTS_SHOWN:
-        lines.append(
-            f"... and {len(order) - MAX_OBJECTS_SHOWN} more objects (every finding is attached to the "
-            "exception as .findings and to the test report)"
-        )
-    return "\n".join(lines)
-
-
-def _run(title: str, checks: Sequence[Check], objs: Objects, *, require_judged: bool = True) -> None:
-    """Run ``checks`` on ``objs`` and raise on findings.
-
-    ``require_judged=False`` is for checks whose subject may rightly be absent ("no Secret is
-    committed" holds for manifests without Secrets); an empty selection still fails.
-    """
-    __tracebackhide__ = True
-    objects = _objects(objs)
-    if not objects:
-        raise SecurityAssertionError(
-            f"{title}: no objects given; nothing was checked (an empty selection never passes)"
-        )
-    if require_judged and not any(check.applies_to(obj) for obj in objects for check in checks):
-        kinds = sorted({obj.kind for obj in objects})
-        raise SecurityAssertionError(
-            f"{title}: none of the {len(objects)} given objects ({', '.join(kinds)}) is one these checks "
-            "judge; nothing was checked"
-        )
-    # A malformed object must not pass a check that could not read it (fail closed).
-    schema = builtin_registry().get("malformed-object")
-    run = [schema, *(c for c in checks if c is not schema)]
-    findings = evaluate(run, objects)
-    recording.record(title, run, len(objects), findings)
-    if findings:
-        raise SecurityAssertionError(format_findings(title, findings), findings)
 
 
 def assert_passes(checks: CheckRef | Iterable[CheckRef], objs: Objects) -> None:
@@ -150,12 +52,6 @@ def assert_passes(checks: CheckRef | Iterable[CheckRef], objs: Objects) -> None:
     resolved = _resolve(checks)
     title = ", ".join(c.id for c in resolved) if len(resolved) <= 3 else f"{len(resolved)} checks"
     _run(title, resolved, objs)
-
-
-def _named(check_ids: Sequence[str], objs: Objects) -> None:
-    __tracebackhide__ = True
-    checks = [builtin_registry().get(i) for i in check_ids]
-    _run(", ".join(check_ids), checks, objs)
 
 
 def assert_not_privileged(objs: Objects) -> None:
