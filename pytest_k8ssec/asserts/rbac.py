@@ -5,7 +5,7 @@ semantics over the target's Roles, ClusterRoles and bindings), so the same test 
 and on live clusters. On a live target, ``source="cluster"`` asks the API server itself with a
 SubjectAccessReview (authorization.k8s.io/v1), i.e. every authorizer the server runs (Node, RBAC,
 webhooks), not only RBAC. Risky permissions are judged against the catalog in
-pytest_k8ssec.model.rbac_risks.
+pytest_k8ssec.model.rbac.risks.
 
 Subjects are written as the authenticator names them: ``"system:serviceaccount:<ns>:<name>"``,
 ``"group:<name>"``, ``"system:anonymous"``, or a user name; a ``UserInfo`` (exact groups), an
