@@ -88,7 +88,7 @@ def request(
     return Request(verb, resource, subresource or "", api_group, namespace or "", name or "")
 
 
-# --- rules, roles, bindings ---------------------------------------------------------------------
+# --- rules ---------------------------------------------------------------------------------------
 
 _RULE_KEYS: Final = (
     ("verbs", "verbs"),

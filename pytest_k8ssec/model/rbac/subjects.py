@@ -22,7 +22,7 @@ ANONYMOUS: Final = "system:anonymous"
 SERVICE_ACCOUNTS: Final = "system:serviceaccounts"
 SA_PREFIX: Final = "system:serviceaccount:"
 
-# --- who asks and what ---------------------------------------------------------------------------
+# --- who asks -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
