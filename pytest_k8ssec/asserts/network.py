@@ -19,6 +19,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+from pytest_k8ssec.asserts._failure import format_lines
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.engine import Finding
 from pytest_k8ssec.errors import SecurityAssertionError
@@ -41,8 +42,6 @@ from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import pod_spec
 from pytest_k8ssec.reporting import recording
 
-# Failure texts stay bounded (pytest-dev/pytest#13360); every finding is still attached.
-MAX_LINES: Final = 60
 MAX_PORTS: Final = 65535
 
 #: Address ranges that are not the internet (IANA special-purpose registries, non-global entries).
@@ -273,20 +272,11 @@ def _endpoint_finding(check: Check, endpoint: Endpoint, message: str) -> list[Fi
     return []
 
 
-def _bounded(lines: list[str]) -> list[str]:
-    if len(lines) <= MAX_LINES:
-        return lines
-    return [
-        *lines[:MAX_LINES],
-        f"  ... and {len(lines) - MAX_LINES} more lines (every finding is attached to the exception as .findings)",
-    ]
-
-
 def _fail(check: Check, title: str, lines: list[str], findings: Sequence[Finding], objects: int) -> None:
     __tracebackhide__ = True
     unique = list({(f.check.id, f.obj.ref, f.path, f.message): f for f in findings}.values())
     recording.record(check.id, [check], objects, unique)
-    raise SecurityAssertionError("\n".join(_bounded([title, *lines])), unique)
+    raise SecurityAssertionError(format_lines(title, lines), unique)
 
 
 def _passed(check: Check, objects: int) -> None:

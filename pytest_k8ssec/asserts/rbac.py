@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Union
 
+from pytest_k8ssec.asserts._failure import format_findings, format_lines
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.engine import Finding
@@ -64,9 +65,6 @@ if TYPE_CHECKING:
 Subject = Union[str, UserInfo, RbacSubject, K8sObject]
 Source = Literal["model", "cluster"]
 Allow = Union[Mapping[Any, str | Iterable[str]], Iterable[tuple[Any, str]], None]
-
-# Failure texts stay bounded (pytest-dev/pytest#13360); every finding is still attached.
-MAX_LINES: Final = 40
 
 # Groups the authenticators assign; as a user name they would match no binding, silently.
 _GROUP_NAMES: Final = frozenset(
@@ -348,19 +346,10 @@ def _finding(
     return Finding(check, binding.obj, Violation(path, message))
 
 
-def _bounded(lines: list[str]) -> list[str]:
-    if len(lines) <= MAX_LINES:
-        return lines
-    return [
-        *lines[:MAX_LINES],
-        f"  ... and {len(lines) - MAX_LINES} more (every finding is attached to the exception as .findings)",
-    ]
-
-
 def _fail(title: str, lines: list[str], findings: Sequence[Finding], checks: Sequence[Check], objects: int) -> None:
     __tracebackhide__ = True
     recording.record(title, checks, objects, findings)
-    raise SecurityAssertionError("\n".join(_bounded([title, *lines])), findings)
+    raise SecurityAssertionError(format_lines(title, lines), findings)
 
 
 # --- access assertions ----------------------------------------------------------------------------
@@ -513,7 +502,6 @@ def assert_no_wildcard_rules(rbac_or_objs: RbacView | RbacModel | Iterable[K8sOb
 
 def _run_role_check(check_id: str, rbac_or_objs: RbacView | RbacModel | Iterable[K8sObject]) -> None:
     __tracebackhide__ = True
-    from pytest_k8ssec.asserts._failure import format_findings
     from pytest_k8ssec.engine import evaluate
 
     check = builtin_registry().get(check_id)
