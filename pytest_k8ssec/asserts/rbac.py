@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Union
 
 from pytest_k8ssec.asserts._failure import format_findings, format_lines
+from pytest_k8ssec.asserts._keyword_only import keyword_only
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.engine import Finding
@@ -189,57 +190,67 @@ class RbacView:
         """The service account a workload's pods run as (with its implicit groups)."""
         return workload_user(workload)
 
+    @keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
     def can(
         self,
         who: Subject,
         verb: str,
         resource: str = "",
+        *,
         namespace: str | None = None,
         name: str | None = None,
         subresource: str | None = None,
-        api_group: str = "",
-        *,
+        group: str = "",
         path: str | None = None,
         source: Source = "model",
     ) -> bool:
-        """Whether ``who`` may make the request (offline; ``source="cluster"``: the API server's answer)."""
+        """Whether ``who`` may make the request (offline; ``source="cluster"``: the API server's answer).
+
+        The request is spelled the same everywhere (``assert_can``, ``who_can``, ``K8sCluster.can_i``):
+        ``verb`` and ``resource`` by position (``"pods/exec"`` names a subresource), then by keyword
+        ``namespace`` (``None``: cluster-wide or across all namespaces), ``name``, ``subresource`` and
+        ``group`` (the API group, ``""`` for the core group: SubjectAccessReview's ``group``);
+        ``path`` asks about a non-resource URL (``"/healthz"``) instead of a resource.
+        """
         info = to_user(who)
-        req = request(verb, resource, namespace, name, subresource, api_group, path=path)
+        req = request(verb, resource, namespace, name, subresource, group, path=path)
         if _source(source) == "cluster":
             return self.review(info, req).allowed
         self._covered(req.namespace)
         return self.model.authorize(info, req)
 
+    @keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
     def grants(
         self,
         who: Subject,
         verb: str,
         resource: str = "",
+        *,
         namespace: str | None = None,
         name: str | None = None,
         subresource: str | None = None,
-        api_group: str = "",
-        *,
+        group: str = "",
         path: str | None = None,
     ) -> list[Grant]:
         """Every (binding, role, rule) that allows the request; empty means denied."""
         self._covered(namespace or "")
-        return self.model.grants(to_user(who), verb, resource, namespace, name, subresource, api_group, path=path)
+        return self.model.grants(to_user(who), verb, resource, namespace, name, subresource, group, path=path)
 
+    @keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
     def who_can(
         self,
         verb: str,
         resource: str = "",
+        *,
         namespace: str | None = None,
         name: str | None = None,
         subresource: str | None = None,
-        api_group: str = "",
-        *,
+        group: str = "",
         path: str | None = None,
     ) -> list[Grant]:
         """Every binding subject allowed to make the request, with the binding, role and rule that allow it."""
         self._covered(namespace or "")
-        return self.model.who_can(verb, resource, namespace, name, subresource, api_group, path=path)
+        return self.model.who_can(verb, resource, namespace, name, subresource, group, path=path)
 
     def permissions(self, who: Subject) -> list[Permission]:
         """Every rule ``who`` holds: cluster-wide ones (``namespace=None``), then per namespace."""
@@ -355,16 +366,17 @@ def _fail(title: str, lines: list[str], findings: Sequence[Finding], checks: Seq
 # --- access assertions ----------------------------------------------------------------------------
 
 
+@keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
 def assert_can(
     rbac: RbacView | RbacModel,
     subject: Subject,
     verb: str,
     resource: str = "",
+    *,
     namespace: str | None = None,
     name: str | None = None,
     subresource: str | None = None,
-    api_group: str = "",
-    *,
+    group: str = "",
     path: str | None = None,
     source: Source = "model",
 ) -> None:
@@ -376,7 +388,7 @@ def assert_can(
     """
     __tracebackhide__ = True
     info = to_user(subject)
-    req = request(verb, resource, namespace, name, subresource, api_group, path=path)
+    req = request(verb, resource, namespace, name, subresource, group, path=path)
     who = _subject_text(info)
     if _source(source) == "cluster":
         review = _live(rbac).review(info, req)
@@ -400,16 +412,17 @@ def assert_can(
     recording.record("rbac-access", [ACCESS_CHECK], 1, [])
 
 
+@keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
 def assert_cannot(
     rbac: RbacView | RbacModel,
     subject: Subject,
     verb: str,
     resource: str = "",
+    *,
     namespace: str | None = None,
     name: str | None = None,
     subresource: str | None = None,
-    api_group: str = "",
-    *,
+    group: str = "",
     path: str | None = None,
     source: Source = "model",
 ) -> None:
@@ -422,7 +435,7 @@ def assert_cannot(
     """
     __tracebackhide__ = True
     info = to_user(subject)
-    req = request(verb, resource, namespace, name, subresource, api_group, path=path)
+    req = request(verb, resource, namespace, name, subresource, group, path=path)
     who = _subject_text(info)
     if _source(source) == "cluster":
         review = _live(rbac).review(info, req)

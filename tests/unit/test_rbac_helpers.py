@@ -147,10 +147,8 @@ def test_workload_permissions_of_a_non_workload_raise(view: RbacView) -> None:
 
 
 def test_assert_can_and_cannot_pass(view: RbacView) -> None:
-    assert_can(view, "system:serviceaccount:ci:deployer", "create", "deployments", namespace="shop", api_group="apps")
-    assert_cannot(
-        view, "system:serviceaccount:ci:deployer", "create", "deployments", namespace="prod", api_group="apps"
-    )
+    assert_can(view, "system:serviceaccount:ci:deployer", "create", "deployments", namespace="shop", group="apps")
+    assert_cannot(view, "system:serviceaccount:ci:deployer", "create", "deployments", namespace="prod", group="apps")
     assert_cannot(view, "system:serviceaccount:shop:web", "get", "secrets", namespace="shop")
 
 
@@ -438,7 +436,9 @@ def test_risky_permissions_allow_list(view: RbacView) -> None:
     everything_edit_grants = ["impersonate", "read-secrets", "create-pods", "pods-exec", "pods-attach",
                               "pods-portforward", "serviceaccount-token"]  # fmt: skip
     assert_no_risky_permissions(view, [deployer], allow={deployer: everything_edit_grants})
-    assert_no_risky_permissions(view, [deployer, "group:ops"], allow=[(deployer, "*"), ("group:ops", "wildcard-all")])
+    assert_no_risky_permissions(
+        view, subjects=[deployer, "group:ops"], allow=[(deployer, "*"), ("group:ops", "wildcard-all")]
+    )
     with pytest.raises(SecurityAssertionError, match="read-secrets"):
         assert_no_risky_permissions(
             view, [deployer], allow={deployer: [i for i in everything_edit_grants if i != "read-secrets"]}
@@ -506,3 +506,74 @@ subjects:
     # Judged by name, a bootstrap subject is judged on everything it holds.
     with pytest.raises(SecurityAssertionError, match="user system:kube-controller-manager: read-secrets"):
         assert_no_risky_permissions(model, ["system:kube-controller-manager"])
+
+
+# --- old spellings (one release, then removed) ----------------------------------------------------
+
+DEPLOYER = "system:serviceaccount:ci:deployer"
+
+
+def test_api_group_keyword_warns_and_means_group(view: RbacView) -> None:
+    with pytest.warns(
+        DeprecationWarning, match=r"RbacView\.can\(api_group=\.\.\.\) is deprecated .* use RbacView\.can\(group="
+    ) as record:
+        assert view.can(DEPLOYER, "create", "deployments", namespace="shop", api_group="apps")
+    assert record[0].filename == __file__, "the warning points at the caller's line"
+    assert not view.can(DEPLOYER, "create", "deployments", namespace="shop", group="other.io")
+    with pytest.warns(
+        DeprecationWarning, match=r"assert_can\(api_group=\.\.\.\) is deprecated .* use assert_can\(group="
+    ):
+        assert_can(view, DEPLOYER, "create", "deployments", namespace="shop", api_group="apps")
+    with pytest.warns(DeprecationWarning, match=r"assert_cannot\(api_group=\.\.\.\)"):
+        assert_cannot(view, DEPLOYER, "create", "deployments", namespace="prod", api_group="apps")
+    with pytest.warns(DeprecationWarning, match=r"RbacView\.who_can\(api_group=\.\.\.\)"):
+        allowed = view.who_can("create", "deployments", namespace="shop", api_group="apps")
+    assert allowed == view.who_can("create", "deployments", namespace="shop", group="apps")
+    assert "RoleBinding/shop/ci-edits" in {g.binding for g in allowed}
+    with pytest.warns(DeprecationWarning, match=r"RbacView\.grants\(api_group=\.\.\.\)"):
+        assert view.grants(DEPLOYER, "create", "deployments", namespace="shop", api_group="apps")
+    with pytest.raises(TypeError, match="both api_group= .* and group="):
+        view.can(DEPLOYER, "get", "pods", api_group="", group="")
+
+
+def test_request_options_by_position_warn_and_keep_their_old_order(view: RbacView) -> None:
+    # The old order was namespace, name, subresource, api_group.
+    with pytest.warns(
+        DeprecationWarning, match=r"passing namespace, name, subresource, group to RbacView\.can\(\) by position"
+    ):
+        assert view.can(DEPLOYER, "create", "deployments", "shop", None, None, "apps")
+    with pytest.warns(DeprecationWarning):
+        assert not view.can(DEPLOYER, "create", "deployments", "prod", None, None, "apps")
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"passing namespace to assert_cannot\(\) by position .* use assert_cannot\(\.\.\., namespace=",
+    ):
+        assert_cannot(view, "system:serviceaccount:shop:web", "get", "secrets", "shop")
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(SecurityAssertionError, match="cannot delete pods in namespace shop"),
+    ):
+        assert_can(view, "system:serviceaccount:shop:web", "delete", "pods", "shop")
+    with pytest.warns(DeprecationWarning, match=r"passing namespace, name to RbacView\.who_can\(\) by position"):
+        assert view.who_can("get", "secrets", "shop", "s") == view.who_can("get", "secrets", namespace="shop", name="s")
+    with pytest.warns(DeprecationWarning, match=r"RbacView\.grants\(\) by position"):
+        assert view.grants(DEPLOYER, "get", "secrets", "shop")
+    with pytest.raises(TypeError, match="multiple values for argument 'namespace'"):
+        view.can(DEPLOYER, "get", "pods", "shop", namespace="shop")
+    with pytest.raises(TypeError, match="takes 4 positional arguments but 9 were given"):
+        view.can(DEPLOYER, "get", "pods", "shop", None, None, "", "extra")
+
+
+def test_new_request_spelling_is_silent_and_keyword_only(view: RbacView) -> None:
+    import inspect
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert view.can(DEPLOYER, "create", "deployments", namespace="shop", group="apps")
+        assert_can(view, DEPLOYER, "create", "deployments", namespace="shop", group="apps")
+    for func in (view.can, view.grants, view.who_can, assert_can, assert_cannot):
+        params = inspect.signature(func).parameters
+        keyword_only = [n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        assert keyword_only[:4] == ["namespace", "name", "subresource", "group"], func
+        assert "api_group" not in params
