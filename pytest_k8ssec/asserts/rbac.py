@@ -16,11 +16,13 @@ user) is refused rather than silently matching nobody.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Union
 
+from pytest_k8ssec._deprecation import warn
 from pytest_k8ssec.asserts._failure import format_findings, format_lines
 from pytest_k8ssec.asserts._keyword_only import keyword_only
 from pytest_k8ssec.checks import builtin_registry
@@ -555,16 +557,47 @@ def _default_anonymous(model: RbacModel, binding: RbacBinding) -> bool:
     return binding.ref == binding_ref and binding.role_ref == role_ref and set(role.rules) <= rules
 
 
+def _allow_defaults_renamed(func: Callable[..., None]) -> Callable[..., None]:
+    """``allow_defaults`` (a switch, not a list of exemptions) became ``include_default_bindings``,
+    its opposite; the old keyword and the old positional use keep working one release."""
+
+    @functools.wraps(func)
+    def wrapper(rbac_or_objs: Any, *args: Any, **kwargs: Any) -> None:
+        __tracebackhide__ = True
+        where = func.__name__
+        if args:
+            if len(args) > 1 or "allow_defaults" in kwargs:
+                raise TypeError(f"{where}() takes 1 positional argument but {1 + len(args)} were given")
+            kwargs["allow_defaults"] = args[0]
+        if "allow_defaults" in kwargs:
+            if "include_default_bindings" in kwargs:
+                raise TypeError(
+                    f"{where}() got both allow_defaults= (deprecated) and include_default_bindings=; "
+                    "pass only include_default_bindings="
+                )
+            allow = kwargs.pop("allow_defaults")
+            warn(
+                f"{where}(allow_defaults=...)",
+                f"{where}(include_default_bindings=...), its opposite "
+                f"(allow_defaults={allow!r} is include_default_bindings={not allow!r})",
+            )
+            kwargs["include_default_bindings"] = not allow
+        func(rbac_or_objs, **kwargs)
+
+    return wrapper
+
+
+@_allow_defaults_renamed
 def assert_no_anonymous_access(
-    rbac_or_objs: RbacView | RbacModel | Iterable[K8sObject], allow_defaults: bool = True
+    rbac_or_objs: RbacView | RbacModel | Iterable[K8sObject], *, include_default_bindings: bool = False
 ) -> None:
     """Assert no binding grants anything to user ``system:anonymous`` or group ``system:unauthenticated``.
 
-    The cluster's own anonymous bindings pass while their roles keep the default rules
-    (``allow_defaults``): the API server's ``system:public-info-viewer`` (GET /healthz, /livez,
-    /readyz, /version) and kubeadm's kube-public ``kubeadm:bootstrap-signer-clusterinfo`` (the
-    cluster-info ConfigMap ``kubeadm join`` reads). A widened one fails, as does a binding to a role
-    that does not exist yet (it grants the moment the role is created).
+    The cluster's own anonymous bindings pass while their roles keep the default rules: the API
+    server's ``system:public-info-viewer`` (GET /healthz, /livez, /readyz, /version) and kubeadm's
+    kube-public ``kubeadm:bootstrap-signer-clusterinfo`` (the cluster-info ConfigMap ``kubeadm
+    join`` reads); ``include_default_bindings=True`` reports them too. A widened one fails, as does
+    a binding to a role that does not exist yet (it grants the moment the role is created).
     """
     __tracebackhide__ = True
     title = "rbac-anonymous-binding"
@@ -578,7 +611,7 @@ def assert_no_anonymous_access(
     findings: list[Finding] = []
     for binding in model.bindings:
         anonymous = [s for s in binding.subjects if _anonymous(s)]
-        if not anonymous or (allow_defaults and _default_anonymous(model, binding)):
+        if not anonymous or (not include_default_bindings and _default_anonymous(model, binding)):
             continue
         role = model.role(binding.role_ref)
         grants = (
@@ -631,8 +664,10 @@ def _own(model: RbacModel, perm: Permission) -> bool:
     return is_default_rule(role.kind, role.name, perm.rule) or (role.kind == "Role" and is_bootstrap(role.obj))
 
 
+@keyword_only("subjects", "allow")
 def assert_no_risky_permissions(
     rbac: RbacView | RbacModel,
+    *,
     subjects: Iterable[Subject] | None = None,
     allow: Allow = None,
 ) -> None:

@@ -265,9 +265,9 @@ def test_default_anonymous_bindings_pass_and_widened_ones_fail(objects: list[K8s
         assert_no_anonymous_access([*public, widened])
     assert "Group system:unauthenticated gets ClusterRole/system:public-info-viewer" in str(info.value)
     assert [f.path for f in info.value.findings] == ["subjects[1]"]
-    # allow_defaults=False reports the default itself.
+    # include_default_bindings=True reports the default itself.
     with pytest.raises(SecurityAssertionError):
-        assert_no_anonymous_access(public, allow_defaults=False)
+        assert_no_anonymous_access(public, include_default_bindings=True)
 
 
 def test_anonymous_binding_to_a_missing_role_fails() -> None:
@@ -435,16 +435,16 @@ def test_risky_permissions_allow_list(view: RbacView) -> None:
     deployer = "system:serviceaccount:ci:deployer"
     everything_edit_grants = ["impersonate", "read-secrets", "create-pods", "pods-exec", "pods-attach",
                               "pods-portforward", "serviceaccount-token"]  # fmt: skip
-    assert_no_risky_permissions(view, [deployer], allow={deployer: everything_edit_grants})
+    assert_no_risky_permissions(view, subjects=[deployer], allow={deployer: everything_edit_grants})
     assert_no_risky_permissions(
         view, subjects=[deployer, "group:ops"], allow=[(deployer, "*"), ("group:ops", "wildcard-all")]
     )
     with pytest.raises(SecurityAssertionError, match="read-secrets"):
         assert_no_risky_permissions(
-            view, [deployer], allow={deployer: [i for i in everything_edit_grants if i != "read-secrets"]}
+            view, subjects=[deployer], allow={deployer: [i for i in everything_edit_grants if i != "read-secrets"]}
         )
     with pytest.raises(RbacError, match="unknown risk id 'secrets'"):
-        assert_no_risky_permissions(view, [deployer], allow={deployer: "secrets"})
+        assert_no_risky_permissions(view, subjects=[deployer], allow={deployer: "secrets"})
 
 
 def test_cluster_admin_service_account_is_reported_as_itself() -> None:
@@ -505,7 +505,7 @@ subjects:
     assert "system:kube-controller-manager" not in text
     # Judged by name, a bootstrap subject is judged on everything it holds.
     with pytest.raises(SecurityAssertionError, match="user system:kube-controller-manager: read-secrets"):
-        assert_no_risky_permissions(model, ["system:kube-controller-manager"])
+        assert_no_risky_permissions(model, subjects=["system:kube-controller-manager"])
 
 
 # --- old spellings (one release, then removed) ----------------------------------------------------
@@ -577,3 +577,27 @@ def test_new_request_spelling_is_silent_and_keyword_only(view: RbacView) -> None
         keyword_only = [n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
         assert keyword_only[:4] == ["namespace", "name", "subresource", "group"], func
         assert "api_group" not in params
+
+
+def test_allow_defaults_warns_and_maps_to_its_opposite(objects: list[K8sObject]) -> None:
+    public = load_text(PUBLIC_INFO, source="defaults.yaml")
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"assert_no_anonymous_access\(allow_defaults=\.\.\.\) is deprecated .* use assert_no_anonymous_access\(include_default_bindings=\.\.\.\), its opposite \(allow_defaults=False is include_default_bindings=True\)",
+    ) as record:
+        with pytest.raises(SecurityAssertionError, match="rbac-anonymous-binding: 1 anonymous grant"):
+            assert_no_anonymous_access(public, allow_defaults=False)
+    assert record[0].filename == __file__
+    with pytest.warns(DeprecationWarning, match=r"allow_defaults=True is include_default_bindings=False"):
+        assert_no_anonymous_access(public, allow_defaults=True)
+    with pytest.warns(DeprecationWarning), pytest.raises(SecurityAssertionError):
+        assert_no_anonymous_access(public, False)  # type: ignore[misc]
+    with pytest.raises(TypeError, match="both allow_defaults= .* and include_default_bindings="):
+        assert_no_anonymous_access(public, allow_defaults=True, include_default_bindings=True)
+    assert_no_anonymous_access(public)  # the default is unchanged: the cluster's own bindings pass
+
+
+def test_risky_permission_subjects_by_position_warn(view: RbacView) -> None:
+    with pytest.warns(DeprecationWarning, match=r"passing subjects to assert_no_risky_permissions\(\) by position"):
+        with pytest.raises(SecurityAssertionError, match="held by 1 subject"):
+            assert_no_risky_permissions(view, [DEPLOYER])
