@@ -438,3 +438,25 @@ def test_options_are_keyword_only_and_direction_is_a_literal() -> None:
         params = inspect.signature(func).parameters
         assert [n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY] == options, func
     assert inspect.signature(assert_isolated).parameters["direction"].default is inspect.Parameter.empty
+
+
+def test_the_types_a_network_test_receives_are_public() -> None:
+    import pytest_k8ssec
+
+    net = shop()
+    verdict = net.reachable(WEB, PG, 5432)
+    assert type(verdict) is pytest_k8ssec.Verdict and verdict.allowed
+    assert type(verdict.ingress) is pytest_k8ssec.SideVerdict
+    assert all(type(m) is pytest_k8ssec.RuleMatch for m in verdict.ingress.allowed_by) and verdict.ingress.allowed_by
+    assert type(verdict.src) is pytest_k8ssec.Pod and type(net.resolve("internet")[0]) is pytest_k8ssec.Cidr
+    assert type(net.matrix(port=5432)) is pytest_k8ssec.ReachabilityMatrix
+    assert all(type(p) is pytest_k8ssec.NetworkPolicy for p in net.policies)
+    broken = shop("""
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: typo, namespace: shop}
+spec: {podSelector: {matchLabels: {app: wbe}}}
+""")  # fmt: skip
+    assert [type(p) for p in broken.lint()] == [pytest_k8ssec.PolicyProblem]
+    assert pytest_k8ssec.NetworkModel is NetworkModel

@@ -601,3 +601,17 @@ def test_risky_permission_subjects_by_position_warn(view: RbacView) -> None:
     with pytest.warns(DeprecationWarning, match=r"passing subjects to assert_no_risky_permissions\(\) by position"):
         with pytest.raises(SecurityAssertionError, match="held by 1 subject"):
             assert_no_risky_permissions(view, [DEPLOYER])
+
+
+def test_the_types_an_rbac_test_receives_are_public(view: RbacView) -> None:
+    import pytest_k8ssec
+
+    grants = view.who_can("get", "secrets", namespace="shop")
+    assert grants and all(type(g) is pytest_k8ssec.Grant for g in grants)
+    assert all(
+        type(g.subject) is pytest_k8ssec.RbacSubject and type(g.rule) is pytest_k8ssec.PolicyRule for g in grants
+    )
+    perms = view.permissions(DEPLOYER)
+    assert perms and all(type(p) is pytest_k8ssec.Permission for p in perms)
+    assert type(view.subject(DEPLOYER)) is pytest_k8ssec.UserInfo
+    assert pytest_k8ssec.RbacView is RbacView and pytest_k8ssec.AccessReview.__doc__
