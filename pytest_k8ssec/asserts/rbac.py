@@ -384,6 +384,9 @@ def assert_can(
 ) -> None:
     """Assert ``subject`` may make the request (``source="cluster"``: as the API server decides it).
 
+    The request is spelled as in ``RbacView.can``: ``verb``, ``resource``, then ``namespace=``,
+    ``name=``, ``subresource=``, ``group=`` (or ``path=``).
+
     Raises:
         SecurityAssertionError: the request is denied.
         RbacError: a malformed subject or request, or ``source="cluster"`` on a manifest target.
@@ -428,8 +431,8 @@ def assert_cannot(
     path: str | None = None,
     source: Source = "model",
 ) -> None:
-    """Assert ``subject`` may not make the request; a failure names every binding, role and rule
-    that allows it, with the files and lines they come from.
+    """Assert ``subject`` may not make the request (spelled as in ``RbacView.can``); a failure names
+    every binding, role and rule that allows it, with the files and lines they come from.
 
     Raises:
         SecurityAssertionError: the request is allowed.
