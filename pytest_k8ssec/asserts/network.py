@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Literal
 
+from pytest_k8ssec.asserts._failure import format_lines
+from pytest_k8ssec.asserts._keyword_only import keyword_only
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.engine import Finding
 from pytest_k8ssec.errors import SecurityAssertionError
@@ -41,8 +43,9 @@ from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import pod_spec
 from pytest_k8ssec.reporting import recording
 
-# Failure texts stay bounded (pytest-dev/pytest#13360); every finding is still attached.
-MAX_LINES: Final = 60
+#: The ``direction`` a test names (any case): one policyType, or both.
+DirectionName = Literal["ingress", "egress", "both"]
+
 MAX_PORTS: Final = 65535
 
 #: Address ranges that are not the internet (IANA special-purpose registries, non-global entries).
@@ -273,20 +276,11 @@ def _endpoint_finding(check: Check, endpoint: Endpoint, message: str) -> list[Fi
     return []
 
 
-def _bounded(lines: list[str]) -> list[str]:
-    if len(lines) <= MAX_LINES:
-        return lines
-    return [
-        *lines[:MAX_LINES],
-        f"  ... and {len(lines) - MAX_LINES} more lines (every finding is attached to the exception as .findings)",
-    ]
-
-
 def _fail(check: Check, title: str, lines: list[str], findings: Sequence[Finding], objects: int) -> None:
     __tracebackhide__ = True
     unique = list({(f.check.id, f.obj.ref, f.path, f.message): f for f in findings}.values())
     recording.record(check.id, [check], objects, unique)
-    raise SecurityAssertionError("\n".join(_bounded([title, *lines])), unique)
+    raise SecurityAssertionError(format_lines(title, lines), unique)
 
 
 def _passed(check: Check, objects: int) -> None:
@@ -296,11 +290,13 @@ def _passed(check: Check, objects: int) -> None:
 # --- reachability ---------------------------------------------------------------------------------
 
 
+@keyword_only("protocol")
 def assert_reachable(
     net: NetworkModel,
     src: EndpointSpec | Iterable[EndpointSpec],
     dst: EndpointSpec | Iterable[EndpointSpec],
     port: int | str,
+    *,
     protocol: str = "TCP",
 ) -> None:
     """Assert every source may open a connection to every destination on ``port``/``protocol``.
@@ -359,11 +355,13 @@ def _endpoint_lines(sources: Sequence[Endpoint], targets: Sequence[Endpoint]) ->
     return [f"  endpoints: {text}"]
 
 
+@keyword_only("protocol")
 def assert_not_reachable(
     net: NetworkModel,
     src: EndpointSpec | Iterable[EndpointSpec],
     dst: EndpointSpec | Iterable[EndpointSpec],
     port: int | str | None = None,
+    *,
     protocol: str = "TCP",
 ) -> None:
     """Assert no source may open a connection to any destination on ``port``/``protocol``.
@@ -442,7 +440,8 @@ def _open_ports(
 # --- isolation --------------------------------------------------------------------------------------
 
 
-def assert_default_deny(net: NetworkModel, namespace: str, direction: str = "ingress") -> None:
+@keyword_only("direction")
+def assert_default_deny(net: NetworkModel, namespace: str, *, direction: DirectionName = "ingress") -> None:
     """Assert ``namespace`` has a default-deny NetworkPolicy for ``direction`` ("ingress", "egress", "both").
 
     A default-deny policy, as the Kubernetes documentation defines it, selects every pod of its
@@ -523,7 +522,10 @@ def assert_default_deny(net: NetworkModel, namespace: str, direction: str = "ing
     _passed(DEFAULT_DENY_CHECK, len(members))
 
 
-def assert_isolated(net: NetworkModel, workloads: EndpointSpec | Iterable[EndpointSpec], direction: str) -> None:
+@keyword_only("direction")
+def assert_isolated(
+    net: NetworkModel, workloads: EndpointSpec | Iterable[EndpointSpec], *, direction: DirectionName
+) -> None:
     """Assert every workload (or pod) is isolated for ``direction`` ("ingress", "egress", "both"):
     some NetworkPolicy in its namespace selects it and has that policyType.
 
@@ -572,9 +574,11 @@ def _labels(pod: Pod) -> str:
     return "{" + ", ".join(f"{k}={v}" for k, v in sorted(pod.labels.items())) + "}"
 
 
+@keyword_only("cidr")
 def assert_no_ingress_from(
     net: NetworkModel,
     workloads: EndpointSpec | Iterable[EndpointSpec],
+    *,
     cidr: str | Iterable[str] = "0.0.0.0/0",
 ) -> None:
     """Assert no address of ``cidr`` (a CIDR, ``"internet"`` or several) may connect to any
@@ -619,9 +623,11 @@ def assert_no_ingress_from(
     _passed(INGRESS_FROM_CHECK, len(pods))
 
 
+@keyword_only("internet")
 def assert_egress_restricted(
     net: NetworkModel,
     workloads: EndpointSpec | Iterable[EndpointSpec],
+    *,
     internet: str | Iterable[str] | None = None,
 ) -> None:
     """Assert every workload is isolated for egress and can reach no internet address on any port.
@@ -689,7 +695,8 @@ def network_policy_problems(net: NetworkModel) -> tuple[PolicyProblem, ...]:
     return _model(net).lint()
 
 
-def assert_network_policies_effective(net: NetworkModel, allow: Iterable[str] = ()) -> None:
+@keyword_only("allow")
+def assert_network_policies_effective(net: NetworkModel, *, allow: Iterable[str] = ()) -> None:
     """Assert every NetworkPolicy selects at least one endpoint and every selector peer matches a
     namespace and an endpoint (``net.lint()``).
 
@@ -727,6 +734,7 @@ def assert_network_policies_effective(net: NetworkModel, allow: Iterable[str] = 
 
 __all__ = (
     "PUBLIC_INTERNET",
+    "DirectionName",
     "assert_default_deny",
     "assert_egress_restricted",
     "assert_isolated",

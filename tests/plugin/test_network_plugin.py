@@ -52,7 +52,7 @@ TESTS = """\
 from pytest_k8ssec.asserts.network import assert_default_deny, assert_not_reachable, assert_reachable
 
 def test_db_locked_down(k8s_network):
-    assert_default_deny(k8s_network, "db", "both")
+    assert_default_deny(k8s_network, "db", direction="both")
     assert_reachable(k8s_network, "Deployment/shop/web", "Deployment/db/postgres", "pg")
     assert_not_reachable(k8s_network, "internet", "Deployment/db/postgres")
     assert k8s_network.reachable("Deployment/shop/web", "Deployment/db/postgres", 5432).allowed
