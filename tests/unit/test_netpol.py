@@ -15,8 +15,8 @@ from pytest_k8ssec.model.netpol import (
     NetworkPolicy,
     NetworkPolicyError,
     Pod,
-    pod_from_object,
 )
+from pytest_k8ssec.model.netpol.endpoints import pod_from_object
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.sources.manifests import load_text
 
