@@ -272,14 +272,6 @@ class NetworkModel:
                         )
         return tuple(problems)
 
-    def html_report(self, title: str = "Network reachability", target: str | None = None) -> str:
-        """A self-contained HTML page with the reachability matrix per port class
-        (pytest_k8ssec.reporting.network_page; ``write_network_report(model, path)`` writes it to a file)."""
-        # Imported here: the picture is presentation, kept out of the semantics module.
-        from pytest_k8ssec.reporting.network_page import html_report
-
-        return html_report(self, title, target)
-
     # -- single query ------------------------------------------------------------------------
 
     def reachable(self, src: EndpointSpec, dst: EndpointSpec, port: int | str, protocol: str = "TCP") -> Verdict:
