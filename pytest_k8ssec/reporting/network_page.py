@@ -289,8 +289,8 @@ def _deprecated_html_report(self: NetworkModel, title: str = "Network reachabili
 
 
 # The model must not import its own picture (this module imports the model), so the deprecated
-# method is attached from here; every path to a model in a run loads this module first
-# (the k8s_network fixture, the package root's write_network_report).
+# method is attached from here. The k8s_network fixture imports this module, so the documented
+# ``k8s_network.html_report()`` keeps working; a model built by hand has it once this is imported.
 setattr(NetworkModel, "html_report", _deprecated_html_report)  # noqa: B010  (mypy refuses a plain assignment)
 
 __all__ = ("drawn_port_classes", "html_report", "write_network_report")
