@@ -4,16 +4,13 @@ matrix evaluates each class pair once, with selectors and rules turned into bitm
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from pytest_k8ssec.model.netpol.addresses import IPBlock
 from pytest_k8ssec.model.netpol.endpoints import Cidr, Endpoint, Pod
 from pytest_k8ssec.model.netpol.policies import EGRESS, INGRESS, NetworkPolicy, Peer, Rule
 from pytest_k8ssec.model.netpol.selectors import Selector
-
-if TYPE_CHECKING:
-    from pytest_k8ssec.model.netpol.model import NetworkModel
 
 
 def bits(mask: int) -> Iterator[int]:
@@ -26,17 +23,23 @@ def bits(mask: int) -> Iterator[int]:
 class ClassIndex:
     """Endpoint equivalence classes and, per policy and rule, the classes they select as bitmasks."""
 
-    def __init__(self, model: NetworkModel) -> None:
-        self.model = model
+    def __init__(
+        self,
+        pods: Iterable[Pod],
+        policies: tuple[NetworkPolicy, ...],
+        namespace_labels: Callable[[str], Mapping[str, str]],
+    ) -> None:
+        self.policies = policies
+        self.namespace_labels = namespace_labels
         blocks: dict[tuple[str, tuple[str, ...]], int] = {}
-        for policy in model.policies:
+        for policy in policies:
             for rule in policy.ingress + policy.egress:
                 for peer in rule.peers:
                     if peer.ip_block is not None:
                         blocks.setdefault(peer.ip_block.key, len(blocks))
         self.block_ids = blocks
         self.blocks: list[IPBlock] = [None] * len(blocks)  # type: ignore[list-item]
-        for policy in model.policies:
+        for policy in policies:
             for rule in policy.ingress + policy.egress:
                 for peer in rule.peers:
                     if peer.ip_block is not None:
@@ -51,7 +54,7 @@ class ClassIndex:
         self.named: dict[tuple[str, str, int], int] = defaultdict(int)
         self.pod_mask = 0
         self.all_mask = 0
-        for pod in model.pods:
+        for pod in pods:
             self.class_of(pod)
         self._policy_masks: dict[int, tuple[int, list[tuple[Rule, int]]]] = {}
 
@@ -133,7 +136,7 @@ class ClassIndex:
         else:
             universe = 0
             for name, mask in self.ns_mask.items():
-                if peer.namespace_selector.matches(self.model.namespace_labels(name)):
+                if peer.namespace_selector.matches(self.namespace_labels(name)):
                     universe |= mask
         if peer.pod_selector is None or not universe:
             return universe
@@ -175,7 +178,7 @@ class ClassIndex:
         iso_eg = 0
         in_allowed: dict[int, int] = defaultdict(int)
         eg_allowed: dict[int, int] = defaultdict(int)
-        for policy in self.model.policies:
+        for policy in self.policies:
             selected, rules = self._masks(policy)
             if not selected:
                 continue

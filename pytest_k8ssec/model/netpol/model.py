@@ -443,5 +443,5 @@ class NetworkModel:
 
     def _class_index(self) -> ClassIndex:
         if self._index is None:
-            self._index = ClassIndex(self)
+            self._index = ClassIndex(self.pods, self.policies, self.namespace_labels)
         return self._index
