@@ -15,7 +15,6 @@ Endpoints are written as the model reads them: a workload object (``k8s_workload
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Literal
 
@@ -27,7 +26,7 @@ from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.netpol import (
     EGRESS,
     INGRESS,
-    PROTOCOLS,
+    PUBLIC_INTERNET,
     Cidr,
     Direction,
     Endpoint,
@@ -38,6 +37,7 @@ from pytest_k8ssec.model.netpol import (
     Pod,
     PolicyProblem,
     Verdict,
+    port_classes,
 )
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import pod_spec
@@ -45,35 +45,6 @@ from pytest_k8ssec.reporting import recording
 
 #: The ``direction`` a test names (any case): one policyType, or both.
 DirectionName = Literal["ingress", "egress", "both"]
-
-MAX_PORTS: Final = 65535
-
-#: Address ranges that are not the internet (IANA special-purpose registries, non-global entries).
-NOT_INTERNET_V4: Final = (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
-    "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-)  # fmt: skip
-#: IPv6 global unicast (everything else is local, link-local, multicast or reserved).
-INTERNET_V6: Final = "2000::/3"
-
-
-def _public_v4() -> tuple[str, ...]:
-    pieces: list[ipaddress.IPv4Network] = [ipaddress.IPv4Network("0.0.0.0/0")]
-    for text in NOT_INTERNET_V4:
-        excluded = ipaddress.IPv4Network(text)
-        next_pieces: list[ipaddress.IPv4Network] = []
-        for net in pieces:
-            if net.overlaps(excluded):
-                if excluded.prefixlen > net.prefixlen:
-                    next_pieces.extend(net.address_exclude(excluded))
-            else:
-                next_pieces.append(net)
-        pieces = next_pieces
-    return tuple(str(net) for net in sorted(pieces))
-
-
-#: The internet for ``assert_egress_restricted``: every public IPv4 range and IPv6 global unicast.
-PUBLIC_INTERNET: Final = (*_public_v4(), INTERNET_V6)
 
 
 def _check(check_id: str, title: str, summary: str, remediation: str, severity: Severity = Severity.HIGH) -> Check:
@@ -182,40 +153,6 @@ def _cidrs(model: NetworkModel, spec: str | Iterable[str]) -> list[Cidr]:
 
 
 # --- ports ----------------------------------------------------------------------------------------
-
-
-def port_classes(model: NetworkModel, destination: Endpoint) -> list[tuple[str, int, int]]:
-    """``(protocol, first, last)`` port ranges on which no rule of any policy changes its verdict
-    for connections to ``destination``: checking ``first`` of each answers "on any port" exactly.
-
-    Boundaries come from every numeric port and ``endPort`` range in any rule and from named
-    ports resolved on the destination (the pod that decides what a name means).
-    """
-    bounds: dict[str, set[int]] = {protocol: {1} for protocol in PROTOCOLS}
-    for policy in model.policies:
-        for rule in policy.ingress + policy.egress:
-            for spec in rule.ports:
-                if spec.port is None:
-                    continue
-                if isinstance(spec.port, str):
-                    number = (
-                        destination.resolve_port(spec.port, spec.protocol) if isinstance(destination, Pod) else None
-                    )
-                    if number is None:
-                        continue
-                    first = last = number
-                else:
-                    first, last = spec.port, spec.end_port or spec.port
-                bounds[spec.protocol].add(first)
-                if last < MAX_PORTS:
-                    bounds[spec.protocol].add(last + 1)
-    classes: list[tuple[str, int, int]] = []
-    for protocol in PROTOCOLS:
-        starts = sorted(bounds[protocol])
-        for i, first in enumerate(starts):
-            last = starts[i + 1] - 1 if i + 1 < len(starts) else MAX_PORTS
-            classes.append((protocol, first, last))
-    return classes
 
 
 def _ports_text(classes: Sequence[tuple[str, int, int]]) -> str:
@@ -430,10 +367,10 @@ def _open_ports(
         return [(verdict, f"{verdict.protocol}/{verdict.port}")] if verdict.allowed or verdict.uncertain else []
     grouped: dict[str, tuple[Verdict, list[tuple[str, int, int]]]] = {}
     for cls in port_classes(model, dst):
-        verdict = model.reachable(src, dst, cls[1], cls[0])
+        verdict = model.reachable(src, dst, cls.first, cls.protocol)
         if verdict.allowed or verdict.uncertain:
             key = verdict.explain().split("\n", 1)[1]
-            grouped.setdefault(key, (verdict, []))[1].append(cls)
+            grouped.setdefault(key, (verdict, []))[1].append((cls.protocol, cls.first, cls.last))
     return [(verdict, _ports_text(classes)) for verdict, classes in grouped.values()]
 
 
