@@ -10,6 +10,7 @@ aggregation = pkg/controller/clusterroleaggregation/clusterroleaggregation_contr
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 from pytest_k8ssec.model import rbac
-from pytest_k8ssec.model.objects import K8sObject, Provenance
+from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.rbac import (
     Grant,
     PolicyRule,
@@ -31,6 +32,7 @@ from pytest_k8ssec.model.rbac import (
     request,
     user,
 )
+from tests.builders import as_object
 
 GROUP = "rbac.authorization.k8s.io"
 V1 = f"{GROUP}/v1"
@@ -39,8 +41,7 @@ V1 = f"{GROUP}/v1"
 # --- builders -------------------------------------------------------------------------------------
 
 
-def obj(raw: dict[str, Any]) -> K8sObject:
-    return K8sObject(raw, Provenance("test.yaml"))
+obj = partial(as_object, source="test.yaml", line=None)
 
 
 def rule(

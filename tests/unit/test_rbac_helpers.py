@@ -22,6 +22,7 @@ from pytest_k8ssec.model.rbac import PolicyRule, RbacError, RbacModel, RbacSubje
 from pytest_k8ssec.model.rbac_risks import CATALOG, RISKS, is_default_binding, role_risks, subject_risks
 from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.sources.manifests import load_text
+from tests.builders import deployment
 
 GROUP = "rbac.authorization.k8s.io"
 
@@ -77,13 +78,9 @@ def view(objects: list[K8sObject]) -> RbacView:
 
 
 def workload(spec: dict[str, Any], namespace: str = "shop") -> K8sObject:
-    raw = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "w", "namespace": namespace},
-        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}], **spec}}},
-    }
-    return K8sObject(raw, Provenance("w.yaml"))
+    """Deployment ``w`` running one container ``c``; ``spec`` adds to its pod spec (service accounts)."""
+    pod_spec = {"containers": [{"name": "c", "image": "x"}], **spec}
+    return deployment(pod_spec, name="w", namespace=namespace, selector=False, source="w.yaml", line=None)
 
 
 # --- subjects -------------------------------------------------------------------------------------
