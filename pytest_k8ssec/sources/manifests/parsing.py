@@ -55,6 +55,9 @@ MAX_NESTING = 500
 Documents = list[tuple[int, "int | None", Any, list[int]]]
 
 
+# --- text -----------------------------------------------------------------------------------------
+
+
 def _decode(data: bytes, where: Provenance) -> str:
     """The text of a manifest: UTF-8 (a BOM is dropped), or UTF-16 with its BOM, as libyaml reads.
 
@@ -69,6 +72,9 @@ def _decode(data: bytes, where: Provenance) -> str:
         raise ManifestError(
             f"{where.source}:{line}: not {encoding.partition('-sig')[0].upper()} text: {exc.reason} (byte {exc.start})"
         ) from None
+
+
+# --- JSON -----------------------------------------------------------------------------------------
 
 
 class _JSONNumberError(ValueError):
@@ -240,6 +246,9 @@ def _json_item_lines(text: str, pos: int) -> list[int]:
     return []
 
 
+# --- YAML -----------------------------------------------------------------------------------------
+
+
 def _composed(text: str) -> Iterator[yaml.Node]:
     """The documents of ``text`` as nodes: libyaml's composer, or ours for redefined anchors."""
     loader = _ManifestLoader(text)
@@ -299,6 +308,9 @@ def _yaml_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | N
         raise ManifestError(f"{where.source}: invalid YAML in document {doc_index}: {exc}") from None
     except RecursionError:
         raise ManifestError(f"{where.source}: document {doc_index} is nested too deeply to load") from None
+
+
+# --- guards against hostile YAML ------------------------------------------------------------------
 
 
 # An alias token starts with "*"; right after a quote it is inside (or glued to) a quoted scalar,
@@ -429,6 +441,9 @@ def _guard_alias_expansion(root: yaml.Node, where: Provenance, line: int, file_c
                 raise ManifestError(f"{where.source}:{line}: a YAML alias refers to a node that contains it (a cycle)")
             if id(child) not in sizes:
                 stack.append((child, False))
+
+
+# --- documents to objects: List kinds, validation, provenance -------------------------------------
 
 
 def _item_lines(node: yaml.Node) -> list[int]:
