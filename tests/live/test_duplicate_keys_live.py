@@ -33,10 +33,9 @@ from pytest_k8ssec.errors import ManifestError
 from pytest_k8ssec.sources.cluster import ClusterSource
 from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
 from pytest_k8ssec.sources.manifests import load_text
+from tests.yaml_cases import cases
 
-CASES: list[dict[str, Any]] = json.loads(
-    (Path(__file__).parent.parent / "data" / "duplicate-keys" / "cases.json").read_text()
-)
+CASES = cases("duplicate-keys")
 GROUP = dryrun.GROUP
 PATHS = {
     "pods": "/api/v1/namespaces/default/pods",

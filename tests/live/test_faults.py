@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -26,6 +27,7 @@ from waits import wait_for
 from pytest_k8ssec.sources.cluster import KINDS, ClusterSource
 from pytest_k8ssec.sources.cluster_options import ClusterOptions
 from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
+from tests.builders import container, deployment_manifest
 
 NS = "fault-demo"
 TIMEOUT = 2  # --k8s-request-timeout of the runs below
@@ -47,27 +49,12 @@ BASELINE = {"passed": 3, "failed": 2}
 BROKEN = {"passed": 1, "errors": 2}
 
 
-def _deployment(name: str, privileged: bool) -> dict[str, object]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": NS},
-        "spec": {
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "app",
-                            "image": "registry.example.com/app:1.0",
-                            "securityContext": {"privileged": privileged},
-                        }
-                    ]
-                },
-            },
-        },
-    }
+def _deployment(name: str, privileged: bool) -> dict[str, Any]:
+    return deployment_manifest(
+        {"containers": [container(image="registry.example.com/app:1.0", privileged=privileged)]},
+        name=name,
+        namespace=NS,
+    )
 
 
 def _token(admin: ClusterSource, name: str) -> str:

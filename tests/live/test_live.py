@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from waits import wait_for
@@ -18,6 +19,7 @@ from pytest_k8ssec.sources.cluster import ClusterSource
 from pytest_k8ssec.sources.cluster_options import ClusterOptions
 from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
 from pytest_k8ssec.sources.manifests import load
+from tests.builders import container, deployment_manifest
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "example_suites" / "manifests"
 
@@ -26,27 +28,9 @@ def manifests_dir() -> Path:
     return MANIFESTS
 
 
-def _deployment(name: str, namespace: str, privileged: bool = False) -> dict[str, object]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
-        "spec": {
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "app",
-                            "image": "registry.example.com/app:1.0",
-                            "securityContext": {"privileged": privileged},
-                        }
-                    ]
-                },
-            },
-        },
-    }
+def _deployment(name: str, namespace: str, privileged: bool = False) -> dict[str, Any]:
+    container_ = container(image="registry.example.com/app:1.0", privileged=privileged)
+    return deployment_manifest({"containers": [container_]}, name=name, namespace=namespace, labels={"app": name})
 
 
 def _namespace(admin: ClusterSource, name: str) -> None:

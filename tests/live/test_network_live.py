@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_k8ssec.sources.cluster import ClusterSource
+from tests.builders import network_policy
 
 OWNER = {"app.kubernetes.io/managed-by": "pytest-k8ssec-tests"}
 
@@ -23,10 +24,6 @@ def _pod(name: str, labels: dict[str, str], port: int, port_name: str) -> dict[s
         "spec": {"automountServiceAccountToken": False,
                  "containers": [{"name": "c", "image": "registry.example.com/app:1", "ports": [{"containerPort": port, "name": port_name}]}]},
     }  # fmt: skip
-
-
-def _policy(name: str, spec: dict[str, object]) -> dict[str, object]:
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name}, "spec": spec}
 
 
 @pytest.fixture
@@ -52,15 +49,15 @@ def network_namespace(admin: ClusterSource) -> Iterator[str]:
             "apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": deployment["metadata"]["uid"], "controller": True,
         }]  # fmt: skip
         admin.apply(owned, ns)
-        admin.apply(_policy("default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}), ns)
-        admin.apply(_policy("web-to-db", {
+        admin.apply(network_policy("default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}), ns)
+        admin.apply(network_policy("web-to-db", {
             "podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Egress"],
             "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "db"}}}], "ports": [{"port": 5432}]}],
         }), ns)  # fmt: skip
-        admin.apply(_policy("api-out", {
+        admin.apply(network_policy("api-out", {
             "podSelector": {"matchLabels": {"app": "api"}}, "policyTypes": ["Egress"], "egress": [{"ports": [{"port": 6000}]}],
         }), ns)  # fmt: skip
-        admin.apply(_policy("db-from-web", {
+        admin.apply(network_policy("db-from-web", {
             "podSelector": {"matchLabels": {"app": "db"}},
             "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}], "ports": [{"port": "pg"}]},
                         {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": 6000}]}],

@@ -10,7 +10,6 @@ unit table (tests/unit/test_kube_yaml.py) pins the same values without a server.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +19,11 @@ import pytest
 from pytest_k8ssec.errors import ManifestError
 from pytest_k8ssec.sources.cluster import ClusterSource
 from pytest_k8ssec.sources.manifests import load_text
+from tests.yaml_cases import cases, probe_document, same
 
-CASES = json.loads((Path(__file__).parent.parent / "data" / "yaml-semantics" / "cases.json").read_text())
+CASES = cases("yaml-semantics")
 GROUP = dryrun.GROUP
 PROBES = f"/apis/{GROUP}/v1/namespaces/default/probes"
-
-
-def document(case: dict[str, Any]) -> str:
-    return f"apiVersion: {GROUP}/v1\nkind: Probe\nmetadata:\n  name: {case['id']}\nspec: {case['spec']}\n"
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal, and of the same JSON type at every level (1 is not 1.0, True is not 1)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[key], b[key]) for key in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return bool(a == b)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +38,7 @@ def probe_crd(admin: ClusterSource) -> None:
 def test_the_loader_reads_yaml_as_the_api_server_does(
     admin: ClusterSource, probe_crd: None, case: dict[str, Any]
 ) -> None:
-    text = document(case)
+    text = probe_document(case, GROUP)
     status, answer = dryrun.post(admin, PROBES, text)
     if "error" in case:
         with pytest.raises(ManifestError, match=case["error"]):

@@ -26,6 +26,7 @@ from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model import credentials as cred
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.sources.manifests import load_file, load_text
+from tests.builders import as_object, pod_manifest
 
 # --- names -----------------------------------------------------------------------------------------
 
@@ -348,20 +349,12 @@ def test_credential_files_and_base64() -> None:
 # --- the checks' words -----------------------------------------------------------------------------
 
 
-def _obj(raw: dict[str, Any]) -> K8sObject:
-    return K8sObject(raw, Provenance("t.yaml", 1))
-
-
 def _messages(check_id: str, raw: dict[str, Any]) -> list[tuple[str, str, str | None]]:
-    return [(f.path, f.message, f.container) for f in evaluate([builtin_registry().get(check_id)], [_obj(raw)])]
-
-
-def pod(spec: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}, "spec": spec}
+    return [(f.path, f.message, f.container) for f in evaluate([builtin_registry().get(check_id)], [as_object(raw)])]
 
 
 def test_env_credential_literal_message() -> None:
-    raw = pod(
+    raw = pod_manifest(
         {
             "containers": [
                 {
@@ -418,14 +411,14 @@ def test_configmap_and_secret_messages() -> None:
 
 
 def test_default_service_account_messages_follow_the_api_server_alias() -> None:
-    assert _messages("default-service-account", pod({"containers": []})) == [
+    assert _messages("default-service-account", pod_manifest({"containers": []})) == [
         (
             "spec.serviceAccountName",
             'pod sets no serviceAccountName, so it runs as the namespace\'s "default" ServiceAccount',
             None,
         )
     ]
-    assert _messages("default-service-account", pod({"serviceAccount": "default"})) == [
+    assert _messages("default-service-account", pod_manifest({"serviceAccount": "default"})) == [
         (
             "spec.serviceAccount",
             'pod sets the deprecated serviceAccount field (an alias of serviceAccountName) to "default"',
@@ -433,9 +426,12 @@ def test_default_service_account_messages_follow_the_api_server_alias() -> None:
         )
     ]
     # serviceAccountName wins when both are set (k8s.io/kubernetes pkg/apis/core/v1/conversion.go).
-    assert _messages("default-service-account", pod({"serviceAccountName": "web", "serviceAccount": "default"})) == []
-    assert _messages("default-service-account", pod({"serviceAccountName": "", "serviceAccount": "web"})) == []
-    assert _messages("default-service-account", pod({"serviceAccount": ["x"]})) == [
+    assert (
+        _messages("default-service-account", pod_manifest({"serviceAccountName": "web", "serviceAccount": "default"}))
+        == []
+    )
+    assert _messages("default-service-account", pod_manifest({"serviceAccountName": "", "serviceAccount": "web"})) == []
+    assert _messages("default-service-account", pod_manifest({"serviceAccount": ["x"]})) == [
         ("spec.serviceAccount", 'must be a string, not ["x"]', None)
     ]
 
@@ -570,7 +566,7 @@ def _with_last_applied(raw: dict[str, Any], applied: dict[str, Any]) -> dict[str
 
 
 def test_a_literal_removed_from_the_spec_is_found_in_the_annotation() -> None:
-    now = pod(
+    now = pod_manifest(
         {
             "containers": [
                 {
@@ -581,7 +577,7 @@ def test_a_literal_removed_from_the_spec_is_found_in_the_annotation() -> None:
             ]
         }
     )
-    before = pod(
+    before = pod_manifest(
         {"containers": [{"name": "app", "image": "a", "env": [{"name": "DB_PASSWORD", "value": "Hx4nLm9Qe-before"}]}]}
     )
     assert _messages("env-credential-literal", _with_last_applied(now, before)) == [
@@ -698,7 +694,7 @@ def test_image_checks_never_echo_credentials_in_an_image(check_id: str) -> None:
         "user:Hunter2pass@registry.example.com/app",
         "registry.example.com/app:ghp_HTNrNbdPhddlDiKjrp7vxXRYO96Um2nRlBRZ",
     ):
-        messages = _messages(check_id, pod({"containers": [{"name": "app", "image": image}]}))
+        messages = _messages(check_id, pod_manifest({"containers": [{"name": "app", "image": image}]}))
         # A tagged image is not :latest; every other pair fails (invalid images fail every image check).
         assert messages or (check_id == "image-latest-tag" and image.startswith("registry")), (check_id, image)
         assert not any("Hunter2pass" in m or "HTNrNbdPhddl" in m for _, m, _ in messages), messages
@@ -754,7 +750,7 @@ def test_leaf_values_reach_every_value_and_the_value_of_literals() -> None:
 
 
 def test_sensitive_values_leave_names_and_images_readable() -> None:
-    raw = pod(
+    raw = pod_manifest(
         {
             "containers": [
                 {

@@ -11,7 +11,6 @@ the key and both lines.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,9 @@ from pytest_k8ssec import SecurityAssertionError, assert_not_privileged
 from pytest_k8ssec.errors import ManifestError
 from pytest_k8ssec.sources import kube_yaml
 from pytest_k8ssec.sources.manifests import LoadOptions, load, load_text
+from tests.yaml_cases import cases
 
-CASES: list[dict[str, Any]] = json.loads(
-    (Path(__file__).parent.parent / "data" / "duplicate-keys" / "cases.json").read_text()
-)
+CASES = cases("duplicate-keys")
 WHY = "the API server refuses it with fieldValidation=Strict, and kubectl silently applies the last value"
 
 

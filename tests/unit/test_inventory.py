@@ -16,6 +16,7 @@ from pytest_k8ssec.model.inventory import (
     place,
 )
 from pytest_k8ssec.model.objects import K8sObject, Provenance
+from tests.builders import as_object, manifest
 
 POD_SPEC: dict[str, Any] = {"containers": [{"name": "app", "image": "nginx"}]}
 
@@ -29,13 +30,9 @@ def make(
     line: int = 1,
     **fields: Any,
 ) -> K8sObject:
-    metadata: dict[str, Any] = {"name": name}
-    if namespace is not None:
-        metadata["namespace"] = namespace
-    if labels is not None:
-        metadata["labels"] = labels
-    raw = {"apiVersion": api_version, "kind": kind, "metadata": metadata, **fields}
-    return K8sObject(raw, Provenance(f"{name}.yaml", line, 0))
+    """An object of its own file ``<name>.yaml`` (the inventory's messages name files and lines)."""
+    raw = manifest(kind, name, namespace, api_version=api_version, labels=labels, **fields)
+    return as_object(raw, f"{name}.yaml", line, 0)
 
 
 def workload(kind: str, name: str, namespace: str | None = None, **kwargs: Any) -> K8sObject:

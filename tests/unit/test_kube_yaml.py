@@ -9,9 +9,7 @@ by the server; where the YAML 1.1 documents say otherwise, upstream wins.
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,23 +17,9 @@ import pytest
 from pytest_k8ssec.errors import ManifestError
 from pytest_k8ssec.sources.kube_yaml import _float32_string, json_number, resolve
 from pytest_k8ssec.sources.manifests import load_text
+from tests.yaml_cases import cases, probe_document, same
 
-CASES = json.loads((Path(__file__).parent.parent / "data" / "yaml-semantics" / "cases.json").read_text())
-
-
-def document(case: dict[str, Any]) -> str:
-    return f"apiVersion: k8ssec.test/v1\nkind: Probe\nmetadata:\n  name: {case['id']}\nspec: {case['spec']}\n"
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal, and of the same JSON type at every level (1 is not 1.0, True is not 1)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[key], b[key]) for key in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return bool(a == b)
+CASES = cases("yaml-semantics")
 
 
 def test_the_table_covers_what_the_brief_lists() -> None:
@@ -65,7 +49,7 @@ def test_the_table_covers_what_the_brief_lists() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
 def test_the_loader_reads_each_row_as_the_api_server_does(case: dict[str, Any]) -> None:
-    text = document(case)
+    text = probe_document(case)
     if "error" in case:
         with pytest.raises(ManifestError) as info:
             load_text(text, "probe.yaml")

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
 from pytest_k8ssec.model.objects import Provenance
 from pytest_k8ssec.sources import manifests
-from pytest_k8ssec.sources.manifests import LoadOptions, load
+from pytest_k8ssec.sources.manifests import LoadOptions, cache, load
 
 PRIVILEGED = """\
 apiVersion: v1
@@ -44,7 +44,7 @@ def _forge_as_before_the_fix(data: bytes, path: Path) -> None:
     # The attack of the issue, against the scheme before the fix: the entry key came from the
     # manifest's bytes alone, so anyone holding the manifest could seal an entry.
     key = hashlib.blake2b(data, digest_size=32, person=b"k8ssec-cachekey").digest()
-    payload = manifests.marshal.dumps(_benign_documents())
+    payload = cache.marshal.dumps(_benign_documents())
     path.write_bytes(Cipher(algorithms.ChaCha20(key, bytes(16)), mode=None).encryptor().update(payload))
 
 
@@ -52,8 +52,8 @@ def _forge_with_own_key(data: bytes, cache_dir: Path, monkeypatch: pytest.Monkey
     # The same attack from a machine that runs this very code: the forger's own key seals it.
     with monkeypatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(elsewhere))
-        patch.setattr(manifests, "_local_keys", {})
-        manifests._store(data, False, str(cache_dir), _benign_documents())
+        patch.setattr(cache, "_local_keys", {})
+        cache._store(data, False, str(cache_dir), _benign_documents())
 
 
 @pytest.mark.parametrize("forgery", ["as-before-the-fix", "with-the-forgers-own-key"])
@@ -67,7 +67,7 @@ def test_a_forged_entry_cannot_make_a_privileged_pod_pass(
     pytester.runpytest("--k8s-manifests=pod.yaml").assert_outcomes(failed=1)
     cache_dir = pytester.path / CACHE
     (entry,) = cache_dir.iterdir()  # the path is a hash of the manifest: anyone can compute it
-    assert entry.name == Path(manifests._cache_path(pod.read_bytes(), False, str(cache_dir))).name
+    assert entry.name == Path(cache._cache_path(pod.read_bytes(), False, str(cache_dir))).name
     if forgery == "as-before-the-fix":
         _forge_as_before_the_fix(pod.read_bytes(), entry)
     else:
@@ -106,7 +106,7 @@ def test_the_key_is_private_created_once_and_never_in_the_cache(
     assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(key_path.parent.stat().st_mode) == 0o700
     assert not [p for p in key_path.parent.iterdir() if p != key_path], "a temporary file was left"
-    monkeypatch.setattr(manifests, "_local_keys", {})
+    monkeypatch.setattr(cache, "_local_keys", {})
     load([str(source)], LoadOptions(cache_dir=str(tmp_path / "cache")))
     assert key_path.read_bytes() == key
     for entry in (tmp_path / "cache").iterdir():

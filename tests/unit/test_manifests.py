@@ -891,7 +891,7 @@ def test_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path, monk
     def no_read(*args: object, **kwargs: object) -> None:
         raise AssertionError("the loader opened a file over the limit")
 
-    monkeypatch.setattr(manifests, "open", no_read, raising=False)
+    monkeypatch.setattr(manifests.paths, "open", no_read, raising=False)
     with pytest.raises(ManifestError) as info:
         load([str(tmp_path)])
     assert DEFAULT_MAX_BYTES == 64 * 2**20

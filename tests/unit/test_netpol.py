@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
@@ -21,17 +22,13 @@ from pytest_k8ssec.model.netpol import (
 from pytest_k8ssec.model.netpol.endpoints import pod_from_object
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.sources.manifests import load_text
+from tests.builders import network_policy
 
 WEB = (ContainerPort(8080, "TCP", "http"), ContainerPort(53, "UDP", "dns"), ContainerPort(9000, "SCTP", "sig"))
 
 
-def policy(name: str, spec: dict[str, Any], namespace: str = "a") -> dict[str, Any]:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": spec,
-    }
+# The policies of this file live in namespace "a" unless a test says otherwise.
+policy = partial(network_policy, namespace="a")
 
 
 def pod(ns: str, name: str, ip: str | None = None, ports: tuple[ContainerPort, ...] = WEB, **labels: str) -> Pod:

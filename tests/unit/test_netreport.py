@@ -11,25 +11,15 @@ import pytest
 
 from pytest_k8ssec.model.netpol import INTERNET, ContainerPort, NetworkModel, Pod
 from pytest_k8ssec.reporting.network_page import drawn_port_classes, html_report, write_network_report
-
-
-def policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": spec,
-    }
-
+from tests.builders import network_policy
 
 WEB = Pod("shop", "web", {"app": "web"}, ports=(ContainerPort(8080, "TCP", "http"),), kind="Deployment")
 DB = Pod("db", "pg", {"app": "pg"}, ports=(ContainerPort(5432, "TCP", "pg"),), kind="Deployment")
 DNS = Pod("kube-system", "dns", {"k8s-app": "kube-dns"}, ports=(ContainerPort(53, "UDP", "dns"),), kind="Deployment")
 POLICIES = (
-    policy("deny", "db", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
-    policy(
+    network_policy("deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, "db"),
+    network_policy(
         "allow-web",
-        "db",
         {
             "podSelector": {},
             "ingress": [
@@ -39,8 +29,9 @@ POLICIES = (
                 }
             ],
         },
+        "db",
     ),
-    policy("range", "shop", {"podSelector": {}, "ingress": [{"ports": [{"port": 30000, "endPort": 30010}]}]}),
+    network_policy("range", {"podSelector": {}, "ingress": [{"ports": [{"port": 30000, "endPort": 30010}]}]}, "shop"),
 )
 
 
@@ -158,7 +149,11 @@ def test_column_headers_are_clipped_inside_their_cell_with_the_full_name_as_tool
 def test_uncertain_cells_are_marked() -> None:
     net = NetworkModel(
         (WEB, DB),
-        [policy("cidr", "db", {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]})],
+        [
+            network_policy(
+                "cidr", {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]}, "db"
+            )
+        ],
     )
     table = parse(html_report(net))[0]
     assert table["cells"][1][0] == "uncertain" and "uncertain" in table["cells"][1][1]

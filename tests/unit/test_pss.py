@@ -6,13 +6,13 @@ the behaviours upstream's code has that the PSS page does not say.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
 
 from pytest_k8ssec import (
     K8sObject,
-    Provenance,
     SecurityAssertionError,
     assert_namespace_compliant,
     assert_namespace_pod_security,
@@ -23,6 +23,7 @@ from pytest_k8ssec.checks.pss import max_version, namespace_policy, parse_level,
 from pytest_k8ssec.checks.pss._helpers import go_quote
 from pytest_k8ssec.checks.pss._registry import Version, v
 from pytest_k8ssec.model.inventory import Inventory
+from tests import builders
 
 GOOD_CONTAINER: dict[str, Any] = {
     "name": "app",
@@ -32,11 +33,8 @@ GOOD_CONTAINER: dict[str, Any] = {
 GOOD_POD_CONTEXT: dict[str, Any] = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
-def pod(spec: dict[str, Any], annotations: dict[str, str] | None = None, namespace: str = "shop") -> K8sObject:
-    metadata: dict[str, Any] = {"name": "p", "namespace": namespace}
-    if annotations:
-        metadata["annotations"] = annotations
-    return K8sObject({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}, Provenance("p.yaml", 3))
+# The pods of this file come from p.yaml line 3, in namespace shop (the messages below read both).
+pod = partial(builders.pod, namespace="shop", source="p.yaml", line=3)
 
 
 def restricted_pod(**extra: Any) -> dict[str, Any]:
@@ -233,14 +231,13 @@ def test_go_quote() -> None:
 
 
 def test_results_carry_field_paths_and_registry_ids() -> None:
-    deployment = K8sObject(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "shop"},
-            "spec": {"template": {"spec": {"containers": [{"name": "app", "securityContext": {"privileged": True}}]}}},
-        },
-        Provenance("deploy/web.yaml", 14),
+    deployment = builders.deployment(
+        {"containers": [{"name": "app", "securityContext": {"privileged": True}}]},
+        name="web",
+        namespace="shop",
+        selector=False,
+        source="deploy/web.yaml",
+        line=14,
     )
     [privileged] = list(evaluate_pod_security(deployment, "baseline").violations)
     assert privileged.control == "privileged"
@@ -372,11 +369,7 @@ def test_non_workloads_and_unreadable_pod_specs_are_errors() -> None:
 # --- namespaces ------------------------------------------------------------------------------------
 
 
-def namespace(name: str, labels: dict[str, str]) -> K8sObject:
-    return K8sObject(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}},
-        Provenance("ns.yaml", 1),
-    )
+namespace = partial(builders.namespace, source="ns.yaml")
 
 
 P = "pod-security.kubernetes.io/"
@@ -448,14 +441,13 @@ def test_assert_namespace_pod_security() -> None:
 
 
 def test_assert_pod_security_message() -> None:
-    obj = K8sObject(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "shop"},
-            "spec": {"template": {"spec": restricted_pod(containers=[{"name": "app"}])}},
-        },
-        Provenance("deploy/web.yaml", 14),
+    obj = builders.deployment(
+        restricted_pod(containers=[{"name": "app"}]),
+        name="web",
+        namespace="shop",
+        selector=False,
+        source="deploy/web.yaml",
+        line=14,
     )
     with pytest.raises(SecurityAssertionError) as info:
         assert_pod_security(obj, level="restricted")

@@ -10,13 +10,14 @@ aggregation = pkg/controller/clusterroleaggregation/clusterroleaggregation_contr
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from pytest_k8ssec.model.objects import K8sObject, Provenance
+from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.rbac import (
     Grant,
     PolicyRule,
@@ -30,6 +31,7 @@ from pytest_k8ssec.model.rbac import (
 )
 from pytest_k8ssec.sources import default_roles as shipped
 from pytest_k8ssec.sources.default_roles import default_roles, default_versions, load_default_roles_text
+from tests.builders import as_object
 
 GROUP = "rbac.authorization.k8s.io"
 V1 = f"{GROUP}/v1"
@@ -38,8 +40,7 @@ V1 = f"{GROUP}/v1"
 # --- builders -------------------------------------------------------------------------------------
 
 
-def obj(raw: dict[str, Any]) -> K8sObject:
-    return K8sObject(raw, Provenance("test.yaml"))
+obj = partial(as_object, source="test.yaml", line=None)
 
 
 def rule(

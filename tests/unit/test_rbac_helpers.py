@@ -32,6 +32,7 @@ from pytest_k8ssec.model.rbac import (
 from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.sources.default_roles import default_roles, is_default_binding
 from pytest_k8ssec.sources.manifests import load_text
+from tests.builders import deployment
 
 GROUP = "rbac.authorization.k8s.io"
 
@@ -87,13 +88,9 @@ def view(objects: list[K8sObject]) -> RbacView:
 
 
 def workload(spec: dict[str, Any], namespace: str = "shop") -> K8sObject:
-    raw = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "w", "namespace": namespace},
-        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}], **spec}}},
-    }
-    return K8sObject(raw, Provenance("w.yaml"))
+    """Deployment ``w`` running one container ``c``; ``spec`` adds to its pod spec (service accounts)."""
+    pod_spec = {"containers": [{"name": "c", "image": "x"}], **spec}
+    return deployment(pod_spec, name="w", namespace=namespace, selector=False, source="w.yaml", line=None)
 
 
 # --- subjects -------------------------------------------------------------------------------------

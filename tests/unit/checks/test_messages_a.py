@@ -23,31 +23,8 @@ from pytest_k8ssec.checks import (
     run_as_user_root,
 )
 from pytest_k8ssec.checks._check import Check, PssControl, Severity, Violation
-from pytest_k8ssec.model.objects import K8sObject, Provenance
-
-
-def pod(spec: dict[str, Any]) -> K8sObject:
-    return K8sObject(
-        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}, "spec": spec},
-        Provenance("t.yaml", 1),
-    )
-
-
-def deployment(spec: dict[str, Any]) -> K8sObject:
-    raw = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "d", "namespace": "ns"},
-        "spec": {"template": {"spec": spec}},
-    }
-    return K8sObject(raw, Provenance("t.yaml", 1))
-
-
-def container(name: str = "app", **security_context: Any) -> dict[str, Any]:
-    result: dict[str, Any] = {"name": name, "image": "nginx:1.27"}
-    if security_context:
-        result["securityContext"] = security_context
-    return result
+from pytest_k8ssec.model.objects import K8sObject
+from tests.builders import as_object, container, deployment, pod
 
 
 def run(check: Check, obj: K8sObject) -> list[Violation]:
@@ -82,7 +59,8 @@ def test_privilege_escalation_implied_by_privileged_and_sys_admin() -> None:
                 container("b", allowPrivilegeEscalation=False, capabilities={"add": ["CAP_SYS_ADMIN"]}),
                 container("c", allowPrivilegeEscalation=False, capabilities={"add": ["NET_ADMIN"]}),
             ]
-        }
+        },
+        selector=False,
     )
     assert run(privilege_escalation.CHECK, obj) == [
         Violation(
@@ -259,7 +237,8 @@ def test_run_as_non_root_no_user_namespace_relaxation() -> None:
 
 def test_run_as_user_root_messages() -> None:
     obj = deployment(
-        {"securityContext": {"runAsUser": 0}, "containers": [container(runAsUser=0), container("b", runAsUser=1)]}
+        {"securityContext": {"runAsUser": 0}, "containers": [container(runAsUser=0), container("b", runAsUser=1)]},
+        selector=False,
     )
     assert run(run_as_user_root.CHECK, obj) == [
         Violation("spec.template.spec.securityContext.runAsUser", "pod must not set securityContext.runAsUser=0"),
@@ -379,5 +358,5 @@ MALFORMED_SPECS: list[Any] = [
 @pytest.mark.parametrize("spec", MALFORMED_SPECS)
 def test_malformed_input_does_not_raise(check: Check, spec: Any) -> None:
     raw = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec}
-    for violation in check.evaluate(K8sObject(raw, Provenance("t.yaml", 1))):
+    for violation in check.evaluate(as_object(raw)):
         assert violation.path and violation.message

@@ -20,27 +20,8 @@ from pytest_k8ssec.checks import (
     unsafe_sysctls,
 )
 from pytest_k8ssec.checks._check import Check, Violation
-from pytest_k8ssec.model.objects import K8sObject, Provenance
-
-
-def pod(spec: dict[str, Any], annotations: dict[str, Any] | None = None) -> K8sObject:
-    metadata: dict[str, Any] = {"name": "p", "namespace": "ns"}
-    if annotations is not None:
-        metadata["annotations"] = annotations
-    return K8sObject({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}, Provenance("t.yaml", 1))
-
-
-def deployment(spec: dict[str, Any], annotations: dict[str, Any] | None = None) -> K8sObject:
-    template: dict[str, Any] = {"metadata": {"labels": {"app": "d"}}, "spec": spec}
-    if annotations is not None:
-        template["metadata"]["annotations"] = annotations
-    raw = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "d", "namespace": "ns"},
-        "spec": {"selector": {"matchLabels": {"app": "d"}}, "template": template},
-    }
-    return K8sObject(raw, Provenance("t.yaml", 1))
+from pytest_k8ssec.model.objects import K8sObject
+from tests.builders import as_object, deployment, pod
 
 
 def run(check: Check, obj: K8sObject) -> list[Violation]:
@@ -490,4 +471,4 @@ def test_checks_survive_malformed_specs(check: Check, spec: Any) -> None:
         for violation in run(check, obj):
             assert violation.message
     raw = {"apiVersion": "v1", "kind": "Pod", "metadata": "m", "spec": spec}
-    list(check.evaluate(K8sObject(raw, Provenance("t.yaml", 1))))
+    list(check.evaluate(as_object(raw)))
