@@ -24,6 +24,13 @@ if TYPE_CHECKING:
         assert_not_default_service_account,
         assert_secrets_as_files,
     )
+    from pytest_k8ssec.asserts.images import (
+        assert_images_from,
+        assert_images_not_from,
+        assert_images_pinned,
+        assert_no_latest_tag,
+        assert_pull_policy,
+    )
     from pytest_k8ssec.asserts.inpod import (
         assert_main_process_not_root,
         assert_no_package_manager,
@@ -39,6 +46,11 @@ if TYPE_CHECKING:
         assert_not_reachable,
         assert_reachable,
     )
+    from pytest_k8ssec.asserts.pod_security import (
+        assert_namespace_compliant,
+        assert_namespace_pod_security,
+        assert_pod_security,
+    )
     from pytest_k8ssec.asserts.rbac import (
         RbacView,
         assert_can,
@@ -51,21 +63,13 @@ if TYPE_CHECKING:
     from pytest_k8ssec.asserts.vulnerabilities import ScanReportError, assert_no_vulnerabilities
     from pytest_k8ssec.asserts.workloads import (
         assert_capabilities,
-        assert_images_from,
-        assert_images_not_from,
-        assert_images_pinned,
-        assert_namespace_compliant,
-        assert_namespace_pod_security,
         assert_no_host_namespaces,
         assert_no_host_path,
         assert_no_host_ports,
-        assert_no_latest_tag,
         assert_no_privilege_escalation,
         assert_no_service_account_token_automount,
         assert_not_privileged,
         assert_passes,
-        assert_pod_security,
-        assert_pull_policy,
         assert_read_only_root_filesystem,
         assert_resources,
         assert_runs_as_non_root,
@@ -98,23 +102,27 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "assert_admission_rejects",
         "assert_pod_security_enforced",
     ),
-    "pytest_k8ssec.asserts.workloads": (
-        "assert_capabilities",
+    "pytest_k8ssec.asserts.images": (
         "assert_images_from",
-        "assert_images_pinned",
         "assert_images_not_from",
+        "assert_images_pinned",
+        "assert_no_latest_tag",
+        "assert_pull_policy",
+    ),
+    "pytest_k8ssec.asserts.pod_security": (
         "assert_namespace_compliant",
         "assert_namespace_pod_security",
+        "assert_pod_security",
+    ),
+    "pytest_k8ssec.asserts.workloads": (
+        "assert_capabilities",
         "assert_no_host_namespaces",
         "assert_no_host_path",
         "assert_no_host_ports",
-        "assert_no_latest_tag",
         "assert_no_privilege_escalation",
         "assert_no_service_account_token_automount",
         "assert_not_privileged",
         "assert_passes",
-        "assert_pod_security",
-        "assert_pull_policy",
         "assert_read_only_root_filesystem",
         "assert_resources",
         "assert_runs_as_non_root",
