@@ -89,6 +89,8 @@ def keyword_only(*positional: str, renamed: Mapping[str, str] | None = None) -> 
                 args = args[:kept]
             return func(*args, **kwargs)
 
+        # What the changelog must list (tests/unit/test_api.py reads it).
+        setattr(wrapper, "__deprecated_options__", (positional, renames))  # noqa: B010
         return wrapper  # type: ignore[return-value]
 
     return decorate

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from pytest_k8ssec._deprecation import keyword_only
 from pytest_k8ssec.asserts._failure import Objects, _named, _run
 from pytest_k8ssec.checks import image_registry
 
@@ -24,7 +25,8 @@ def assert_images_pinned(objs: Objects) -> None:
     _named(["image-not-pinned"], objs)
 
 
-def assert_images_from(objs: Objects, registries: Iterable[str]) -> None:
+@keyword_only("registries")
+def assert_images_from(objs: Objects, *, registries: Iterable[str]) -> None:
     """Assert every container image comes from one of ``registries``.
 
     Args:
@@ -36,7 +38,8 @@ def assert_images_from(objs: Objects, registries: Iterable[str]) -> None:
     _run("image-registry", [image_registry.configure(allowed=registries)], objs)
 
 
-def assert_images_not_from(objs: Objects, registries: Iterable[str]) -> None:
+@keyword_only("registries")
+def assert_images_not_from(objs: Objects, *, registries: Iterable[str]) -> None:
     """Assert no container image comes from any of ``registries`` (matched as in ``assert_images_from``)."""
     __tracebackhide__ = True
     _run("image-registry", [image_registry.configure(denied=registries)], objs)

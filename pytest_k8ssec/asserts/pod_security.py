@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from pytest_k8ssec._deprecation import keyword_only
 from pytest_k8ssec.asserts._failure import Objects, _objects, _run, format_findings
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.checks.pss import (
     LABEL_PREFIX,
     MODES,
+    Level,
+    Mode,
     compare_levels,
     evaluate_pod_security,
     namespace_policy,
@@ -61,7 +64,8 @@ def _pss_findings(
     return findings, list(ran.values()), judged
 
 
-def assert_pod_security(objs: Objects, level: str = "restricted", version: str = "latest") -> None:
+@keyword_only("level", "version")
+def assert_pod_security(objs: Objects, *, level: Level = "restricted", version: str = "latest") -> None:
     """Assert every workload passes the Pod Security Standard ``level`` at policy ``version``.
 
     Evaluates exactly as Pod Security admission does (k8s.io/pod-security-admission): every
@@ -134,7 +138,8 @@ def _namespace_check(level: str, mode: str) -> Check:
     )
 
 
-def assert_namespace_pod_security(ns: Objects, level: str = "restricted", mode: str = "enforce") -> None:
+@keyword_only("level", "mode")
+def assert_namespace_pod_security(ns: Objects, *, level: Level = "restricted", mode: Mode = "enforce") -> None:
     """Assert Namespace objects declare Pod Security ``level`` (or stricter) for ``mode``.
 
     The ``pod-security.kubernetes.io/<mode>`` label is read as the admission plugin reads it; an
@@ -154,7 +159,8 @@ def assert_namespace_pod_security(ns: Objects, level: str = "restricted", mode: 
     _run(f"namespace pod-security {mode}>={level}", [_namespace_check(level, mode)], ns)
 
 
-def assert_namespace_compliant(inventory: Inventory | Objects, namespace: str | Iterable[str] | None = None) -> None:
+@keyword_only("namespace")
+def assert_namespace_compliant(inventory: Inventory | Objects, *, namespace: str | Iterable[str] | None = None) -> None:
     """Assert every workload passes the Pod Security level its own namespace enforces.
 
     For each namespace (``namespace``, several, or ``None`` for every namespace holding a

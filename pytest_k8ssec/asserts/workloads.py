@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from pytest_k8ssec._deprecation import keyword_only
 from pytest_k8ssec.asserts._failure import CheckRef, Objects, _named, _resolve, _run
 from pytest_k8ssec.checks import (
     builtin_registry,
@@ -60,16 +61,17 @@ def assert_read_only_root_filesystem(objs: Objects) -> None:
     _named(("read-only-root-filesystem",), objs)
 
 
-def assert_capabilities(objs: Objects, drop_all: bool = True, allowed_add: Iterable[str] = ()) -> None:
-    """Assert containers add no capability outside ``allowed_add`` and (by default) drop ``ALL``.
+@keyword_only("drop_all", "allow", renamed={"allowed_add": "allow"})
+def assert_capabilities(objs: Objects, *, drop_all: bool = True, allow: Iterable[str] = ()) -> None:
+    """Assert containers add no capability outside ``allow`` and (by default) drop ``ALL``.
 
     Args:
         objs: one object or an iterable of objects.
         drop_all: require ``capabilities.drop`` to contain ``"ALL"``.
-        allowed_add: capabilities a container may add (exact names, e.g. ``"NET_BIND_SERVICE"``).
+        allow: the capabilities a container may add (exact names, e.g. ``"NET_BIND_SERVICE"``).
     """
     __tracebackhide__ = True
-    checks = [capabilities_added.configure(allowed_add)]
+    checks = [capabilities_added.configure(allow)]
     if drop_all:
         checks.append(builtin_registry().get("capabilities-drop-all"))
     _run(", ".join(c.id for c in checks), checks, objs)
@@ -81,14 +83,15 @@ def assert_no_host_namespaces(objs: Objects) -> None:
     _named(("host-namespaces",), objs)
 
 
-def assert_no_host_path(objs: Objects, allowed: Iterable[str] = ()) -> None:
-    """Assert no pod mounts a hostPath volume, except paths under ``allowed``.
+@keyword_only("allow", renamed={"allowed": "allow"})
+def assert_no_host_path(objs: Objects, *, allow: Iterable[str] = ()) -> None:
+    """Assert no pod mounts a hostPath volume, except paths under ``allow``.
 
     Sensitive host paths (``/``, the container runtime socket, ``/etc``, ...) are reported as
-    such; listing one in ``allowed`` is an explicit decision and exempts it too.
+    such; listing one in ``allow`` is an explicit decision and exempts it too.
     """
     __tracebackhide__ = True
-    allowed = tuple(allowed)
+    allowed = tuple(allow)
     checks = [host_path_volume.configure(allowed), sensitive_host_path.configure(allowed)]
     _run("host-path-volume, sensitive-host-path", checks, objs)
 
@@ -111,7 +114,8 @@ def assert_no_service_account_token_automount(objs: Objects) -> None:
     _named(("service-account-token-automount",), objs)
 
 
-def assert_resources(objs: Objects, requests: bool = True, limits: bool = True) -> None:
+@keyword_only("requests", "limits")
+def assert_resources(objs: Objects, *, requests: bool = True, limits: bool = True) -> None:
     """Assert every container sets CPU and memory requests and/or limits."""
     __tracebackhide__ = True
     ids = [i for i, wanted in (("resource-requests", requests), ("resource-limits", limits)) if wanted]
