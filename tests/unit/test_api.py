@@ -24,6 +24,7 @@ from pytest_k8ssec import (
     Mode,
     SecurityAssertionError,
     SeverityName,
+    _api_docs,
     assert_capabilities,
     assert_images_from,
     assert_images_not_from,
@@ -156,7 +157,39 @@ def test_every_type_a_user_receives_is_exported_and_documented() -> None:
         assert inspect.isclass(value) and value.__doc__ and value.__doc__.strip(), name
     for fixture in ("k8s_cluster", "k8s_namespace", "k8s_target", "k8s_pod_host"):
         name = next(n for n, f in received.items() if f == fixture)
-        assert f"``{fixture}``" in getattr(pytest_k8ssec, name).__doc__.split("\n\n")[0], name
+        assert f"``{fixture}``" in _api_docs.summary(name, getattr(pytest_k8ssec, name), pytest_k8ssec._HOME[name])
+
+
+# --- docs/api.md -----------------------------------------------------------------------------------
+
+
+def test_docs_api_md_is_generated_from_all() -> None:
+    committed = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    assert committed == _api_docs.render(), "docs/api.md is stale: run python -m pytest_k8ssec._api_docs docs/api.md"
+    for name in pytest_k8ssec.__all__:
+        assert f"### `{name}`\n" in committed, name
+    assert "`assert_resources(objs: Objects, *, requests: bool = True, limits: bool = True) -> None`" in committed
+    assert "| `assert_no_shell` | [`assert_in_pod_no_shell`](#assert_in_pod_no_shell) |" in committed
+    assert "[docs/api.md](docs/api.md)" in README
+
+
+def test_the_api_page_refuses_an_undocumented_or_unplaced_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    def undocumented(objs: Any) -> None:
+        pass
+
+    with pytest.raises(LookupError, match="public but undocumented"):
+        _api_docs.summary("undocumented", undocumented, "pytest_k8ssec.asserts.workloads")
+    with pytest.raises(LookupError, match="no section of docs/api.md lists this module"):
+        _api_docs.group_of("pytest_k8ssec.somewhere_new")
+    assert _api_docs.group_of("pytest_k8ssec.model.netpol.verdicts") == "NetworkPolicy"
+    monkeypatch.setitem(pytest_k8ssec._HOME, "assert_passes", "pytest_k8ssec.nowhere")
+    with pytest.raises(LookupError):
+        _api_docs.render()
+
+
+def test_the_generator_writes_the_page(tmp_path: Path) -> None:
+    assert _api_docs.main([str(tmp_path / "api.md")]) == 0
+    assert (tmp_path / "api.md").read_text(encoding="utf-8") == _api_docs.render()
 
 
 # --- old spellings: each still works, warns naming the new one, and is in the changelog ------------
