@@ -53,6 +53,12 @@ def test_a_baseline_namespace_does_not_enforce_restricted_and_says_which_probes_
     assert "fix: label the namespace pod-security.kubernetes.io/enforce=restricted" in message
 
 
+def test_the_level_by_position_warns_and_still_means_the_level(cluster: K8sCluster) -> None:
+    with pytest.warns(DeprecationWarning, match=r"passing level to assert_pod_security_enforced\(\) by position"):
+        with pytest.raises(SecurityAssertionError, match=r"pod-security restricted: .* \(6 of 18 probes\)"):
+            assert_pod_security_enforced("guard-baseline", "restricted", cluster=cluster)
+
+
 def test_an_unlabelled_namespace_enforces_nothing(cluster: K8sCluster) -> None:
     with pytest.raises(SecurityAssertionError, match=r"does not enforce it \(11 of 12 probes\)"):
         assert_pod_security_enforced("guard-open", level="baseline", cluster=cluster)
