@@ -1,7 +1,7 @@
 """Old public names keep working for one release, with a ``DeprecationWarning`` naming the new one.
 
 Every rename goes through here, so the removal release and the message wording are in one place,
-and the README's changelog lists each rename this module knows (tests/unit/test_deprecation.py).
+and the README's changelog lists each rename this module knows (tests/unit/test_api.py checks it).
 """
 
 from __future__ import annotations
