@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from pytest_k8ssec.asserts.inpod import assert_no_shell as assert_no_shell
     from pytest_k8ssec.asserts.inpod import assert_root_filesystem_read_only as assert_root_filesystem_read_only
     from pytest_k8ssec.asserts.network import (
+        DirectionName,
         assert_default_deny,
         assert_egress_restricted,
         assert_isolated,
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
         assert_pod_security,
     )
     from pytest_k8ssec.asserts.rbac import (
+        AccessReview,
         RbacView,
         assert_can,
         assert_cannot,
@@ -96,9 +98,29 @@ if TYPE_CHECKING:
     from pytest_k8ssec.model.containers import ContainerRef, containers
     from pytest_k8ssec.model.images import ImageRef, ImageReferenceError, parse_image
     from pytest_k8ssec.model.inventory import Inventory, WorkloadNamespace
-    from pytest_k8ssec.model.netpol import NetworkModel, NetworkPolicyError, Verdict
+    from pytest_k8ssec.model.netpol import (
+        Cidr,
+        EndpointSpec,
+        NetworkModel,
+        NetworkPolicy,
+        NetworkPolicyError,
+        Pod,
+        PolicyProblem,
+        ReachabilityMatrix,
+        RuleMatch,
+        SideVerdict,
+        Verdict,
+    )
     from pytest_k8ssec.model.objects import K8sObject, Provenance
-    from pytest_k8ssec.model.rbac import RbacError, RbacModel, UserInfo
+    from pytest_k8ssec.model.rbac import (
+        Grant,
+        Permission,
+        PolicyRule,
+        RbacError,
+        RbacModel,
+        RbacSubject,
+        UserInfo,
+    )
     from pytest_k8ssec.model.scan_reports import ScanReport, ScanReportError, SeverityName, Vulnerability
     from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
     from pytest_k8ssec.reporting.network_page import write_network_report
@@ -189,8 +211,16 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "WorkloadNamespace",
     ),
     "pytest_k8ssec.model.netpol": (
+        "Cidr",
+        "EndpointSpec",
         "NetworkModel",
+        "NetworkPolicy",
         "NetworkPolicyError",
+        "Pod",
+        "PolicyProblem",
+        "ReachabilityMatrix",
+        "RuleMatch",
+        "SideVerdict",
         "Verdict",
     ),
     "pytest_k8ssec.model.objects": (
@@ -198,8 +228,12 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "Provenance",
     ),
     "pytest_k8ssec.model.rbac": (
+        "Grant",
+        "Permission",
+        "PolicyRule",
         "RbacError",
         "RbacModel",
+        "RbacSubject",
         "UserInfo",
     ),
     "pytest_k8ssec.model.scan_reports": (
@@ -215,6 +249,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ),
     "pytest_k8ssec.reporting.network_page": ("write_network_report",),
     "pytest_k8ssec.asserts.network": (
+        "DirectionName",
         "assert_default_deny",
         "assert_egress_restricted",
         "assert_isolated",
@@ -229,6 +264,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "evaluate_pod_security",
     ),
     "pytest_k8ssec.asserts.rbac": (
+        "AccessReview",
         "RbacView",
         "assert_can",
         "assert_cannot",
@@ -269,12 +305,17 @@ def __dir__() -> list[str]:
 
 
 __all__ = (
+    "AccessReview",
     "AdmissionResult",
     "Category",
     "Check",
+    "Cidr",
     "ClusterError",
     "ContainerRef",
+    "DirectionName",
+    "EndpointSpec",
     "Finding",
+    "Grant",
     "ImageRef",
     "ImageReferenceError",
     "Inventory",
@@ -287,20 +328,29 @@ __all__ = (
     "ManifestError",
     "Mode",
     "NetworkModel",
+    "NetworkPolicy",
     "NetworkPolicyError",
+    "Permission",
+    "Pod",
     "PodHost",
     "PodSpecRef",
+    "PolicyProblem",
+    "PolicyRule",
     "Provenance",
     "PssControl",
     "RbacError",
     "RbacModel",
+    "RbacSubject",
     "RbacView",
+    "ReachabilityMatrix",
     "Registry",
+    "RuleMatch",
     "ScanReport",
     "ScanReportError",
     "SecurityAssertionError",
     "Severity",
     "SeverityName",
+    "SideVerdict",
     "Target",
     "UserInfo",
     "Verdict",

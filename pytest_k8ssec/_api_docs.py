@@ -12,6 +12,7 @@ import dataclasses
 import enum
 import importlib
 import inspect
+import pkgutil
 import re
 import sys
 import typing
@@ -124,18 +125,30 @@ def signature(name: str, func: Any) -> str:
     return f"{name}({', '.join(parts)}){tail}"
 
 
+def _definition(module: str, name: str) -> tuple[list[str], int]:
+    """The source lines holding ``name = ...`` and its line index: in ``module``, else in the
+    package module that defines it (a package re-exports what its submodules define)."""
+    candidates = [module]
+    home = importlib.import_module(module)
+    if hasattr(home, "__path__"):
+        candidates += [info.name for info in pkgutil.walk_packages(home.__path__, module + ".")]
+    for candidate in candidates:
+        lines = inspect.getsource(importlib.import_module(candidate)).splitlines()
+        for i, line in enumerate(lines):
+            if re.match(rf"{re.escape(name)}\s*(:[^=]*)?=", line):
+                return lines, i
+    raise LookupError(f"{module}.{name}: no line defines this alias")
+
+
 def _alias_comment(module: str, name: str) -> str:
-    """The ``#:`` comment above ``name = ...`` in ``module``: a type alias's documentation."""
-    lines = inspect.getsource(importlib.import_module(module)).splitlines()
-    for i, line in enumerate(lines):
-        if re.match(rf"{re.escape(name)}\s*(:[^=]*)?=", line):
-            comment: list[str] = []
-            for above in reversed(lines[:i]):
-                if not above.startswith("#:"):
-                    break
-                comment.insert(0, above[2:].strip())
-            return " ".join(comment)
-    return ""
+    """The ``#:`` comment above ``name = ...``: a type alias's documentation."""
+    lines, i = _definition(module, name)
+    comment: list[str] = []
+    for above in reversed(lines[:i]):
+        if not above.startswith("#:"):
+            break
+        comment.insert(0, above[2:].strip())
+    return " ".join(comment)
 
 
 def summary(name: str, value: Any, module: str) -> str:
@@ -175,17 +188,26 @@ def _members(cls: type) -> list[str]:
     names = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else []
     for klass in reversed(cls.__mro__):
         if klass.__module__.startswith("pytest_k8ssec"):
-            names += [n for n in vars(klass) if not n.startswith("_")]
+            names += [n for n, v in vars(klass).items() if not n.startswith("_") and _defined_in(klass, v)]
     return list(dict.fromkeys(names))
 
 
+def _defined_in(klass: type, value: Any) -> bool:
+    """False for what another module attaches to the class (its presence depends on import order)."""
+    function = getattr(value, "fget", None) or getattr(value, "__func__", None) or value
+    module = getattr(function, "__module__", None) if callable(function) else None
+    return module is None or module == klass.__module__
+
+
 def _alias_source(module: str, name: str) -> str:
-    lines = inspect.getsource(importlib.import_module(module)).splitlines()
-    for line in lines:
-        match = re.match(rf"{re.escape(name)}\s*=\s*(.+)$", line)
-        if match:
-            return match.group(1).strip()
-    raise LookupError(f"{module}.{name}: alias source not found")
+    lines, i = _definition(module, name)
+    text = lines[i].split("=", 1)[1].strip()
+    # A definition spanning lines (a long Union) is shown as its first line's value plus the rest.
+    j = i + 1
+    while text.count("[") > text.count("]") and j < len(lines):
+        text += " " + lines[j].strip()
+        j += 1
+    return text.replace("[ ", "[").replace(", ]", "]").replace(" ]", "]")
 
 
 def render() -> str:

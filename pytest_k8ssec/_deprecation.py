@@ -66,7 +66,7 @@ def keyword_only(*positional: str, renamed: Mapping[str, str] | None = None) -> 
             p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
             for p in inspect.signature(func).parameters.values()
         )
-        name = func.__name__
+        name = func.__qualname__  # "RbacView.can" tells a method from a helper
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -45,19 +45,18 @@ GRYPE = ROOT / "tests" / "data" / "scan-reports" / "grype"
 HOST = testinfra.get_host("local://")
 
 # The parameters a helper may take by position: what it judges (objects, a model, a host, a
-# namespace and what to send there) and, for assert_passes, the checks to run.
-SUBJECTS = frozenset({"objs", "ns", "inventory", "host", "namespace", "manifest", "checks"})
-# Helpers whose options another change of issue 13 makes keyword-only (apinet): until it lands,
-# they are held to the rule by its own tests.
-OTHER_SCOPE = frozenset({"pytest_k8ssec.asserts.rbac", "pytest_k8ssec.asserts.network"})
+# namespace and what to send there), for assert_passes the checks to run, and the parts of the
+# question an RBAC or network helper answers (who, verb, resource; from, to, port).
+SUBJECTS = frozenset(
+    {"objs", "ns", "inventory", "host", "namespace", "manifest", "checks", "net", "rbac", "rbac_or_objs"}
+    | {"subject", "verb", "resource", "src", "dst", "workloads", "port"}
+)
+# Request parts with a meaningful default (every resource, every port) may stay positional.
+DEFAULTED_REQUEST_PARTS = frozenset({"resource", "port"})
 
 
 def helpers() -> list[tuple[str, Any]]:
-    return [
-        (name, getattr(pytest_k8ssec, name))
-        for name in pytest_k8ssec.__all__
-        if name.startswith("assert_") and pytest_k8ssec._HOME[name] not in OTHER_SCOPE
-    ]
+    return [(name, getattr(pytest_k8ssec, name)) for name in pytest_k8ssec.__all__ if name.startswith("assert_")]
 
 
 def obj(raw: dict[str, Any]) -> K8sObject:
@@ -88,11 +87,13 @@ def test_every_helper_takes_only_its_subject_by_position_and_its_options_by_keyw
     for name, func in helpers():
         params = inspect.signature(func).parameters.values()
         positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        assert all(p.default is p.empty for p in positional), f"{name}: an option with a default is positional"
+        defaulted = {p.name for p in positional if p.default is not p.empty} - DEFAULTED_REQUEST_PARTS
+        assert not defaulted, f"{name}: the options {defaulted} have defaults and are positional"
         assert {p.name for p in positional} <= SUBJECTS, f"{name}: {[p.name for p in positional]} by position"
         assert not any(p.kind is p.VAR_KEYWORD for p in params), f"{name}: **kwargs hides its options"
         checked.append(name)
-    assert "assert_resources" in checked and "assert_in_pod_no_shell" in checked and len(checked) >= 30
+    assert {"assert_resources", "assert_in_pod_no_shell", "assert_can", "assert_isolated"} <= set(checked)
+    assert len(checked) >= 45
 
 
 def test_the_exemption_keyword_is_allow_everywhere() -> None:
@@ -199,27 +200,37 @@ def changelog() -> str:
 
 
 def expected_changelog_lines() -> list[str]:
+    """The changelog lines this branch's renames need, in the project's format."""
     lines = []
     for old, module in sorted(pytest_k8ssec._DEPRECATED.items()):
         new = getattr(importlib.import_module(module), old).__wrapped__.__name__
         lines.append(f"- `{old}` -> `{new}` (old name warns, removed in 0.3.0)")
-    for name in pytest_k8ssec.__all__:
-        positional, renames = getattr(getattr(pytest_k8ssec, name), "__deprecated_options__", ((), {}))
-        for old, new in renames.items():
-            lines.append(f"- `{name}({old}=)` -> `{name}({new}=)` (old keyword warns, removed in 0.3.0)")
-        if positional:
-            params = inspect.signature(getattr(pytest_k8ssec, name)).parameters.values()
-            subjects = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
-            before = ", ".join([*subjects, *positional])
-            after = ", ".join([*subjects, "*", *(f"{p}=" for p in positional)])
-            lines.append(f"- `{name}({before})` -> `{name}({after})` (options by position warn, removed in 0.3.0)")
     return lines
 
 
+def deprecated_options() -> list[tuple[str, tuple[str, ...], dict[str, str]]]:
+    """Every public function whose options by position or old keywords still work, with warnings."""
+    found = []
+    for name in pytest_k8ssec.__all__:
+        options = getattr(getattr(pytest_k8ssec, name), "__deprecated_options__", None)
+        if options is not None:
+            found.append((name, *options))
+    return found
+
+
 def test_the_changelog_lists_every_rename_and_every_option_made_keyword_only() -> None:
-    lines = expected_changelog_lines()
-    assert len(lines) >= 4 + 3 + 10
-    missing = [line for line in lines if line not in changelog().splitlines()]
+    entries = [line for line in changelog().splitlines() if line.startswith("- ")]
+    missing = [line for line in expected_changelog_lines() if line not in entries]
+    options = deprecated_options()
+    assert len(options) >= 10
+    for name, positional, renames in options:
+        mine = [line for line in entries if f"`{name}(" in line or f" `{name}(" in line]
+        if positional:
+            if not any("position" in line for line in mine):
+                missing.append(f"{name}: options by position")
+        for old in renames:
+            if not any(f"{old}=" in line for line in mine):
+                missing.append(f"{name}: {old}=")
     assert not missing, "add to README.md's changelog:\n" + "\n".join(missing)
 
 
