@@ -40,7 +40,7 @@ def test_read_only_root_filesystem(k8s_workload: K8sObject) -> None:
 
 
 def test_capabilities(k8s_workload: K8sObject) -> None:
-    assert_capabilities(k8s_workload, drop_all=True, allowed_add=["NET_BIND_SERVICE"])
+    assert_capabilities(k8s_workload, drop_all=True, allow=["NET_BIND_SERVICE"])
 
 
 def test_no_host_namespaces(k8s_workload: K8sObject) -> None:

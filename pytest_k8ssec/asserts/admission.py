@@ -12,11 +12,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from pytest_k8ssec._deprecation import keyword_only
 from pytest_k8ssec.errors import ClusterError, SecurityAssertionError
 from pytest_k8ssec.model.credentials import scrub, sensitive_values
 from pytest_k8ssec.model.objects import K8sObject
 
 if TYPE_CHECKING:
+    from pytest_k8ssec.checks.pss import Level
     from pytest_k8ssec.fixtures.cluster import K8sCluster, K8sNamespace
 
 Manifest = K8sObject | Mapping[str, Any]
@@ -200,8 +202,9 @@ def probe_pods(level: str) -> dict[str, dict[str, Any]]:
     return pods
 
 
+@keyword_only("level")
 def assert_pod_security_enforced(
-    namespace: K8sNamespace | str, level: str = "restricted", *, cluster: K8sCluster | None = None
+    namespace: K8sNamespace | str, *, level: Level = "restricted", cluster: K8sCluster | None = None
 ) -> None:
     """Prove that ``namespace`` refuses every pod the level forbids and admits a compliant one.
 

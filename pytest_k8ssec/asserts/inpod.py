@@ -3,6 +3,10 @@
 They complement the manifest checks with what only the running process shows (the user the image
 really runs as, whether the root filesystem really is read-only, what tools the image ships).
 ``k8s_pod_host`` gives a Host inside a pod; the same helpers work on any testinfra backend.
+
+Every helper here is named ``assert_in_pod_...``: the object helpers judge manifests
+(``assert_runs_as_non_root(objs)``), these judge a running container (``assert_in_pod_runs_as_non_root(host)``),
+and the two must not be mistaken for each other.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
+from pytest_k8ssec._deprecation import keyword_only, renamed
 from pytest_k8ssec.errors import SecurityAssertionError
 
 PACKAGE_MANAGERS: Final = ("apt", "apt-get", "dpkg", "apk", "yum", "dnf", "microdnf", "rpm", "zypper", "pip", "pip3")
@@ -27,8 +32,9 @@ def _where(host: Any) -> str:
     return " ".join(parts)
 
 
-def assert_main_process_not_root(host: Any, pid: int = 1) -> None:
-    """Assert the container's main process (PID 1) runs with a non-zero real and effective UID."""
+@keyword_only("pid")
+def assert_in_pod_runs_as_non_root(host: Any, *, pid: int = 1) -> None:
+    """Assert the container's main process (PID 1, or ``pid``) runs with a non-zero real and effective UID."""
     __tracebackhide__ = True
     status = host.file(f"/proc/{pid}/status")
     if not status.exists:
@@ -43,7 +49,7 @@ def assert_main_process_not_root(host: Any, pid: int = 1) -> None:
         )
 
 
-def assert_root_filesystem_read_only(host: Any) -> None:
+def assert_in_pod_read_only_root_filesystem(host: Any) -> None:
     """Assert ``/`` is mounted read-only inside the container."""
     __tracebackhide__ = True
     options = host.mount_point("/").options
@@ -54,8 +60,9 @@ def assert_root_filesystem_read_only(host: Any) -> None:
         )
 
 
-def assert_no_package_manager(host: Any, tools: Iterable[str] = PACKAGE_MANAGERS) -> None:
-    """Assert the image ships none of the package managers (an attacker's way to install tools)."""
+@keyword_only("tools")
+def assert_in_pod_no_package_manager(host: Any, *, tools: Iterable[str] = PACKAGE_MANAGERS) -> None:
+    """Assert the image ships none of the package managers ``tools`` (an attacker's way to install tools)."""
     __tracebackhide__ = True
     _assert_absent(
         host,
@@ -65,8 +72,9 @@ def assert_no_package_manager(host: Any, tools: Iterable[str] = PACKAGE_MANAGERS
     )
 
 
-def assert_no_shell(host: Any, shells: Iterable[str] = SHELLS) -> None:
-    """Assert the image ships no interactive shell beyond the ``/bin/sh`` the exec backend needs."""
+@keyword_only("shells")
+def assert_in_pod_no_shell(host: Any, *, shells: Iterable[str] = SHELLS) -> None:
+    """Assert the image ships none of the interactive ``shells`` (beyond the ``/bin/sh`` the exec backend needs)."""
     __tracebackhide__ = True
     _assert_absent(host, shells, "shell", "build from a distroless base image (then test from outside the container).")
 
@@ -81,3 +89,11 @@ def _assert_absent(host: Any, names: Iterable[str], what: str, fix: str) -> None
 def _which(host: Any, name: str) -> str | None:
     result = host.run("command -v %s", name)
     return str(result.stdout).strip() or None if result.rc == 0 else None
+
+
+# The names before 0.2.0 read like object helpers (assert_root_filesystem_read_only(host) beside
+# assert_read_only_root_filesystem(objs)); they work until 0.3.0 with a warning.
+assert_main_process_not_root = renamed("assert_main_process_not_root", assert_in_pod_runs_as_non_root)
+assert_root_filesystem_read_only = renamed("assert_root_filesystem_read_only", assert_in_pod_read_only_root_filesystem)
+assert_no_package_manager = renamed("assert_no_package_manager", assert_in_pod_no_package_manager)
+assert_no_shell = renamed("assert_no_shell", assert_in_pod_no_shell)

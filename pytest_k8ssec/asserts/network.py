@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Literal
 
+from pytest_k8ssec._deprecation import keyword_only
 from pytest_k8ssec.asserts._failure import format_lines
-from pytest_k8ssec.asserts._keyword_only import keyword_only
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.engine import Finding
 from pytest_k8ssec.errors import SecurityAssertionError

@@ -22,9 +22,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Union
 
-from pytest_k8ssec._deprecation import warn
+from pytest_k8ssec._deprecation import keyword_only, warn
 from pytest_k8ssec.asserts._failure import format_findings, format_lines
-from pytest_k8ssec.asserts._keyword_only import keyword_only
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.engine import Finding

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
+from pytest_k8ssec._deprecation import keyword_only
 from pytest_k8ssec.asserts._failure import Objects, _objects, format_findings
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation
@@ -19,13 +20,20 @@ from pytest_k8ssec.model.containers import ContainerRef, containers
 from pytest_k8ssec.model.credentials import safe_image
 from pytest_k8ssec.model.images import ImageRef, ImageReferenceError, parse_image
 from pytest_k8ssec.model.objects import K8sObject
-from pytest_k8ssec.model.scan_reports import SEVERITIES, ImageMatch, ScanReport, Vulnerability, match_image
+from pytest_k8ssec.model.scan_reports import (
+    SEVERITIES,
+    ImageMatch,
+    ScanReport,
+    SeverityName,
+    Vulnerability,
+    match_image,
+)
 from pytest_k8ssec.model.scan_reports import SEVERITY_RANK as _RANK
 from pytest_k8ssec.model.workloads import is_workload
 from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.sources.scan_reports import ReportPaths, load_reports
 
-Ignore = Union[Mapping[str, str], Iterable[tuple[str, str]], None]
+Allow = Union[Mapping[str, str], Iterable[tuple[str, str]], None]
 
 MAX_IGNORED_SHOWN = 20
 
@@ -40,24 +48,24 @@ def parse_min_severity(value: object) -> str:
     raise ValueError(f"min_severity must be one of {', '.join(SEVERITIES)}, not {value!r}")
 
 
-def parse_ignore(ignore: Ignore) -> dict[str, tuple[str, str]]:
-    """``{casefolded id: (id, reason)}``; every ignored id needs a non-empty reason."""
-    if ignore is None:
+def parse_allow(allow: Allow) -> dict[str, tuple[str, str]]:
+    """``{casefolded id: (id, reason)}``; every allowed id needs a non-empty reason."""
+    if allow is None:
         return {}
-    if isinstance(ignore, (str, bytes)):
+    if isinstance(allow, (str, bytes)):
         raise ValueError(
-            f"ignore={ignore!r}: give each ignored id with its reason, e.g. ignore={{{ignore!r}: 'why it does not apply'}}"
+            f"allow={allow!r}: give each allowed id with its reason, e.g. allow={{{allow!r}: 'why it does not apply'}}"
         )
-    pairs: list[Any] = list(ignore.items()) if isinstance(ignore, Mapping) else list(ignore)
+    pairs: list[Any] = list(allow.items()) if isinstance(allow, Mapping) else list(allow)
     result: dict[str, tuple[str, str]] = {}
     for pair in pairs:
         if isinstance(pair, str) or not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise ValueError(f"ignore entry {pair!r}: want (vulnerability id, reason)")
+            raise ValueError(f"allow entry {pair!r}: want (vulnerability id, reason)")
         vuln_id, reason = pair
         if not isinstance(vuln_id, str) or not vuln_id.strip():
-            raise ValueError(f"ignore entry {pair!r}: the vulnerability id must be a non-empty string")
+            raise ValueError(f"allow entry {pair!r}: the vulnerability id must be a non-empty string")
         if not isinstance(reason, str) or not reason.strip():
-            raise ValueError(f"ignore entry {vuln_id!r} has no reason; every ignored vulnerability needs one")
+            raise ValueError(f"allow entry {vuln_id!r} has no reason; every allowed vulnerability needs one")
         result[vuln_id.strip().casefold()] = (vuln_id.strip(), reason.strip())
     return result
 
@@ -172,7 +180,7 @@ class _Judge:
     def ignored_lines(self) -> list[str]:
         if not self.ignored:
             return []
-        lines = [f"ignored ({len(self.ignored)}, with reasons):"]
+        lines = [f"allowed ({len(self.ignored)}, with reasons):"]
         for item in self.ignored[:MAX_IGNORED_SHOWN]:
             reason = self.ignores[item.key][1]
             lines.append(
@@ -186,14 +194,15 @@ class _Judge:
     def unused_lines(self) -> list[str]:
         unused = [vuln_id for key, (vuln_id, _) in self.ignores.items() if key not in self.used]
         return (
-            [f"ignore entries that matched no finding at {SEVERITIES[self.min_rank]} or above: {', '.join(unused)}"]
+            [f"allow entries that matched no finding at {SEVERITIES[self.min_rank]} or above: {', '.join(unused)}"]
             if unused
             else []
         )
 
 
+@keyword_only("report", "min_severity", "allow", renamed={"ignore": "allow"})
 def assert_no_vulnerabilities(
-    objs: Objects, report: ReportPaths, min_severity: str = "HIGH", ignore: Ignore = None
+    objs: Objects, *, report: ReportPaths, min_severity: SeverityName = "HIGH", allow: Allow = None
 ) -> None:
     """Assert every image the workloads run has a scan report without findings at ``min_severity`` or above.
 
@@ -203,21 +212,21 @@ def assert_no_vulnerabilities(
         report: a Trivy or Grype JSON report file, a directory of them, or a list of either.
         min_severity: UNKNOWN, NEGLIGIBLE, LOW, MEDIUM, HIGH or CRITICAL (case-insensitive).
             Grype's Negligible ranks below LOW.
-        ignore: vulnerability ids that do not apply, each with its reason:
+        allow: the vulnerabilities this gate does not apply to: ids, each with its reason,
             ``{"CVE-2023-1234": "not reachable: we do not use libfoo"}`` or ``[(id, reason)]``.
             An id also matches a finding that lists it as an alias (Trivy ``VendorIDs``, Grype
-            ``relatedVulnerabilities``). Ignored findings are listed when the assertion fails.
+            ``relatedVulnerabilities``). Allowed findings are listed when the assertion fails.
 
     Raises:
         SecurityAssertionError: a finding at or above ``min_severity``; an image that no report
             covers (or, pinned by digest, none with its digest); an invalid image reference; no
             workload or no image among ``objs``.
         ScanReportError: a report that cannot be read or is not a Trivy or Grype image report.
-        ValueError: an invalid ``min_severity`` or an ignore entry without a reason.
+        ValueError: an invalid ``min_severity`` or an ``allow`` entry without a reason.
     """
     __tracebackhide__ = True
     threshold = parse_min_severity(min_severity)
-    ignores = parse_ignore(ignore)
+    ignores = parse_allow(allow)
     title = f"image-vulnerabilities {threshold} or above"
     objects = _objects(objs)
     workloads = [obj for obj in objects if is_workload(obj)]

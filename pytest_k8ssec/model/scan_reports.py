@@ -28,12 +28,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pytest_k8ssec.errors import K8sSecError
 from pytest_k8ssec.model.images import ImageRef, ImageReferenceError, parse_image
 
 SEVERITIES: Final = ("UNKNOWN", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+#: A severity as ``min_severity`` names it, least severe first (the values of ``SEVERITIES``;
+#: case-insensitive at run time).
+SeverityName = Literal["UNKNOWN", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 SEVERITY_RANK: Final = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 # Trivy result classes that mean "these packages were scanned for vulnerabilities".

@@ -29,14 +29,14 @@ def cluster(admin: ClusterSource) -> K8sCluster:
 
 
 def test_a_restricted_namespace_enforces_restricted_and_baseline(cluster: K8sCluster) -> None:
-    assert_pod_security_enforced("guard-restricted", "restricted", cluster=cluster)
-    assert_pod_security_enforced("guard-restricted", "baseline", cluster=cluster)
+    assert_pod_security_enforced("guard-restricted", level="restricted", cluster=cluster)
+    assert_pod_security_enforced("guard-restricted", level="baseline", cluster=cluster)
 
 
 def test_a_baseline_namespace_does_not_enforce_restricted_and_says_which_probes_got_in(cluster: K8sCluster) -> None:
-    assert_pod_security_enforced("guard-baseline", "baseline", cluster=cluster)
+    assert_pod_security_enforced("guard-baseline", level="baseline", cluster=cluster)
     with pytest.raises(SecurityAssertionError) as info:
-        assert_pod_security_enforced("guard-baseline", "restricted", cluster=cluster)
+        assert_pod_security_enforced("guard-baseline", level="restricted", cluster=cluster)
     message = str(info.value)
     assert message.startswith(
         "pod-security restricted: namespace 'guard-baseline' does not enforce it (6 of 18 probes)"
@@ -53,9 +53,15 @@ def test_a_baseline_namespace_does_not_enforce_restricted_and_says_which_probes_
     assert "fix: label the namespace pod-security.kubernetes.io/enforce=restricted" in message
 
 
+def test_the_level_by_position_warns_and_still_means_the_level(cluster: K8sCluster) -> None:
+    with pytest.warns(DeprecationWarning, match=r"passing level to assert_pod_security_enforced\(\) by position"):
+        with pytest.raises(SecurityAssertionError, match=r"pod-security restricted: .* \(6 of 18 probes\)"):
+            assert_pod_security_enforced("guard-baseline", "restricted", cluster=cluster)
+
+
 def test_an_unlabelled_namespace_enforces_nothing(cluster: K8sCluster) -> None:
     with pytest.raises(SecurityAssertionError, match=r"does not enforce it \(11 of 12 probes\)"):
-        assert_pod_security_enforced("guard-open", "baseline", cluster=cluster)
+        assert_pod_security_enforced("guard-open", level="baseline", cluster=cluster)
 
 
 def test_every_probe_breaks_exactly_the_level_it_probes(cluster: K8sCluster) -> None:

@@ -91,15 +91,15 @@ def test_per_workload_gate_passes_clean_images_and_fails_vulnerable_and_unscanne
     assert "no scan report covers registry.example.com/ops/report:7" in text
 
 
-def test_one_gate_over_all_workloads_lists_ignored_findings_with_their_reasons(project: pytest.Pytester) -> None:
+def test_one_gate_over_all_workloads_lists_allowed_findings_with_their_reasons(project: pytest.Pytester) -> None:
     project.makepyfile(
         """
         from pytest_k8ssec.asserts.vulnerabilities import assert_no_vulnerabilities
 
-        IGNORE = {"CVE-2023-45853": "MiniZip is not built into zlib1g", "CVE-2024-37371": "no Kerberos in use"}
+        ALLOW = {"CVE-2023-45853": "MiniZip is not built into zlib1g", "CVE-2024-37371": "no Kerberos in use"}
 
         def test_all_images(k8s_workloads):
-            assert_no_vulnerabilities(k8s_workloads, report=["scans/trivy", "scans/grype"], min_severity="critical", ignore=IGNORE)
+            assert_no_vulnerabilities(k8s_workloads, report=["scans/trivy", "scans/grype"], min_severity="critical", allow=ALLOW)
         """
     )
     result = project.runpytest("--k8s-manifests", "deploy")
@@ -111,7 +111,7 @@ def test_one_gate_over_all_workloads_lists_ignored_findings_with_their_reasons(p
             "*CVE-2024-45490 CRITICAL in libexpat1*",
             "*CronJob ops/report (deploy/shop.yaml:22)",
             "*no scan report covers registry.example.com/ops/report:7*",
-            "*ignored (2, with reasons):",
+            "*allowed (2, with reasons):",
             "*CVE-2023-45853 CRITICAL in zlib1g 1:1.2.13.dfsg-1, no fix (will_not_fix) (image registry.example.com/shop/web:1.4.2, "
             'Deployment shop/web container "app"): MiniZip is not built into zlib1g',
         ]

@@ -30,3 +30,41 @@ def test_a_renamed_keyword_moves_with_a_warning_and_both_at_once_is_an_error() -
     untouched: dict[str, Any] = {"allow": 1}
     _deprecation.renamed_keyword(untouched, "allowed", "allow", where="helper")
     assert untouched == {"allow": 1}
+
+
+@_deprecation.keyword_only("drop", "allow", renamed={"allowed": "allow"})
+def _helper(objs: str, *, drop: bool = True, allow: tuple[str, ...] = ()) -> tuple[str, bool, tuple[str, ...]]:
+    return objs, drop, allow
+
+
+def test_keyword_only_options_passed_by_position_still_work_with_a_warning() -> None:
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"passing drop, allow to _helper\(\) by position is deprecated .* use _helper\(\.\.\., drop=\.\.\.\)",
+    ) as record:
+        assert _helper("o", False, ("x",)) == ("o", False, ("x",))
+    assert record[0].filename == __file__, "the warning points at the caller's line"
+    with pytest.warns(DeprecationWarning, match=r"passing drop to _helper\(\) by position"):
+        assert _helper("o", False, allow=("y",)) == ("o", False, ("y",))
+
+
+def test_keyword_only_keeps_the_new_spelling_silent_and_refuses_what_python_would() -> None:
+    import inspect
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _helper("o", drop=False, allow=("x",)) == ("o", False, ("x",))
+    assert str(inspect.signature(_helper)).startswith("(objs: 'str', *, drop: 'bool' = True")
+    with pytest.raises(TypeError, match=r"_helper\(\) takes 1 positional argument but 4 were given"):
+        _helper("o", False, (), "extra")
+    with pytest.raises(TypeError, match="multiple values for argument 'drop'"):
+        _helper("o", False, drop=True)
+
+
+def test_keyword_only_renames_old_keywords_with_a_warning() -> None:
+    with pytest.warns(
+        DeprecationWarning, match=r"_helper\(allowed=\.\.\.\) is deprecated.*use _helper\(allow=\.\.\.\)"
+    ) as record:
+        assert _helper("o", allowed=("x",)) == ("o", True, ("x",))
+    assert record[0].filename == __file__

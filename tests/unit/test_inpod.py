@@ -13,10 +13,10 @@ import testinfra
 
 from pytest_k8ssec import (
     SecurityAssertionError,
-    assert_main_process_not_root,
-    assert_no_package_manager,
-    assert_no_shell,
-    assert_root_filesystem_read_only,
+    assert_in_pod_no_package_manager,
+    assert_in_pod_no_shell,
+    assert_in_pod_read_only_root_filesystem,
+    assert_in_pod_runs_as_non_root,
 )
 
 HOST = testinfra.get_host("local://")
@@ -49,33 +49,33 @@ def nobody_process() -> Iterator[int]:
 def test_root_process_is_reported_with_its_uid() -> None:
     assert os.getuid() == 0, "these tests run as root, as CI does"
     with pytest.raises(SecurityAssertionError, match=r"runs as root \(real/effective UID 0/0\)"):
-        assert_main_process_not_root(HOST, pid=os.getpid())
+        assert_in_pod_runs_as_non_root(HOST, pid=os.getpid())
 
 
 def test_non_root_process_passes(nobody_process: int) -> None:
-    assert_main_process_not_root(HOST, pid=nobody_process)
+    assert_in_pod_runs_as_non_root(HOST, pid=nobody_process)
 
 
 def test_missing_process_fails_closed() -> None:
     with pytest.raises(SecurityAssertionError, match="not readable; cannot tell the user"):
-        assert_main_process_not_root(HOST, pid=2**22 + 7)
+        assert_in_pod_runs_as_non_root(HOST, pid=2**22 + 7)
 
 
 def test_writable_root_filesystem_is_reported() -> None:
     assert "rw" in HOST.mount_point("/").options
     with pytest.raises(SecurityAssertionError, match=r"/ is mounted rw.*\(not ro\)"):
-        assert_root_filesystem_read_only(HOST)
+        assert_in_pod_read_only_root_filesystem(HOST)
 
 
 def test_package_managers_and_shells_on_this_machine_are_found() -> None:
     with pytest.raises(SecurityAssertionError) as info:
-        assert_no_package_manager(HOST)
+        assert_in_pod_no_package_manager(HOST)
     assert "package managers present: " in str(info.value)
     assert "dpkg (" in str(info.value)
     with pytest.raises(SecurityAssertionError, match=r"shells present: bash \(/.*bash\)"):
-        assert_no_shell(HOST)
+        assert_in_pod_no_shell(HOST)
 
 
 def test_absent_tools_pass() -> None:
-    assert_no_package_manager(HOST, tools=("no-such-package-manager-k8ssec",))
-    assert_no_shell(HOST, shells=("no-such-shell-k8ssec",))
+    assert_in_pod_no_package_manager(HOST, tools=("no-such-package-manager-k8ssec",))
+    assert_in_pod_no_shell(HOST, shells=("no-such-shell-k8ssec",))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pytest_k8ssec.asserts.vulnerabilities import assert_no_vulnerabilities, parse_ignore, parse_min_severity
+from pytest_k8ssec.asserts.vulnerabilities import assert_no_vulnerabilities, parse_allow, parse_min_severity
 from pytest_k8ssec.errors import K8sSecError, SecurityAssertionError
 from pytest_k8ssec.model.images import parse_image
 from pytest_k8ssec.model.objects import K8sObject
@@ -418,48 +418,48 @@ def test_an_invalid_image_reference_fails_naming_it() -> None:
     assert "container \"c1\" image 'Registry.Example.com/UPPER/case:1' is not a valid image reference" in str(error)
 
 
-def test_ignored_vulnerabilities_need_reasons_and_are_listed_when_something_else_fails() -> None:
+def test_allowed_vulnerabilities_need_reasons_and_are_listed_when_something_else_fails() -> None:
     objs = objects(deployment("ghcr.io/acme/agent:3.1.0"))
     reasons = {"CVE-2024-24790": "the agent never parses IPv6 zone ids", "cve-2024-33599": "nscd is not installed"}
-    assert_no_vulnerabilities(objs, report=GRYPE, ignore=reasons)
-    # A GHSA finding is ignored by the CVE it aliases; a list of (id, reason) pairs works too.
+    assert_no_vulnerabilities(objs, report=GRYPE, allow=reasons)
+    # A GHSA finding is allowed by the CVE it aliases; a list of (id, reason) pairs works too.
     assert_no_vulnerabilities(
         objs,
         report=GRYPE,
         min_severity="MEDIUM",
-        ignore=[*reasons.items(), ("CVE-2024-24786", "no untrusted protobuf input")],
+        allow=[*reasons.items(), ("CVE-2024-24786", "no untrusted protobuf input")],
     )
     error = failure(
-        objects(deployment("ghcr.io/acme/agent:3.1.0", "nginx:1.25.4")), ignore={**reasons, "CVE-2099-0001": "stale"}
+        objects(deployment("ghcr.io/acme/agent:3.1.0", "nginx:1.25.4")), allow={**reasons, "CVE-2099-0001": "stale"}
     )
     text = str(error)
     assert "CVE-2024-24790" not in "\n".join(f.message for f in error.findings)
-    assert "ignored (2, with reasons):" in text
+    assert "allowed (2, with reasons):" in text
     assert (
         "  - CVE-2024-24790 CRITICAL in stdlib go1.21.6, fixed in 1.21.11, 1.22.4 (image ghcr.io/acme/agent:3.1.0, "
         'Deployment shop/web container "c0"): the agent never parses IPv6 zone ids' in text
     )
-    assert "ignore entries that matched no finding at HIGH or above: CVE-2099-0001" in text
+    assert "allow entries that matched no finding at HIGH or above: CVE-2099-0001" in text
 
 
 @pytest.mark.parametrize(
-    ("ignore", "message"),
+    ("allow", "message"),
     [
         ({"CVE-2024-24790": ""}, "'CVE-2024-24790' has no reason"),
         ({"CVE-2024-24790": "   "}, "has no reason"),
         ({"CVE-2024-24790": None}, "has no reason"),
-        ("CVE-2024-24790", "give each ignored id with its reason"),
+        ("CVE-2024-24790", "give each allowed id with its reason"),
         (["CVE-2024-24790"], "want (vulnerability id, reason)"),
         ([("CVE-2024-24790",)], "want (vulnerability id, reason)"),
         ({"": "why"}, "must be a non-empty string"),
     ],
 )
-def test_an_ignore_without_a_reason_is_a_usage_error(ignore: Any, message: str) -> None:
+def test_an_allow_entry_without_a_reason_is_a_usage_error(allow: Any, message: str) -> None:
     with pytest.raises(ValueError) as info:
-        parse_ignore(ignore)
+        parse_allow(allow)
     assert message in str(info.value)
     with pytest.raises(ValueError):
-        assert_no_vulnerabilities(objects(deployment("busybox:1.36.1")), report=GRYPE, ignore=ignore)
+        assert_no_vulnerabilities(objects(deployment("busybox:1.36.1")), report=GRYPE, allow=allow)
 
 
 def test_usage_errors_come_before_reading_reports() -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Union
+from typing import Any, Final, Literal, Union
 
 from pytest_k8ssec.checks._check import Check
 from pytest_k8ssec.checks.pss._registry import LATEST, LEVELS, Version, table
@@ -24,6 +24,10 @@ from pytest_k8ssec.model.workloads import pod_spec
 
 LABEL_PREFIX: Final = "pod-security.kubernetes.io/"
 MODES: Final = ("enforce", "audit", "warn")
+#: A Pod Security level, least strict first (the values of ``LEVELS``).
+Level = Literal["privileged", "baseline", "restricted"]
+#: A Pod Security admission mode, as in the label ``pod-security.kubernetes.io/<mode>`` (the values of ``MODES``).
+Mode = Literal["enforce", "audit", "warn"]
 _VERSION = re.compile(r"^v1\.([0-9]|[1-9][0-9]*)$")
 _STRICTNESS: Final = {"privileged": 0, "baseline": 1, "restricted": 2}
 
@@ -274,7 +278,9 @@ def all_checks() -> tuple[Check, ...]:
 
 __all__ = (
     "CheckResult",
+    "Level",
     "LevelVersion",
+    "Mode",
     "NamespacePolicy",
     "PodSecurityResult",
     "Version",
