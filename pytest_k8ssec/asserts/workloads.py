@@ -15,13 +15,12 @@ from pytest_k8ssec.checks import (
     capabilities_added,
     host_path_volume,
     image_registry,
+    namespace_pod_security_too_weak,
     sensitive_host_path,
 )
-from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks._check import Check
 from pytest_k8ssec.checks.pss import (
-    LABEL_PREFIX,
     MODES,
-    compare_levels,
     evaluate_pod_security,
     namespace_policy,
     parse_level,
@@ -248,43 +247,6 @@ def assert_pod_security(objs: Objects, level: str = "restricted", version: str =
         raise SecurityAssertionError(format_findings(title, findings), findings)
 
 
-def _namespace_check(level: str, mode: str) -> Check:
-    key = LABEL_PREFIX + mode
-
-    def evaluate_namespace(obj: K8sObject) -> list[Violation]:
-        policy = namespace_policy(obj)
-        declared = policy.mode(mode)
-        label = f'metadata.labels["{key}"]'
-        errors = [e for e in policy.errors if f"[{key}]" in e]
-        if errors:
-            return [Violation(label, f"{'; '.join(errors)} (the admission applies {declared.level})")]
-        if key not in obj.labels:
-            return [
-                Violation(
-                    label,
-                    f'namespace "{obj.name}" sets no {key} label, so {mode} is {declared} (the admission '
-                    f'default); want at least "{level}"',
-                )
-            ]
-        if compare_levels(declared.level, level) < 0:
-            return [
-                Violation(label, f'namespace "{obj.name}" {mode}s PodSecurity "{declared}"; want at least "{level}"')
-            ]
-        return []
-
-    return Check(
-        id="namespace-pod-security",
-        title="Namespace Pod Security level",
-        summary=f"Namespaces must {mode} Pod Security level {level} or stricter.",
-        remediation=f"Label the namespace {key}={level} (and pin {key}-version if you need a fixed policy).",
-        category=Category.PRIVILEGES,
-        severity=Severity.HIGH,
-        evaluate=evaluate_namespace,
-        targets=frozenset({"Namespace"}),
-        references=("https://kubernetes.io/docs/concepts/security/pod-security-admission/",),
-    )
-
-
 def assert_namespace_pod_security(ns: Objects, level: str = "restricted", mode: str = "enforce") -> None:
     """Assert Namespace objects declare Pod Security ``level`` (or stricter) for ``mode``.
 
@@ -302,7 +264,7 @@ def assert_namespace_pod_security(ns: Objects, level: str = "restricted", mode: 
     parse_level(level)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    _run(f"namespace pod-security {mode}>={level}", [_namespace_check(level, mode)], ns)
+    _run(f"namespace pod-security {mode}>={level}", [namespace_pod_security_too_weak.configure(level, mode)], ns)
 
 
 def assert_namespace_compliant(inventory: Inventory | Objects, namespace: str | Iterable[str] | None = None) -> None:
