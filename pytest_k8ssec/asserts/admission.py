@@ -83,11 +83,13 @@ DECISION_CHECK: Final = _check("admission-decision-unexpected")
 ENFORCED_CHECK: Final = _check("pod-security-not-enforced")
 
 
-def _decision_failed(manifest: Manifest, message: str) -> NoReturn:
-    # The finding is about the manifest that was sent: the reports name it and its source.
+def _decision_failed(manifest: Manifest, namespace: str, message: str) -> NoReturn:
+    # The finding is about the object as it was sent (into ``namespace``): the reports name it.
     __tracebackhide__ = True
-    obj = manifest if isinstance(manifest, K8sObject) else K8sObject(manifest, Provenance("<dict>"))
-    finding = Finding(DECISION_CHECK, obj, Violation("", message))
+    raw = _raw(manifest)
+    sent = {**raw, "metadata": {**(raw.get("metadata") or {}), "namespace": namespace}}
+    provenance = manifest.provenance if isinstance(manifest, K8sObject) else Provenance("<dict>")
+    finding = Finding(DECISION_CHECK, K8sObject(sent, provenance), Violation("", message))
     _fail(message, DECISION_CHECK, findings=[finding])
 
 
@@ -105,16 +107,21 @@ def assert_admission_rejects(
     name = namespace if isinstance(namespace, str) else namespace.name
     if result.admitted:
         _decision_failed(
-            manifest, f"admission accepted {_describe(manifest)} in namespace {name!r} (dry-run); it should refuse it"
+            manifest,
+            name,
+            f"admission accepted {_describe(manifest)} in namespace {name!r} (dry-run); it should refuse it",
         )
     if not result.denied:
         _decision_failed(
             manifest,
+            name,
             f"{_describe(manifest)} in namespace {name!r} failed with HTTP {result.status} before admission "
             f"could judge it (not a policy decision): {result.message}",
         )
     if reason is not None and reason not in result.message:
-        _decision_failed(manifest, f"admission refused {_describe(manifest)} but not for {reason!r}: {result.message}")
+        _decision_failed(
+            manifest, name, f"admission refused {_describe(manifest)} but not for {reason!r}: {result.message}"
+        )
     _record_pass(f"admission rejects {_describe(manifest)} in {name}", DECISION_CHECK)
     return result
 
@@ -129,6 +136,7 @@ def assert_admission_allows(
         name = namespace if isinstance(namespace, str) else namespace.name
         _decision_failed(
             manifest,
+            name,
             f"admission refused {_describe(manifest)} in namespace {name!r} (HTTP {result.status}): {result.message}",
         )
     name = namespace if isinstance(namespace, str) else namespace.name
