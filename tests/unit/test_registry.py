@@ -323,3 +323,9 @@ def test_docs_say_each_checks_kind() -> None:
         assert f"— {check.kind} check," in text
     for kind in CheckKind:
         assert f"- **{kind}**:" in text
+
+
+def test_every_renamed_id_has_its_changelog_line() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for old, new in RENAMED_IDS.items():
+        assert f"- `{old}` -> `{new}` (old name warns, removed in 0.3.0)" in readme
