@@ -22,9 +22,20 @@ def directions(direction: str) -> tuple[Direction, ...]:
     raise NetworkPolicyError(f"direction must be 'ingress', 'egress' or 'both', got {direction!r}")
 
 
+# The last selection's model: the engine runs every network selection check on the same
+# selection, and building the model (and its class index) is most of their cost.
+_last: tuple[tuple[K8sObject, ...], NetworkModel] | None = None
+
+
 def workload_model(objects: Sequence[K8sObject]) -> NetworkModel:
     """The selection's model with one endpoint per workload object (findings are about objects)."""
-    return NetworkModel.from_objects(objects, endpoints="workloads")
+    global _last
+    snapshot = tuple(objects)
+    if _last is not None and len(_last[0]) == len(snapshot) and all(a is b for a, b in zip(_last[0], snapshot)):
+        return _last[1]
+    model = NetworkModel.from_objects(snapshot, endpoints="workloads")
+    _last = (snapshot, model)
+    return model
 
 
 def is_endpoint(obj: K8sObject) -> bool:
