@@ -48,7 +48,7 @@ if TYPE_CHECKING:
         assert_no_wildcard_rules,
         assert_not_cluster_admin,
     )
-    from pytest_k8ssec.asserts.vulnerabilities import ScanReportError, assert_no_vulnerabilities
+    from pytest_k8ssec.asserts.vulnerabilities import assert_no_vulnerabilities
     from pytest_k8ssec.asserts.workloads import (
         assert_capabilities,
         assert_images_from,
@@ -87,6 +87,7 @@ if TYPE_CHECKING:
     from pytest_k8ssec.model.netpol import NetworkModel, NetworkPolicyError, Verdict
     from pytest_k8ssec.model.objects import K8sObject, Provenance
     from pytest_k8ssec.model.rbac import RbacError, RbacModel, UserInfo
+    from pytest_k8ssec.model.scan_reports import ScanReportError
     from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
     from pytest_k8ssec.reporting.network_page import write_network_report
     from pytest_k8ssec.sources.manifests import load, load_file, load_text
@@ -175,6 +176,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "RbacModel",
         "UserInfo",
     ),
+    "pytest_k8ssec.model.scan_reports": ("ScanReportError",),
     "pytest_k8ssec.model.workloads": (
         "PodSpecRef",
         "is_workload",
@@ -205,10 +207,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "load_file",
         "load_text",
     ),
-    "pytest_k8ssec.asserts.vulnerabilities": (
-        "ScanReportError",
-        "assert_no_vulnerabilities",
-    ),
+    "pytest_k8ssec.asserts.vulnerabilities": ("assert_no_vulnerabilities",),
 }
 _HOME: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
 

@@ -5,7 +5,7 @@ semantics over the target's Roles, ClusterRoles and bindings), so the same test 
 and on live clusters. On a live target, ``source="cluster"`` asks the API server itself with a
 SubjectAccessReview (authorization.k8s.io/v1), i.e. every authorizer the server runs (Node, RBAC,
 webhooks), not only RBAC. Risky permissions are judged against the catalog in
-pytest_k8ssec.model.rbac_risks.
+pytest_k8ssec.model.rbac.risks.
 
 Subjects are written as the authenticator names them: ``"system:serviceaccount:<ns>:<name>"``,
 ``"group:<name>"``, ``"system:anonymous"``, or a user name; a ``UserInfo`` (exact groups), an
@@ -30,7 +30,10 @@ from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.model.rbac import (
     ANONYMOUS,
     AUTHENTICATED,
+    CATALOG,
+    KUBEADM_CLUSTER_INFO,
     PRIVILEGED_GROUP,
+    RISKS,
     UNAUTHENTICATED,
     Grant,
     Permission,
@@ -39,25 +42,19 @@ from pytest_k8ssec.model.rbac import (
     RbacModel,
     RbacSubject,
     Request,
+    SubjectHit,
     UserInfo,
+    describe,
+    is_bootstrap,
     request,
     service_account,
+    subject_risks,
     user,
     workload_user,
 )
-from pytest_k8ssec.model.rbac_risks import (
-    CATALOG,
-    KUBEADM_CLUSTER_INFO,
-    RISKS,
-    SubjectHit,
-    describe,
-    is_bootstrap,
-    is_default_binding,
-    is_default_rule,
-    subject_risks,
-)
 from pytest_k8ssec.model.workloads import is_workload
 from pytest_k8ssec.reporting import recording
+from pytest_k8ssec.sources.default_roles import default_roles, is_default_binding, is_default_rule
 
 if TYPE_CHECKING:
     from pytest_k8ssec.sources.cluster import ClusterSource
@@ -296,7 +293,7 @@ def _model_of(rbac_or_objs: RbacView | RbacModel | Iterable[K8sObject], what: st
     if isinstance(rbac_or_objs, (RbacView, RbacModel)):
         return _model(rbac_or_objs)
     # Bindings in manifests refer to the default ClusterRoles without listing them.
-    return RbacModel.from_objects(_objects(rbac_or_objs, what), defaults="latest")
+    return RbacModel.from_objects(_objects(rbac_or_objs, what), defaults=default_roles("latest"))
 
 
 # --- provenance and lines -------------------------------------------------------------------------

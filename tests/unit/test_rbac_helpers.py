@@ -1,4 +1,4 @@
-"""RBAC helpers (pytest_k8ssec.asserts.rbac), the risk catalog (model/rbac_risks.py) and workload permissions."""
+"""RBAC helpers (pytest_k8ssec.asserts.rbac), the risk catalog (model/rbac/risks.py) and workload permissions."""
 
 from __future__ import annotations
 
@@ -18,9 +18,19 @@ from pytest_k8ssec.asserts.rbac import (
 )
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.objects import K8sObject, Provenance
-from pytest_k8ssec.model.rbac import PolicyRule, RbacError, RbacModel, RbacSubject, UserInfo, default_roles
-from pytest_k8ssec.model.rbac_risks import CATALOG, RISKS, is_default_binding, role_risks, subject_risks
+from pytest_k8ssec.model.rbac import (
+    CATALOG,
+    RISKS,
+    PolicyRule,
+    RbacError,
+    RbacModel,
+    RbacSubject,
+    UserInfo,
+    role_risks,
+    subject_risks,
+)
 from pytest_k8ssec.reporting import recording
+from pytest_k8ssec.sources.default_roles import default_roles, is_default_binding
 from pytest_k8ssec.sources.manifests import load_text
 
 GROUP = "rbac.authorization.k8s.io"
@@ -73,7 +83,7 @@ def objects() -> list[K8sObject]:
 
 @pytest.fixture(scope="module")
 def view(objects: list[K8sObject]) -> RbacView:
-    return RbacView(RbacModel.from_objects(objects, defaults="latest"))
+    return RbacView(RbacModel.from_objects(objects, defaults=default_roles("latest")))
 
 
 def workload(spec: dict[str, Any], namespace: str = "shop") -> K8sObject:
@@ -455,7 +465,7 @@ metadata: {name: argo}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
 subjects: [{kind: ServiceAccount, name: argo, namespace: argo}]
 """, source="argo.yaml")  # fmt: skip
-    model = RbacModel.from_objects(objs, defaults="latest")
+    model = RbacModel.from_objects(objs, defaults=default_roles("latest"))
     with pytest.raises(SecurityAssertionError) as info:
         assert_no_risky_permissions(model)
     assert (
@@ -467,7 +477,7 @@ subjects: [{kind: ServiceAccount, name: argo, namespace: argo}]
 
 
 def test_risky_permissions_fail_closed() -> None:
-    empty = RbacModel.from_objects([], defaults="latest")
+    empty = RbacModel.from_objects([], defaults=default_roles("latest"))
     with pytest.raises(SecurityAssertionError, match="no binding names a subject"):
         assert_no_risky_permissions(empty)
     with pytest.raises(SecurityAssertionError, match="no subjects given"):
@@ -496,7 +506,7 @@ subjects:
   - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:masters}
   - {apiGroup: rbac.authorization.k8s.io, kind: User, name: mallory}
 """, source="live.yaml")  # fmt: skip
-    model = RbacModel.from_objects(objs, defaults="latest")
+    model = RbacModel.from_objects(objs, defaults=default_roles("latest"))
     assert is_default_binding(model.bindings[0]) and not is_default_binding(model.bindings[1])
     with pytest.raises(SecurityAssertionError) as info:
         assert_no_risky_permissions(model)

@@ -71,7 +71,7 @@ def test_each_check_module_opens_with_the_standard_it_implements() -> None:
 
 def test_pure_core_imports_neither_pytest_nor_kubernetes() -> None:
     for folder in ("model", "checks", "pss"):
-        for path in (ROOT / "pytest_k8ssec" / folder).glob("*.py"):
+        for path in (ROOT / "pytest_k8ssec" / folder).rglob("*.py"):
             _assert_pure(path)
     _assert_pure(ROOT / "pytest_k8ssec" / "engine.py")
 
