@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         assert_root_filesystem_read_only,
     )
     from pytest_k8ssec.asserts.network import (
+        DirectionName,
         assert_default_deny,
         assert_egress_restricted,
         assert_isolated,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         assert_reachable,
     )
     from pytest_k8ssec.asserts.rbac import (
+        AccessReview,
         RbacView,
         assert_can,
         assert_cannot,
@@ -84,9 +86,29 @@ if TYPE_CHECKING:
     from pytest_k8ssec.model.containers import ContainerRef, containers
     from pytest_k8ssec.model.images import ImageRef, ImageReferenceError, parse_image
     from pytest_k8ssec.model.inventory import Inventory
-    from pytest_k8ssec.model.netpol import NetworkModel, NetworkPolicyError, Verdict
+    from pytest_k8ssec.model.netpol import (
+        Cidr,
+        EndpointSpec,
+        NetworkModel,
+        NetworkPolicy,
+        NetworkPolicyError,
+        Pod,
+        PolicyProblem,
+        ReachabilityMatrix,
+        RuleMatch,
+        SideVerdict,
+        Verdict,
+    )
     from pytest_k8ssec.model.objects import K8sObject, Provenance
-    from pytest_k8ssec.model.rbac import RbacError, RbacModel, UserInfo
+    from pytest_k8ssec.model.rbac import (
+        Grant,
+        Permission,
+        PolicyRule,
+        RbacError,
+        RbacModel,
+        RbacSubject,
+        UserInfo,
+    )
     from pytest_k8ssec.model.scan_reports import ScanReportError
     from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
     from pytest_k8ssec.reporting.network_page import write_network_report
@@ -163,8 +185,16 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ),
     "pytest_k8ssec.model.inventory": ("Inventory",),
     "pytest_k8ssec.model.netpol": (
+        "Cidr",
+        "EndpointSpec",
         "NetworkModel",
+        "NetworkPolicy",
         "NetworkPolicyError",
+        "Pod",
+        "PolicyProblem",
+        "ReachabilityMatrix",
+        "RuleMatch",
+        "SideVerdict",
         "Verdict",
     ),
     "pytest_k8ssec.model.objects": (
@@ -172,8 +202,12 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "Provenance",
     ),
     "pytest_k8ssec.model.rbac": (
+        "Grant",
+        "Permission",
+        "PolicyRule",
         "RbacError",
         "RbacModel",
+        "RbacSubject",
         "UserInfo",
     ),
     "pytest_k8ssec.model.scan_reports": ("ScanReportError",),
@@ -184,6 +218,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ),
     "pytest_k8ssec.reporting.network_page": ("write_network_report",),
     "pytest_k8ssec.asserts.network": (
+        "DirectionName",
         "assert_default_deny",
         "assert_egress_restricted",
         "assert_isolated",
@@ -194,6 +229,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ),
     "pytest_k8ssec.checks.pss": ("evaluate_pod_security",),
     "pytest_k8ssec.asserts.rbac": (
+        "AccessReview",
         "RbacView",
         "assert_can",
         "assert_cannot",
@@ -226,11 +262,16 @@ def __dir__() -> list[str]:
 
 
 __all__ = (
+    "AccessReview",
     "Category",
     "Check",
+    "Cidr",
     "ClusterError",
     "ContainerRef",
+    "DirectionName",
+    "EndpointSpec",
     "Finding",
+    "Grant",
     "ImageRef",
     "ImageReferenceError",
     "Inventory",
@@ -239,17 +280,26 @@ __all__ = (
     "K8sSecWarning",
     "ManifestError",
     "NetworkModel",
+    "NetworkPolicy",
     "NetworkPolicyError",
+    "Permission",
+    "Pod",
     "PodSpecRef",
+    "PolicyProblem",
+    "PolicyRule",
     "Provenance",
     "PssControl",
     "RbacError",
     "RbacModel",
+    "RbacSubject",
     "RbacView",
+    "ReachabilityMatrix",
     "Registry",
+    "RuleMatch",
     "ScanReportError",
     "SecurityAssertionError",
     "Severity",
+    "SideVerdict",
     "UserInfo",
     "Verdict",
     "Violation",
