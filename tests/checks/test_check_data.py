@@ -11,12 +11,17 @@ from __future__ import annotations
 import importlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pytest_k8ssec.checks import BUILTIN_CHECK_MODULES, Check, CheckKind, builtin_registry, module_name
 from pytest_k8ssec.engine import evaluate
+from pytest_k8ssec.errors import SecurityAssertionError
+from pytest_k8ssec.model.netpol import NetworkModel
+from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.model.workloads import is_workload
 from pytest_k8ssec.sources.manifests import load_file
 
 DATA = Path(__file__).parent.parent / "data" / "checks"
@@ -79,3 +84,51 @@ def test_every_check_has_pass_and_fail_data() -> None:
         if check_id not in NO_PASS_WITHOUT_PARAMETERS:
             assert any(n.startswith("pass-") for n in names), f"{check_id} has no pass-* data"
         assert any(n.startswith("fail-") for n in names), f"{check_id} has no fail-* data"
+
+
+def _network_helper(check_id: str) -> Callable[[NetworkModel, list[K8sObject]], None]:
+    # The helper that asks the same question of every workload (or namespace) in the file.
+    from pytest_k8ssec.asserts import network
+
+    def workloads(objs: list[K8sObject]) -> list[K8sObject]:
+        return [o for o in objs if is_workload(o)]
+
+    def default_deny(net: NetworkModel, objs: list[K8sObject]) -> None:
+        for namespace in sorted({o.namespace for o in workloads(objs) if o.namespace}):
+            network.assert_default_deny(net, namespace, direction="ingress")
+
+    helpers: dict[str, Callable[[NetworkModel, list[K8sObject]], None]] = {
+        "network-not-isolated": lambda net, objs: network.assert_isolated(net, workloads(objs), direction="ingress"),
+        "network-egress-unrestricted": lambda net, objs: network.assert_egress_restricted(net, workloads(objs)),
+        "network-policy-ineffective": lambda net, objs: network.assert_network_policies_effective(net),
+        "network-default-deny-missing": default_deny,
+    }
+    return helpers[check_id]
+
+
+NETWORK_SELECTION_CASES = [
+    case
+    for case in _cases()
+    if case.values[0]
+    in {
+        "network-not-isolated",
+        "network-egress-unrestricted",
+        "network-policy-ineffective",
+        "network-default-deny-missing",
+    }
+    and "# configure:" not in case.values[1].read_text()
+]
+
+
+@pytest.mark.parametrize(("check_id", "path"), NETWORK_SELECTION_CASES)
+def test_network_selection_checks_agree_with_their_helpers(check_id: str, path: Path) -> None:
+    # One rule, two entry points: the registry check on the whole file and the helper asked of
+    # every workload in it pass and fail together.
+    objects = load_file(path)
+    check_fails = bool(evaluate([builtin_registry().get(check_id)], objects))
+    try:
+        _network_helper(check_id)(NetworkModel.from_objects(objects, endpoints="workloads"), objects)
+        helper_fails = False
+    except SecurityAssertionError:
+        helper_fails = True
+    assert check_fails == helper_fails == path.name.startswith("fail-")

@@ -180,7 +180,7 @@ def test_the_former_ad_hoc_checks_are_registry_checks_of_the_right_kind() -> Non
         "network-not-isolated": CheckKind.SELECTION,
         "network-default-deny-missing": CheckKind.SELECTION,
         "network-policy-ineffective": CheckKind.SELECTION,
-        "network-egress-unrestricted": CheckKind.REQUIREMENT,
+        "network-egress-unrestricted": CheckKind.SELECTION,
         "network-reachability-unexpected": CheckKind.REQUIREMENT,
         "network-ingress-from-allowed": CheckKind.REQUIREMENT,
         "rbac-access-unexpected": CheckKind.REQUIREMENT,
