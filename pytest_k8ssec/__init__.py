@@ -73,7 +73,7 @@ if TYPE_CHECKING:
         assert_runs_as_non_root,
         assert_seccomp,
     )
-    from pytest_k8ssec.checks import Category, Check, PssControl, Registry, Severity, Violation
+    from pytest_k8ssec.checks import Category, Check, CheckKind, PssControl, Registry, Severity, Violation
     from pytest_k8ssec.checks.pss import evaluate_pod_security
     from pytest_k8ssec.engine import Finding, evaluate
     from pytest_k8ssec.errors import (
@@ -158,6 +158,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "pytest_k8ssec.checks": (
         "Category",
         "Check",
+        "CheckKind",
         "PssControl",
         "Registry",
         "Severity",
@@ -265,6 +266,7 @@ __all__ = (
     "AccessReview",
     "Category",
     "Check",
+    "CheckKind",
     "Cidr",
     "ClusterError",
     "ContainerRef",
