@@ -1,13 +1,23 @@
-"""The package's layout rules that a reader relies on: no import cycle between its modules."""
+"""The package's layout rules that a reader relies on: no import cycle between its modules, and
+the layer table of docs/architecture.md, which IS the rule set.
+
+Each row of that table names rooms (modules or packages of ``pytest_k8ssec``) and the rooms they
+may import at run time (lazy imports count; ``if TYPE_CHECKING:`` imports are annotations only).
+The test reads the table from the page, so the page cannot drift from the code: a new room or a
+new arrow is written down there first.
+"""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "pytest_k8ssec"
+PAGE = ROOT / "docs" / "architecture.md"
+_ROW = re.compile(r"^\|\s*(?P<rooms>`[^|]+`)\s*\|[^|]*\|\s*(?P<allowed>[^|]*)\|\s*$")
 
 
 def _module_name(path: Path) -> str:
@@ -132,31 +142,85 @@ def test_the_cycle_finder_names_one_cycle_per_tangle() -> None:
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-def test_the_model_imports_no_upper_layer() -> None:
-    # The model is the bottom layer: a model module that imported the checks, the engine, the
-    # helpers, the reports, the fixtures or a source would let data flow backwards.
-    upper = ("pytest_k8ssec.checks", "pytest_k8ssec.engine", "pytest_k8ssec.asserts", "pytest_k8ssec.reporting")
-    upper += ("pytest_k8ssec.fixtures", "pytest_k8ssec.sources", "pytest_k8ssec.plugin")
-    graph = import_graph()
-    wrong = sorted(
-        f"{module} imports {target}"
-        for module, targets in graph.items()
-        if module.startswith("pytest_k8ssec.model")
-        for target in targets
-        if target.startswith(upper)
-    )
-    assert not wrong, wrong
+def layer_rules() -> dict[str, set[str]]:
+    """room -> the rooms it may import (``*``: anything), read from the page's layer table."""
+    text = PAGE.read_text(encoding="utf-8")
+    table = text[text.index("<!-- layers -->") : text.index("<!-- /layers -->")]
+    rules: dict[str, set[str]] = {}
+    for line in table.splitlines():
+        match = _ROW.match(line)
+        if match:
+            allowed = set(re.findall(r"`([^`]+)`", match["allowed"]))
+            if "anything" in match["allowed"]:
+                allowed.add("*")
+            for room in re.findall(r"`([^`]+)`", match["rooms"]):
+                rules[f"pytest_k8ssec.{room}"] = {f"pytest_k8ssec.{a}" if a != "*" else a for a in allowed}
+    assert rules, "docs/architecture.md has no layer table between <!-- layers --> markers"
+    return rules
 
 
-def test_model_subpackages_import_neither_pytest_nor_kubernetes() -> None:
-    # test_registry's pure-core test reads model/*.py; the model's subpackages (netpol/) are pure too.
+def _room(module: str, rooms: Iterable[str]) -> str | None:
+    """The most specific room holding ``module`` (``reporting.recording`` before ``reporting``)."""
+    holding = [room for room in rooms if module == room or module.startswith(room + ".")]
+    return max(holding, key=len) if holding else None
+
+
+def test_every_module_belongs_to_a_room_of_the_page() -> None:
+    rooms = layer_rules()
+    homeless = sorted(m for m in import_graph() if m != "pytest_k8ssec" and _room(m, rooms) is None)
+    assert not homeless, f"modules no row of docs/architecture.md's layer table covers: {homeless}"
+
+
+def test_the_package_root_holds_only_the_spine_the_page_names() -> None:
+    at_root = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
+    named = sorted(r.removeprefix("pytest_k8ssec.") for r in layer_rules() if r.count(".") == 1)
+    assert at_root == sorted(n for n in named if (PACKAGE / f"{n}.py").exists())
+    assert len(at_root) <= 8, at_root
+
+
+def test_no_room_imports_what_its_row_does_not_allow() -> None:
+    rules = layer_rules()
+    broken = []
+    for module, targets in sorted(import_graph().items()):
+        mine = _room(module, rules)
+        if mine is None or "*" in rules[mine]:
+            continue
+        for target in sorted(targets):
+            theirs = _room(target, rules)
+            if theirs in (None, mine) or _room(target, rules[mine]) is not None:
+                continue
+            broken.append(f"{module} imports {target} ({theirs}); its row allows {sorted(rules[mine])}")
+    assert not broken, "\n".join(broken)
+
+
+def test_a_forbidden_arrow_is_caught() -> None:
+    # The rule test above must be able to fail: the model may import errors, not the engine.
+    rules = layer_rules()
+    model = _room("pytest_k8ssec.model.objects", rules)
+    assert model == "pytest_k8ssec.model"
+    assert _room("pytest_k8ssec.engine", rules[model]) is None
+    assert _room("pytest_k8ssec.errors", rules[model]) is not None
+
+
+def test_pure_core_imports_neither_pytest_nor_kubernetes() -> None:
+    # Type-only imports count here too: the pure core is readable without either installed.
+    core = [*(PACKAGE / "model").rglob("*.py"), *(PACKAGE / "checks").rglob("*.py"), PACKAGE / "engine.py"]
+    assert len(core) > 60, "the pure-core walk found too few modules: did the layout change?"
     wrong = []
-    for path in (PACKAGE / "model").rglob("*.py"):
-        for node in _imports(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            wrong += [
-                f"{_module_name(path)} imports {n}"
-                for n in names
-                if n.split(".")[0] in ("pytest", "_pytest", "kubernetes")
-            ]
+    for path in core:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                wrong += [
+                    f"{path.name} imports {n}" for n in names if n.split(".")[0] in ("pytest", "_pytest", "kubernetes")
+                ]
     assert not wrong, wrong
+
+
+def test_only_the_cluster_source_imports_the_kubernetes_client() -> None:
+    importers = sorted(
+        _module_name(p)
+        for p in PACKAGE.rglob("*.py")
+        if re.search(r"^\s*(import kubernetes|from kubernetes[ .])", p.read_text(encoding="utf-8"), re.M)
+    )
+    assert importers == ["pytest_k8ssec.sources.cluster"]
