@@ -132,3 +132,31 @@ def test_network_selection_checks_agree_with_their_helpers(check_id: str, path: 
     except SecurityAssertionError:
         helper_fails = True
     assert check_fails == helper_fails == path.name.startswith("fail-")
+
+
+@pytest.mark.parametrize(("check_id", "path"), [c for c in _cases() if c.values[0] == "rbac-cluster-admin-subject"])
+def test_cluster_admin_subjects_agree_with_assert_not_cluster_admin(check_id: str, path: Path) -> None:
+    from pytest_k8ssec.asserts.rbac import assert_not_cluster_admin
+    from pytest_k8ssec.model.rbac import RbacModel
+    from pytest_k8ssec.sources.default_roles import default_roles
+
+    objects = load_file(path)
+    model = RbacModel.from_objects(objects, defaults=default_roles("latest"))
+    reported = {(f.obj.ref, f.path) for f in evaluate([builtin_registry().get(check_id)], objects)}
+    admins = set()
+    for binding in model.bindings:
+        for subject in binding.subjects:
+            try:
+                assert_not_cluster_admin(model, subject)
+            except SecurityAssertionError:
+                admins.add(subject)
+    # Every subject the helper calls cluster-admin is reported on its binding, and nothing else.
+    expected = {
+        (b.obj.ref, f"subjects[{i}]")
+        for b in model.bindings
+        if b.obj is not None and b.kind == "ClusterRoleBinding"
+        for i, s in enumerate(b.subjects)
+        if s in admins
+    }
+    assert reported == expected
+    assert bool(reported) == path.name.startswith("fail-")

@@ -164,7 +164,7 @@ def test_the_former_ad_hoc_checks_are_registry_checks_of_the_right_kind() -> Non
         "network-reachability-unexpected": CheckKind.REQUIREMENT,
         "network-ingress-from-allowed": CheckKind.REQUIREMENT,
         "rbac-access-unexpected": CheckKind.REQUIREMENT,
-        "rbac-cluster-admin-subject": CheckKind.REQUIREMENT,
+        "rbac-cluster-admin-subject": CheckKind.SELECTION,
         "admission-decision-unexpected": CheckKind.REQUIREMENT,
         "pod-security-not-enforced": CheckKind.REQUIREMENT,
         "inpod-process-root": CheckKind.REQUIREMENT,
