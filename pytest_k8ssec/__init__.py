@@ -82,7 +82,7 @@ if TYPE_CHECKING:
         assert_runs_as_non_root,
         assert_seccomp,
     )
-    from pytest_k8ssec.checks import Category, Check, PssControl, Registry, Severity, Violation
+    from pytest_k8ssec.checks import Category, Check, CheckKind, PssControl, Registry, Severity, Violation
     from pytest_k8ssec.checks.pss import Level, Mode, evaluate_pod_security
     from pytest_k8ssec.engine import Finding, evaluate
     from pytest_k8ssec.errors import (
@@ -175,6 +175,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "pytest_k8ssec.checks": (
         "Category",
         "Check",
+        "CheckKind",
         "PssControl",
         "Registry",
         "Severity",
@@ -309,6 +310,7 @@ __all__ = (
     "AdmissionResult",
     "Category",
     "Check",
+    "CheckKind",
     "Cidr",
     "ClusterError",
     "ContainerRef",

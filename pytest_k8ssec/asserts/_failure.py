@@ -8,10 +8,10 @@ looks like, so a failure reads the same whatever domain raised it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Union
+from typing import Any, NoReturn, Union
 
 from pytest_k8ssec.checks import active_registry, builtin_registry
-from pytest_k8ssec.checks._check import Check
+from pytest_k8ssec.checks._check import Check, CheckKind
 from pytest_k8ssec.engine import Finding, evaluate
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.objects import K8sObject, Provenance
@@ -48,7 +48,12 @@ def _objects(objs: Objects) -> list[K8sObject]:
 def _resolve(checks: CheckRef | Iterable[CheckRef]) -> list[Check]:
     refs = [checks] if isinstance(checks, (str, Check)) else list(checks)
     registry = active_registry()
-    return [ref if isinstance(ref, Check) else registry.get(ref) for ref in refs]
+    resolved = [ref if isinstance(ref, Check) else registry.get(ref) for ref in refs]
+    for check in resolved:
+        if check.kind is CheckKind.REQUIREMENT:
+            # Objects alone cannot answer it: nothing would be checked, and that must not pass.
+            raise check.requirement_error()
+    return resolved
 
 
 def format_findings(title: str, findings: Sequence[Finding]) -> str:
@@ -173,3 +178,26 @@ def _named(check_ids: Sequence[str], objs: Objects) -> None:
     __tracebackhide__ = True
     checks = [builtin_registry().get(i) for i in check_ids]
     _run(", ".join(check_ids), checks, objs)
+
+
+def _check(check_id: str) -> Check:
+    """A helper's own check: the registry record (the active registry, so a plugin sees its id)."""
+    return active_registry().get(check_id)
+
+
+def _record_pass(title: str, check: Check, objects: int = 1) -> None:
+    """Record a helper's passing verdict for the reports (requirement helpers that judge no objects)."""
+    recording.record(title, [check], objects, [])
+
+
+def _fail(
+    title: str, check: Check, lines: Sequence[str] = (), findings: Sequence[Finding] = (), objects: int = 1
+) -> NoReturn:
+    """Record ``check`` as failed and raise: the message is ``title`` (one line) then ``lines``.
+
+    For helpers whose verdict is not a list of object findings (a dry-run, an in-pod probe, an
+    access question); ``findings`` are attached when the failure is about objects.
+    """
+    __tracebackhide__ = True
+    recording.record(title, [check], objects, findings, failed=[check])
+    raise SecurityAssertionError("\n".join([title, *lines]), findings)

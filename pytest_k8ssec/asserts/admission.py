@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from pytest_k8ssec._deprecation import keyword_only
+from pytest_k8ssec.asserts._failure import _check, _fail, _record_pass
+from pytest_k8ssec.checks._check import Violation
+from pytest_k8ssec.engine import Finding
 from pytest_k8ssec.errors import ClusterError, SecurityAssertionError
 from pytest_k8ssec.model.credentials import scrub, sensitive_values
-from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.model.objects import K8sObject, Provenance
 
 if TYPE_CHECKING:
     from pytest_k8ssec.checks.pss import Level
@@ -78,6 +81,20 @@ def dry_run(namespace: K8sNamespace | str, manifest: Manifest, *, cluster: K8sCl
     return AdmissionResult(status, scrub(str(body.get("message", "")), sensitive_values(_raw(manifest))))
 
 
+DECISION_CHECK: Final = _check("admission-decision-unexpected")
+ENFORCED_CHECK: Final = _check("pod-security-not-enforced")
+
+
+def _decision_failed(manifest: Manifest, namespace: str, message: str) -> NoReturn:
+    # The finding is about the object as it was sent (into ``namespace``): the reports name it.
+    __tracebackhide__ = True
+    raw = _raw(manifest)
+    sent = {**raw, "metadata": {**(raw.get("metadata") or {}), "namespace": namespace}}
+    provenance = manifest.provenance if isinstance(manifest, K8sObject) else Provenance("<dict>")
+    finding = Finding(DECISION_CHECK, K8sObject(sent, provenance), Violation("", message))
+    _fail(message, DECISION_CHECK, findings=[finding])
+
+
 def _describe(manifest: Manifest) -> str:
     raw = _raw(manifest)
     return f"{raw.get('kind')} {(raw.get('metadata') or {}).get('name')}"
@@ -91,18 +108,23 @@ def assert_admission_rejects(
     result = dry_run(namespace, manifest, cluster=cluster)
     name = namespace if isinstance(namespace, str) else namespace.name
     if result.admitted:
-        raise SecurityAssertionError(
-            f"admission accepted {_describe(manifest)} in namespace {name!r} (dry-run); it should refuse it"
+        _decision_failed(
+            manifest,
+            name,
+            f"admission accepted {_describe(manifest)} in namespace {name!r} (dry-run); it should refuse it",
         )
     if not result.denied:
-        raise SecurityAssertionError(
+        _decision_failed(
+            manifest,
+            name,
             f"{_describe(manifest)} in namespace {name!r} failed with HTTP {result.status} before admission "
-            f"could judge it (not a policy decision): {result.message}"
+            f"could judge it (not a policy decision): {result.message}",
         )
     if reason is not None and reason not in result.message:
-        raise SecurityAssertionError(
-            f"admission refused {_describe(manifest)} but not for {reason!r}: {result.message}"
+        _decision_failed(
+            manifest, name, f"admission refused {_describe(manifest)} but not for {reason!r}: {result.message}"
         )
+    _record_pass(f"admission rejects {_describe(manifest)} in {name}", DECISION_CHECK)
     return result
 
 
@@ -114,9 +136,13 @@ def assert_admission_allows(
     result = dry_run(namespace, manifest, cluster=cluster)
     if not result.admitted:
         name = namespace if isinstance(namespace, str) else namespace.name
-        raise SecurityAssertionError(
-            f"admission refused {_describe(manifest)} in namespace {name!r} (HTTP {result.status}): {result.message}"
+        _decision_failed(
+            manifest,
+            name,
+            f"admission refused {_describe(manifest)} in namespace {name!r} (HTTP {result.status}): {result.message}",
         )
+    name = namespace if isinstance(namespace, str) else namespace.name
+    _record_pass(f"admission allows {_describe(manifest)} in {name}", DECISION_CHECK)
     return result
 
 
@@ -226,9 +252,13 @@ def assert_pod_security_enforced(
         elif not result.denied:
             problems.append(f"{probe}: HTTP {result.status} before admission judged it: {result.message}")
     if problems:
-        raise SecurityAssertionError(
+        _fail(
             f"pod-security {level}: namespace {name!r} does not enforce it ({len(problems)} of "
-            f"{len(PROBES[level]) + 1} probes)\n"
-            + "\n".join(f"  - {p}" for p in problems)
-            + f"\n  fix: label the namespace pod-security.kubernetes.io/enforce={level} (or enforce it with your policy engine)."
+            f"{len(PROBES[level]) + 1} probes)",
+            ENFORCED_CHECK,
+            [
+                *(f"  - {p}" for p in problems),
+                f"  fix: label the namespace pod-security.kubernetes.io/enforce={level} (or enforce it with your policy engine).",
+            ],
         )
+    _record_pass(f"pod-security {level} enforced in {name}", ENFORCED_CHECK)

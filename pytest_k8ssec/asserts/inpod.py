@@ -15,10 +15,16 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from pytest_k8ssec._deprecation import keyword_only, renamed
-from pytest_k8ssec.errors import SecurityAssertionError
+from pytest_k8ssec.asserts._failure import _check, _fail, _record_pass
+from pytest_k8ssec.checks._check import Check
 
 PACKAGE_MANAGERS: Final = ("apt", "apt-get", "dpkg", "apk", "yum", "dnf", "microdnf", "rpm", "zypper", "pip", "pip3")
 SHELLS: Final = ("bash", "zsh", "ash", "dash", "ksh", "csh", "tcsh", "fish")
+
+ROOT_PROCESS_CHECK: Final = _check("in-pod-process-root")
+WRITABLE_ROOT_CHECK: Final = _check("in-pod-root-filesystem-writable")
+PACKAGE_MANAGER_CHECK: Final = _check("in-pod-package-manager-present")
+SHELL_CHECK: Final = _check("in-pod-shell-present")
 
 
 def _where(host: Any) -> str:
@@ -38,15 +44,19 @@ def assert_in_pod_runs_as_non_root(host: Any, *, pid: int = 1) -> None:
     __tracebackhide__ = True
     status = host.file(f"/proc/{pid}/status")
     if not status.exists:
-        raise SecurityAssertionError(f"{_where(host)}: /proc/{pid}/status is not readable; cannot tell the user")
+        _fail(f"{_where(host)}: /proc/{pid}/status is not readable; cannot tell the user", ROOT_PROCESS_CHECK)
     uids = next((line.split()[1:3] for line in status.content_string.splitlines() if line.startswith("Uid:")), None)
     if not uids:
-        raise SecurityAssertionError(f"{_where(host)}: /proc/{pid}/status has no Uid line")
+        _fail(f"{_where(host)}: /proc/{pid}/status has no Uid line", ROOT_PROCESS_CHECK)
     if "0" in uids:
-        raise SecurityAssertionError(
-            f"{_where(host)}: process {pid} runs as root (real/effective UID {uids[0]}/{uids[1]})\n"
-            "  fix: set securityContext.runAsNonRoot: true and a non-zero runAsUser, or a non-root USER in the image."
+        _fail(
+            f"{_where(host)}: process {pid} runs as root (real/effective UID {uids[0]}/{uids[1]})",
+            ROOT_PROCESS_CHECK,
+            [
+                "  fix: set securityContext.runAsNonRoot: true and a non-zero runAsUser, or a non-root USER in the image."
+            ],
         )
+    _record_pass(f"{_where(host)}: process {pid} not root", ROOT_PROCESS_CHECK)
 
 
 def assert_in_pod_read_only_root_filesystem(host: Any) -> None:
@@ -54,10 +64,14 @@ def assert_in_pod_read_only_root_filesystem(host: Any) -> None:
     __tracebackhide__ = True
     options = host.mount_point("/").options
     if "ro" not in options:
-        raise SecurityAssertionError(
-            f"{_where(host)}: / is mounted {','.join(options)} (not ro)\n"
-            "  fix: set securityContext.readOnlyRootFilesystem: true and mount emptyDir volumes where the app writes."
+        _fail(
+            f"{_where(host)}: / is mounted {','.join(options)} (not ro)",
+            WRITABLE_ROOT_CHECK,
+            [
+                "  fix: set securityContext.readOnlyRootFilesystem: true and mount emptyDir volumes where the app writes."
+            ],
         )
+    _record_pass(f"{_where(host)}: / read-only", WRITABLE_ROOT_CHECK)
 
 
 @keyword_only("tools")
@@ -67,6 +81,7 @@ def assert_in_pod_no_package_manager(host: Any, *, tools: Iterable[str] = PACKAG
     _assert_absent(
         host,
         tools,
+        PACKAGE_MANAGER_CHECK,
         "package manager",
         "build from a minimal or distroless base image, or remove the package manager in the last stage.",
     )
@@ -76,14 +91,17 @@ def assert_in_pod_no_package_manager(host: Any, *, tools: Iterable[str] = PACKAG
 def assert_in_pod_no_shell(host: Any, *, shells: Iterable[str] = SHELLS) -> None:
     """Assert the image ships none of the interactive ``shells`` (beyond the ``/bin/sh`` the exec backend needs)."""
     __tracebackhide__ = True
-    _assert_absent(host, shells, "shell", "build from a distroless base image (then test from outside the container).")
+    _assert_absent(
+        host, shells, SHELL_CHECK, "shell", "build from a distroless base image (then test from outside the container)."
+    )
 
 
-def _assert_absent(host: Any, names: Iterable[str], what: str, fix: str) -> None:
+def _assert_absent(host: Any, names: Iterable[str], check: Check, what: str, fix: str) -> None:
     __tracebackhide__ = True
     found = [f"{name} ({path})" for name in names if (path := _which(host, name))]
     if found:
-        raise SecurityAssertionError(f"{_where(host)}: {what}s present: {', '.join(found)}\n  fix: {fix}")
+        _fail(f"{_where(host)}: {what}s present: {', '.join(found)}", check, [f"  fix: {fix}"])
+    _record_pass(f"{_where(host)}: no {what}", check)
 
 
 def _which(host: Any, name: str) -> str | None:

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Literal
 
 from pytest_k8ssec._deprecation import keyword_only
-from pytest_k8ssec.asserts._failure import format_lines
-from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.asserts._failure import _check, format_lines
+from pytest_k8ssec.checks._check import Check, Violation
 from pytest_k8ssec.engine import Finding
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.netpol import (
@@ -47,56 +47,13 @@ from pytest_k8ssec.reporting import recording
 DirectionName = Literal["ingress", "egress", "both"]
 
 
-def _check(check_id: str, title: str, summary: str, remediation: str, severity: Severity = Severity.HIGH) -> Check:
-    return Check(
-        id=check_id,
-        title=title,
-        summary=summary,
-        remediation=remediation,
-        category=Category.NETWORK,
-        severity=severity,
-        evaluate=lambda obj: (),
-        targets=frozenset({"NetworkPolicy"}),
-    )
-
-
-REACHABILITY_CHECK: Final = _check(
-    "network-reachability",
-    "Network reachability requirement",
-    "A connection must be allowed or denied as the test requires.",
-    "Change the NetworkPolicies the failure names so that they allow or deny the connection.",
-)
-ISOLATION_CHECK: Final = _check(
-    "network-isolation",
-    "Workload isolated by NetworkPolicy",
-    "A workload must be selected by a NetworkPolicy for the direction the test names.",
-    "Add a NetworkPolicy whose podSelector selects the workload with that policyType.",
-)
-DEFAULT_DENY_CHECK: Final = _check(
-    "network-default-deny",
-    "Namespace default-deny NetworkPolicy",
-    "A namespace must have a default-deny NetworkPolicy for the direction the test names.",
-    "Add a NetworkPolicy with podSelector: {}, the policyType and no rules in that direction to the namespace.",
-)
-INGRESS_FROM_CHECK: Final = _check(
-    "network-ingress-from",
-    "No ingress from an address range",
-    "A workload must accept no connection from the address range the test names, on any port.",
-    "Remove or narrow the ingress rules (ipBlock, or rules without from) that admit the range.",
-)
-EGRESS_CHECK: Final = _check(
-    "network-egress-restricted",
-    "Egress restricted",
-    "A workload must be isolated for egress and reach no internet address on any port.",
-    "Select the workload with an Egress NetworkPolicy whose rules name in-cluster peers or private ranges only.",
-)
-EFFECTIVE_CHECK: Final = _check(
-    "network-policy-effective",
-    "NetworkPolicy selects something",
-    "Every NetworkPolicy must select a pod and every peer must match a namespace and a pod.",
-    "Fix the selector (labels, namespace labels) or delete the policy or peer.",
-    Severity.MEDIUM,
-)
+# The helpers' checks are registry records (docs/checks.md); each helper reports under its own.
+REACHABILITY_CHECK: Final = _check("network-reachability-unexpected")
+ISOLATION_CHECK: Final = _check("network-not-isolated")
+DEFAULT_DENY_CHECK: Final = _check("network-default-deny-missing")
+INGRESS_FROM_CHECK: Final = _check("network-ingress-from-allowed")
+EGRESS_CHECK: Final = _check("network-egress-unrestricted")
+EFFECTIVE_CHECK: Final = _check("network-policy-ineffective")
 
 
 # --- arguments ------------------------------------------------------------------------------------
@@ -216,7 +173,7 @@ def _endpoint_finding(check: Check, endpoint: Endpoint, message: str) -> list[Fi
 def _fail(check: Check, title: str, lines: list[str], findings: Sequence[Finding], objects: int) -> None:
     __tracebackhide__ = True
     unique = list({(f.check.id, f.obj.ref, f.path, f.message): f for f in findings}.values())
-    recording.record(check.id, [check], objects, unique)
+    recording.record(check.id, [check], objects, unique, failed=[check])
     raise SecurityAssertionError(format_lines(title, lines), unique)
 
 
@@ -407,7 +364,7 @@ def assert_default_deny(net: NetworkModel, namespace: str, *, direction: Directi
     if not members:
         known = sorted({pod.namespace for pod in model.pods})
         raise SecurityAssertionError(
-            f"network-default-deny: namespace {namespace!r} has no pods or workloads in the model; nothing was checked "
+            f"{DEFAULT_DENY_CHECK.id}: namespace {namespace!r} has no pods or workloads in the model; nothing was checked "
             f"(namespaces with endpoints: {', '.join(known[:20]) or 'none'})"
         )
     policies = [p for p in model.policies if p.namespace == namespace]
@@ -451,7 +408,7 @@ def assert_default_deny(net: NetworkModel, namespace: str, *, direction: Directi
     if missing:
         _fail(
             DEFAULT_DENY_CHECK,
-            f"network-default-deny: namespace {namespace} has no default-deny {' and '.join(missing)} policy",
+            f"{DEFAULT_DENY_CHECK.id}: namespace {namespace} has no default-deny {' and '.join(missing)} policy",
             [*lines, f"  fix: {DEFAULT_DENY_CHECK.remediation}"],
             findings,
             len(members),
@@ -499,7 +456,7 @@ def assert_isolated(
     if lines:
         _fail(
             ISOLATION_CHECK,
-            f"network-isolation: {len(lines)} of {len(pods) * len(wanted)} (endpoint, direction) pairs are not isolated",
+            f"{ISOLATION_CHECK.id}: {len(lines)} of {len(pods) * len(wanted)} (endpoint, direction) pairs are not isolated",
             [*lines, f"  fix: {ISOLATION_CHECK.remediation}"],
             findings,
             len(pods),
@@ -552,7 +509,7 @@ def assert_no_ingress_from(
         count = sum(1 for line in lines if line.startswith("  - "))
         _fail(
             INGRESS_FROM_CHECK,
-            f"network-ingress-from: {ranges_text} can reach {count} (workload, port set) of {len(pods)} workload(s)",
+            f"{INGRESS_FROM_CHECK.id}: {ranges_text} can reach {count} (workload, port set) of {len(pods)} workload(s)",
             lines,
             findings,
             len(pods),
@@ -616,7 +573,7 @@ def assert_egress_restricted(
     if lines:
         _fail(
             EGRESS_CHECK,
-            f"network-egress-restricted: {len(failing)} of {len(pods)} workload(s) can reach the internet or are not egress-isolated",
+            f"{EGRESS_CHECK.id}: {len(failing)} of {len(pods)} workload(s) can reach the internet or are not egress-isolated",
             [*lines, f"  fix: {EGRESS_CHECK.remediation}"],
             findings,
             len(pods),
@@ -651,7 +608,7 @@ def assert_network_policies_effective(net: NetworkModel, *, allow: Iterable[str]
     for ref in accepted:
         model.policy(ref)
     if not model.policies:
-        raise SecurityAssertionError("network-policy-effective: the target has no NetworkPolicy; nothing was checked")
+        raise SecurityAssertionError(f"{EFFECTIVE_CHECK.id}: the target has no NetworkPolicy; nothing was checked")
     problems = [p for p in model.lint() if p.policy.ref not in accepted]
     if problems:
         findings = [
@@ -661,7 +618,7 @@ def assert_network_policies_effective(net: NetworkModel, *, allow: Iterable[str]
         ]
         _fail(
             EFFECTIVE_CHECK,
-            f"network-policy-effective: {len(problems)} problem(s) in {len({p.policy.ref for p in problems})} of {len(model.policies)} NetworkPolicies",
+            f"{EFFECTIVE_CHECK.id}: {len(problems)} problem(s) in {len({p.policy.ref for p in problems})} of {len(model.policies)} NetworkPolicies",
             [f"  - {problem}" for problem in problems] + [f"  fix: {EFFECTIVE_CHECK.remediation}"],
             findings,
             len(model.policies),

@@ -10,14 +10,12 @@ from collections.abc import Callable, Iterable, Sequence
 
 from pytest_k8ssec._deprecation import keyword_only
 from pytest_k8ssec.asserts._failure import Objects, _objects, _run, format_findings
-from pytest_k8ssec.checks import builtin_registry
-from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks import builtin_registry, namespace_pod_security_too_weak
+from pytest_k8ssec.checks._check import Check
 from pytest_k8ssec.checks.pss import (
-    LABEL_PREFIX,
     MODES,
     Level,
     Mode,
-    compare_levels,
     evaluate_pod_security,
     namespace_policy,
     parse_level,
@@ -101,43 +99,6 @@ def assert_pod_security(objs: Objects, *, level: Level = "restricted", version: 
         raise SecurityAssertionError(format_findings(title, findings), findings)
 
 
-def _namespace_check(level: str, mode: str) -> Check:
-    key = LABEL_PREFIX + mode
-
-    def evaluate_namespace(obj: K8sObject) -> list[Violation]:
-        policy = namespace_policy(obj)
-        declared = policy.mode(mode)
-        label = f'metadata.labels["{key}"]'
-        errors = [e for e in policy.errors if f"[{key}]" in e]
-        if errors:
-            return [Violation(label, f"{'; '.join(errors)} (the admission applies {declared.level})")]
-        if key not in obj.labels:
-            return [
-                Violation(
-                    label,
-                    f'namespace "{obj.name}" sets no {key} label, so {mode} is {declared} (the admission '
-                    f'default); want at least "{level}"',
-                )
-            ]
-        if compare_levels(declared.level, level) < 0:
-            return [
-                Violation(label, f'namespace "{obj.name}" {mode}s PodSecurity "{declared}"; want at least "{level}"')
-            ]
-        return []
-
-    return Check(
-        id="namespace-pod-security",
-        title="Namespace Pod Security level",
-        summary=f"Namespaces must {mode} Pod Security level {level} or stricter.",
-        remediation=f"Label the namespace {key}={level} (and pin {key}-version if you need a fixed policy).",
-        category=Category.PRIVILEGES,
-        severity=Severity.HIGH,
-        evaluate=evaluate_namespace,
-        targets=frozenset({"Namespace"}),
-        references=("https://kubernetes.io/docs/concepts/security/pod-security-admission/",),
-    )
-
-
 @keyword_only("level", "mode")
 def assert_namespace_pod_security(ns: Objects, *, level: Level = "restricted", mode: Mode = "enforce") -> None:
     """Assert Namespace objects declare Pod Security ``level`` (or stricter) for ``mode``.
@@ -156,7 +117,7 @@ def assert_namespace_pod_security(ns: Objects, *, level: Level = "restricted", m
     parse_level(level)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    _run(f"namespace pod-security {mode}>={level}", [_namespace_check(level, mode)], ns)
+    _run(f"namespace pod-security {mode}>={level}", [namespace_pod_security_too_weak.configure(level, mode)], ns)
 
 
 @keyword_only("namespace")

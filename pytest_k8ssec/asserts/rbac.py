@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Union
 
 from pytest_k8ssec._deprecation import keyword_only, warn
-from pytest_k8ssec.asserts._failure import format_findings, format_lines
+from pytest_k8ssec.asserts._failure import _check, format_findings, format_lines
 from pytest_k8ssec.checks import builtin_registry
-from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks._check import Check, Violation
 from pytest_k8ssec.engine import Finding
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.objects import K8sObject, Provenance
@@ -71,27 +71,9 @@ _GROUP_NAMES: Final = frozenset(
 )
 _OTHER_NOTATION: Final = re.compile(r"^(serviceaccounts?|sa|user|users|group|groups)[/:]", re.IGNORECASE)
 
-ACCESS_CHECK: Final = Check(
-    id="rbac-access",
-    title="RBAC access requirement",
-    summary="A subject's access must be what the test requires.",
-    remediation="Change the bindings (or roles) that grant or deny the access, as the failure names them.",
-    category=Category.RBAC,
-    severity=Severity.HIGH,
-    evaluate=lambda obj: (),
-    targets=frozenset({"RoleBinding", "ClusterRoleBinding"}),
-)
-CLUSTER_ADMIN_CHECK: Final = Check(
-    id="rbac-cluster-admin",
-    title="Subject is cluster-admin",
-    summary="The subject must not hold every verb on every resource cluster-wide.",
-    remediation="Bind a role that grants only what the subject needs instead of cluster-admin (or a role with '*' on '*').",
-    category=Category.RBAC,
-    severity=Severity.CRITICAL,
-    evaluate=lambda obj: (),
-    targets=frozenset({"RoleBinding", "ClusterRoleBinding"}),
-    controls=("CIS v1.12 5.1.1",),
-)
+# The helpers' checks are registry records (docs/checks.md); each helper reports under its own.
+ACCESS_CHECK: Final = _check("rbac-access-unexpected")
+CLUSTER_ADMIN_CHECK: Final = _check("rbac-cluster-admin-subject")
 
 
 # --- subjects -----------------------------------------------------------------------------------
@@ -357,7 +339,7 @@ def _finding(
 
 def _fail(title: str, lines: list[str], findings: Sequence[Finding], checks: Sequence[Check], objects: int) -> None:
     __tracebackhide__ = True
-    recording.record(title, checks, objects, findings)
+    recording.record(title, checks, objects, findings, failed=checks)
     raise SecurityAssertionError(format_lines(title, lines), findings)
 
 

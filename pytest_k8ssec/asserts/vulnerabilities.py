@@ -12,8 +12,8 @@ from typing import Any, Union
 
 from pytest_k8ssec._deprecation import keyword_only
 from pytest_k8ssec.asserts._failure import Objects, _objects, format_findings
-from pytest_k8ssec.checks import builtin_registry
-from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation
+from pytest_k8ssec.checks import builtin_registry, image_vulnerable
+from pytest_k8ssec.checks._check import Violation
 from pytest_k8ssec.engine import evaluate
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.containers import ContainerRef, containers
@@ -77,22 +77,6 @@ class _Ignored:
     image: str
     vulnerability: Vulnerability
     key: str
-
-
-def _check(evaluate_obj: Evaluate, min_severity: str) -> Check:
-    return Check(
-        id="image-vulnerabilities",
-        title="Image vulnerabilities",
-        summary=f"Images must have a scan report and no vulnerability of severity {min_severity} or above.",
-        remediation=(
-            "Rebuild or upgrade the image to the fixed package versions, scan every image the "
-            "workloads run, or ignore a vulnerability that does not apply with its reason."
-        ),
-        category=Category.IMAGES,
-        severity=Severity.HIGH,
-        evaluate=evaluate_obj,
-        references=("https://trivy.dev/latest/docs/configuration/reporting/", "https://github.com/anchore/grype"),
-    )
 
 
 class _Judge:
@@ -227,7 +211,7 @@ def assert_no_vulnerabilities(
     __tracebackhide__ = True
     threshold = parse_min_severity(min_severity)
     ignores = parse_allow(allow)
-    title = f"image-vulnerabilities {threshold} or above"
+    title = f"{image_vulnerable.ID} {threshold} or above"
     objects = _objects(objs)
     workloads = [obj for obj in objects if is_workload(obj)]
     if not workloads:
@@ -241,7 +225,7 @@ def assert_no_vulnerabilities(
         )
     reports = load_reports(report)
     judge = _Judge(reports, _RANK[threshold], ignores)
-    check = _check(judge.evaluate, threshold)
+    check = image_vulnerable.configure(judge.evaluate, threshold)
     # A malformed workload must not pass a gate that could not read it (fail closed).
     schema = builtin_registry().get("malformed-object")
     findings = evaluate([schema, check], workloads)

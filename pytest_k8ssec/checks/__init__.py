@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable, Iterator
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec import _deprecation
+from pytest_k8ssec.checks._check import Category, Check, CheckKind, PssControl, Severity, Violation
 
 BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "malformed_object",
@@ -69,7 +70,38 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "pss.check_seccomp_profile_restricted",
     "pss.check_capabilities_restricted",
     "pss.check_proc_mount_restricted",
+    "namespace_pod_security_too_weak",
+    "image_vulnerable",
+    "network_not_isolated",
+    "network_default_deny_missing",
+    "network_egress_unrestricted",
+    "network_policy_ineffective",
+    "network_reachability_unexpected",
+    "network_ingress_from_allowed",
+    "rbac_cluster_admin_subject",
+    "rbac_access_unexpected",
+    "admission_decision_unexpected",
+    "pod_security_not_enforced",
+    "in_pod_process_root",
+    "in_pod_root_filesystem_writable",
+    "in_pod_package_manager_present",
+    "in_pod_shell_present",
 )
+
+#: Check ids renamed in 0.2.0 (old -> new): ``Registry.get`` resolves an old id to its check with a
+#: DeprecationWarning for one release. Every rename adds its line here, nowhere else.
+RENAMED_IDS: dict[str, str] = {
+    "namespace-pod-security": "namespace-pod-security-too-weak",
+    "image-vulnerabilities": "image-vulnerable",
+    "network-isolation": "network-not-isolated",
+    "network-default-deny": "network-default-deny-missing",
+    "network-egress-restricted": "network-egress-unrestricted",
+    "network-policy-effective": "network-policy-ineffective",
+    "network-reachability": "network-reachability-unexpected",
+    "network-ingress-from": "network-ingress-from-allowed",
+    "rbac-cluster-admin": "rbac-cluster-admin-subject",
+    "rbac-access": "rbac-access-unexpected",
+}
 
 
 def module_name(entry: str) -> str:
@@ -101,7 +133,15 @@ class Registry:
         self._checks[check.id] = check
 
     def get(self, check_id: str) -> Check:
-        """The check with this id; ``KeyError`` names the known ids when there is none."""
+        """The check with this id; ``KeyError`` names the known ids when there is none.
+
+        An id renamed in ``RENAMED_IDS`` resolves to its new check with a DeprecationWarning
+        (unless a check of the old id itself was added, e.g. by a plugin).
+        """
+        if check_id not in self._checks and check_id in RENAMED_IDS:
+            new = RENAMED_IDS[check_id]
+            _deprecation.warn(f"check id {check_id!r}", f"{new!r}")
+            check_id = new
         try:
             return self._checks[check_id]
         except KeyError:
@@ -143,8 +183,10 @@ def set_active_registry(registry: Registry | None) -> None:
 
 __all__ = (
     "BUILTIN_CHECK_MODULES",
+    "RENAMED_IDS",
     "Category",
     "Check",
+    "CheckKind",
     "PssControl",
     "Registry",
     "Severity",

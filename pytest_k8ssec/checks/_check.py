@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pytest_k8ssec.model.objects import K8sObject
@@ -62,15 +62,55 @@ class PssControl:
     since: str
 
 
+class CheckKind(str, enum.Enum):
+    """What a check needs to reach a verdict (the docs say it per check)."""
+
+    #: ``evaluate(obj)`` judges each object on its own.
+    OBJECT = "object"
+    #: ``evaluate_selection(objects)`` judges the objects it targets given the whole selection
+    #: (a model built from all of them: NetworkPolicies for isolation, bindings and roles for RBAC).
+    SELECTION = "selection"
+    #: The verdict answers the test's own question (who may do what, which connection, which
+    #: dry-run, which container): only the helpers named in ``helpers`` can ask it.
+    REQUIREMENT = "requirement"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 Evaluate = Callable[[K8sObject], Iterable[Violation]]
+#: Judges a whole selection; yields each violation with the object it is about (one of the input).
+EvaluateSelection = Callable[[Sequence[K8sObject]], Iterable[tuple[K8sObject, Violation]]]
+
+
+def _unset(obj: K8sObject) -> Iterable[Violation]:
+    # Sentinel default of Check.evaluate: __post_init__ replaces it according to the kind.
+    raise AssertionError("unreachable: Check.__post_init__ replaces the unset evaluate")
+
+
+def _requirement_error(check_id: str, helpers: tuple[str, ...]) -> TypeError:
+    names = " or ".join(f"{name}()" for name in helpers) or "its assertion helper"
+    return TypeError(
+        f"{check_id} is a requirement check: its verdict answers a question the test asks; "
+        f"call {names} instead of running it on objects"
+    )
 
 
 @dataclass(frozen=True)
 class Check:
-    """A security check: stable id, human text, metadata, and a pure ``evaluate(obj)``.
+    """A security check: stable id, human text, metadata, and a pure evaluation.
 
     ``targets`` is ``None`` for "any workload" (an object with a pod spec), otherwise the kinds
-    the check applies to.
+    the check applies to (and, for a selection check, the kinds it reports on).
+
+    The kind follows from what the record is given (see ``CheckKind``): ``evaluate_selection``
+    makes a selection check (its ``evaluate(obj)`` judges the selection of that one object);
+    neither evaluator makes a requirement check (``evaluate`` raises ``TypeError`` naming
+    ``helpers``, and its ``targets`` are empty: it applies to no object, so the engine never runs
+    it on its own).
+    ``parameters`` documents the defaults a parameterised check's evaluation uses; a helper runs
+    another variant as ``dataclasses.replace(check, ...)`` of the registry record (the module's
+    ``configure(...)`` where it has one), so the id and texts stay the record's.
     """
 
     id: str
@@ -79,20 +119,67 @@ class Check:
     remediation: str
     category: Category
     severity: Severity
-    evaluate: Evaluate = field(repr=False, compare=False)
+    evaluate: Evaluate = field(default=_unset, repr=False, compare=False)
     targets: frozenset[str] | None = None
     controls: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     pss: PssControl | None = None
+    evaluate_selection: EvaluateSelection | None = field(default=None, repr=False, compare=False)
+    #: The assertion helpers that run this check (for a requirement check: the only way to run it).
+    helpers: tuple[str, ...] = ()
+    #: Default parameters of a parameterised check, as (name, value) pairs shown in the docs.
+    parameters: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
             raise ValueError(f"check id {self.id!r} is not kebab-case")
         if not self.remediation.endswith("."):
             raise ValueError(f"remediation of {self.id} must be a sentence ending with a period")
+        # A derived evaluate is re-derived, so dataclasses.replace(check, ...) keeps it in step.
+        if self.evaluate is _unset or getattr(self.evaluate, "_k8ssec_derived", False):
+            object.__setattr__(self, "evaluate", self._derived_evaluate())
+        elif self.evaluate_selection is not None:
+            raise ValueError(f"check {self.id} gives both evaluate and evaluate_selection; give one")
+        if self.kind is CheckKind.REQUIREMENT:
+            if not self.helpers:
+                raise ValueError(f"requirement check {self.id} must name the helpers that run it")
+            if self.targets != frozenset():
+                # applies_to stays one cheap comparison in the engine's inner loop.
+                raise ValueError(f"requirement check {self.id} judges no object alone: give targets=frozenset()")
+
+    @property
+    def kind(self) -> CheckKind:
+        """What the check needs to reach a verdict."""
+        if self.evaluate_selection is not None:
+            return CheckKind.SELECTION
+        if getattr(self.evaluate, "_k8ssec_requirement", False):
+            return CheckKind.REQUIREMENT
+        return CheckKind.OBJECT
+
+    def _derived_evaluate(self) -> Evaluate:
+        selection = self.evaluate_selection
+        if selection is not None:
+
+            def evaluate_alone(obj: K8sObject) -> list[Violation]:
+                return [violation for subject, violation in selection([obj]) if subject is obj]
+
+            evaluate_alone._k8ssec_derived = True  # type: ignore[attr-defined]
+            return evaluate_alone
+        check_id, helpers = self.id, self.helpers
+
+        def refuse(obj: K8sObject) -> Iterable[Violation]:
+            raise _requirement_error(check_id, helpers)
+
+        refuse._k8ssec_derived = True  # type: ignore[attr-defined]
+        refuse._k8ssec_requirement = True  # type: ignore[attr-defined]
+        return refuse
+
+    def requirement_error(self) -> TypeError:
+        """The error for running a requirement check without its question (names its helpers)."""
+        return _requirement_error(self.id, self.helpers)
 
     def applies_to(self, obj: K8sObject) -> bool:
-        """True when this check judges objects of ``obj``'s kind."""
+        """True when this check judges objects of ``obj``'s kind (a requirement check judges none alone)."""
         if self.targets is None:
             return is_workload(obj)
         return obj.kind in self.targets

@@ -19,6 +19,17 @@ Every check runs on every workload kind (Pod, Deployment, StatefulSet, DaemonSet
 ReplicationController, Job, CronJob, PodTemplate) and on init, regular and ephemeral containers.
 Use a check by id with `assert_passes("<id>", objects)`, or through the named helpers in the
 [README](../README.md#assertion-helpers).
+
+The *kind* column says what a check needs to reach a verdict:
+
+- **object**: judges each object on its own; `assert_passes` runs it.
+- **selection**: judges the objects it targets given the whole selection (a model built from all
+  of them, such as every NetworkPolicy); `assert_passes` runs it with its default parameters.
+- **requirement**: answers the test's own question (who may do what, which connection, which
+  dry-run, which container); only its helpers can ask it, and `assert_passes` raises a
+  `TypeError` naming them.
+
+A check with *parameters* runs with the defaults listed; its helpers run it with yours.
 """
 
 
@@ -29,18 +40,27 @@ def _cell(text: str) -> str:
 def render(checks: Iterable[Check]) -> str:
     """Markdown for the given checks: a summary table, then one section per check."""
     checks = list(checks)
-    lines = [HEADER, "| id | severity | category | title |", "|---|---|---|---|"]
+    lines = [HEADER, "| id | kind | severity | category | title |", "|---|---|---|---|---|"]
     for check in checks:
-        lines.append(f"| [`{check.id}`](#{check.id}) | {check.severity} | {check.category} | {_cell(check.title)} |")
+        lines.append(
+            f"| [`{check.id}`](#{check.id}) | {check.kind} | {check.severity} | {check.category} | {_cell(check.title)} |"
+        )
     for check in checks:
         lines += [
             "",
             f"## {check.id}",
             "",
-            f"**{check.title}** — severity {check.severity}, category {check.category}.",
+            f"**{check.title}** — {check.kind} check, severity {check.severity}, category {check.category}.",
             "",
         ]
         lines += [check.summary, "", f"Fix: {check.remediation}"]
+        if check.parameters:
+            lines += [
+                "",
+                "Parameters (defaults): " + ", ".join(f"`{name}` = {value}" for name, value in check.parameters) + ".",
+            ]
+        if check.helpers:
+            lines += ["", "Helpers: " + ", ".join(f"`{name}()`" for name in check.helpers) + "."]
         if check.pss is not None:
             lines += [
                 "",

@@ -75,7 +75,7 @@ def pytest_runtest_makereport(
     # into every later report, and JUnit XML writes the teardown report's as <properties>.
     if call.when == "call":
         for result in item.stash.get(RESULTS_KEY, []):
-            failing = {f.check.id for f in result.findings}
+            failing = {f.check.id for f in result.findings} | set(result.failed)
             for check in result.checks:
                 verdict = "fail" if check.id in failing else "pass"
                 item.user_properties.append((CHECK_PROPERTY, f"{check.id}={verdict}"))
@@ -152,8 +152,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         severity = str(registry.get(check_id).severity) if check_id in registry else "-"
         terminalreporter.line(
             f"{check_id:<{width}}  {severity:<8}  {entry.runs:>6}  {entry.failed:>6}  {entry.findings:>8}",
-            red=entry.findings > 0,
-            green=entry.findings == 0,
+            red=entry.failed > 0,
+            green=entry.failed == 0,
         )
     total = sum(entry.findings for entry in tally.checks.values())
     terminalreporter.line(f"{total} finding(s) from {len(tally.checks)} check(s)")

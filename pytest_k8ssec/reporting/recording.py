@@ -16,19 +16,33 @@ from pytest_k8ssec.engine import Finding
 
 @dataclass(frozen=True)
 class HelperResult:
-    """One helper call: which checks ran on how many objects, and what they found."""
+    """One helper call: which checks ran on how many objects, and what they found.
+
+    ``failed`` names checks that failed without a finding on an object (a requirement answered
+    "no" about a subject, a connection or a container, which are not manifests).
+    """
 
     helper: str
     checks: tuple[Check, ...]
     objects: int
     findings: tuple[Finding, ...]
+    failed: tuple[str, ...] = ()
 
 
 RECORDER: ContextVar[list[HelperResult] | None] = ContextVar("k8ssec_recorder", default=None)
 
 
-def record(helper: str, checks: Sequence[Check], objects: int, findings: Sequence[Finding]) -> None:
-    """Hand a helper's result to the running test's report, if a test is running."""
+def record(
+    helper: str,
+    checks: Sequence[Check],
+    objects: int,
+    findings: Sequence[Finding],
+    failed: Sequence[Check] = (),
+) -> None:
+    """Hand a helper's result to the running test's report, if a test is running.
+
+    A check with a finding failed; ``failed`` adds checks that failed without one.
+    """
     sink = RECORDER.get()
     if sink is not None:
-        sink.append(HelperResult(helper, tuple(checks), objects, tuple(findings)))
+        sink.append(HelperResult(helper, tuple(checks), objects, tuple(findings), tuple(c.id for c in failed)))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from pytest_k8ssec import (
@@ -103,3 +106,46 @@ def test_nothing_is_stored_by_dry_runs(cluster: K8sCluster, admin: ClusterSource
     assert_admission_allows("guard-open", compliant_pod("never-stored"), cluster=cluster)
     status, _ = admin.request("GET", "/api/v1/namespaces/guard-open/pods/never-stored")
     assert status == 404
+
+
+def test_admission_results_reach_the_terminal_summary_and_junit_properties(
+    pytester: pytest.Pytester, cluster: K8sCluster, live_args: list[str]
+) -> None:
+    pytester.makepyfile(
+        """
+        from pytest_k8ssec import assert_admission_allows, assert_admission_rejects, assert_pod_security_enforced
+        from pytest_k8ssec.asserts.admission import compliant_pod, probe_pods
+
+        def test_rejects(k8s_cluster):
+            assert_admission_rejects("guard-restricted", probe_pods("baseline")["privileged"], cluster=k8s_cluster)
+
+        def test_allows(k8s_cluster):
+            assert_admission_allows("guard-restricted", probe_pods("baseline")["privileged"], cluster=k8s_cluster)
+
+        def test_enforced(k8s_cluster):
+            assert_pod_security_enforced("guard-restricted", "restricted", cluster=k8s_cluster)
+        """
+    )
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest(*live_args, "--k8s-context", "admin", f"--junitxml={junit}", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*= k8ssec =*",
+            "check*severity*runs*failed*findings",
+            "admission-decision-unexpected*high*2*1*1",
+            "pod-security-not-enforced*high*1*0*0",
+            "1 finding(s) from 2 check(s)",
+        ]
+    )
+    cases = {case.get("name"): case for case in ET.parse(junit).getroot().iter("testcase")}
+    props = {name: [(p.get("name"), p.get("value")) for p in case.iter("property")] for name, case in cases.items()}
+    assert ("k8ssec.check", "admission-decision-unexpected=pass") in props["test_rejects"]
+    assert ("k8ssec.check", "admission-decision-unexpected=fail") in props["test_allows"]
+    assert ("k8ssec.check", "pod-security-not-enforced=pass") in props["test_enforced"]
+    finding = json.loads(str(next(value for name, value in props["test_allows"] if name == "k8ssec.finding")))
+    assert finding["check"] == "admission-decision-unexpected"
+    assert finding["object"] == "Pod/guard-restricted/k8ssec-probe-privileged"
+    assert finding["message"].startswith(
+        "admission refused Pod k8ssec-probe-privileged in namespace 'guard-restricted'"
+    )

@@ -78,7 +78,7 @@ def test_verdicts_failure_text_and_report(project: pytest.Pytester) -> None:
     )
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
-        "*SecurityAssertionError: network-default-deny: namespace shop has no default-deny Ingress policy",
+        "*SecurityAssertionError: network-default-deny-missing: namespace shop has no default-deny Ingress policy",
         "*Ingress: no NetworkPolicy in namespace shop has podSelector {}, policyType Ingress and no ingress rules",
         "*not isolated for Ingress now: Deployment/shop/web (deploy/net.yaml:5)",
     ])  # fmt: skip

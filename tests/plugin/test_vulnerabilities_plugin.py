@@ -76,7 +76,7 @@ def test_per_workload_gate_passes_clean_images_and_fails_vulnerable_and_unscanne
         ]
     )
     result.stdout.fnmatch_lines(
-        ["*image-vulnerabilities CRITICAL or above: 3 violations in Deployment shop/web (deploy/shop.yaml:1)"]
+        ["*image-vulnerable CRITICAL or above: 3 violations in Deployment shop/web (deploy/shop.yaml:1)"]
     )
     text = result.stdout.str()
     assert (
@@ -87,7 +87,7 @@ def test_per_workload_gate_passes_clean_images_and_fails_vulnerable_and_unscanne
         'container "app" image registry.example.com/shop/web:1.4.2: CVE-2023-45853 CRITICAL in zlib1g '
         "1:1.2.13.dfsg-1, no fix (will_not_fix)" in text
     )
-    assert "image-vulnerabilities CRITICAL or above: 1 violation in CronJob ops/report (deploy/shop.yaml:22)" in text
+    assert "image-vulnerable CRITICAL or above: 1 violation in CronJob ops/report (deploy/shop.yaml:22)" in text
     assert "no scan report covers registry.example.com/ops/report:7" in text
 
 
@@ -106,7 +106,7 @@ def test_one_gate_over_all_workloads_lists_allowed_findings_with_their_reasons(p
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*image-vulnerabilities CRITICAL or above: 2 violations in 2 objects",
+            "*image-vulnerable CRITICAL or above: 2 violations in 2 objects",
             "*Deployment shop/web (deploy/shop.yaml:1)",
             "*CVE-2024-45490 CRITICAL in libexpat1*",
             "*CronJob ops/report (deploy/shop.yaml:22)",

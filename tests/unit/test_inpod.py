@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 import pytest
@@ -79,3 +80,42 @@ def test_package_managers_and_shells_on_this_machine_are_found() -> None:
 def test_absent_tools_pass() -> None:
     assert_in_pod_no_package_manager(HOST, tools=("no-such-package-manager-k8ssec",))
     assert_in_pod_no_shell(HOST, shells=("no-such-shell-k8ssec",))
+
+
+def test_in_pod_results_reach_the_terminal_summary_and_junit_properties(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import os
+
+        import testinfra
+
+        from pytest_k8ssec import assert_in_pod_no_package_manager, assert_in_pod_runs_as_non_root
+
+        HOST = testinfra.get_host("local://")
+
+        def test_root():
+            assert_in_pod_runs_as_non_root(HOST, pid=os.getpid())
+
+        def test_no_tools():
+            assert_in_pod_no_package_manager(HOST, tools=["k8ssec-no-such-tool"])
+        """
+    )
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest(f"--junitxml={junit}", "-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*= k8ssec =*",
+            "check*severity*runs*failed*findings",
+            "in-pod-package-manager-present*low*1*0*0",
+            "in-pod-process-root*high*1*1*0",
+            "0 finding(s) from 2 check(s)",
+        ]
+    )
+    cases = {case.get("name"): case for case in ET.parse(junit).getroot().iter("testcase")}
+    assert ("k8ssec.check", "in-pod-process-root=fail") in _properties(cases["test_root"])
+    assert ("k8ssec.check", "in-pod-package-manager-present=pass") in _properties(cases["test_no_tools"])
+
+
+def _properties(case: ET.Element) -> list[tuple[str | None, str | None]]:
+    return [(p.get("name"), p.get("value")) for p in case.iter("property")]

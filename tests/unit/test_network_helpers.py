@@ -165,7 +165,10 @@ def test_default_deny() -> None:
     assert_default_deny(net, "db", direction="both")
     error = failure(assert_default_deny, net, "shop", direction="both")
     text = str(error)
-    assert text.splitlines()[0] == "network-default-deny: namespace shop has no default-deny Ingress and Egress policy"
+    assert (
+        text.splitlines()[0]
+        == "network-default-deny-missing: namespace shop has no default-deny Ingress and Egress policy"
+    )
     assert "shop/web-ingress (deploy/shop.yaml:41) isolates only pods with labels app=web" in text
     assert "not isolated for Egress now: Deployment/shop/web (deploy/shop.yaml:5)" in text
     assert [f.obj.ref for f in error.findings] == ["Deployment/shop/web"]
@@ -215,7 +218,7 @@ def test_isolated() -> None:
     assert_isolated(net, PG, direction="both")
     assert_isolated(net, [WEB, PG], direction="Ingress")
     error = failure(assert_isolated, net, ["shop", "db"], direction="both")
-    assert str(error).splitlines()[0] == "network-isolation: 1 of 4 (endpoint, direction) pairs are not isolated"
+    assert str(error).splitlines()[0] == "network-not-isolated: 1 of 4 (endpoint, direction) pairs are not isolated"
     assert (
         "Deployment/shop/web (deploy/shop.yaml:5) (labels {app=web}): not isolated for Egress; no policy in namespace shop has policyType Egress"
         in str(error)
@@ -255,7 +258,10 @@ def test_no_ingress_from() -> None:
     assert_no_ingress_from(net, PG, cidr=["0.0.0.0/0", "::/0"])
     error = failure(assert_no_ingress_from, net, [WEB, PG])
     text = str(error)
-    assert text.splitlines()[0] == "network-ingress-from: 0.0.0.0/0 can reach 1 (workload, port set) of 2 workload(s)"
+    assert (
+        text.splitlines()[0]
+        == "network-ingress-from-allowed: 0.0.0.0/0 can reach 1 (workload, port set) of 2 workload(s)"
+    )
     assert "  - 0.0.0.0/0 -> Deployment/shop/web (deploy/shop.yaml:5) on TCP 8080: allowed" in text
     assert "allowed by shop/web-ingress ingress[0] (from every peer on TCP 8080)" in text
     assert [f.obj.ref for f in error.findings] == ["NetworkPolicy/shop/web-ingress"]
@@ -309,7 +315,7 @@ def test_egress_restricted_fails_on_rules_without_peers_and_unisolated_workloads
     text = str(error)
     assert (
         text.splitlines()[0]
-        == "network-egress-restricted: 1 of 1 workload(s) can reach the internet or are not egress-isolated"
+        == "network-egress-unrestricted: 1 of 1 workload(s) can reach the internet or are not egress-isolated"
     )
     assert (
         "-> internet 1.0.0.0/8 on UDP 53: allowed" in text
@@ -353,7 +359,7 @@ spec:
         "NetworkPolicy shop/typo (deploy/shop.yaml:50) spec.ingress[0].from[1]: matches no pod: no endpoint is pods app=gone in namespace shop",
     ]
     error = failure(assert_network_policies_effective, net)
-    assert str(error).splitlines()[0] == "network-policy-effective: 3 problem(s) in 1 of 4 NetworkPolicies"
+    assert str(error).splitlines()[0] == "network-policy-ineffective: 3 problem(s) in 1 of 4 NetworkPolicies"
     assert [f.path for f in error.findings] == [
         "spec.podSelector",
         "spec.ingress[0].from[0]",

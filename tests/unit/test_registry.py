@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import pkgutil
 import re
@@ -11,7 +12,18 @@ from pathlib import Path
 import pytest
 
 import pytest_k8ssec
-from pytest_k8ssec.checks import BUILTIN_CHECK_MODULES, Check, Registry, _docs, builtin_registry
+from pytest_k8ssec.checks import (
+    BUILTIN_CHECK_MODULES,
+    RENAMED_IDS,
+    Check,
+    CheckKind,
+    Registry,
+    _docs,
+    builtin_registry,
+)
+from pytest_k8ssec.engine import evaluate
+from pytest_k8ssec.errors import SecurityAssertionError
+from pytest_k8ssec.model.objects import K8sObject, Provenance
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS_DIR = ROOT / "pytest_k8ssec" / "checks"
@@ -114,3 +126,187 @@ def test_check_record_rejects_bad_ids_and_remediations() -> None:
         Check(**{**first.__dict__, "id": "Bad_Id"})
     with pytest.raises(ValueError, match="period"):
         Check(**{**first.__dict__, "remediation": "no period"})
+
+
+# --- check kinds, renamed ids, no ad hoc checks ----------------------------------------------------
+
+PACKAGE = ROOT / "pytest_k8ssec"
+
+
+def _checks_of(kind: CheckKind) -> list[Check]:
+    return [check for check in builtin_registry() if check.kind is kind]
+
+
+def test_no_module_outside_checks_builds_a_check_record() -> None:
+    # Every check a report shows comes from the registry; helpers derive variants with
+    # dataclasses.replace (a module's configure), never with Check(...).
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if CHECKS_DIR in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+                if name == "Check":
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_the_former_ad_hoc_checks_are_registry_checks_of_the_right_kind() -> None:
+    registry = builtin_registry()
+    expected = {
+        "namespace-pod-security-too-weak": CheckKind.OBJECT,
+        "image-vulnerable": CheckKind.OBJECT,
+        "network-not-isolated": CheckKind.SELECTION,
+        "network-default-deny-missing": CheckKind.SELECTION,
+        "network-policy-ineffective": CheckKind.SELECTION,
+        "network-egress-unrestricted": CheckKind.SELECTION,
+        "network-reachability-unexpected": CheckKind.REQUIREMENT,
+        "network-ingress-from-allowed": CheckKind.REQUIREMENT,
+        "rbac-access-unexpected": CheckKind.REQUIREMENT,
+        "rbac-cluster-admin-subject": CheckKind.SELECTION,
+        "admission-decision-unexpected": CheckKind.REQUIREMENT,
+        "pod-security-not-enforced": CheckKind.REQUIREMENT,
+        "in-pod-process-root": CheckKind.REQUIREMENT,
+        "in-pod-root-filesystem-writable": CheckKind.REQUIREMENT,
+        "in-pod-package-manager-present": CheckKind.REQUIREMENT,
+        "in-pod-shell-present": CheckKind.REQUIREMENT,
+    }
+    assert {check_id: registry.get(check_id).kind for check_id in expected} == expected
+    assert {c.id for c in _checks_of(CheckKind.REQUIREMENT)} == {
+        i for i, kind in expected.items() if kind is CheckKind.REQUIREMENT
+    }
+
+
+def test_every_named_helper_is_public_and_every_requirement_check_names_one() -> None:
+    for check in builtin_registry():
+        for helper in check.helpers:
+            assert helper in pytest_k8ssec.__all__, f"{check.id} names unknown helper {helper}"
+    for check in _checks_of(CheckKind.REQUIREMENT):
+        assert check.helpers, check.id
+        assert check.targets == frozenset(), check.id
+        assert not check.applies_to(
+            K8sObject({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}, Provenance("t.yaml", 1))
+        )
+
+
+def test_requirement_checks_refuse_to_run_on_objects_naming_their_helpers() -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}}
+    with pytest.raises(
+        TypeError, match=r"rbac-access-unexpected is a requirement check.*assert_can\(\) or assert_cannot\(\)"
+    ):
+        pytest_k8ssec.assert_passes("rbac-access-unexpected", [pod])
+    check = builtin_registry().get("in-pod-shell-present")
+    with pytest.raises(TypeError, match=r"call assert_in_pod_no_shell\(\) instead"):
+        list(check.evaluate(K8sObject(pod, Provenance("t.yaml", 1))))
+    # The engine skips them: alone they judge nothing (their helpers ask the question).
+    assert evaluate([check], [K8sObject(pod, Provenance("t.yaml", 1))]) == []
+
+
+def test_selection_checks_run_through_assert_passes_with_their_defaults() -> None:
+    web = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "a", "image": "a@sha256:" + "0" * 64}]},
+            }
+        },
+    }
+    deny = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "deny", "namespace": "shop"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+    }
+    with pytest.raises(SecurityAssertionError) as info:
+        pytest_k8ssec.assert_passes("network-not-isolated", [web])
+    assert str(info.value).splitlines()[0] == "network-not-isolated: 1 violation in Deployment shop/web (<dict>)"
+    assert "not isolated for Ingress: no NetworkPolicy selects it with policyType Ingress" in str(info.value)
+    pytest_k8ssec.assert_passes(["network-not-isolated", "network-default-deny-missing"], [web, deny])
+    with pytest.raises(SecurityAssertionError, match="no default-deny Ingress NetworkPolicy"):
+        pytest_k8ssec.assert_passes("network-default-deny-missing", [web])
+
+
+def test_a_derived_variant_keeps_the_record_and_its_kind() -> None:
+    from pytest_k8ssec.checks import namespace_pod_security_too_weak, network_not_isolated
+
+    base = builtin_registry().get("network-not-isolated")
+    variant = network_not_isolated.configure("both")
+    assert (variant.id, variant.title, variant.kind) == (base.id, base.title, CheckKind.SELECTION)
+    assert variant.parameters == (("direction", "both"),) and base.parameters == (("direction", "ingress"),)
+    # The derived evaluate(obj) follows the variant's selection evaluator, not the record's.
+    pod = K8sObject(
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"}, "spec": {"containers": []}},
+        Provenance("t.yaml", 1),
+    )
+    assert len(list(variant.evaluate(pod))) == 2 and len(list(base.evaluate(pod))) == 1
+    namespace = namespace_pod_security_too_weak.configure("baseline", "warn")
+    assert namespace.id == "namespace-pod-security-too-weak"
+    assert namespace.remediation.startswith("Label the namespace pod-security.kubernetes.io/warn=baseline")
+
+
+def test_image_vulnerable_fails_closed_without_reports() -> None:
+    pod = K8sObject(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "a", "image": "nginx:1.27"}]},
+        },
+        Provenance("t.yaml", 1),
+    )
+    violations = list(builtin_registry().get("image-vulnerable").evaluate(pod))
+    assert [v.path for v in violations] == ["spec.containers[0].image"]
+    assert "no scan reports given" in violations[0].message and "assert_no_vulnerabilities" in violations[0].message
+
+
+def test_check_record_rejects_inconsistent_kinds() -> None:
+    base = builtin_registry().get("privileged-container")
+    with pytest.raises(ValueError, match="both evaluate and evaluate_selection"):
+        dataclasses.replace(base, evaluate_selection=lambda objects: ())
+    requirement = builtin_registry().get("rbac-access-unexpected")
+    with pytest.raises(ValueError, match="must name the helpers"):
+        dataclasses.replace(requirement, helpers=())
+    with pytest.raises(ValueError, match="targets=frozenset"):
+        dataclasses.replace(requirement, targets=None)
+
+
+def test_renamed_ids_resolve_to_their_new_check_with_a_deprecation_warning() -> None:
+    registry = builtin_registry()
+    assert RENAMED_IDS, "the table exists (other renames extend it)"
+    for old, new in RENAMED_IDS.items():
+        assert old not in registry and new in registry
+        with pytest.warns(DeprecationWarning, match=rf"check id '{old}' is deprecated .* use '{new}'"):
+            assert registry.get(old) is registry.get(new)
+    with pytest.warns(DeprecationWarning, match="'network-isolation'"):
+        with pytest.raises(SecurityAssertionError, match="^network-not-isolated: "):
+            pytest_k8ssec.assert_passes(
+                "network-isolation",
+                [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "metadata": {"name": "p", "namespace": "n"},
+                        "spec": {"containers": []},
+                    }
+                ],
+            )
+
+
+def test_docs_say_each_checks_kind() -> None:
+    text = _docs.render(builtin_registry())
+    for check in builtin_registry():
+        assert f"| [`{check.id}`](#{check.id}) | {check.kind} |" in text
+        assert f"— {check.kind} check," in text
+    for kind in CheckKind:
+        assert f"- **{kind}**:" in text
+
+
+def test_every_renamed_id_has_its_changelog_line() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for old, new in RENAMED_IDS.items():
+        assert f"- `{old}` -> `{new}` (old name warns, removed in 0.3.0)" in readme

@@ -341,7 +341,7 @@ def test_failure_names_workload_provenance_container_cve_package_versions_and_fi
     error = failure(objs)
     text = str(error)
     first = text.splitlines()[0]
-    assert first == "image-vulnerabilities HIGH or above: 4 violations in Deployment shop/web (deploy/shop.yaml:6)"
+    assert first == "image-vulnerable HIGH or above: 4 violations in Deployment shop/web (deploy/shop.yaml:6)"
     path = "spec.template.spec.containers[0].image"
     for line in (
         f'{path}: container "c0" image registry.example.com/shop/web:1.4.2: CVE-2023-45853 CRITICAL in zlib1g 1:1.2.13.dfsg-1, no fix (will_not_fix)',
@@ -352,7 +352,7 @@ def test_failure_names_workload_provenance_container_cve_package_versions_and_fi
         assert f"  - {line}" in text.splitlines()
     assert "MEDIUM" not in text and "CVE-2011-3374" not in text
     assert "fix: Rebuild or upgrade the image" in text
-    assert {f.check.id for f in error.findings} == {"image-vulnerabilities"}
+    assert {f.check.id for f in error.findings} == {"image-vulnerable"}
     assert [f.container for f in error.findings] == ["c0"] * 4
 
 
@@ -392,7 +392,7 @@ def test_an_image_without_report_fails_naming_image_and_workload() -> None:
     text = str(error)
     assert (
         text.splitlines()[0]
-        == "image-vulnerabilities HIGH or above: 1 violation in Deployment shop/cart (deploy/shop.yaml:1)"
+        == "image-vulnerable HIGH or above: 1 violation in Deployment shop/cart (deploy/shop.yaml:1)"
     )
     assert (
         'container "c1" image registry.example.com/shop/cart:1.0: no scan report covers '

@@ -1,0 +1,51 @@
+"""network-policy-ineffective.
+
+Kubernetes NetworkPolicy semantics: a policy applies to the pods its podSelector selects in its
+namespace, and a peer allows only the namespaces and pods its selectors match. A policy that
+selects no pod protects nothing, and a peer that matches nothing allows nothing (often a typo in
+a label, so the intended connection is refused or, worse, the intended isolation is missing).
+
+A selection check: each NetworkPolicy is judged given every workload and Namespace in the
+selection (``NetworkModel.lint``). ``assert_network_policies_effective`` runs it with its
+``allow`` list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks._network import unjudged, workload_model
+from pytest_k8ssec.model.netpol import NetworkPolicyError
+from pytest_k8ssec.model.objects import K8sObject
+
+ID = "network-policy-ineffective"
+
+
+def _is_policy(obj: K8sObject) -> bool:
+    return obj.kind == "NetworkPolicy"
+
+
+def _evaluate(objects: Sequence[K8sObject]) -> Iterator[tuple[K8sObject, Violation]]:
+    try:
+        model = workload_model(objects)
+    except NetworkPolicyError as exc:
+        yield from unjudged(objects, _is_policy, exc)
+        return
+    for problem in model.lint():
+        if problem.policy.obj is not None:
+            yield problem.policy.obj, Violation(problem.path, problem.message)
+
+
+CHECK = Check(
+    id=ID,
+    title="NetworkPolicy that selects nothing",
+    summary="Every NetworkPolicy must select a pod and every peer must match a namespace and a pod.",
+    remediation="Fix the selector (labels, namespace labels) or delete the policy or peer.",
+    category=Category.NETWORK,
+    severity=Severity.MEDIUM,
+    evaluate_selection=_evaluate,
+    targets=frozenset({"NetworkPolicy"}),
+    references=("https://kubernetes.io/docs/concepts/services-networking/network-policies/",),
+    helpers=("assert_network_policies_effective",),
+)
