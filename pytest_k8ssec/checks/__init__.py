@@ -2,7 +2,8 @@
 
 Nothing registers itself on import: this tuple is the registry's order, and a registry meta-test
 keeps it and the modules in step. A dotted entry names a module of a subpackage: the Pod Security Standards controls live in
-``checks/pss/``, one per upstream check. Third-party checks come in through the
+``checks/pss/``, one per upstream check, in the order ``checks/pss/_registry.py`` keeps (its
+``CONTROL_MODULES``; it is not repeated here). Third-party checks come in through the
 ``pytest_k8ssec_register_checks`` hook.
 """
 
@@ -12,6 +13,7 @@ import importlib
 from collections.abc import Iterable, Iterator
 
 from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks.pss._registry import CONTROL_MODULES
 
 BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "malformed_object",
@@ -50,25 +52,8 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "secret_in_manifest",
     "secret_env_var",
     "default_service_account",
-    "pss.check_host_namespaces",
-    "pss.check_privileged",
-    "pss.check_capabilities_baseline",
-    "pss.check_host_path_volumes",
-    "pss.check_host_ports",
-    "pss.check_host_probes_and_host_lifecycle",
-    "pss.check_apparmor_profile",
-    "pss.check_selinux_options",
-    "pss.check_proc_mount",
-    "pss.check_seccomp_profile_baseline",
-    "pss.check_sysctls",
-    "pss.check_windows_host_process",
-    "pss.check_restricted_volumes",
-    "pss.check_allow_privilege_escalation",
-    "pss.check_run_as_non_root",
-    "pss.check_run_as_user",
-    "pss.check_seccomp_profile_restricted",
-    "pss.check_capabilities_restricted",
-    "pss.check_proc_mount_restricted",
+    # The Pod Security controls, in the order their own registry keeps.
+    *(f"pss.{name}" for name in CONTROL_MODULES),
 )
 
 
