@@ -11,11 +11,36 @@ from pathlib import Path
 import pytest
 
 import pytest_k8ssec
-from pytest_k8ssec.checks import BUILTIN_CHECK_MODULES, Check, Registry, _docs, builtin_registry
+from pytest_k8ssec.checks import BUILTIN_CHECK_MODULES, Check, Registry, _docs, builtin_registry, module_name
+from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome
+from pytest_k8ssec.checks.pss._registry import Control, Version, table
+from pytest_k8ssec.engine import evaluate
+from pytest_k8ssec.sources.manifests import load_file
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS_DIR = ROOT / "pytest_k8ssec" / "checks"
 PSS_DIR = CHECKS_DIR / "pss"
+CHECK_DATA = ROOT / "tests" / "data" / "checks"
+
+# Each Pod Security control is implemented once, in checks/pss/. An opinionated check that judges
+# the same thing either builds on the control (module -> the control's module it calls) ...
+BUILDS_ON = {
+    "privileged_container": "check_privileged",
+    "privilege_escalation": "check_allow_privilege_escalation",
+    "capabilities_added": "check_capabilities_baseline",
+    "capabilities_drop_all": "check_capabilities_restricted",
+    "run_as_user_root": "check_run_as_user",
+    "host_namespaces": "check_host_namespaces",
+    "host_path_volume": "check_host_path_volumes",
+    "host_port": "check_host_ports",
+    "windows_host_process": "check_windows_host_process",
+    "apparmor_profile": "check_apparmor_profile",
+    "selinux_options": "check_selinux_options",
+    "proc_mount": "check_proc_mount_restricted",
+    "unsafe_sysctls": "check_sysctls",
+}
+# ... or, where its rule deliberately differs, claims no control and says why in its docstring.
+DIFFERS_FROM_PSS = ("run_as_non_root", "seccomp_profile")
 
 
 def _module_path(entry: str) -> Path:
@@ -133,3 +158,51 @@ def test_check_record_rejects_bad_ids_and_remediations() -> None:
         Check(**{**first.__dict__, "id": "Bad_Id"})
     with pytest.raises(ValueError, match="period"):
         Check(**{**first.__dict__, "remediation": "no period"})
+
+
+def test_each_pss_control_is_claimed_once_by_its_pss_check() -> None:
+    claimed = [(check.id, check.pss.control) for check in builtin_registry() if check.pss is not None]
+    controls = [control for _, control in claimed]
+    assert len(controls) == len(set(controls)), "two registry checks claim one PSS control"
+    assert set(controls) == {control.id for control in table().controls}
+    assert all(check_id.startswith("pss-") for check_id, _ in claimed), claimed
+
+
+def _findings(check: Check) -> int:
+    count = 0
+    for path in sorted((CHECK_DATA / check.id).glob("fail-*.yaml")):
+        if "# configure:" not in path.read_text():
+            count += len(evaluate([check], load_file(path)))
+    return count
+
+
+@pytest.mark.parametrize(("entry", "control_module"), sorted(BUILDS_ON.items()))
+def test_opinionated_check_builds_on_its_pss_control(
+    entry: str, control_module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = importlib.import_module(module_name(entry))
+    control = importlib.import_module(module_name(f"pss.{control_module}")).CONTROL
+    check: Check = module.CHECK
+    assert check.pss is None, f"{check.id}: the control is claimed by {control.check_id}"
+    before = _findings(check)
+    asked: list[Control] = []
+
+    def allow_everything(asked_control: Control, obj: object, version: Version | None = None) -> Outcome:
+        asked.append(asked_control)
+        return ALLOWED
+
+    # With its control allowing everything, the check must lose the findings the control gave it.
+    monkeypatch.setattr(module, "outcome", allow_everything)
+    after = _findings(check)
+    assert asked and {id(c) for c in asked} == {id(control)}
+    assert after < before, f"{check.id} does not defer to {control.check_id}"
+
+
+@pytest.mark.parametrize("entry", DIFFERS_FROM_PSS)
+def test_opinionated_check_that_differs_from_pss_claims_no_control(entry: str) -> None:
+    module = importlib.import_module(module_name(entry))
+    check: Check = module.CHECK
+    assert check.pss is None
+    assert not any(control.startswith("PSS") for control in check.controls), check.controls
+    assert not any("pod-security-standards" in ref for ref in check.references), check.references
+    assert "does not claim the PSS control" in (module.__doc__ or "")

@@ -23,6 +23,7 @@ from pytest_k8ssec.checks import (
     run_as_user_root,
 )
 from pytest_k8ssec.checks._check import Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks.pss import check_capabilities_baseline, check_host_namespaces
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 
 
@@ -154,8 +155,11 @@ def test_capabilities_added_configure_edges() -> None:
         capabilities_added.configure([1])  # type: ignore[list-item]
 
 
-def test_capabilities_added_pss_control() -> None:
-    assert capabilities_added.CHECK.pss == PssControl("baseline", "capabilities_baseline", "v1.0")
+def test_capabilities_added_builds_on_the_pss_control() -> None:
+    # The control is claimed once, by pss-capabilities-baseline; this check uses its allowed set.
+    assert capabilities_added.CHECK.pss is None
+    assert check_capabilities_baseline.CHECK.pss == PssControl("baseline", "capabilities_baseline", "v1.0")
+    assert capabilities_added.BASELINE_CAPABILITIES is check_capabilities_baseline.ALLOWED_1_0
     assert capabilities_added.CHECK.severity is Severity.MEDIUM
 
 
@@ -331,7 +335,9 @@ def test_host_namespaces_messages() -> None:
             "spec.hostIPC", "pod must not set hostIPC=true (it exposes the node's shared memory and IPC objects)"
         ),
     ]
-    assert host_namespaces.CHECK.pss == PssControl("baseline", "hostNamespaces", "v1.0")
+    # The control is claimed once, by pss-host-namespaces, which this check builds on.
+    assert host_namespaces.CHECK.pss is None
+    assert check_host_namespaces.CHECK.pss == PssControl("baseline", "hostNamespaces", "v1.0")
 
 
 # --- host-port -------------------------------------------------------------------------------
