@@ -69,13 +69,13 @@ def assert_no_privilege_escalation(objs: Objects) -> None:
 def assert_runs_as_non_root(objs: Objects) -> None:
     """Assert every container must run as non-root (``runAsNonRoot: true``) and none sets ``runAsUser: 0``."""
     __tracebackhide__ = True
-    _named(("run-as-non-root", "run-as-user-root"), objs)
+    _named(("run-as-root-allowed", "run-as-user-root"), objs)
 
 
 def assert_read_only_root_filesystem(objs: Objects) -> None:
     """Assert every container sets ``readOnlyRootFilesystem: true``."""
     __tracebackhide__ = True
-    _named(("read-only-root-filesystem",), objs)
+    _named(("writable-root-filesystem",), objs)
 
 
 def assert_capabilities(objs: Objects, drop_all: bool = True, allowed_add: Iterable[str] = ()) -> None:
@@ -89,7 +89,7 @@ def assert_capabilities(objs: Objects, drop_all: bool = True, allowed_add: Itera
     __tracebackhide__ = True
     checks = [capabilities_added.configure(allowed_add)]
     if drop_all:
-        checks.append(builtin_registry().get("capabilities-drop-all"))
+        checks.append(builtin_registry().get("capabilities-not-dropped"))
     _run(", ".join(c.id for c in checks), checks, objs)
 
 
@@ -120,7 +120,7 @@ def assert_no_host_ports(objs: Objects) -> None:
 def assert_seccomp(objs: Objects) -> None:
     """Assert every container runs with a RuntimeDefault or Localhost seccomp profile, never Unconfined."""
     __tracebackhide__ = True
-    _named(("seccomp-profile",), objs)
+    _named(("seccomp-unconfined",), objs)
 
 
 def assert_no_service_account_token_automount(objs: Objects) -> None:
@@ -132,7 +132,7 @@ def assert_no_service_account_token_automount(objs: Objects) -> None:
 def assert_resources(objs: Objects, requests: bool = True, limits: bool = True) -> None:
     """Assert every container sets CPU and memory requests and/or limits."""
     __tracebackhide__ = True
-    ids = [i for i, wanted in (("resource-requests", requests), ("resource-limits", limits)) if wanted]
+    ids = [i for i, wanted in (("missing-resource-requests", requests), ("missing-resource-limits", limits)) if wanted]
     if not ids:
         raise ValueError("assert_resources: requests and limits are both False; nothing to assert")
     _named(ids, objs)
@@ -162,13 +162,13 @@ def assert_images_from(objs: Objects, registries: Iterable[str]) -> None:
             (``docker.io/`` does not match ``docker.io.evil.com/``).
     """
     __tracebackhide__ = True
-    _run("image-registry", [image_registry.configure(allowed=registries)], objs)
+    _run("image-registry-not-allowed", [image_registry.configure(allowed=registries)], objs)
 
 
 def assert_images_not_from(objs: Objects, registries: Iterable[str]) -> None:
     """Assert no container image comes from any of ``registries`` (matched as in ``assert_images_from``)."""
     __tracebackhide__ = True
-    _run("image-registry", [image_registry.configure(denied=registries)], objs)
+    _run("image-registry-not-allowed", [image_registry.configure(denied=registries)], objs)
 
 
 def assert_pull_policy(objs: Objects) -> None:
@@ -178,7 +178,7 @@ def assert_pull_policy(objs: Objects) -> None:
     ``IfNotPresent`` otherwise. Digest-pinned images are exempt.
     """
     __tracebackhide__ = True
-    _named(["image-pull-policy"], objs)
+    _named(["mutable-image-not-pulled"], objs)
 
 
 def _pss_findings(

@@ -10,35 +10,38 @@ keeps it and the modules in step. A dotted entry names a module of a subpackage:
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
+from typing import Final
 
+from pytest_k8ssec._deprecation import warn
 from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
 from pytest_k8ssec.checks.pss._registry import CONTROL_MODULES
 
 BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "malformed_object",
     "privileged_container",
-    "privilege_escalation",
+    "privilege_escalation_allowed",
     "capabilities_added",
     "dangerous_capabilities",
-    "capabilities_drop_all",
-    "run_as_non_root",
+    "capabilities_not_dropped",
+    "run_as_root_allowed",
     "run_as_user_root",
     "run_as_group_root",
-    "read_only_root_filesystem",
+    "writable_root_filesystem",
     "host_namespaces",
     "host_path_volume",
     "sensitive_host_path",
     "host_port",
     "windows_host_process",
-    "seccomp_profile",
-    "apparmor_profile",
-    "selinux_options",
-    "proc_mount",
+    "seccomp_unconfined",
+    "apparmor_unconfined",
+    "custom_selinux_options",
+    "unmasked_proc_mount",
     "unsafe_sysctls",
-    "service_account_token",
-    "resource_requests",
-    "resource_limits",
+    "service_account_token_automount",
+    "missing_resource_requests",
+    "missing_resource_limits",
     "rbac_wildcard",
     "rbac_cluster_admin_binding",
     "rbac_anonymous_binding",
@@ -46,7 +49,7 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "image_latest_tag",
     "image_not_pinned",
     "image_registry",
-    "image_pull_policy",
+    "mutable_image_not_pulled",
     "env_credential_literal",
     "configmap_credential",
     "secret_in_manifest",
@@ -54,6 +57,23 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "default_service_account",
     # The Pod Security controls, in the order their own registry keeps.
     *(f"pss.{name}" for name in CONTROL_MODULES),
+)
+
+
+# Every id names the fault it finds (``pss-*`` ids name the upstream control instead). These ids
+# named the rule; they resolve to the renamed check, with a DeprecationWarning, until 0.3.0.
+RENAMED_IDS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "capabilities-drop-all": "capabilities-not-dropped",
+        "run-as-non-root": "run-as-root-allowed",
+        "read-only-root-filesystem": "writable-root-filesystem",
+        "seccomp-profile": "seccomp-unconfined",
+        "selinux-options": "custom-selinux-options",
+        "resource-requests": "missing-resource-requests",
+        "resource-limits": "missing-resource-limits",
+        "image-registry": "image-registry-not-allowed",
+        "image-pull-policy": "mutable-image-not-pulled",
+    }
 )
 
 
@@ -86,12 +106,19 @@ class Registry:
         self._checks[check.id] = check
 
     def get(self, check_id: str) -> Check:
-        """The check with this id; ``KeyError`` names the known ids when there is none."""
-        try:
-            return self._checks[check_id]
-        except KeyError:
-            known = ", ".join(self._checks)
-            raise KeyError(f"unknown check id {check_id!r}; known ids: {known}") from None
+        """The check with this id; ``KeyError`` names the known ids when there is none.
+
+        A renamed id (``RENAMED_IDS``) still finds its check, with a ``DeprecationWarning``.
+        """
+        check = self._checks.get(check_id)
+        if check is not None:
+            return check
+        new = RENAMED_IDS.get(check_id)
+        if new is not None and new in self._checks:
+            warn(f"check id {check_id!r}", f"{new!r}")
+            return self._checks[new]
+        known = ", ".join(self._checks)
+        raise KeyError(f"unknown check id {check_id!r}; known ids: {known}")
 
     def __contains__(self, check_id: object) -> bool:
         return check_id in self._checks
@@ -128,6 +155,7 @@ def set_active_registry(registry: Registry | None) -> None:
 
 __all__ = (
     "BUILTIN_CHECK_MODULES",
+    "RENAMED_IDS",
     "Category",
     "Check",
     "PssControl",

@@ -1,4 +1,4 @@
-"""capabilities-drop-all.
+"""capabilities-not-dropped.
 
 Pod Security Standards, Restricted, "Capabilities (v1.22+)": containers must drop ALL
 capabilities, and are only permitted to add back the NET_BIND_SERVICE capability. Restricted
@@ -42,7 +42,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
 
 
 CHECK = Check(
-    id="capabilities-drop-all",
+    id="capabilities-not-dropped",
     title="Capabilities not dropped",
     summary=(
         "Containers must drop ALL Linux capabilities, so a compromised process keeps none of the "

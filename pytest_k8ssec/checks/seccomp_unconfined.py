@@ -1,4 +1,4 @@
-"""seccomp-profile.
+"""seccomp-unconfined.
 
 Pod Security Standards, Restricted, "Seccomp": "Seccomp profiles must be specified, and only runtime
 default and localhost profiles are allowed." Restricted fields: ``spec.securityContext.seccompProfile.type``
@@ -86,7 +86,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
 
 
 CHECK = Check(
-    id="seccomp-profile",
+    id="seccomp-unconfined",
     title="Seccomp profile not set",
     summary="Every container must run under the RuntimeDefault or a Localhost seccomp profile, set on the pod or the container.",
     remediation="Set spec.securityContext.seccompProfile.type: RuntimeDefault on the pod (or Localhost with a reviewed profile), and remove any Unconfined profile.",

@@ -1,4 +1,4 @@
-"""run-as-non-root.
+"""run-as-root-allowed.
 
 Pod Security Standards, Restricted, "Running as Non-root": containers must be required to run as
 non-root users. Restricted fields: ``spec.securityContext.runAsNonRoot``,
@@ -60,7 +60,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
 
 
 CHECK = Check(
-    id="run-as-non-root",
+    id="run-as-root-allowed",
     title="Not required to run as non-root",
     summary=(
         "Pods must set runAsNonRoot=true (pod or every container), so the kubelet refuses to "

@@ -1,4 +1,4 @@
-"""selinux-options.
+"""custom-selinux-options.
 
 Pod Security Standards, Baseline, "SELinux": "Setting the SELinux type is restricted, and setting a
 custom SELinux user or role option is forbidden." Restricted fields: ``seLinuxOptions.type``,
@@ -83,7 +83,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
 
 
 CHECK = Check(
-    id="selinux-options",
+    id="custom-selinux-options",
     title="Custom SELinux options",
     summary="Pods and containers must not set a custom SELinux user or role, or an SELinux type outside the container types.",
     remediation="Remove seLinuxOptions.user and .role, and set seLinuxOptions.type only to container_t, container_init_t, container_kvm_t or container_engine_t.",
