@@ -184,6 +184,16 @@ def _findings(check: Check) -> int:
     return count
 
 
+def test_the_builds_on_table_lists_every_check_that_calls_a_pss_control() -> None:
+    calling = {
+        entry
+        for entry in BUILTIN_CHECK_MODULES
+        if not entry.startswith("pss.") and "from pytest_k8ssec.checks.pss import" in _module_path(entry).read_text()
+    }
+    assert calling == set(BUILDS_ON)
+    assert not calling & set(DIFFERS_FROM_PSS)
+
+
 @pytest.mark.parametrize(("entry", "control_module"), sorted(BUILDS_ON.items()))
 def test_opinionated_check_builds_on_its_pss_control(
     entry: str, control_module: str, monkeypatch: pytest.MonkeyPatch
