@@ -31,7 +31,6 @@ from pytest_k8ssec.model.objects import K8sObject, as_mapping
 from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import pod_spec
 
-ALLOWED_TYPES: Final = check_apparmor_profile.ALLOWED_TYPES
 ANNOTATION_PREFIX: Final = check_apparmor_profile.ANNOTATION_PREFIX
 
 

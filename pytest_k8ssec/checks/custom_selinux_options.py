@@ -17,7 +17,6 @@ to malformed-object here.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Final
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.checks.pss import check_selinux_options
@@ -26,8 +25,6 @@ from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import pod_spec
-
-ALLOWED_TYPES: Final = check_selinux_options.TYPES_1_31
 
 
 def _string(options: Mapping[str, object], key: str) -> str | None:
