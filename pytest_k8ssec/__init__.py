@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         assert_root_filesystem_read_only,
     )
     from pytest_k8ssec.asserts.network import (
+        DirectionName,
         assert_default_deny,
         assert_egress_restricted,
         assert_isolated,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         assert_reachable,
     )
     from pytest_k8ssec.asserts.rbac import (
+        AccessReview,
         RbacView,
         assert_can,
         assert_cannot,
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
         assert_no_wildcard_rules,
         assert_not_cluster_admin,
     )
-    from pytest_k8ssec.asserts.vulnerabilities import ScanReportError, assert_no_vulnerabilities
+    from pytest_k8ssec.asserts.vulnerabilities import assert_no_vulnerabilities
     from pytest_k8ssec.asserts.workloads import (
         assert_capabilities,
         assert_images_from,
@@ -84,9 +86,30 @@ if TYPE_CHECKING:
     from pytest_k8ssec.model.containers import ContainerRef, containers
     from pytest_k8ssec.model.images import ImageRef, ImageReferenceError, parse_image
     from pytest_k8ssec.model.inventory import Inventory
-    from pytest_k8ssec.model.netpol import NetworkModel, NetworkPolicyError, Verdict
+    from pytest_k8ssec.model.netpol import (
+        Cidr,
+        EndpointSpec,
+        NetworkModel,
+        NetworkPolicy,
+        NetworkPolicyError,
+        Pod,
+        PolicyProblem,
+        ReachabilityMatrix,
+        RuleMatch,
+        SideVerdict,
+        Verdict,
+    )
     from pytest_k8ssec.model.objects import K8sObject, Provenance
-    from pytest_k8ssec.model.rbac import RbacError, RbacModel, UserInfo
+    from pytest_k8ssec.model.rbac import (
+        Grant,
+        Permission,
+        PolicyRule,
+        RbacError,
+        RbacModel,
+        RbacSubject,
+        UserInfo,
+    )
+    from pytest_k8ssec.model.scan_reports import ScanReportError
     from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
     from pytest_k8ssec.reporting.network_page import write_network_report
     from pytest_k8ssec.sources.manifests import load, load_file, load_text
@@ -162,8 +185,16 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ),
     "pytest_k8ssec.model.inventory": ("Inventory",),
     "pytest_k8ssec.model.netpol": (
+        "Cidr",
+        "EndpointSpec",
         "NetworkModel",
+        "NetworkPolicy",
         "NetworkPolicyError",
+        "Pod",
+        "PolicyProblem",
+        "ReachabilityMatrix",
+        "RuleMatch",
+        "SideVerdict",
         "Verdict",
     ),
     "pytest_k8ssec.model.objects": (
@@ -171,10 +202,15 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "Provenance",
     ),
     "pytest_k8ssec.model.rbac": (
+        "Grant",
+        "Permission",
+        "PolicyRule",
         "RbacError",
         "RbacModel",
+        "RbacSubject",
         "UserInfo",
     ),
+    "pytest_k8ssec.model.scan_reports": ("ScanReportError",),
     "pytest_k8ssec.model.workloads": (
         "PodSpecRef",
         "is_workload",
@@ -182,6 +218,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ),
     "pytest_k8ssec.reporting.network_page": ("write_network_report",),
     "pytest_k8ssec.asserts.network": (
+        "DirectionName",
         "assert_default_deny",
         "assert_egress_restricted",
         "assert_isolated",
@@ -192,6 +229,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ),
     "pytest_k8ssec.checks.pss": ("evaluate_pod_security",),
     "pytest_k8ssec.asserts.rbac": (
+        "AccessReview",
         "RbacView",
         "assert_can",
         "assert_cannot",
@@ -205,10 +243,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "load_file",
         "load_text",
     ),
-    "pytest_k8ssec.asserts.vulnerabilities": (
-        "ScanReportError",
-        "assert_no_vulnerabilities",
-    ),
+    "pytest_k8ssec.asserts.vulnerabilities": ("assert_no_vulnerabilities",),
 }
 _HOME: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
 
@@ -227,11 +262,16 @@ def __dir__() -> list[str]:
 
 
 __all__ = (
+    "AccessReview",
     "Category",
     "Check",
+    "Cidr",
     "ClusterError",
     "ContainerRef",
+    "DirectionName",
+    "EndpointSpec",
     "Finding",
+    "Grant",
     "ImageRef",
     "ImageReferenceError",
     "Inventory",
@@ -240,17 +280,26 @@ __all__ = (
     "K8sSecWarning",
     "ManifestError",
     "NetworkModel",
+    "NetworkPolicy",
     "NetworkPolicyError",
+    "Permission",
+    "Pod",
     "PodSpecRef",
+    "PolicyProblem",
+    "PolicyRule",
     "Provenance",
     "PssControl",
     "RbacError",
     "RbacModel",
+    "RbacSubject",
     "RbacView",
+    "ReachabilityMatrix",
     "Registry",
+    "RuleMatch",
     "ScanReportError",
     "SecurityAssertionError",
     "Severity",
+    "SideVerdict",
     "UserInfo",
     "Verdict",
     "Violation",

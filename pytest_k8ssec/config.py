@@ -10,8 +10,8 @@ from typing import Final
 
 import pytest
 
-from pytest_k8ssec.model.rbac import default_versions
 from pytest_k8ssec.sources.cluster_options import DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT_S, ClusterOptions
+from pytest_k8ssec.sources.default_roles import default_versions
 from pytest_k8ssec.sources.manifests import (
     DEFAULT_MAX_BYTES,
     HELM_RELEASE_MAX,

@@ -1,4 +1,9 @@
-"""Exceptions and warnings of pytest-k8ssec, under one root."""
+"""Exceptions and warnings of pytest-k8ssec, under one root.
+
+Every exception class of the package derives from ``K8sSecError`` and every warning from
+``K8sSecWarning`` (tests/unit/test_errors.py). This module imports nothing of the package at run
+time (the engine only for type checking), so the pure core raises these without an import cycle.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +30,11 @@ class K8sSecWarning(UserWarning):
     """Something was skipped that the user may want to know about (e.g. non-Kubernetes YAML)."""
 
 
-class SecurityAssertionError(AssertionError):
-    """A security requirement does not hold; ``findings`` lists every violation."""
+class SecurityAssertionError(K8sSecError, AssertionError):
+    """A security requirement does not hold; ``findings`` lists every violation.
+
+    Still an ``AssertionError``: pytest reports it as a failed assertion, not as an error.
+    """
 
     def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
         super().__init__(message)

@@ -8,7 +8,7 @@ kube-controller-manager then writes the rules of the aggregated roles (``admin``
 waits until both have happened, lists the objects, strips what the server sets per object, and
 writes
 
-    pytest_k8ssec/data/rbac/default-clusterroles-<major.minor>.yaml         (read by RbacModel defaults=)
+    pytest_k8ssec/data/rbac/default-clusterroles-<major.minor>.yaml         (read by sources/default_roles.py)
     pytest_k8ssec/data/rbac/default-clusterrolebindings-<major.minor>.yaml  (reference only)
 
 so that a manifest target binding to ``view`` or ``system:node-proxier`` is judged with the rules

@@ -24,6 +24,9 @@ CheckRef = Union[str, Check]
 # (pytest-dev/pytest#13360: long failure texts times many tests make the summary quadratic).
 MAX_OBJECTS_SHOWN = 25
 MAX_VIOLATIONS_SHOWN = 20
+# Helpers that word their own lines (format_lines): a backstop for items with long details
+# (20 items of a few lines each fit).
+MAX_LINES_SHOWN = 100
 
 
 def _objects(objs: Objects) -> list[K8sObject]:
@@ -86,6 +89,57 @@ def format_findings(title: str, findings: Sequence[Finding]) -> str:
             "exception as .findings and to the test report)"
         )
     return "\n".join(lines)
+
+
+def format_lines(title: str, lines: Sequence[str]) -> str:
+    """The failure text of a helper that words its own lines (RBAC, network): the one-line summary,
+    then the lines, bounded like ``format_findings``.
+
+    Items are the least indented lines whose text starts with ``- ``, each with the more indented
+    lines under it; at most ``MAX_VIOLATIONS_SHOWN`` items are shown, and one line says how many
+    more there are. Other lines (``fix:``, section heads) stay. Past ``MAX_LINES_SHOWN`` lines the
+    text is cut, saying how many lines were left out.
+    """
+    physical = [line for text in lines for line in text.splitlines()]
+    level = min((_indent(line) for line in physical if _is_item(line)), default=0)
+    shown: list[str] = []
+    items = hidden = 0
+    hiding = False
+    note_at: int | None = None
+    for line in physical:
+        indent = _indent(line)
+        if hiding and indent > level:
+            continue  # the detail of an item left out
+        hiding = False
+        if indent == level and _is_item(line):
+            items += 1
+            if items > MAX_VIOLATIONS_SHOWN:
+                hidden += 1
+                hiding = True
+                note_at = len(shown) if note_at is None else note_at
+                continue
+        shown.append(line)
+    if note_at is not None:
+        note = f"{' ' * level}- ... and {hidden} more (every finding is attached to the exception as .findings)"
+        shown.insert(note_at, note)
+    if len(shown) > MAX_LINES_SHOWN:
+        # The fix is the line a reader needs most: it survives the cut.
+        fix = [shown.pop()] if shown[-1].lstrip().startswith("fix: ") else []
+        cut = len(shown) - MAX_LINES_SHOWN
+        shown = [
+            *shown[:MAX_LINES_SHOWN],
+            f"  ... and {cut} more lines (every finding is attached to the exception as .findings)",
+            *fix,
+        ]
+    return "\n".join([title, *shown])
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _is_item(line: str) -> bool:
+    return line.lstrip().startswith("- ")
 
 
 def _run(title: str, checks: Sequence[Check], objs: Objects, *, require_judged: bool = True) -> None:

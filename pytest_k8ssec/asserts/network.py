@@ -15,17 +15,18 @@ Endpoints are written as the model reads them: a workload object (``k8s_workload
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Literal
 
+from pytest_k8ssec.asserts._failure import format_lines
+from pytest_k8ssec.asserts._keyword_only import keyword_only
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.engine import Finding
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.netpol import (
     EGRESS,
     INGRESS,
-    PROTOCOLS,
+    PUBLIC_INTERNET,
     Cidr,
     Direction,
     Endpoint,
@@ -36,41 +37,14 @@ from pytest_k8ssec.model.netpol import (
     Pod,
     PolicyProblem,
     Verdict,
+    port_classes,
 )
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import pod_spec
 from pytest_k8ssec.reporting import recording
 
-# Failure texts stay bounded (pytest-dev/pytest#13360); every finding is still attached.
-MAX_LINES: Final = 60
-MAX_PORTS: Final = 65535
-
-#: Address ranges that are not the internet (IANA special-purpose registries, non-global entries).
-NOT_INTERNET_V4: Final = (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
-    "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-)  # fmt: skip
-#: IPv6 global unicast (everything else is local, link-local, multicast or reserved).
-INTERNET_V6: Final = "2000::/3"
-
-
-def _public_v4() -> tuple[str, ...]:
-    pieces: list[ipaddress.IPv4Network] = [ipaddress.IPv4Network("0.0.0.0/0")]
-    for text in NOT_INTERNET_V4:
-        excluded = ipaddress.IPv4Network(text)
-        next_pieces: list[ipaddress.IPv4Network] = []
-        for net in pieces:
-            if net.overlaps(excluded):
-                if excluded.prefixlen > net.prefixlen:
-                    next_pieces.extend(net.address_exclude(excluded))
-            else:
-                next_pieces.append(net)
-        pieces = next_pieces
-    return tuple(str(net) for net in sorted(pieces))
-
-
-#: The internet for ``assert_egress_restricted``: every public IPv4 range and IPv6 global unicast.
-PUBLIC_INTERNET: Final = (*_public_v4(), INTERNET_V6)
+#: The ``direction`` a test names (any case): one policyType, or both.
+DirectionName = Literal["ingress", "egress", "both"]
 
 
 def _check(check_id: str, title: str, summary: str, remediation: str, severity: Severity = Severity.HIGH) -> Check:
@@ -181,40 +155,6 @@ def _cidrs(model: NetworkModel, spec: str | Iterable[str]) -> list[Cidr]:
 # --- ports ----------------------------------------------------------------------------------------
 
 
-def port_classes(model: NetworkModel, destination: Endpoint) -> list[tuple[str, int, int]]:
-    """``(protocol, first, last)`` port ranges on which no rule of any policy changes its verdict
-    for connections to ``destination``: checking ``first`` of each answers "on any port" exactly.
-
-    Boundaries come from every numeric port and ``endPort`` range in any rule and from named
-    ports resolved on the destination (the pod that decides what a name means).
-    """
-    bounds: dict[str, set[int]] = {protocol: {1} for protocol in PROTOCOLS}
-    for policy in model.policies:
-        for rule in policy.ingress + policy.egress:
-            for spec in rule.ports:
-                if spec.port is None:
-                    continue
-                if isinstance(spec.port, str):
-                    number = (
-                        destination.resolve_port(spec.port, spec.protocol) if isinstance(destination, Pod) else None
-                    )
-                    if number is None:
-                        continue
-                    first = last = number
-                else:
-                    first, last = spec.port, spec.end_port or spec.port
-                bounds[spec.protocol].add(first)
-                if last < MAX_PORTS:
-                    bounds[spec.protocol].add(last + 1)
-    classes: list[tuple[str, int, int]] = []
-    for protocol in PROTOCOLS:
-        starts = sorted(bounds[protocol])
-        for i, first in enumerate(starts):
-            last = starts[i + 1] - 1 if i + 1 < len(starts) else MAX_PORTS
-            classes.append((protocol, first, last))
-    return classes
-
-
 def _ports_text(classes: Sequence[tuple[str, int, int]]) -> str:
     merged: list[tuple[str, int, int]] = []
     for protocol, first, last in classes:
@@ -273,20 +213,11 @@ def _endpoint_finding(check: Check, endpoint: Endpoint, message: str) -> list[Fi
     return []
 
 
-def _bounded(lines: list[str]) -> list[str]:
-    if len(lines) <= MAX_LINES:
-        return lines
-    return [
-        *lines[:MAX_LINES],
-        f"  ... and {len(lines) - MAX_LINES} more lines (every finding is attached to the exception as .findings)",
-    ]
-
-
 def _fail(check: Check, title: str, lines: list[str], findings: Sequence[Finding], objects: int) -> None:
     __tracebackhide__ = True
     unique = list({(f.check.id, f.obj.ref, f.path, f.message): f for f in findings}.values())
     recording.record(check.id, [check], objects, unique)
-    raise SecurityAssertionError("\n".join(_bounded([title, *lines])), unique)
+    raise SecurityAssertionError(format_lines(title, lines), unique)
 
 
 def _passed(check: Check, objects: int) -> None:
@@ -296,11 +227,13 @@ def _passed(check: Check, objects: int) -> None:
 # --- reachability ---------------------------------------------------------------------------------
 
 
+@keyword_only("protocol")
 def assert_reachable(
     net: NetworkModel,
     src: EndpointSpec | Iterable[EndpointSpec],
     dst: EndpointSpec | Iterable[EndpointSpec],
     port: int | str,
+    *,
     protocol: str = "TCP",
 ) -> None:
     """Assert every source may open a connection to every destination on ``port``/``protocol``.
@@ -359,11 +292,13 @@ def _endpoint_lines(sources: Sequence[Endpoint], targets: Sequence[Endpoint]) ->
     return [f"  endpoints: {text}"]
 
 
+@keyword_only("protocol")
 def assert_not_reachable(
     net: NetworkModel,
     src: EndpointSpec | Iterable[EndpointSpec],
     dst: EndpointSpec | Iterable[EndpointSpec],
     port: int | str | None = None,
+    *,
     protocol: str = "TCP",
 ) -> None:
     """Assert no source may open a connection to any destination on ``port``/``protocol``.
@@ -432,17 +367,18 @@ def _open_ports(
         return [(verdict, f"{verdict.protocol}/{verdict.port}")] if verdict.allowed or verdict.uncertain else []
     grouped: dict[str, tuple[Verdict, list[tuple[str, int, int]]]] = {}
     for cls in port_classes(model, dst):
-        verdict = model.reachable(src, dst, cls[1], cls[0])
+        verdict = model.reachable(src, dst, cls.first, cls.protocol)
         if verdict.allowed or verdict.uncertain:
             key = verdict.explain().split("\n", 1)[1]
-            grouped.setdefault(key, (verdict, []))[1].append(cls)
+            grouped.setdefault(key, (verdict, []))[1].append((cls.protocol, cls.first, cls.last))
     return [(verdict, _ports_text(classes)) for verdict, classes in grouped.values()]
 
 
 # --- isolation --------------------------------------------------------------------------------------
 
 
-def assert_default_deny(net: NetworkModel, namespace: str, direction: str = "ingress") -> None:
+@keyword_only("direction")
+def assert_default_deny(net: NetworkModel, namespace: str, *, direction: DirectionName = "ingress") -> None:
     """Assert ``namespace`` has a default-deny NetworkPolicy for ``direction`` ("ingress", "egress", "both").
 
     A default-deny policy, as the Kubernetes documentation defines it, selects every pod of its
@@ -523,7 +459,10 @@ def assert_default_deny(net: NetworkModel, namespace: str, direction: str = "ing
     _passed(DEFAULT_DENY_CHECK, len(members))
 
 
-def assert_isolated(net: NetworkModel, workloads: EndpointSpec | Iterable[EndpointSpec], direction: str) -> None:
+@keyword_only("direction")
+def assert_isolated(
+    net: NetworkModel, workloads: EndpointSpec | Iterable[EndpointSpec], *, direction: DirectionName
+) -> None:
     """Assert every workload (or pod) is isolated for ``direction`` ("ingress", "egress", "both"):
     some NetworkPolicy in its namespace selects it and has that policyType.
 
@@ -572,9 +511,11 @@ def _labels(pod: Pod) -> str:
     return "{" + ", ".join(f"{k}={v}" for k, v in sorted(pod.labels.items())) + "}"
 
 
+@keyword_only("cidr")
 def assert_no_ingress_from(
     net: NetworkModel,
     workloads: EndpointSpec | Iterable[EndpointSpec],
+    *,
     cidr: str | Iterable[str] = "0.0.0.0/0",
 ) -> None:
     """Assert no address of ``cidr`` (a CIDR, ``"internet"`` or several) may connect to any
@@ -619,9 +560,11 @@ def assert_no_ingress_from(
     _passed(INGRESS_FROM_CHECK, len(pods))
 
 
+@keyword_only("internet")
 def assert_egress_restricted(
     net: NetworkModel,
     workloads: EndpointSpec | Iterable[EndpointSpec],
+    *,
     internet: str | Iterable[str] | None = None,
 ) -> None:
     """Assert every workload is isolated for egress and can reach no internet address on any port.
@@ -689,7 +632,8 @@ def network_policy_problems(net: NetworkModel) -> tuple[PolicyProblem, ...]:
     return _model(net).lint()
 
 
-def assert_network_policies_effective(net: NetworkModel, allow: Iterable[str] = ()) -> None:
+@keyword_only("allow")
+def assert_network_policies_effective(net: NetworkModel, *, allow: Iterable[str] = ()) -> None:
     """Assert every NetworkPolicy selects at least one endpoint and every selector peer matches a
     namespace and an endpoint (``net.lint()``).
 
@@ -727,6 +671,7 @@ def assert_network_policies_effective(net: NetworkModel, allow: Iterable[str] = 
 
 __all__ = (
     "PUBLIC_INTERNET",
+    "DirectionName",
     "assert_default_deny",
     "assert_egress_restricted",
     "assert_isolated",

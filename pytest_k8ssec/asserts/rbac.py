@@ -5,7 +5,7 @@ semantics over the target's Roles, ClusterRoles and bindings), so the same test 
 and on live clusters. On a live target, ``source="cluster"`` asks the API server itself with a
 SubjectAccessReview (authorization.k8s.io/v1), i.e. every authorizer the server runs (Node, RBAC,
 webhooks), not only RBAC. Risky permissions are judged against the catalog in
-pytest_k8ssec.model.rbac_risks.
+pytest_k8ssec.model.rbac.risks.
 
 Subjects are written as the authenticator names them: ``"system:serviceaccount:<ns>:<name>"``,
 ``"group:<name>"``, ``"system:anonymous"``, or a user name; a ``UserInfo`` (exact groups), an
@@ -16,11 +16,15 @@ user) is refused rather than silently matching nobody.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Union
 
+from pytest_k8ssec._deprecation import warn
+from pytest_k8ssec.asserts._failure import format_findings, format_lines
+from pytest_k8ssec.asserts._keyword_only import keyword_only
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.engine import Finding
@@ -29,7 +33,10 @@ from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.model.rbac import (
     ANONYMOUS,
     AUTHENTICATED,
+    CATALOG,
+    KUBEADM_CLUSTER_INFO,
     PRIVILEGED_GROUP,
+    RISKS,
     UNAUTHENTICATED,
     Grant,
     Permission,
@@ -38,25 +45,19 @@ from pytest_k8ssec.model.rbac import (
     RbacModel,
     RbacSubject,
     Request,
+    SubjectHit,
     UserInfo,
+    describe,
+    is_bootstrap,
     request,
     service_account,
+    subject_risks,
     user,
     workload_user,
 )
-from pytest_k8ssec.model.rbac_risks import (
-    CATALOG,
-    KUBEADM_CLUSTER_INFO,
-    RISKS,
-    SubjectHit,
-    describe,
-    is_bootstrap,
-    is_default_binding,
-    is_default_rule,
-    subject_risks,
-)
 from pytest_k8ssec.model.workloads import is_workload
 from pytest_k8ssec.reporting import recording
+from pytest_k8ssec.sources.default_roles import default_roles, is_default_binding, is_default_rule
 
 if TYPE_CHECKING:
     from pytest_k8ssec.sources.cluster import ClusterSource
@@ -64,9 +65,6 @@ if TYPE_CHECKING:
 Subject = Union[str, UserInfo, RbacSubject, K8sObject]
 Source = Literal["model", "cluster"]
 Allow = Union[Mapping[Any, str | Iterable[str]], Iterable[tuple[Any, str]], None]
-
-# Failure texts stay bounded (pytest-dev/pytest#13360); every finding is still attached.
-MAX_LINES: Final = 40
 
 # Groups the authenticators assign; as a user name they would match no binding, silently.
 _GROUP_NAMES: Final = frozenset(
@@ -191,57 +189,67 @@ class RbacView:
         """The service account a workload's pods run as (with its implicit groups)."""
         return workload_user(workload)
 
+    @keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
     def can(
         self,
         who: Subject,
         verb: str,
         resource: str = "",
+        *,
         namespace: str | None = None,
         name: str | None = None,
         subresource: str | None = None,
-        api_group: str = "",
-        *,
+        group: str = "",
         path: str | None = None,
         source: Source = "model",
     ) -> bool:
-        """Whether ``who`` may make the request (offline; ``source="cluster"``: the API server's answer)."""
+        """Whether ``who`` may make the request (offline; ``source="cluster"``: the API server's answer).
+
+        The request is spelled the same everywhere (``assert_can``, ``who_can``, ``K8sCluster.can_i``):
+        ``verb`` and ``resource`` by position (``"pods/exec"`` names a subresource), then by keyword
+        ``namespace`` (``None``: cluster-wide or across all namespaces), ``name``, ``subresource`` and
+        ``group`` (the API group, ``""`` for the core group: SubjectAccessReview's ``group``);
+        ``path`` asks about a non-resource URL (``"/healthz"``) instead of a resource.
+        """
         info = to_user(who)
-        req = request(verb, resource, namespace, name, subresource, api_group, path=path)
+        req = request(verb, resource, namespace, name, subresource, group, path=path)
         if _source(source) == "cluster":
             return self.review(info, req).allowed
         self._covered(req.namespace)
         return self.model.authorize(info, req)
 
+    @keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
     def grants(
         self,
         who: Subject,
         verb: str,
         resource: str = "",
+        *,
         namespace: str | None = None,
         name: str | None = None,
         subresource: str | None = None,
-        api_group: str = "",
-        *,
+        group: str = "",
         path: str | None = None,
     ) -> list[Grant]:
         """Every (binding, role, rule) that allows the request; empty means denied."""
         self._covered(namespace or "")
-        return self.model.grants(to_user(who), verb, resource, namespace, name, subresource, api_group, path=path)
+        return self.model.grants(to_user(who), verb, resource, namespace, name, subresource, group, path=path)
 
+    @keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
     def who_can(
         self,
         verb: str,
         resource: str = "",
+        *,
         namespace: str | None = None,
         name: str | None = None,
         subresource: str | None = None,
-        api_group: str = "",
-        *,
+        group: str = "",
         path: str | None = None,
     ) -> list[Grant]:
         """Every binding subject allowed to make the request, with the binding, role and rule that allow it."""
         self._covered(namespace or "")
-        return self.model.who_can(verb, resource, namespace, name, subresource, api_group, path=path)
+        return self.model.who_can(verb, resource, namespace, name, subresource, group, path=path)
 
     def permissions(self, who: Subject) -> list[Permission]:
         """Every rule ``who`` holds: cluster-wide ones (``namespace=None``), then per namespace."""
@@ -313,7 +321,7 @@ def _model_of(rbac_or_objs: RbacView | RbacModel | Iterable[K8sObject], what: st
     if isinstance(rbac_or_objs, (RbacView, RbacModel)):
         return _model(rbac_or_objs)
     # Bindings in manifests refer to the default ClusterRoles without listing them.
-    return RbacModel.from_objects(_objects(rbac_or_objs, what), defaults="latest")
+    return RbacModel.from_objects(_objects(rbac_or_objs, what), defaults=default_roles("latest"))
 
 
 # --- provenance and lines -------------------------------------------------------------------------
@@ -348,38 +356,33 @@ def _finding(
     return Finding(check, binding.obj, Violation(path, message))
 
 
-def _bounded(lines: list[str]) -> list[str]:
-    if len(lines) <= MAX_LINES:
-        return lines
-    return [
-        *lines[:MAX_LINES],
-        f"  ... and {len(lines) - MAX_LINES} more (every finding is attached to the exception as .findings)",
-    ]
-
-
 def _fail(title: str, lines: list[str], findings: Sequence[Finding], checks: Sequence[Check], objects: int) -> None:
     __tracebackhide__ = True
     recording.record(title, checks, objects, findings)
-    raise SecurityAssertionError("\n".join(_bounded([title, *lines])), findings)
+    raise SecurityAssertionError(format_lines(title, lines), findings)
 
 
 # --- access assertions ----------------------------------------------------------------------------
 
 
+@keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
 def assert_can(
     rbac: RbacView | RbacModel,
     subject: Subject,
     verb: str,
     resource: str = "",
+    *,
     namespace: str | None = None,
     name: str | None = None,
     subresource: str | None = None,
-    api_group: str = "",
-    *,
+    group: str = "",
     path: str | None = None,
     source: Source = "model",
 ) -> None:
     """Assert ``subject`` may make the request (``source="cluster"``: as the API server decides it).
+
+    The request is spelled as in ``RbacView.can``: ``verb``, ``resource``, then ``namespace=``,
+    ``name=``, ``subresource=``, ``group=`` (or ``path=``).
 
     Raises:
         SecurityAssertionError: the request is denied.
@@ -387,7 +390,7 @@ def assert_can(
     """
     __tracebackhide__ = True
     info = to_user(subject)
-    req = request(verb, resource, namespace, name, subresource, api_group, path=path)
+    req = request(verb, resource, namespace, name, subresource, group, path=path)
     who = _subject_text(info)
     if _source(source) == "cluster":
         review = _live(rbac).review(info, req)
@@ -411,21 +414,22 @@ def assert_can(
     recording.record("rbac-access", [ACCESS_CHECK], 1, [])
 
 
+@keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
 def assert_cannot(
     rbac: RbacView | RbacModel,
     subject: Subject,
     verb: str,
     resource: str = "",
+    *,
     namespace: str | None = None,
     name: str | None = None,
     subresource: str | None = None,
-    api_group: str = "",
-    *,
+    group: str = "",
     path: str | None = None,
     source: Source = "model",
 ) -> None:
-    """Assert ``subject`` may not make the request; a failure names every binding, role and rule
-    that allows it, with the files and lines they come from.
+    """Assert ``subject`` may not make the request (spelled as in ``RbacView.can``); a failure names
+    every binding, role and rule that allows it, with the files and lines they come from.
 
     Raises:
         SecurityAssertionError: the request is allowed.
@@ -433,7 +437,7 @@ def assert_cannot(
     """
     __tracebackhide__ = True
     info = to_user(subject)
-    req = request(verb, resource, namespace, name, subresource, api_group, path=path)
+    req = request(verb, resource, namespace, name, subresource, group, path=path)
     who = _subject_text(info)
     if _source(source) == "cluster":
         review = _live(rbac).review(info, req)
@@ -513,7 +517,6 @@ def assert_no_wildcard_rules(rbac_or_objs: RbacView | RbacModel | Iterable[K8sOb
 
 def _run_role_check(check_id: str, rbac_or_objs: RbacView | RbacModel | Iterable[K8sObject]) -> None:
     __tracebackhide__ = True
-    from pytest_k8ssec.asserts._failure import format_findings
     from pytest_k8ssec.engine import evaluate
 
     check = builtin_registry().get(check_id)
@@ -554,16 +557,47 @@ def _default_anonymous(model: RbacModel, binding: RbacBinding) -> bool:
     return binding.ref == binding_ref and binding.role_ref == role_ref and set(role.rules) <= rules
 
 
+def _allow_defaults_renamed(func: Callable[..., None]) -> Callable[..., None]:
+    """``allow_defaults`` (a switch, not a list of exemptions) became ``include_default_bindings``,
+    its opposite; the old keyword and the old positional use keep working one release."""
+
+    @functools.wraps(func)
+    def wrapper(rbac_or_objs: Any, *args: Any, **kwargs: Any) -> None:
+        __tracebackhide__ = True
+        where = func.__name__
+        if args:
+            if len(args) > 1 or "allow_defaults" in kwargs:
+                raise TypeError(f"{where}() takes 1 positional argument but {1 + len(args)} were given")
+            kwargs["allow_defaults"] = args[0]
+        if "allow_defaults" in kwargs:
+            if "include_default_bindings" in kwargs:
+                raise TypeError(
+                    f"{where}() got both allow_defaults= (deprecated) and include_default_bindings=; "
+                    "pass only include_default_bindings="
+                )
+            allow = kwargs.pop("allow_defaults")
+            warn(
+                f"{where}(allow_defaults=...)",
+                f"{where}(include_default_bindings=...), its opposite "
+                f"(allow_defaults={allow!r} is include_default_bindings={not allow!r})",
+            )
+            kwargs["include_default_bindings"] = not allow
+        func(rbac_or_objs, **kwargs)
+
+    return wrapper
+
+
+@_allow_defaults_renamed
 def assert_no_anonymous_access(
-    rbac_or_objs: RbacView | RbacModel | Iterable[K8sObject], allow_defaults: bool = True
+    rbac_or_objs: RbacView | RbacModel | Iterable[K8sObject], *, include_default_bindings: bool = False
 ) -> None:
     """Assert no binding grants anything to user ``system:anonymous`` or group ``system:unauthenticated``.
 
-    The cluster's own anonymous bindings pass while their roles keep the default rules
-    (``allow_defaults``): the API server's ``system:public-info-viewer`` (GET /healthz, /livez,
-    /readyz, /version) and kubeadm's kube-public ``kubeadm:bootstrap-signer-clusterinfo`` (the
-    cluster-info ConfigMap ``kubeadm join`` reads). A widened one fails, as does a binding to a role
-    that does not exist yet (it grants the moment the role is created).
+    The cluster's own anonymous bindings pass while their roles keep the default rules: the API
+    server's ``system:public-info-viewer`` (GET /healthz, /livez, /readyz, /version) and kubeadm's
+    kube-public ``kubeadm:bootstrap-signer-clusterinfo`` (the cluster-info ConfigMap ``kubeadm
+    join`` reads); ``include_default_bindings=True`` reports them too. A widened one fails, as does
+    a binding to a role that does not exist yet (it grants the moment the role is created).
     """
     __tracebackhide__ = True
     title = "rbac-anonymous-binding"
@@ -577,7 +611,7 @@ def assert_no_anonymous_access(
     findings: list[Finding] = []
     for binding in model.bindings:
         anonymous = [s for s in binding.subjects if _anonymous(s)]
-        if not anonymous or (allow_defaults and _default_anonymous(model, binding)):
+        if not anonymous or (not include_default_bindings and _default_anonymous(model, binding)):
             continue
         role = model.role(binding.role_ref)
         grants = (
@@ -630,12 +664,14 @@ def _own(model: RbacModel, perm: Permission) -> bool:
     return is_default_rule(role.kind, role.name, perm.rule) or (role.kind == "Role" and is_bootstrap(role.obj))
 
 
+@keyword_only("subjects", "allow")
 def assert_no_risky_permissions(
     rbac: RbacView | RbacModel,
+    *,
     subjects: Iterable[Subject] | None = None,
     allow: Allow = None,
 ) -> None:
-    """Assert no subject holds a permission of the risk catalog (``pytest_k8ssec.model.rbac_risks.CATALOG``).
+    """Assert no subject holds a permission of the risk catalog (``pytest_k8ssec.model.rbac.risks.CATALOG``).
 
     Args:
         rbac: ``k8s_rbac`` (or an ``RbacModel``).

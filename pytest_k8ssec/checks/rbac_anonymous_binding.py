@@ -21,8 +21,8 @@ from collections.abc import Iterator
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
-from pytest_k8ssec.model.rbac import ANONYMOUS, RBAC_GROUP, UNAUTHENTICATED
-from pytest_k8ssec.model.rbac_risks import KUBEADM_CLUSTER_INFO, is_default_binding
+from pytest_k8ssec.model.rbac import ANONYMOUS, KUBEADM_CLUSTER_INFO, RBAC_GROUP, UNAUTHENTICATED
+from pytest_k8ssec.sources.default_roles import is_default_binding
 
 
 def anonymous_subject(subject: object) -> bool:

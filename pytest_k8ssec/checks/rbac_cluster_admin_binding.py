@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
 from pytest_k8ssec.model.rbac import RBAC_GROUP
-from pytest_k8ssec.model.rbac_risks import is_default_binding
+from pytest_k8ssec.sources.default_roles import is_default_binding
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:

@@ -4,7 +4,7 @@ CIS Kubernetes Benchmark 5.1.8: "Limit use of the Bind, Impersonate and Escalate
 the Kubernetes cluster", with 5.1.2 (secrets), 5.1.4 (pod creation), 5.1.9 (persistent volume
 creation), 5.1.10 (nodes/proxy), 5.1.11 (CSR approval), 5.1.12 (webhook configurations), 5.1.13
 (service account token creation) and the privilege escalation risks of the Kubernetes RBAC good
-practices: each permission of the catalog in pytest_k8ssec.model.rbac_risks is a known path to
+practices: each permission of the catalog in pytest_k8ssec.model.rbac.risks is a known path to
 more privilege than the role names.
 
 A violation is a rule of a Role or ClusterRole that the RBAC authorizer would let grant a catalog
@@ -22,8 +22,8 @@ from collections.abc import Iterator
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.model.objects import K8sObject, as_list
-from pytest_k8ssec.model.rbac import RBAC_GROUP, PolicyRule
-from pytest_k8ssec.model.rbac_risks import describe, is_default_rule, role_risks
+from pytest_k8ssec.model.rbac import RBAC_GROUP, PolicyRule, describe, role_risks
+from pytest_k8ssec.sources.default_roles import is_default_rule
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:

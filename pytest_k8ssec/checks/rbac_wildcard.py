@@ -22,7 +22,7 @@ from typing import Any, Final
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
 from pytest_k8ssec.model.rbac import RBAC_GROUP, PolicyRule
-from pytest_k8ssec.model.rbac_risks import is_default_rule
+from pytest_k8ssec.sources.default_roles import is_default_rule
 
 _ROLES: Final = frozenset({"roles", "clusterroles"})
 _IDENTITIES: Final = frozenset({"users", "groups", "serviceaccounts", "uids", "userextras"})

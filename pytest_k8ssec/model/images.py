@@ -35,6 +35,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from pytest_k8ssec.errors import K8sSecError
+
 __all__ = (
     "DigestReference",
     "ImageRef",
@@ -95,7 +97,7 @@ _GO_DIGEST_RE = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 _LOWER_HEX_RE = re.compile(r"[a-f0-9]+")
 
 
-class ImageReferenceError(ValueError):
+class ImageReferenceError(K8sSecError, ValueError):
     """An image reference (or registry prefix) the kubelet / runtimes would reject.
 
     ``reason`` is upstream's error text (e.g. ``"invalid reference format"``); ``value`` is the

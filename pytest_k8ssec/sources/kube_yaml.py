@@ -33,6 +33,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from pytest_k8ssec.errors import K8sSecError
+
 try:
     from yaml import CSafeLoader as _Base
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
@@ -88,7 +90,7 @@ _NON_SPECIFIC_TAG = re.compile(r"!(?=[ \t\r\n])")
 DUPLICATE_KEY_WHY = "the API server refuses it with fieldValidation=Strict, and kubectl silently applies the last value"
 
 
-class ResolveError(ValueError):
+class ResolveError(K8sSecError, ValueError):
     """An explicitly tagged scalar go-yaml refuses (``!!int abc``, ``!!binary ???``)."""
 
 

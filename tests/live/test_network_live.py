@@ -85,7 +85,7 @@ def test_model_is_built_from_live_pods(k8s_network):
     assert {{p.ref for p in k8s_network.policies}} == {{f"{{NS}}/{{n}}" for n in ("default-deny", "web-to-db", "api-out", "db-from-web")}}
 
 def test_default_deny(k8s_network):
-    assert_default_deny(k8s_network, NS, "both")
+    assert_default_deny(k8s_network, NS, direction="both")
 
 def test_web_reaches_db_only_on_postgres(k8s_network):
     assert_reachable(k8s_network, f"Pod/{{NS}}/web", f"Pod/{{NS}}/db", 5432)
@@ -96,7 +96,7 @@ def test_web_reaches_db_only_on_postgres(k8s_network):
 def test_deployment_stands_for_its_pods(k8s_network):
     pods = k8s_network.resolve(f"Deployment/{{NS}}/api")
     assert len(pods) == 1 and pods[0].owners[-1] == f"Deployment/{{NS}}/api"
-    assert_isolated(k8s_network, f"Deployment/{{NS}}/api", "both")
+    assert_isolated(k8s_network, f"Deployment/{{NS}}/api", direction="both")
     assert_not_reachable(k8s_network, f"Deployment/{{NS}}/api", f"Pod/{{NS}}/db", 5432)
 
 def test_policies_effective(k8s_network):

@@ -68,16 +68,16 @@ QUERIES = [
 def test_model_and_server_agree(k8s_rbac, who, verb, resource, name, group):
     namespace = None if group == "cluster" else NS
     api_group = "" if group in (None, "cluster") else group
-    offline = k8s_rbac.can(who, verb, resource, namespace=namespace, name=name, api_group=api_group)
-    server = k8s_rbac.can(who, verb, resource, namespace=namespace, name=name, api_group=api_group, source="cluster")
+    offline = k8s_rbac.can(who, verb, resource, namespace=namespace, name=name, group=api_group)
+    server = k8s_rbac.can(who, verb, resource, namespace=namespace, name=name, group=api_group, source="cluster")
     print(f"VERDICT {{who}} {{verb}} {{resource}} {{name}}: model={{offline}} server={{server}}")
     assert offline == server
     if server:
-        assert_can(k8s_rbac, who, verb, resource, namespace, name, api_group=api_group, source="cluster")
-        assert_can(k8s_rbac, who, verb, resource, namespace, name, api_group=api_group)
+        assert_can(k8s_rbac, who, verb, resource, namespace=namespace, name=name, group=api_group, source="cluster")
+        assert_can(k8s_rbac, who, verb, resource, namespace=namespace, name=name, group=api_group)
     else:
-        assert_cannot(k8s_rbac, who, verb, resource, namespace, name, api_group=api_group, source="cluster")
-        assert_cannot(k8s_rbac, who, verb, resource, namespace, name, api_group=api_group)
+        assert_cannot(k8s_rbac, who, verb, resource, namespace=namespace, name=name, group=api_group, source="cluster")
+        assert_cannot(k8s_rbac, who, verb, resource, namespace=namespace, name=name, group=api_group)
 
 def test_bot_cannot_read_secrets_both_ways(k8s_rbac):
     assert_cannot(k8s_rbac, BOT, "get", "secrets", namespace=NS)

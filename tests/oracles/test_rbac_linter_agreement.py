@@ -4,7 +4,7 @@ The data lives in ``../shared/oracles/linters/`` and is read in place. Role chec
 ``clusterrolePodExecAttach``, ``rolePodExecAttach``; kube-linter ``wildcard-in-rules``) compare with a
 registry check on the one object. Binding checks need the binding and its role together: our verdict
 for a binding comes from the RBAC model built from the file's objects (no default roles, as the
-linters see only the file): the catalog entries (pytest_k8ssec.model.rbac_risks) that its subjects
+linters see only the file): the catalog entries (pytest_k8ssec.model.rbac.risks) that its subjects
 hold through it, exactly what ``assert_no_risky_permissions`` reports.
 
 A Polaris file is one verdict: it fails when any object of the check's kind fails. kube-linter
@@ -30,8 +30,7 @@ from pytest_k8ssec.asserts.rbac import to_user
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.engine import evaluate
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
-from pytest_k8ssec.model.rbac import RbacModel
-from pytest_k8ssec.model.rbac_risks import subject_risks
+from pytest_k8ssec.model.rbac import RbacModel, subject_risks
 from pytest_k8ssec.sources.manifests import load_file
 
 # Fewer compared verdicts than this means a pair silently stopped comparing. Measured: 101

@@ -52,7 +52,7 @@ TESTS = """\
 from pytest_k8ssec.asserts.network import assert_default_deny, assert_not_reachable, assert_reachable
 
 def test_db_locked_down(k8s_network):
-    assert_default_deny(k8s_network, "db", "both")
+    assert_default_deny(k8s_network, "db", direction="both")
     assert_reachable(k8s_network, "Deployment/shop/web", "Deployment/db/postgres", "pg")
     assert_not_reachable(k8s_network, "internet", "Deployment/db/postgres")
     assert k8s_network.reachable("Deployment/shop/web", "Deployment/db/postgres", 5432).allowed
@@ -111,6 +111,23 @@ def test_report_from_ini_alone_and_broken_policy_fails_closed(project: pytest.Py
         ["k8ssec: network report for target manifests NOT written to *reach.html: invalid NetworkPolicy db/bad*"]
     )
     assert result.ret != 0
+
+
+def test_the_deprecated_model_method_still_works_on_k8s_network(project: pytest.Pytester) -> None:
+    # A subprocess: in-process, an earlier test may already have imported the reporting module
+    # that attaches the method, and the run would prove nothing about the fixture.
+    project.makepyfile(
+        test_team_network="""
+import pytest
+
+def test_page(k8s_network):
+    with pytest.warns(DeprecationWarning, match=r"use pytest_k8ssec.reporting.network_page.html_report"):
+        page = k8s_network.html_report(title="T")
+    assert page.startswith("<!DOCTYPE html>") and "Deployment/db/postgres" in page
+"""
+    )
+    result = project.runpytest_subprocess("--k8s-manifests", "deploy", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
 
 
 def test_not_configured_skips_with_the_reason(pytester: pytest.Pytester) -> None:

@@ -35,8 +35,8 @@ DEPLOYER = "system:serviceaccount:ci:deployer"
 
 def test_edit_resolved_from_defaults(k8s_rbac):
     # edit is not in the manifests: the binding resolves through the shipped default ClusterRoles.
-    assert_can(k8s_rbac, DEPLOYER, "create", "deployments", namespace="shop", api_group="apps")
-    assert k8s_rbac.who_can("create", "deployments", namespace="shop", api_group="apps")[-1].binding == "RoleBinding/shop/ci-edits"
+    assert_can(k8s_rbac, DEPLOYER, "create", "deployments", namespace="shop", group="apps")
+    assert k8s_rbac.who_can("create", "deployments", namespace="shop", group="apps")[-1].binding == "RoleBinding/shop/ci-edits"
 
 def test_deployer_cannot_touch_prod(k8s_rbac):
     assert_cannot(k8s_rbac, DEPLOYER, "get", "secrets", namespace="prod")

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from pytest_k8ssec.model.objects import K8sObject, Provenance
-from pytest_k8ssec.model.rbac import RbacModel, UserInfo, default_versions, request
+from pytest_k8ssec.model.rbac import RbacModel, UserInfo, request
+from pytest_k8ssec.sources.default_roles import default_roles, default_versions
 
 DATA = resources.files("pytest_k8ssec").joinpath("data").joinpath("rbac")
 REGENERATE = "python scripts/gen_default_clusterroles.py"
@@ -168,7 +169,9 @@ def test_the_roles_mean_what_kubernetes_documents(version: str) -> None:
         }
         for role in AGGREGATED
     ]
-    model = RbacModel.from_objects([K8sObject(b, Provenance("test")) for b in bindings], defaults=version)
+    model = RbacModel.from_objects(
+        [K8sObject(b, Provenance("test")) for b in bindings], defaults=default_roles(version)
+    )
     assert not model.problems
 
     def can(who: str, verb: str, resource: str, api_group: str = "") -> bool:

@@ -15,8 +15,10 @@ from pytest_k8ssec.model.netpol import (
     NetworkPolicy,
     NetworkPolicyError,
     Pod,
-    pod_from_object,
+    PortClass,
+    port_classes,
 )
+from pytest_k8ssec.model.netpol.endpoints import pod_from_object
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.sources.manifests import load_text
 
@@ -449,3 +451,37 @@ def test_unknown_endpoint_and_empty_selection_fail() -> None:
         m.resolve("nowhere")
     with pytest.raises(NetworkPolicyError, match="no container port named"):
         m.reachable(CLIENT, SERVER, "grpc")
+
+
+# --- port classes ----------------------------------------------------------------------------
+
+
+def _spans(classes: tuple[PortClass, ...], protocol: str) -> list[tuple[int, int]]:
+    return [(c.first, c.last) for c in classes if c.protocol == protocol]
+
+
+def test_port_classes_for_a_destination_cut_only_where_its_rules_can_change_the_verdict() -> None:
+    rules = policy("p", {"podSelector": {}, "ingress": [{"ports": [{"port": 100, "endPort": 200}, {"port": "http"}]}]})
+    model = NetworkModel([CLIENT, SERVER], [rules])
+    classes = port_classes(model, SERVER)
+    # The named port resolves on the destination (http = 8080); container ports no rule names do not cut.
+    assert _spans(classes, "TCP") == [(1, 99), (100, 200), (201, 8079), (8080, 8080), (8081, 65535)]
+    assert _spans(classes, "UDP") == _spans(classes, "SCTP") == [(1, 65535)]
+    # Outside the cluster a name means nothing: only the numbers cut.
+    assert _spans(port_classes(model, INTERNET), "TCP") == [(1, 99), (100, 200), (201, 65535)]
+
+
+def test_port_classes_of_the_whole_model_give_every_container_port_its_own_class() -> None:
+    rules = policy("p", {"podSelector": {}, "ingress": [{"ports": [{"port": 8000, "endPort": 8100}]}]})
+    model = NetworkModel([CLIENT, SERVER], [rules])
+    tcp = [c for c in port_classes(model) if c.protocol == "TCP"]
+    assert [(c.first, c.last, c.names, c.listed, c.covered) for c in tcp] == [
+        (1, 7999, (), False, False),
+        (8000, 8079, ("rule range 8000-8100",), True, True),
+        (8080, 8080, ("http",), True, True),
+        # Inside the range after the container port: covered, but nothing starts there.
+        (8081, 8100, (), False, True),
+        (8101, 65535, (), False, False),
+    ]
+    udp = [(c.first, c.last, c.names, c.listed) for c in port_classes(model) if c.protocol == "UDP"]
+    assert udp == [(1, 52, (), False), (53, 53, ("dns",), True), (54, 65535, (), False)]

@@ -7,8 +7,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pytest_k8ssec.model.netpol import INTERNET, ContainerPort, NetworkModel, Pod
-from pytest_k8ssec.reporting.network_page import html_report, port_classes, write_network_report
+from pytest_k8ssec.reporting.network_page import drawn_port_classes, html_report, write_network_report
 
 
 def policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +85,7 @@ def parse(page: str) -> list[dict[str, list[Any]]]:
 
 def test_port_classes_cover_rule_and_container_ports_and_any_other() -> None:
     net = NetworkModel((WEB, DB, DNS), POLICIES)
-    labels = [label for _, _, label in port_classes(net)]
+    labels = [label for _, _, label in drawn_port_classes(net)]
     assert labels == [
         "TCP 5432 (pg)", "TCP 8080 (http)", "TCP 30000 (rule range 30000-30010)", "UDP 53 (dns)",
         "TCP any other port (e.g. 1)", "UDP any other port (e.g. 1)",
@@ -94,7 +96,7 @@ def test_matrix_structure_and_counts_agree_with_the_model() -> None:
     net = NetworkModel((WEB, DB, DNS), POLICIES)
     page = html_report(net, target="manifests")
     tables = parse(page)
-    classes = port_classes(net)
+    classes = drawn_port_classes(net)
     # One matrix per group of port classes with identical cells; every class is in exactly one.
     groups = [
         [(proto, int(port)) for proto, port in (item.split("/") for item in ports.split())]
@@ -171,9 +173,19 @@ def test_everything_is_escaped(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
-def test_model_method_and_policy_table() -> None:
+def test_policy_table() -> None:
     net = NetworkModel((WEB, DB, DNS), POLICIES)
-    page = net.html_report(title="T")
+    page = html_report(net, title="T")
     policies = page.split("<h2>NetworkPolicies</h2>")[1]
     assert "<td>db/allow-web</td>" in policies and "from pods app=web in all namespaces on TCP pg" in policies
     assert page.count('<section class="port"') == 3  # 6 port classes, 3 distinct matrices
+
+
+def test_the_model_method_still_works_for_one_release_and_names_its_replacement() -> None:
+    net = NetworkModel((WEB, DB, DNS), POLICIES)
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"NetworkModel\.html_report\(\) is deprecated .* use pytest_k8ssec\.reporting\.network_page\.html_report\(model\)",
+    ):
+        page = net.html_report(title="T")  # type: ignore[attr-defined]
+    assert page == html_report(net, title="T")

@@ -118,7 +118,7 @@ def test_not_reachable_on_any_port_lists_exact_port_ranges() -> None:
     # The web workload accepts every peer on 8080 only: every other port class is denied.
     text = str(failure(assert_not_reachable, net, "internet", WEB))
     assert text.splitlines()[0] == "network: internet (0.0.0.0/0) -> Deployment/shop/web on TCP 8080 is allowed"
-    classes = port_classes(net, net.endpoint(PG))
+    classes = [(c.protocol, c.first, c.last) for c in port_classes(net, net.endpoint(PG))]
     assert ("TCP", 1, 5431) in classes and ("TCP", 5432, 5432) in classes and ("TCP", 5433, 8079) in classes
     assert ("UDP", 1, 65535) in classes and ("SCTP", 1, 65535) in classes
 
@@ -161,9 +161,9 @@ def test_several_pairs_are_all_checked() -> None:
 def test_default_deny() -> None:
     net = shop()
     assert_default_deny(net, "db")
-    assert_default_deny(net, "db", "egress")
-    assert_default_deny(net, "db", "both")
-    error = failure(assert_default_deny, net, "shop", "both")
+    assert_default_deny(net, "db", direction="egress")
+    assert_default_deny(net, "db", direction="both")
+    error = failure(assert_default_deny, net, "shop", direction="both")
     text = str(error)
     assert text.splitlines()[0] == "network-default-deny: namespace shop has no default-deny Ingress and Egress policy"
     assert "shop/web-ingress (deploy/shop.yaml:41) isolates only pods with labels app=web" in text
@@ -183,8 +183,8 @@ spec:
   egress: [{ports: [{port: 53, protocol: UDP}]}]
 """
     net = shop(allow_all_dns)
-    assert_isolated(net, "shop", "egress")  # isolated, yet not a default deny
-    text = str(failure(assert_default_deny, net, "shop", "egress"))
+    assert_isolated(net, "shop", direction="egress")  # isolated, yet not a default deny
+    text = str(failure(assert_default_deny, net, "shop", direction="egress"))
     assert (
         "shop/dns (deploy/shop.yaml:50) selects every pod but allows to every peer on UDP 53: not a default deny"
         in text
@@ -198,8 +198,8 @@ metadata: {name: deny, namespace: shop}
 spec: {podSelector: {}}
 """
     net = shop(ingress_only)
-    assert_default_deny(net, "shop", "ingress")
-    failure(assert_default_deny, net, "shop", "egress")
+    assert_default_deny(net, "shop", direction="ingress")
+    failure(assert_default_deny, net, "shop", direction="egress")
 
 
 def test_default_deny_fails_closed_on_empty_namespace_and_bad_direction() -> None:
@@ -207,14 +207,14 @@ def test_default_deny_fails_closed_on_empty_namespace_and_bad_direction() -> Non
     text = str(failure(assert_default_deny, net, "shpo"))
     assert "namespace 'shpo' has no pods or workloads in the model; nothing was checked" in text and "db, shop" in text
     with pytest.raises(NetworkPolicyError, match="direction must be 'ingress', 'egress' or 'both', got 'ingres'"):
-        assert_default_deny(net, "db", "ingres")
+        assert_default_deny(net, "db", direction="ingres")
 
 
 def test_isolated() -> None:
     net = shop()
-    assert_isolated(net, PG, "both")
-    assert_isolated(net, [WEB, PG], "Ingress")
-    error = failure(assert_isolated, net, ["shop", "db"], "both")
+    assert_isolated(net, PG, direction="both")
+    assert_isolated(net, [WEB, PG], direction="Ingress")
+    error = failure(assert_isolated, net, ["shop", "db"], direction="both")
     assert str(error).splitlines()[0] == "network-isolation: 1 of 4 (endpoint, direction) pairs are not isolated"
     assert (
         "Deployment/shop/web (deploy/shop.yaml:5) (labels {app=web}): not isolated for Egress; no policy in namespace shop has policyType Egress"
@@ -222,20 +222,20 @@ def test_isolated() -> None:
     )
     assert error.findings[0].path == "spec.template.metadata.labels"
     with pytest.raises(SecurityAssertionError, match="no workloads given; nothing was checked"):
-        assert_isolated(net, [], "ingress")
+        assert_isolated(net, [], direction="ingress")
     with pytest.raises(NetworkPolicyError, match="direction must be"):
-        assert_isolated(net, WEB, "inbound")
+        assert_isolated(net, WEB, direction="inbound")
     with pytest.raises(NetworkPolicyError, match="is an address range, not a workload"):
-        assert_isolated(net, "internet", "ingress")
+        assert_isolated(net, "internet", direction="ingress")
     with pytest.raises(NetworkPolicyError, match="no endpoint"):
-        assert_isolated(net, "Deployment/shop/missing", "ingress")
+        assert_isolated(net, "Deployment/shop/missing", direction="ingress")
 
 
 def test_workload_objects_and_selectors_are_endpoints() -> None:
     objs = load_text(SHOP)
     net = NetworkModel.from_objects(objs)
     workloads = [o for o in objs if o.kind == "Deployment"]
-    assert_isolated(net, workloads, "ingress")
+    assert_isolated(net, workloads, direction="ingress")
     assert_not_reachable(net, workloads[1], workloads[0], 8080)
     assert_reachable(
         net,
@@ -252,7 +252,7 @@ def test_workload_objects_and_selectors_are_endpoints() -> None:
 def test_no_ingress_from() -> None:
     net = shop()
     assert_no_ingress_from(net, PG)
-    assert_no_ingress_from(net, PG, ["0.0.0.0/0", "::/0"])
+    assert_no_ingress_from(net, PG, cidr=["0.0.0.0/0", "::/0"])
     error = failure(assert_no_ingress_from, net, [WEB, PG])
     text = str(error)
     assert text.splitlines()[0] == "network-ingress-from: 0.0.0.0/0 can reach 1 (workload, port set) of 2 workload(s)"
@@ -260,7 +260,7 @@ def test_no_ingress_from() -> None:
     assert "allowed by shop/web-ingress ingress[0] (from every peer on TCP 8080)" in text
     assert [f.obj.ref for f in error.findings] == ["NetworkPolicy/shop/web-ingress"]
     with pytest.raises(NetworkPolicyError, match="expected a CIDR or 'internet'"):
-        assert_no_ingress_from(net, PG, WEB)
+        assert_no_ingress_from(net, PG, cidr=WEB)
 
 
 def test_no_ingress_from_any_address_of_the_range() -> None:
@@ -276,7 +276,7 @@ spec:
     net = shop(extra)
     text = str(failure(assert_no_ingress_from, net, PG))
     assert "on TCP 5432, TCP 6000-6010: allowed" in text
-    assert_no_ingress_from(net, PG, "10.0.0.0/8")
+    assert_no_ingress_from(net, PG, cidr="10.0.0.0/8")
 
 
 EGRESS = """
@@ -377,5 +377,86 @@ def test_model_argument_is_checked() -> None:
     with pytest.raises(TypeError, match="expected k8s_network"):
         assert_reachable([], WEB, PG, 80)  # type: ignore[arg-type]
     with pytest.raises(NetworkPolicyError, match="leave protocol out"):
-        assert_not_reachable(shop(), WEB, PG, None, "UDP")
+        assert_not_reachable(shop(), WEB, PG, None, protocol="UDP")
     assert Cidr("1.2.3.4").ref == "1.2.3.4/32"
+
+
+# --- old spellings (one release, then removed) ----------------------------------------------------
+
+
+def test_options_by_position_warn_and_still_work() -> None:
+    net = shop(EGRESS)
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"passing protocol to assert_reachable\(\) by position .* use assert_reachable\(\.\.\., protocol=",
+    ) as record:
+        assert_reachable(net, WEB, PG, 5432, "TCP")
+    assert record[0].filename == __file__, "the warning points at the caller's line"
+    with pytest.warns(DeprecationWarning, match=r"passing protocol to assert_not_reachable\(\) by position"):
+        with pytest.raises(SecurityAssertionError, match="on UDP/5432 is allowed"):
+            # Egress from web to db is open on every port; web's ingress has no UDP rule, db's ingress names pg (TCP).
+            assert_not_reachable(shop("""
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: udp, namespace: db}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: 5432, protocol: UDP}]}]
+"""), WEB, PG, 5432, "UDP")  # fmt: skip
+    with pytest.warns(DeprecationWarning, match=r"passing direction to assert_default_deny\(\) by position"):
+        with pytest.raises(SecurityAssertionError, match="no default-deny Egress policy"):
+            assert_default_deny(net, "shop", "egress")  # shop's egress policy has rules
+    with pytest.warns(DeprecationWarning, match=r"passing direction to assert_isolated\(\) by position"):
+        assert_isolated(net, WEB, "egress")
+    with pytest.warns(DeprecationWarning, match=r"passing cidr to assert_no_ingress_from\(\) by position"):
+        assert_no_ingress_from(net, PG, "10.0.0.0/8")
+    with pytest.warns(DeprecationWarning, match=r"passing internet to assert_egress_restricted\(\) by position"):
+        with pytest.raises(SecurityAssertionError, match="can reach the internet"):
+            assert_egress_restricted(net, WEB, "10.0.0.0/8")
+    with pytest.warns(DeprecationWarning, match=r"passing allow to assert_network_policies_effective\(\) by position"):
+        assert_network_policies_effective(net, ["shop/egress"])
+
+
+def test_options_are_keyword_only_and_direction_is_a_literal() -> None:
+    import inspect
+    import typing
+
+    from pytest_k8ssec.asserts.network import DirectionName
+
+    assert typing.get_args(DirectionName) == ("ingress", "egress", "both")
+    expected = {
+        assert_reachable: ["protocol"],
+        assert_not_reachable: ["protocol"],
+        assert_default_deny: ["direction"],
+        assert_isolated: ["direction"],
+        assert_no_ingress_from: ["cidr"],
+        assert_egress_restricted: ["internet"],
+        assert_network_policies_effective: ["allow"],
+    }
+    for func, options in expected.items():
+        params = inspect.signature(func).parameters
+        assert [n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY] == options, func
+    assert inspect.signature(assert_isolated).parameters["direction"].default is inspect.Parameter.empty
+
+
+def test_the_types_a_network_test_receives_are_public() -> None:
+    import pytest_k8ssec
+
+    net = shop()
+    verdict = net.reachable(WEB, PG, 5432)
+    assert type(verdict) is pytest_k8ssec.Verdict and verdict.allowed
+    assert type(verdict.ingress) is pytest_k8ssec.SideVerdict
+    assert all(type(m) is pytest_k8ssec.RuleMatch for m in verdict.ingress.allowed_by) and verdict.ingress.allowed_by
+    assert type(verdict.src) is pytest_k8ssec.Pod and type(net.resolve("internet")[0]) is pytest_k8ssec.Cidr
+    assert type(net.matrix(port=5432)) is pytest_k8ssec.ReachabilityMatrix
+    assert all(type(p) is pytest_k8ssec.NetworkPolicy for p in net.policies)
+    broken = shop("""
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: typo, namespace: shop}
+spec: {podSelector: {matchLabels: {app: wbe}}}
+""")  # fmt: skip
+    assert [type(p) for p in broken.lint()] == [pytest_k8ssec.PolicyProblem]
+    assert pytest_k8ssec.NetworkModel is NetworkModel

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_k8ssec.model import rbac
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.model.rbac import (
     Grant,
@@ -26,11 +25,11 @@ from pytest_k8ssec.model.rbac import (
     RbacSubject,
     Request,
     UserInfo,
-    default_versions,
-    load_default_roles_text,
     request,
     user,
 )
+from pytest_k8ssec.sources import default_roles as shipped
+from pytest_k8ssec.sources.default_roles import default_roles, default_versions, load_default_roles_text
 
 GROUP = "rbac.authorization.k8s.io"
 V1 = f"{GROUP}/v1"
@@ -925,10 +924,10 @@ def shipped_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     """A temporary defaults directory standing in for pytest_k8ssec/data/rbac/."""
     (tmp_path / "default-clusterroles-1.36.yaml").write_text(DEFAULTS_YAML.replace("cluster-admin", "old-admin"))
     (tmp_path / "default-clusterroles-1.37.yaml").write_text(DEFAULTS_YAML)
-    monkeypatch.setattr(rbac, "_defaults_dir", lambda: tmp_path)
-    rbac.default_roles.cache_clear()
+    monkeypatch.setattr(shipped, "_defaults_dir", lambda: tmp_path)
+    default_roles.cache_clear()
     yield tmp_path
-    rbac.default_roles.cache_clear()
+    default_roles.cache_clear()
 
 
 def test_defaults_file_formats() -> None:
@@ -944,8 +943,18 @@ def test_defaults_file_formats() -> None:
         "cluster-admin",
     ]
     with pytest.raises(RbacError, match="not an RBAC object"):
-        load_default_roles_text("- kind: Pod\n  metadata: {name: p}\n", "x")
+        load_default_roles_text("- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n", "x")
+    # Read by the manifest loader, as the API server reads YAML: an item without apiVersion is refused.
+    with pytest.raises(RbacError, match="apiVersion is missing"):
+        load_default_roles_text("- kind: ClusterRole\n  metadata: {name: r}\n", "x")
+    with pytest.raises(RbacError, match="duplicate|twice|already"):
+        load_default_roles_text(
+            "- apiVersion: rbac.authorization.k8s.io/v1\n  kind: ClusterRole\n  metadata: {name: r}\n  rules: []\n  rules: []\n",
+            "x",
+        )
     with pytest.raises(RbacError, match="no ClusterRoles"):
+        load_default_roles_text("# nothing here\n", "x")
+    with pytest.raises(RbacError, match="not a Kubernetes object"):
         load_default_roles_text("[]", "x")
 
 
@@ -957,19 +966,21 @@ def test_defaults_resolve_bindings_to_default_roles(shipped_defaults: Path) -> N
     assert default_versions() == ["1.36", "1.37"]
     without = RbacModel.from_objects(objs)
     assert not without.can("root", "delete", "nodes")
-    m = RbacModel.from_objects(objs, defaults="1.37")
+    m = RbacModel.from_objects(objs, defaults=default_roles("1.37"))
     assert m.can("root", "delete", "nodes") and m.can("root", "get", path="/metrics")
     assert m.can("alice", "list", "pods", namespace="shop")
     assert m.problems == ()
-    latest = RbacModel.from_objects(objs, defaults="latest")
+    latest = RbacModel.from_objects(objs, defaults=default_roles("latest"))
     assert latest.can("root", "delete", "nodes")
-    older = RbacModel.from_objects(objs, defaults="1.36")
+    older = RbacModel.from_objects(objs, defaults=default_roles("1.36"))
     assert not older.can("root", "delete", "nodes")
 
 
 def test_defaults_are_overridden_by_given_objects(shipped_defaults: Path) -> None:
     mine = cluster_role("cluster-admin", rule(["get"], ["pods"]))
-    m = RbacModel.from_objects([mine, crb("admins", "cluster-admin", subj("User", "root"))], defaults="1.37")
+    m = RbacModel.from_objects(
+        [mine, crb("admins", "cluster-admin", subj("User", "root"))], defaults=default_roles("1.37")
+    )
     assert m.can("root", "get", "pods", namespace="a")
     assert not m.can("root", "delete", "nodes")
 
@@ -980,25 +991,35 @@ def test_user_labelled_roles_aggregate_into_default_roles(shipped_defaults: Path
         rule(["get"], ["widgets"], groups=["example.com"]),
         labels={"rbac.authorization.k8s.io/aggregate-to-view": "true"},
     )
-    m = RbacModel.from_objects([extra, rb("v", "shop", "ClusterRole", "view", subj("User", "alice"))], defaults="1.37")
+    m = RbacModel.from_objects(
+        [extra, rb("v", "shop", "ClusterRole", "view", subj("User", "alice"))], defaults=default_roles("1.37")
+    )
     assert m.can("alice", "get", "widgets", api_group="example.com", namespace="shop")
 
 
 def test_unknown_defaults_version_fails(shipped_defaults: Path) -> None:
     with pytest.raises(RbacError, match="shipped: 1.36, 1.37"):
-        RbacModel.from_objects([], defaults="1.20")
+        default_roles("1.20")
+
+
+def test_the_model_takes_default_objects_not_a_version() -> None:
+    # The model reads no files: a version string names the function that reads them.
+    with pytest.raises(RbacError, match=r"default_roles\('1.37'\)"):
+        RbacModel.from_objects([], defaults="1.37")  # type: ignore[arg-type]
 
 
 def test_shipped_defaults_when_present() -> None:
     versions = default_versions()
     if not versions:
         pytest.fail("pytest_k8ssec/data/rbac/default-clusterroles-<version>.yaml is not shipped", pytrace=False)
-    roles = RbacModel.from_objects([], defaults="latest")
+    roles = RbacModel.from_objects([], defaults=default_roles("latest"))
     admin = roles.role("ClusterRole/cluster-admin")
     assert admin is not None and PolicyRule(verbs=("*",), api_groups=("*",), resources=("*",)) in admin.rules
     view = roles.role("ClusterRole/view")
     assert view is not None and view.aggregated
-    m = RbacModel.from_objects([rb("v", "shop", "ClusterRole", "view", subj("User", "alice"))], defaults="latest")
+    m = RbacModel.from_objects(
+        [rb("v", "shop", "ClusterRole", "view", subj("User", "alice"))], defaults=default_roles("latest")
+    )
     assert m.can("alice", "list", "pods", namespace="shop")
     assert not m.can("alice", "get", "secrets", namespace="shop")
     assert m.problems == ()

@@ -1,4 +1,4 @@
-"""RBAC helpers (pytest_k8ssec.asserts.rbac), the risk catalog (model/rbac_risks.py) and workload permissions."""
+"""RBAC helpers (pytest_k8ssec.asserts.rbac), the risk catalog (model/rbac/risks.py) and workload permissions."""
 
 from __future__ import annotations
 
@@ -18,9 +18,19 @@ from pytest_k8ssec.asserts.rbac import (
 )
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.objects import K8sObject, Provenance
-from pytest_k8ssec.model.rbac import PolicyRule, RbacError, RbacModel, RbacSubject, UserInfo, default_roles
-from pytest_k8ssec.model.rbac_risks import CATALOG, RISKS, is_default_binding, role_risks, subject_risks
+from pytest_k8ssec.model.rbac import (
+    CATALOG,
+    RISKS,
+    PolicyRule,
+    RbacError,
+    RbacModel,
+    RbacSubject,
+    UserInfo,
+    role_risks,
+    subject_risks,
+)
 from pytest_k8ssec.reporting import recording
+from pytest_k8ssec.sources.default_roles import default_roles, is_default_binding
 from pytest_k8ssec.sources.manifests import load_text
 
 GROUP = "rbac.authorization.k8s.io"
@@ -73,7 +83,7 @@ def objects() -> list[K8sObject]:
 
 @pytest.fixture(scope="module")
 def view(objects: list[K8sObject]) -> RbacView:
-    return RbacView(RbacModel.from_objects(objects, defaults="latest"))
+    return RbacView(RbacModel.from_objects(objects, defaults=default_roles("latest")))
 
 
 def workload(spec: dict[str, Any], namespace: str = "shop") -> K8sObject:
@@ -147,10 +157,8 @@ def test_workload_permissions_of_a_non_workload_raise(view: RbacView) -> None:
 
 
 def test_assert_can_and_cannot_pass(view: RbacView) -> None:
-    assert_can(view, "system:serviceaccount:ci:deployer", "create", "deployments", namespace="shop", api_group="apps")
-    assert_cannot(
-        view, "system:serviceaccount:ci:deployer", "create", "deployments", namespace="prod", api_group="apps"
-    )
+    assert_can(view, "system:serviceaccount:ci:deployer", "create", "deployments", namespace="shop", group="apps")
+    assert_cannot(view, "system:serviceaccount:ci:deployer", "create", "deployments", namespace="prod", group="apps")
     assert_cannot(view, "system:serviceaccount:shop:web", "get", "secrets", namespace="shop")
 
 
@@ -267,9 +275,9 @@ def test_default_anonymous_bindings_pass_and_widened_ones_fail(objects: list[K8s
         assert_no_anonymous_access([*public, widened])
     assert "Group system:unauthenticated gets ClusterRole/system:public-info-viewer" in str(info.value)
     assert [f.path for f in info.value.findings] == ["subjects[1]"]
-    # allow_defaults=False reports the default itself.
+    # include_default_bindings=True reports the default itself.
     with pytest.raises(SecurityAssertionError):
-        assert_no_anonymous_access(public, allow_defaults=False)
+        assert_no_anonymous_access(public, include_default_bindings=True)
 
 
 def test_anonymous_binding_to_a_missing_role_fails() -> None:
@@ -437,14 +445,16 @@ def test_risky_permissions_allow_list(view: RbacView) -> None:
     deployer = "system:serviceaccount:ci:deployer"
     everything_edit_grants = ["impersonate", "read-secrets", "create-pods", "pods-exec", "pods-attach",
                               "pods-portforward", "serviceaccount-token"]  # fmt: skip
-    assert_no_risky_permissions(view, [deployer], allow={deployer: everything_edit_grants})
-    assert_no_risky_permissions(view, [deployer, "group:ops"], allow=[(deployer, "*"), ("group:ops", "wildcard-all")])
+    assert_no_risky_permissions(view, subjects=[deployer], allow={deployer: everything_edit_grants})
+    assert_no_risky_permissions(
+        view, subjects=[deployer, "group:ops"], allow=[(deployer, "*"), ("group:ops", "wildcard-all")]
+    )
     with pytest.raises(SecurityAssertionError, match="read-secrets"):
         assert_no_risky_permissions(
-            view, [deployer], allow={deployer: [i for i in everything_edit_grants if i != "read-secrets"]}
+            view, subjects=[deployer], allow={deployer: [i for i in everything_edit_grants if i != "read-secrets"]}
         )
     with pytest.raises(RbacError, match="unknown risk id 'secrets'"):
-        assert_no_risky_permissions(view, [deployer], allow={deployer: "secrets"})
+        assert_no_risky_permissions(view, subjects=[deployer], allow={deployer: "secrets"})
 
 
 def test_cluster_admin_service_account_is_reported_as_itself() -> None:
@@ -455,7 +465,7 @@ metadata: {name: argo}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
 subjects: [{kind: ServiceAccount, name: argo, namespace: argo}]
 """, source="argo.yaml")  # fmt: skip
-    model = RbacModel.from_objects(objs, defaults="latest")
+    model = RbacModel.from_objects(objs, defaults=default_roles("latest"))
     with pytest.raises(SecurityAssertionError) as info:
         assert_no_risky_permissions(model)
     assert (
@@ -467,7 +477,7 @@ subjects: [{kind: ServiceAccount, name: argo, namespace: argo}]
 
 
 def test_risky_permissions_fail_closed() -> None:
-    empty = RbacModel.from_objects([], defaults="latest")
+    empty = RbacModel.from_objects([], defaults=default_roles("latest"))
     with pytest.raises(SecurityAssertionError, match="no binding names a subject"):
         assert_no_risky_permissions(empty)
     with pytest.raises(SecurityAssertionError, match="no subjects given"):
@@ -496,7 +506,7 @@ subjects:
   - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:masters}
   - {apiGroup: rbac.authorization.k8s.io, kind: User, name: mallory}
 """, source="live.yaml")  # fmt: skip
-    model = RbacModel.from_objects(objs, defaults="latest")
+    model = RbacModel.from_objects(objs, defaults=default_roles("latest"))
     assert is_default_binding(model.bindings[0]) and not is_default_binding(model.bindings[1])
     with pytest.raises(SecurityAssertionError) as info:
         assert_no_risky_permissions(model)
@@ -505,4 +515,113 @@ subjects:
     assert "system:kube-controller-manager" not in text
     # Judged by name, a bootstrap subject is judged on everything it holds.
     with pytest.raises(SecurityAssertionError, match="user system:kube-controller-manager: read-secrets"):
-        assert_no_risky_permissions(model, ["system:kube-controller-manager"])
+        assert_no_risky_permissions(model, subjects=["system:kube-controller-manager"])
+
+
+# --- old spellings (one release, then removed) ----------------------------------------------------
+
+DEPLOYER = "system:serviceaccount:ci:deployer"
+
+
+def test_api_group_keyword_warns_and_means_group(view: RbacView) -> None:
+    with pytest.warns(
+        DeprecationWarning, match=r"RbacView\.can\(api_group=\.\.\.\) is deprecated .* use RbacView\.can\(group="
+    ) as record:
+        assert view.can(DEPLOYER, "create", "deployments", namespace="shop", api_group="apps")
+    assert record[0].filename == __file__, "the warning points at the caller's line"
+    assert not view.can(DEPLOYER, "create", "deployments", namespace="shop", group="other.io")
+    with pytest.warns(
+        DeprecationWarning, match=r"assert_can\(api_group=\.\.\.\) is deprecated .* use assert_can\(group="
+    ):
+        assert_can(view, DEPLOYER, "create", "deployments", namespace="shop", api_group="apps")
+    with pytest.warns(DeprecationWarning, match=r"assert_cannot\(api_group=\.\.\.\)"):
+        assert_cannot(view, DEPLOYER, "create", "deployments", namespace="prod", api_group="apps")
+    with pytest.warns(DeprecationWarning, match=r"RbacView\.who_can\(api_group=\.\.\.\)"):
+        allowed = view.who_can("create", "deployments", namespace="shop", api_group="apps")
+    assert allowed == view.who_can("create", "deployments", namespace="shop", group="apps")
+    assert "RoleBinding/shop/ci-edits" in {g.binding for g in allowed}
+    with pytest.warns(DeprecationWarning, match=r"RbacView\.grants\(api_group=\.\.\.\)"):
+        assert view.grants(DEPLOYER, "create", "deployments", namespace="shop", api_group="apps")
+    with pytest.raises(TypeError, match="both api_group= .* and group="):
+        view.can(DEPLOYER, "get", "pods", api_group="", group="")
+
+
+def test_request_options_by_position_warn_and_keep_their_old_order(view: RbacView) -> None:
+    # The old order was namespace, name, subresource, api_group.
+    with pytest.warns(
+        DeprecationWarning, match=r"passing namespace, name, subresource, group to RbacView\.can\(\) by position"
+    ):
+        assert view.can(DEPLOYER, "create", "deployments", "shop", None, None, "apps")
+    with pytest.warns(DeprecationWarning):
+        assert not view.can(DEPLOYER, "create", "deployments", "prod", None, None, "apps")
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"passing namespace to assert_cannot\(\) by position .* use assert_cannot\(\.\.\., namespace=",
+    ):
+        assert_cannot(view, "system:serviceaccount:shop:web", "get", "secrets", "shop")
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(SecurityAssertionError, match="cannot delete pods in namespace shop"),
+    ):
+        assert_can(view, "system:serviceaccount:shop:web", "delete", "pods", "shop")
+    with pytest.warns(DeprecationWarning, match=r"passing namespace, name to RbacView\.who_can\(\) by position"):
+        assert view.who_can("get", "secrets", "shop", "s") == view.who_can("get", "secrets", namespace="shop", name="s")
+    with pytest.warns(DeprecationWarning, match=r"RbacView\.grants\(\) by position"):
+        assert view.grants(DEPLOYER, "get", "secrets", "shop")
+    with pytest.raises(TypeError, match="multiple values for argument 'namespace'"):
+        view.can(DEPLOYER, "get", "pods", "shop", namespace="shop")
+    with pytest.raises(TypeError, match="takes 4 positional arguments but 9 were given"):
+        view.can(DEPLOYER, "get", "pods", "shop", None, None, "", "extra")
+
+
+def test_new_request_spelling_is_silent_and_keyword_only(view: RbacView) -> None:
+    import inspect
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert view.can(DEPLOYER, "create", "deployments", namespace="shop", group="apps")
+        assert_can(view, DEPLOYER, "create", "deployments", namespace="shop", group="apps")
+    for func in (view.can, view.grants, view.who_can, assert_can, assert_cannot):
+        params = inspect.signature(func).parameters
+        keyword_only = [n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        assert keyword_only[:4] == ["namespace", "name", "subresource", "group"], func
+        assert "api_group" not in params
+
+
+def test_allow_defaults_warns_and_maps_to_its_opposite(objects: list[K8sObject]) -> None:
+    public = load_text(PUBLIC_INFO, source="defaults.yaml")
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"assert_no_anonymous_access\(allow_defaults=\.\.\.\) is deprecated .* use assert_no_anonymous_access\(include_default_bindings=\.\.\.\), its opposite \(allow_defaults=False is include_default_bindings=True\)",
+    ) as record:
+        with pytest.raises(SecurityAssertionError, match="rbac-anonymous-binding: 1 anonymous grant"):
+            assert_no_anonymous_access(public, allow_defaults=False)
+    assert record[0].filename == __file__
+    with pytest.warns(DeprecationWarning, match=r"allow_defaults=True is include_default_bindings=False"):
+        assert_no_anonymous_access(public, allow_defaults=True)
+    with pytest.warns(DeprecationWarning), pytest.raises(SecurityAssertionError):
+        assert_no_anonymous_access(public, False)  # type: ignore[misc]
+    with pytest.raises(TypeError, match="both allow_defaults= .* and include_default_bindings="):
+        assert_no_anonymous_access(public, allow_defaults=True, include_default_bindings=True)
+    assert_no_anonymous_access(public)  # the default is unchanged: the cluster's own bindings pass
+
+
+def test_risky_permission_subjects_by_position_warn(view: RbacView) -> None:
+    with pytest.warns(DeprecationWarning, match=r"passing subjects to assert_no_risky_permissions\(\) by position"):
+        with pytest.raises(SecurityAssertionError, match="held by 1 subject"):
+            assert_no_risky_permissions(view, [DEPLOYER])
+
+
+def test_the_types_an_rbac_test_receives_are_public(view: RbacView) -> None:
+    import pytest_k8ssec
+
+    grants = view.who_can("get", "secrets", namespace="shop")
+    assert grants and all(type(g) is pytest_k8ssec.Grant for g in grants)
+    assert all(
+        type(g.subject) is pytest_k8ssec.RbacSubject and type(g.rule) is pytest_k8ssec.PolicyRule for g in grants
+    )
+    perms = view.permissions(DEPLOYER)
+    assert perms and all(type(p) is pytest_k8ssec.Permission for p in perms)
+    assert type(view.subject(DEPLOYER)) is pytest_k8ssec.UserInfo
+    assert pytest_k8ssec.RbacView is RbacView and pytest_k8ssec.AccessReview.__doc__

@@ -90,26 +90,6 @@ def test_each_check_module_opens_with_the_standard_it_implements() -> None:
         assert doc and len(doc.splitlines()) >= 3, f"{name}.py needs a docstring quoting its standard"
 
 
-def test_pure_core_imports_neither_pytest_nor_kubernetes() -> None:
-    for folder in ("model", "checks", "pss"):
-        for path in (ROOT / "pytest_k8ssec" / folder).glob("*.py"):
-            _assert_pure(path)
-    _assert_pure(ROOT / "pytest_k8ssec" / "engine.py")
-
-
-def _assert_pure(path: Path) -> None:
-    tree = ast.parse(path.read_text())
-    for node in ast.walk(tree):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module]
-        for name in names:
-            root = name.split(".")[0]
-            assert root not in {"pytest", "_pytest", "kubernetes"}, f"{path.name} imports {name}"
-
-
 def test_no_check_walks_containers_by_hand() -> None:
     # One container walker (model/containers.py): a check reading spec.containers itself would
     # forget init or ephemeral containers sooner or later.

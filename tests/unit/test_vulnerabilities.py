@@ -1,4 +1,4 @@
-"""pytest_k8ssec.asserts.vulnerabilities: Trivy and Grype JSON reports, image matching, the vulnerability gate."""
+"""Trivy and Grype JSON reports (model/scan_reports.py, sources/scan_reports.py), image matching, the vulnerability gate."""
 
 from __future__ import annotations
 
@@ -9,23 +9,20 @@ from typing import Any
 
 import pytest
 
-from pytest_k8ssec.asserts.vulnerabilities import (
-    SEVERITIES,
-    ScanReport,
-    ScanReportError,
-    assert_no_vulnerabilities,
-    load_reports,
-    match_image,
-    parse_ignore,
-    parse_min_severity,
-    parse_report,
-    parse_severity,
-    read_report,
-)
+from pytest_k8ssec.asserts.vulnerabilities import assert_no_vulnerabilities, parse_ignore, parse_min_severity
 from pytest_k8ssec.errors import K8sSecError, SecurityAssertionError
 from pytest_k8ssec.model.images import parse_image
 from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.model.scan_reports import (
+    SEVERITIES,
+    ScanReport,
+    ScanReportError,
+    match_image,
+    parse_report,
+    parse_severity,
+)
 from pytest_k8ssec.sources.manifests import load_text
+from pytest_k8ssec.sources.scan_reports import load_reports, read_report
 
 DATA = Path(__file__).parents[1] / "data" / "scan-reports"
 TRIVY = DATA / "trivy"

@@ -6,7 +6,7 @@ volume creation, nodes/proxy, escalate, bind, impersonate, CSRs and certificate 
 request, admission webhooks), CIS Kubernetes Benchmark 5.1.1-5.1.13 (cluster-admin, secrets,
 wildcards, pod creation, bind/impersonate/escalate, persistent volumes, nodes/proxy, CSR approval,
 webhook configurations, serviceaccounts/token)
-and the RBAC authorizer's own semantics (pytest_k8ssec.model.rbac) for deciding whether a rule
+and the RBAC authorizer's own semantics (pytest_k8ssec.model.rbac.rules) for deciding whether a rule
 grants an entry.
 
 An entry is triggered by requests, not by spellings: a rule grants an entry when the RBAC authorizer
@@ -31,32 +31,19 @@ them. Choices where that needs one:
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Final, TypeVar
 
-from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
-from pytest_k8ssec.model.rbac import (
-    RBAC_GROUP,
-    Permission,
-    PolicyRule,
-    RbacBinding,
-    RbacError,
-    RbacSubject,
-    Request,
-    default_bindings,
-    default_roles,
-    default_versions,
-)
+from pytest_k8ssec.model.rbac.authorizer import Permission
+from pytest_k8ssec.model.rbac.rules import RBAC_GROUP, PolicyRule, RbacError, Request
+from pytest_k8ssec.model.rbac.subjects import RbacSubject
 
 # Requests that carry an object's name (so resourceNames can allow them); create of a collection,
 # list, watch and deletecollection carry none.
 NAMED_VERBS: Final = frozenset(
     {"get", "update", "patch", "delete", "escalate", "bind", "impersonate", "approve", "sign"}
 )
-BOOTSTRAP_LABEL: Final = "kubernetes.io/bootstrapping"
-BOOTSTRAP_VALUE: Final = "rbac-defaults"
 CLUSTER_ADMIN: Final = "ClusterRole/cluster-admin"
 
 
@@ -427,86 +414,3 @@ def _strongest(hits: list[_H], keys: Callable[[_H], set[object]]) -> list[_H]:
             continue
         kept.append(hit)
     return kept
-
-
-# --- what the cluster ships (bootstrap roles and bindings) --------------------------------------
-
-
-@functools.lru_cache(maxsize=1)
-def _shipped() -> tuple[dict[str, frozenset[PolicyRule]], dict[str, tuple[str, frozenset[RbacSubject]]]]:
-    """Default ClusterRole rules and ClusterRoleBinding (role, subjects) of every shipped version, united."""
-    rules: dict[str, set[PolicyRule]] = {}
-    bindings: dict[str, tuple[str, set[RbacSubject]]] = {}
-    for version in default_versions():
-        for obj in default_roles(version):
-            bucket = rules.setdefault(obj.name, set())
-            for raw in as_list(obj.raw.get("rules")):
-                bucket.add(PolicyRule.from_raw(raw))
-        for obj in default_bindings(version):
-            ref = as_mapping(obj.raw.get("roleRef"))
-            _role, subjects = bindings.setdefault(obj.name, (f"{ref.get('kind')}/{ref.get('name')}", set()))
-            subjects.update(_subjects(obj))
-    return (
-        {name: frozenset(found) for name, found in rules.items()},
-        {name: (role, frozenset(found)) for name, (role, found) in bindings.items()},
-    )
-
-
-def _subjects(obj: K8sObject) -> Iterator[RbacSubject]:
-    namespace = obj.namespace or ""
-    for raw in as_list(obj.raw.get("subjects")):
-        subject = as_mapping(raw)
-        kind, name = str(subject.get("kind", "")), str(subject.get("name", ""))
-        ns = str(subject.get("namespace") or namespace) if kind == "ServiceAccount" else ""
-        yield RbacSubject(kind, name, ns)
-
-
-def is_default_rule(role_kind: str, role_name: str, rule: PolicyRule) -> bool:
-    """A rule that a default (bootstrap) ClusterRole of a shipped Kubernetes version has, verbatim."""
-    return role_kind == "ClusterRole" and rule in _shipped()[0].get(role_name, frozenset())
-
-
-def is_default_cluster_role(role_name: str) -> bool:
-    """A ClusterRole name the API server bootstraps (any shipped version)."""
-    return role_name in _shipped()[0]
-
-
-def is_bootstrap(obj: K8sObject | None) -> bool:
-    """Labelled ``kubernetes.io/bootstrapping: rbac-defaults``: the API server (or defaults data) made it."""
-    return obj is not None and obj.labels.get(BOOTSTRAP_LABEL) == BOOTSTRAP_VALUE
-
-
-def is_default_binding(binding: RbacBinding | K8sObject) -> bool:
-    """A binding the cluster ships, not widened: bootstrap-labelled, and for a ClusterRoleBinding of the
-    shipped defaults the same role and only subjects the default has.
-
-    Bootstrap RoleBindings (leader election and signers in kube-system / kube-public) are not in the
-    shipped data; there the label and subjects all named ``system:...`` (control-plane identities) decide.
-    """
-    obj = binding.obj if isinstance(binding, RbacBinding) else binding
-    if obj is None or not is_bootstrap(obj):
-        return False
-    ref = as_mapping(obj.raw.get("roleRef"))
-    role = f"{ref.get('kind')}/{ref.get('name')}"
-    subjects = set(_subjects(obj))
-    shipped = _shipped()[1].get(obj.name) if obj.kind == "ClusterRoleBinding" else None
-    if shipped is not None:
-        return role == shipped[0] and subjects <= shipped[1]
-    return all(_system_name(subject) for subject in subjects)
-
-
-def _system_name(subject: RbacSubject) -> bool:
-    if subject.kind == "ServiceAccount":
-        return subject.namespace in ("kube-system", "kube-public")
-    return subject.name.startswith("system:")
-
-
-# kubeadm (not the API server) creates this binding so that `kubeadm join` can read the cluster-info
-# ConfigMap before it has credentials; it is part of every kubeadm cluster and grants exactly this.
-KUBEADM_CLUSTER_INFO: Final = (
-    "RoleBinding/kube-public/kubeadm:bootstrap-signer-clusterinfo",
-    "Role/kube-public/kubeadm:bootstrap-signer-clusterinfo",
-    frozenset(
-        {PolicyRule(verbs=("get",), api_groups=("",), resources=("configmaps",), resource_names=("cluster-info",))}
-    ),
-)
