@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from pytest_k8ssec._deprecation import keyword_only
 from pytest_k8ssec.asserts._failure import Objects, _named, _run
-from pytest_k8ssec.checks import image_registry
+from pytest_k8ssec.checks import image_registry_not_allowed
 
 
 def assert_no_latest_tag(objs: Objects) -> None:
@@ -35,14 +35,14 @@ def assert_images_from(objs: Objects, *, registries: Iterable[str]) -> None:
             (``docker.io/`` does not match ``docker.io.evil.com/``).
     """
     __tracebackhide__ = True
-    _run("image-registry", [image_registry.configure(allowed=registries)], objs)
+    _run("image-registry-not-allowed", [image_registry_not_allowed.configure(allowed=registries)], objs)
 
 
 @keyword_only("registries")
 def assert_images_not_from(objs: Objects, *, registries: Iterable[str]) -> None:
     """Assert no container image comes from any of ``registries`` (matched as in ``assert_images_from``)."""
     __tracebackhide__ = True
-    _run("image-registry", [image_registry.configure(denied=registries)], objs)
+    _run("image-registry-not-allowed", [image_registry_not_allowed.configure(denied=registries)], objs)
 
 
 def assert_pull_policy(objs: Objects) -> None:
@@ -52,4 +52,4 @@ def assert_pull_policy(objs: Objects) -> None:
     ``IfNotPresent`` otherwise. Digest-pinned images are exempt.
     """
     __tracebackhide__ = True
-    _named(["image-pull-policy"], objs)
+    _named(["mutable-image-not-pulled"], objs)

@@ -52,13 +52,13 @@ def assert_no_privilege_escalation(objs: Objects) -> None:
 def assert_runs_as_non_root(objs: Objects) -> None:
     """Assert every container must run as non-root (``runAsNonRoot: true``) and none sets ``runAsUser: 0``."""
     __tracebackhide__ = True
-    _named(("run-as-non-root", "run-as-user-root"), objs)
+    _named(("run-as-root-allowed", "run-as-user-root"), objs)
 
 
 def assert_read_only_root_filesystem(objs: Objects) -> None:
     """Assert every container sets ``readOnlyRootFilesystem: true``."""
     __tracebackhide__ = True
-    _named(("read-only-root-filesystem",), objs)
+    _named(("writable-root-filesystem",), objs)
 
 
 @keyword_only("drop_all", "allow", renamed={"allowed_add": "allow"})
@@ -73,7 +73,7 @@ def assert_capabilities(objs: Objects, *, drop_all: bool = True, allow: Iterable
     __tracebackhide__ = True
     checks = [capabilities_added.configure(allow)]
     if drop_all:
-        checks.append(builtin_registry().get("capabilities-drop-all"))
+        checks.append(builtin_registry().get("capabilities-not-dropped"))
     _run(", ".join(c.id for c in checks), checks, objs)
 
 
@@ -105,7 +105,7 @@ def assert_no_host_ports(objs: Objects) -> None:
 def assert_seccomp(objs: Objects) -> None:
     """Assert every container runs with a RuntimeDefault or Localhost seccomp profile, never Unconfined."""
     __tracebackhide__ = True
-    _named(("seccomp-profile",), objs)
+    _named(("seccomp-unconfined",), objs)
 
 
 def assert_no_service_account_token_automount(objs: Objects) -> None:
@@ -118,7 +118,7 @@ def assert_no_service_account_token_automount(objs: Objects) -> None:
 def assert_resources(objs: Objects, *, requests: bool = True, limits: bool = True) -> None:
     """Assert every container sets CPU and memory requests and/or limits."""
     __tracebackhide__ = True
-    ids = [i for i, wanted in (("resource-requests", requests), ("resource-limits", limits)) if wanted]
+    ids = [i for i, wanted in (("missing-resource-requests", requests), ("missing-resource-limits", limits)) if wanted]
     if not ids:
         raise ValueError("assert_resources: requests and limits are both False; nothing to assert")
     _named(ids, objs)

@@ -2,74 +2,61 @@
 
 Nothing registers itself on import: this tuple is the registry's order, and a registry meta-test
 keeps it and the modules in step. A dotted entry names a module of a subpackage: the Pod Security Standards controls live in
-``checks/pss/``, one per upstream check. Third-party checks come in through the
+``checks/pss/``, one per upstream check, in the order ``checks/pss/_registry.py`` keeps (its
+``CONTROL_MODULES``; it is not repeated here). Third-party checks come in through the
 ``pytest_k8ssec_register_checks`` hook.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
+from typing import Final
 
 from pytest_k8ssec import _deprecation
 from pytest_k8ssec.checks._check import Category, Check, CheckKind, PssControl, Severity, Violation
+from pytest_k8ssec.checks.pss._registry import CONTROL_MODULES
 
 BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "malformed_object",
     "privileged_container",
-    "privilege_escalation",
+    "privilege_escalation_allowed",
     "capabilities_added",
     "dangerous_capabilities",
-    "capabilities_drop_all",
-    "run_as_non_root",
+    "capabilities_not_dropped",
+    "run_as_root_allowed",
     "run_as_user_root",
     "run_as_group_root",
-    "read_only_root_filesystem",
+    "writable_root_filesystem",
     "host_namespaces",
     "host_path_volume",
     "sensitive_host_path",
     "host_port",
     "windows_host_process",
-    "seccomp_profile",
-    "apparmor_profile",
-    "selinux_options",
-    "proc_mount",
+    "seccomp_unconfined",
+    "apparmor_unconfined",
+    "custom_selinux_options",
+    "unmasked_proc_mount",
     "unsafe_sysctls",
-    "service_account_token",
-    "resource_requests",
-    "resource_limits",
+    "service_account_token_automount",
+    "missing_resource_requests",
+    "missing_resource_limits",
     "rbac_wildcard",
     "rbac_cluster_admin_binding",
     "rbac_anonymous_binding",
     "rbac_risky_rules",
     "image_latest_tag",
     "image_not_pinned",
-    "image_registry",
-    "image_pull_policy",
+    "image_registry_not_allowed",
+    "mutable_image_not_pulled",
     "env_credential_literal",
     "configmap_credential",
     "secret_in_manifest",
     "secret_env_var",
     "default_service_account",
-    "pss.check_host_namespaces",
-    "pss.check_privileged",
-    "pss.check_capabilities_baseline",
-    "pss.check_host_path_volumes",
-    "pss.check_host_ports",
-    "pss.check_host_probes_and_host_lifecycle",
-    "pss.check_apparmor_profile",
-    "pss.check_selinux_options",
-    "pss.check_proc_mount",
-    "pss.check_seccomp_profile_baseline",
-    "pss.check_sysctls",
-    "pss.check_windows_host_process",
-    "pss.check_restricted_volumes",
-    "pss.check_allow_privilege_escalation",
-    "pss.check_run_as_non_root",
-    "pss.check_run_as_user",
-    "pss.check_seccomp_profile_restricted",
-    "pss.check_capabilities_restricted",
-    "pss.check_proc_mount_restricted",
+    # The Pod Security controls, in the order their own registry keeps.
+    *(f"pss.{name}" for name in CONTROL_MODULES),
     "namespace_pod_security_too_weak",
     "image_vulnerable",
     "network_not_isolated",
@@ -90,18 +77,31 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
 
 #: Check ids renamed in 0.2.0 (old -> new): ``Registry.get`` resolves an old id to its check with a
 #: DeprecationWarning for one release. Every rename adds its line here, nowhere else.
-RENAMED_IDS: dict[str, str] = {
-    "namespace-pod-security": "namespace-pod-security-too-weak",
-    "image-vulnerabilities": "image-vulnerable",
-    "network-isolation": "network-not-isolated",
-    "network-default-deny": "network-default-deny-missing",
-    "network-egress-restricted": "network-egress-unrestricted",
-    "network-policy-effective": "network-policy-ineffective",
-    "network-reachability": "network-reachability-unexpected",
-    "network-ingress-from": "network-ingress-from-allowed",
-    "rbac-cluster-admin": "rbac-cluster-admin-subject",
-    "rbac-access": "rbac-access-unexpected",
-}
+RENAMED_IDS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        # Ids that named the rule instead of the fault.
+        "capabilities-drop-all": "capabilities-not-dropped",
+        "run-as-non-root": "run-as-root-allowed",
+        "read-only-root-filesystem": "writable-root-filesystem",
+        "seccomp-profile": "seccomp-unconfined",
+        "selinux-options": "custom-selinux-options",
+        "resource-requests": "missing-resource-requests",
+        "resource-limits": "missing-resource-limits",
+        "image-registry": "image-registry-not-allowed",
+        "image-pull-policy": "mutable-image-not-pulled",
+        # Checks that were built ad hoc by their helpers and now live in the registry.
+        "namespace-pod-security": "namespace-pod-security-too-weak",
+        "image-vulnerabilities": "image-vulnerable",
+        "network-isolation": "network-not-isolated",
+        "network-default-deny": "network-default-deny-missing",
+        "network-egress-restricted": "network-egress-unrestricted",
+        "network-policy-effective": "network-policy-ineffective",
+        "network-reachability": "network-reachability-unexpected",
+        "network-ingress-from": "network-ingress-from-allowed",
+        "rbac-cluster-admin": "rbac-cluster-admin-subject",
+        "rbac-access": "rbac-access-unexpected",
+    }
+)
 
 
 def module_name(entry: str) -> str:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from pytest_k8ssec.checks import Check, builtin_registry
+from pytest_k8ssec.checks import RENAMED_IDS, Check, builtin_registry
 
 HEADER = """# Built-in checks
 
@@ -19,6 +19,13 @@ Every check runs on every workload kind (Pod, Deployment, StatefulSet, DaemonSet
 ReplicationController, Job, CronJob, PodTemplate) and on init, regular and ephemeral containers.
 Use a check by id with `assert_passes("<id>", objects)`, or through the named helpers in the
 [README](../README.md#assertion-helpers).
+
+**Ids name the fault a check finds**, so a finding reads as what is wrong:
+`writable-root-filesystem in Deployment shop/web`. The one exception is the `pss-*` checks: their
+id is `pss-` plus the upstream Pod Security control id (`pss-allow-privilege-escalation` for
+`allowPrivilegeEscalation`), so it names the control, which they implement exactly as the API
+server's Pod Security admission does. Each control is implemented once, there; an opinionated check
+that judges the same thing builds on it (and says so in its module), or claims no control.
 
 The *kind* column says what a check needs to reach a verdict:
 
@@ -40,7 +47,12 @@ def _cell(text: str) -> str:
 def render(checks: Iterable[Check]) -> str:
     """Markdown for the given checks: a summary table, then one section per check."""
     checks = list(checks)
-    lines = [HEADER, "| id | kind | severity | category | title |", "|---|---|---|---|---|"]
+    lines = [HEADER]
+    if RENAMED_IDS:
+        lines += ["Renamed ids (the old id still works, with a DeprecationWarning, until 0.3.0):", ""]
+        lines += [f"- `{old}` -> `{new}`" for old, new in RENAMED_IDS.items()]
+        lines += [""]
+    lines += ["| id | kind | severity | category | title |", "|---|---|---|---|---|"]
     for check in checks:
         lines.append(
             f"| [`{check.id}`](#{check.id}) | {check.kind} | {check.severity} | {check.category} | {_cell(check.title)} |"

@@ -6,6 +6,11 @@ listed below must be disallowed. Restricted fields:
 allowed values: undefined/nil, AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD,
 NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT.
 
+Builds on the upstream control (``checks/pss/check_capabilities_baseline.py``, reported once per
+pod as ``pss-capabilities-baseline``) and its allowed set: the containers it forbids are reported
+one by one; a non-string entry, which the control reads as a forbidden name, is left to
+malformed-object here.
+
 ``configure(allowed)`` gives the same check with another allowed set, for suites stricter (or
 looser) than the baseline, such as ``assert_capabilities(objs, allowed_add=["NET_BIND_SERVICE"])``.
 """
@@ -16,30 +21,16 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks.pss import check_capabilities_baseline
+from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
 
 # Exact, case-sensitive strings without a "CAP_" prefix, as PSA's capabilities_baseline compares
 # them: "chown" or "CAP_CHOWN" are reported although a runtime would grant CHOWN for them, so a
 # manifest we pass is never one that a baseline namespace rejects.
-BASELINE_CAPABILITIES: Final = frozenset(
-    {
-        "AUDIT_WRITE",
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "FOWNER",
-        "FSETID",
-        "KILL",
-        "MKNOD",
-        "NET_BIND_SERVICE",
-        "SETFCAP",
-        "SETGID",
-        "SETPCAP",
-        "SETUID",
-        "SYS_CHROOT",
-    }
-)
+BASELINE_CAPABILITIES: Final = check_capabilities_baseline.ALLOWED_1_0
 
 
 def _quote(values: Iterable[str]) -> str:
@@ -48,7 +39,13 @@ def _quote(values: Iterable[str]) -> str:
 
 def _evaluator(allowed: frozenset[str]) -> Callable[[K8sObject], Iterator[Violation]]:
     def evaluate(obj: K8sObject) -> Iterator[Violation]:
+        # The baseline set is the upstream control's: it decides which containers are at fault.
+        found = outcome(check_capabilities_baseline.CONTROL, obj) if allowed == BASELINE_CAPABILITIES else None
+        if found is not None and found.allowed:
+            return
         for ref in containers(obj):
+            if found is not None and f"{ref.path}.securityContext.capabilities.add" not in found.paths:
+                continue
             capabilities = as_mapping(ref.security_context.get("capabilities"))
             added = as_list(capabilities.get("add"))
             # Declaration order, each value once: the message then reads like the manifest.
@@ -79,15 +76,14 @@ CHECK = Check(
     evaluate=_evaluator(BASELINE_CAPABILITIES),
     controls=("PSS baseline: Capabilities", "CIS v1.11 5.2.9"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
-    pss=PssControl("baseline", "capabilities_baseline", "v1.0"),
 )
 
 
 def configure(allowed: Iterable[str]) -> Check:
     """``CHECK`` with ``allowed`` as the capabilities a container may add (exact, case-sensitive).
 
-    The variant keeps the id, so findings, waivers and reports treat it as this check; it only
-    claims the PSS control when ``allowed`` is exactly the baseline set.
+    The variant keeps the id, so findings, waivers and reports treat it as this check; it builds on
+    the PSS control only when ``allowed`` is exactly the baseline set.
     """
     if isinstance(allowed, str):
         # A bare string would iterate over its letters and silently allow nothing sensible.
@@ -103,5 +99,4 @@ def configure(allowed: Iterable[str]) -> Check:
         CHECK,
         summary=f"Containers may add only these Linux capabilities: {listed}.",
         evaluate=_evaluator(allowed_set),
-        pss=None,
     )

@@ -3,6 +3,9 @@
 Pod Security Standards, Baseline, "Host Namespaces": sharing the host namespaces must be
 disallowed. Restricted fields: ``spec.hostNetwork``, ``spec.hostPID``, ``spec.hostIPC``; allowed
 values: undefined/nil, ``false``.
+
+Builds on the upstream control (``checks/pss/check_host_namespaces.py``, reported once per pod as
+``pss-host-namespaces``): same verdict, one violation per shared namespace, saying what it exposes.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks.pss import check_host_namespaces
+from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import pod_spec
 
@@ -23,14 +28,15 @@ _NAMESPACES: Final[dict[str, str]] = {
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    found = outcome(check_host_namespaces.CONTROL, obj)
     pod = pod_spec(obj)
-    if pod is None:
+    if found.allowed or pod is None:
         return
     for field, exposes in _NAMESPACES.items():
-        # Only a real boolean true shares the namespace; anything else is unset or malformed.
-        if pod.spec.get(field) is True:
+        path = f"{pod.path}.{field}"
+        if path in found.paths:
             yield Violation(
-                f"{pod.path}.{field}",
+                path,
                 f"pod must not set {field}=true (it exposes {exposes})",
             )
 
@@ -50,5 +56,4 @@ CHECK = Check(
         "CIS v1.12 5.2.5",
     ),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
-    pss=PssControl("baseline", "hostNamespaces", "v1.0"),
 )

@@ -4,6 +4,9 @@ Pod Security Standards, Baseline, "HostPath Volumes": "HostPath volumes must be 
 Restricted field: ``spec.volumes[*].hostPath``; allowed value: undefined/nil
 (k8s.io/pod-security-admission ``policy/check_hostPathVolumes.go``, control ``hostPathVolumes``, v1.0).
 
+Builds on the upstream control (``checks/pss/check_host_path_volumes.py``, reported once per pod as
+``pss-host-path-volumes``): the volumes it forbids are reported one by one, with their host path.
+
 ``configure(allowed)`` returns a variant (same id) that tolerates hostPath volumes on the given host
 directories, for teams whose policy is "no hostPath except /var/log for the log shipper".
 """
@@ -14,7 +17,9 @@ import dataclasses
 import posixpath
 from collections.abc import Iterable, Iterator, Mapping
 
-from pytest_k8ssec.checks._check import Category, Check, Evaluate, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation
+from pytest_k8ssec.checks.pss import check_host_path_volumes
+from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
 from pytest_k8ssec.model.workloads import pod_spec
 
@@ -111,8 +116,11 @@ def is_allowed(path: str | None, directories: tuple[str, ...]) -> bool:
 
 def _make_evaluate(allowed: tuple[str, ...]) -> Evaluate:
     def evaluate(obj: K8sObject) -> Iterator[Violation]:
+        found = outcome(check_host_path_volumes.CONTROL, obj)
+        if found.allowed:
+            return
         for field_path, name, path in host_path_volumes(obj):
-            if not is_allowed(path, allowed):
+            if field_path in found.paths and not is_allowed(path, allowed):
                 yield Violation(field_path, _message(name, path))
 
     return evaluate
@@ -128,7 +136,6 @@ CHECK = Check(
     evaluate=_make_evaluate(()),
     controls=("PSS baseline: HostPath Volumes", "CIS v1.12 5.2.11", "NSA/CISA: Pod security - restrict host access"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
-    pss=PssControl("baseline", "hostPathVolumes", "v1.0"),
 )
 
 

@@ -9,13 +9,20 @@ With ``hostNetwork: true`` the API server defaults every container's ``hostPort`
 ``containerPort`` when a Pod is created (``defaultHostNetworkPorts`` in pkg/apis/core/v1; since
 v1.28 on Pods only, so pods created from templates get it too), and PSA then rejects it: such
 ports are host ports here as well, so a manifest gives the same verdict as the live pod.
+
+Builds on the upstream control (``checks/pss/check_host_ports.py``, reported once per pod as
+``pss-host-ports``, which judges the object as written): the host ports it forbids are reported
+one by one, and this check adds the container ports that hostNetwork turns into host ports. A
+non-integer port, which the control reads as a forbidden one, is left to malformed-object here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks.pss import check_host_ports
+from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
 from pytest_k8ssec.model.workloads import pod_spec
@@ -32,15 +39,14 @@ def _port_number(value: object) -> int | None:
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
     pod = pod_spec(obj)
     host_network = pod is not None and pod.spec.get("hostNetwork") is True
+    found = outcome(check_host_ports.CONTROL, obj)
     for ref in containers(obj):
         for index, port in enumerate(as_list(ref.container.get("ports"))):
             host_port = _port_number(as_mapping(port).get("hostPort"))
             if host_port is not None:
-                yield Violation(
-                    f"{ref.path}.ports[{index}].hostPort",
-                    f'container "{ref.name}" must not use hostPort {host_port}',
-                    ref.name,
-                )
+                path = f"{ref.path}.ports[{index}].hostPort"
+                if path in found.paths:
+                    yield Violation(path, f'container "{ref.name}" must not use hostPort {host_port}', ref.name)
                 continue
             container_port = _port_number(as_mapping(port).get("containerPort"))
             if host_network and container_port is not None and ref.field != "ephemeralContainers":
@@ -65,5 +71,4 @@ CHECK = Check(
     evaluate=_evaluate,
     controls=("PSS baseline: HostPorts", "CIS v1.12 5.2.12"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
-    pss=PssControl("baseline", "hostPorts", "v1.0"),
 )

@@ -3,22 +3,31 @@
 Pod Security Standards, Baseline, "Privileged Containers": privileged Pods disable most security
 mechanisms and must be disallowed. Restricted field: ``spec.containers[*].securityContext.privileged``
 (and init and ephemeral containers); allowed values: undefined/nil, ``false``.
+
+Builds on the upstream control (``checks/pss/check_privileged.py``, which ``pss-privileged``
+reports once per pod as the API server does): same verdict, one violation per container.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks.pss import check_privileged
+from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    found = outcome(check_privileged.CONTROL, obj)
+    if found.allowed:
+        return
     for ref in containers(obj):
-        if ref.security_context.get("privileged") is True:
+        path = f"{ref.path}.securityContext.privileged"
+        if path in found.paths:
             yield Violation(
-                f"{ref.path}.securityContext.privileged",
+                path,
                 f'container "{ref.name}" must not set securityContext.privileged=true',
                 ref.name,
             )
@@ -38,5 +47,4 @@ CHECK = Check(
         "NSA/CISA: Pod security - non-root, no privileged",
     ),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
-    pss=PssControl("baseline", "privileged", "v1.0"),
 )

@@ -9,37 +9,36 @@ Each explicit 0 is a violation at its own path: a pod-level 0 fails even when ev
 overrides it (as in PSA), because a container added later inherits it. Pods with
 ``hostUsers: false`` are not exempt (unlike PSA from v1.35): UID 0 in a user namespace is still
 root inside the pod; the versioned PSS evaluator applies that relaxation where PSS does.
+
+Builds on the upstream control (``checks/pss/check_run_as_user.py``) at policy v1.23, the version
+before that relaxation; ``pss-run-as-user`` reports the control as the newest policy has it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks.pss import check_run_as_user
+from pytest_k8ssec.checks.pss._registry import outcome, v
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject
-from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import pod_spec
 
 
-def _is_zero(value: object) -> bool:
-    # bool is an int in Python and False == 0; a boolean (malformed) is not UID 0.
-    return isinstance(value, int) and not isinstance(value, bool) and value == 0
-
-
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    found = outcome(check_run_as_user.CONTROL, obj, v(1, 23))
     pod = pod_spec(obj)
-    if pod is None:
+    if found.allowed or pod is None:
         return
-    if _is_zero(pod_security_context(pod).get("runAsUser")):
-        yield Violation(
-            f"{pod.path}.securityContext.runAsUser",
-            "pod must not set securityContext.runAsUser=0",
-        )
+    path = f"{pod.path}.securityContext.runAsUser"
+    if path in found.paths:
+        yield Violation(path, "pod must not set securityContext.runAsUser=0")
     for ref in containers(obj):
-        if _is_zero(ref.security_context.get("runAsUser")):
+        path = f"{ref.path}.securityContext.runAsUser"
+        if path in found.paths:
             yield Violation(
-                f"{ref.path}.securityContext.runAsUser",
+                path,
                 f'container "{ref.name}" must not set securityContext.runAsUser=0',
                 ref.name,
             )
@@ -59,5 +58,4 @@ CHECK = Check(
         "NSA/CISA: Pod security - non-root containers",
     ),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",),
-    pss=PssControl("restricted", "runAsUser", "v1.23"),
 )

@@ -6,6 +6,10 @@ considered safe if it is namespaced in the container or the Pod, and it is isola
 Pods or processes on the same Node." Restricted field: ``spec.securityContext.sysctls[*].name``
 (k8s.io/pod-security-admission ``policy/check_sysctls.go``, control ``sysctls``; allowlist
 versions v1.0, v1.27, v1.29, v1.32; this check applies the newest released one, v1.32).
+
+Builds on the upstream control (``checks/pss/check_sysctls.py``) at policy v1.32: the sysctls it
+forbids are reported one by one; a non-string name, which the control reads as a forbidden name,
+is left to malformed-object here. ``pss-sysctls`` reports the control as the newest policy has it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Final
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks.pss import check_sysctls
+from pytest_k8ssec.checks.pss._registry import outcome, v
 from pytest_k8ssec.model.objects import K8sObject, as_list
 from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import pod_spec
@@ -22,31 +28,14 @@ from pytest_k8ssec.model.workloads import pod_spec
 # 2026-04-14) adds net.ipv4.tcp_slow_start_after_idle and net.ipv4.tcp_notsent_lowat at policy
 # v1.37, but no v0.37.x release exists yet (only v0.37.0-alpha.0..2; the newest release, v0.36.2,
 # stops at v1.32), so they are not allowed here: no released Kubernetes version admits them yet.
-SAFE_SYSCTLS: Final = frozenset(
-    {
-        # v1.0
-        "kernel.shm_rmid_forced",
-        "net.ipv4.ip_local_port_range",
-        "net.ipv4.tcp_syncookies",
-        "net.ipv4.ping_group_range",
-        "net.ipv4.ip_unprivileged_port_start",
-        # v1.27
-        "net.ipv4.ip_local_reserved_ports",
-        # v1.29
-        "net.ipv4.tcp_keepalive_time",
-        "net.ipv4.tcp_fin_timeout",
-        "net.ipv4.tcp_keepalive_intvl",
-        "net.ipv4.tcp_keepalive_probes",
-        # v1.32
-        "net.ipv4.tcp_rmem",
-        "net.ipv4.tcp_wmem",
-    }
-)
+SAFE_SYSCTLS: Final = check_sysctls.ALLOWED_1_32
+RELEASED: Final = v(1, 32)
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    found = outcome(check_sysctls.CONTROL, obj, RELEASED)
     pod = pod_spec(obj)
-    if pod is None:
+    if found.allowed or pod is None:
         return
     for index, sysctl in enumerate(as_list(pod_security_context(pod).get("sysctls"))):
         if not isinstance(sysctl, Mapping):
@@ -54,12 +43,13 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
         name = sysctl.get("name")
         if name is None:
             name = ""  # PSA reads a missing name as "", which is not on the allowlist
-        if not isinstance(name, str) or name in SAFE_SYSCTLS:
+        path = f"{pod.path}.securityContext.sysctls[{index}].name"
+        if not isinstance(name, str) or path not in found.paths:
             continue
         # Exact match, as in PSA: Kubernetes also accepts the slash form "net/ipv4/tcp_rmem", but
         # PSA's allowlist holds only the dotted names, so the slash form is forbidden there too.
         yield Violation(
-            f"{pod.path}.securityContext.sysctls[{index}].name",
+            path,
             f'pod must not set sysctl "{name}": it is not in the Pod Security Standards safe set',
         )
 
@@ -77,5 +67,4 @@ CHECK = Check(
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
         "https://kubernetes.io/docs/tasks/administer-cluster/sysctl-cluster/",
     ),
-    pss=PssControl("baseline", "sysctls", "v1.0"),
 )

@@ -6,32 +6,36 @@ host is disallowed in the Baseline policy. Restricted fields:
 ``spec.securityContext.windowsOptions.hostProcess`` and ``securityContext.windowsOptions.hostProcess``
 of every init, regular and ephemeral container; allowed values: undefined/nil, ``false``
 (k8s.io/pod-security-admission ``policy/check_windowsHostProcess.go``, v1.0+).
+
+Builds on the upstream control (``checks/pss/check_windows_host_process.py``, reported once per pod
+as ``pss-windows-host-process``): same verdict, one violation per pod or container that sets it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks.pss import check_windows_host_process
+from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.containers import containers
-from pytest_k8ssec.model.objects import K8sObject, as_mapping
-from pytest_k8ssec.model.security import pod_security_context
+from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import pod_spec
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    found = outcome(check_windows_host_process.CONTROL, obj)
     pod = pod_spec(obj)
-    if pod is None:
+    if found.allowed or pod is None:
         return
-    if as_mapping(pod_security_context(pod).get("windowsOptions")).get("hostProcess") is True:
-        yield Violation(
-            f"{pod.path}.securityContext.windowsOptions.hostProcess",
-            "pod must not set securityContext.windowsOptions.hostProcess=true",
-        )
+    path = f"{pod.path}.securityContext.windowsOptions.hostProcess"
+    if path in found.paths:
+        yield Violation(path, "pod must not set securityContext.windowsOptions.hostProcess=true")
     for ref in containers(obj):
-        if as_mapping(ref.security_context.get("windowsOptions")).get("hostProcess") is True:
+        path = f"{ref.path}.securityContext.windowsOptions.hostProcess"
+        if path in found.paths:
             yield Violation(
-                f"{ref.path}.securityContext.windowsOptions.hostProcess",
+                path,
                 f'container "{ref.name}" must not set securityContext.windowsOptions.hostProcess=true',
                 ref.name,
             )
@@ -47,5 +51,4 @@ CHECK = Check(
     evaluate=_evaluate,
     controls=("PSS baseline: HostProcess", "CIS v1.12 5.2.10"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
-    pss=PssControl("baseline", "windowsHostProcess", "v1.0"),
 )

@@ -15,12 +15,12 @@ import pytest
 
 from pytest_k8ssec.checks import (
     capabilities_added,
-    capabilities_drop_all,
+    capabilities_not_dropped,
     dangerous_capabilities,
     host_namespaces,
     host_port,
-    privilege_escalation,
-    run_as_non_root,
+    privilege_escalation_allowed,
+    run_as_root_allowed,
     run_as_user_root,
 )
 from pytest_k8ssec.checks._check import Check
@@ -32,15 +32,15 @@ _RESTRICTED_ADD = capabilities_added.configure(["NET_BIND_SERVICE"])
 
 # PSA check id (lower case, as the fixtures name it) -> (first version, our checks).
 CONTROLS: dict[str, tuple[tuple[int, int], tuple[Check, ...]]] = {
-    "allowprivilegeescalation": ((1, 8), (privilege_escalation.CHECK,)),
-    "capabilities_restricted": ((1, 22), (capabilities_drop_all.CHECK, _RESTRICTED_ADD)),
-    "runasnonroot": ((1, 0), (run_as_non_root.CHECK,)),
+    "allowprivilegeescalation": ((1, 8), (privilege_escalation_allowed.CHECK,)),
+    "capabilities_restricted": ((1, 22), (capabilities_not_dropped.CHECK, _RESTRICTED_ADD)),
+    "runasnonroot": ((1, 0), (run_as_root_allowed.CHECK,)),
     "runasuser": ((1, 23), (run_as_user_root.CHECK,)),
     "capabilities_baseline": ((1, 0), (capabilities_added.CHECK,)),
     "hostnamespaces": ((1, 0), (host_namespaces.CHECK,)),
     "hostports": ((1, 0), (host_port.CHECK,)),
 }
-_USERNS_RELAXED = {run_as_non_root.CHECK.id, run_as_user_root.CHECK.id}
+_USERNS_RELAXED = {run_as_root_allowed.CHECK.id, run_as_user_root.CHECK.id}
 
 
 def _version(text: str) -> tuple[int, int]:
@@ -65,7 +65,7 @@ def _checks_for(level: str, version: tuple[int, int]) -> list[Check]:
     checks = [host_namespaces.CHECK, host_port.CHECK]
     if level == "baseline":
         return [*checks, capabilities_added.CHECK]
-    checks += [run_as_non_root.CHECK, dangerous_capabilities.CHECK]
+    checks += [run_as_root_allowed.CHECK, dangerous_capabilities.CHECK]
     for control in ("allowprivilegeescalation", "runasuser", "capabilities_restricted"):
         since, ours = CONTROLS[control]
         if version >= since:

@@ -811,7 +811,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "polaris",
         "notReadOnlyRootFilesystem",
-        "read-only-root-filesystem",
+        "writable-root-filesystem",
         polaris("notReadOnlyRootFilesystem"),
         PF,
         "every container must set readOnlyRootFilesystem: true",
@@ -820,7 +820,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "polaris",
         "runAsRootAllowed",
-        "run-as-non-root",
+        "run-as-root-allowed",
         polaris("runAsRootAllowed"),
         PF,
         "runAsNonRoot: true on the pod or every container",
@@ -839,7 +839,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "polaris",
         "insecureCapabilities",
-        "capabilities-drop-all",
+        "capabilities-not-dropped",
         polaris("insecureCapabilities"),
         PF,
         "every container drops ALL",
@@ -848,7 +848,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "polaris",
         "cpuRequestsMissing",
-        "resource-requests",
+        "missing-resource-requests",
         polaris("cpuRequestsMissing"),
         PF,
         "resources.requests.cpu on every regular container",
@@ -858,7 +858,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "polaris",
         "memoryRequestsMissing",
-        "resource-requests",
+        "missing-resource-requests",
         polaris("memoryRequestsMissing"),
         PF,
         "resources.requests.memory on every regular container",
@@ -868,7 +868,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "polaris",
         "cpuLimitsMissing",
-        "resource-limits",
+        "missing-resource-limits",
         polaris("cpuLimitsMissing"),
         PF,
         "resources.limits.cpu on every regular container",
@@ -878,7 +878,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "polaris",
         "memoryLimitsMissing",
-        "resource-limits",
+        "missing-resource-limits",
         polaris("memoryLimitsMissing"),
         PF,
         "resources.limits.memory on every regular container",
@@ -914,7 +914,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "polaris",
         "pullPolicyNotAlways",
-        "image-pull-policy",
+        "mutable-image-not-pulled",
         polaris("pullPolicyNotAlways"),
         PF,
         "imagePullPolicy must be Always (none of their images is pinned by digest, which we exempt)",
@@ -940,7 +940,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "kube-score",
         "container-image-pull-policy",
-        "image-pull-policy",
+        "mutable-image-not-pulled",
         kube_score("Container Image Pull Policy"),
         GRADE_CRITICAL,
         "imagePullPolicy Always, judged as the API server defaults it (kube-score does the same)",
@@ -957,7 +957,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "kube-score",
         "container-security-context-readonlyrootfilesystem",
-        "read-only-root-filesystem",
+        "writable-root-filesystem",
         kube_score("Container Security Context ReadOnlyRootFilesystem"),
         GRADE_CRITICAL,
         "every container sets readOnlyRootFilesystem: true",
@@ -966,7 +966,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "kube-score",
         "container-resources",
-        "resource-limits",
+        "missing-resource-limits",
         kube_score("Container Resources"),
         GRADE_CRITICAL,
         "critical = a CPU or memory limit is missing; its warning grade is about requests (next pair)",
@@ -975,7 +975,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "kube-score",
         "container-resources",
-        "resource-requests",
+        "missing-resource-requests",
         kube_score("Container Resources"),
         {"warning": True, "all_ok": False},
         "warning = limits set but a request missing; a critical grade hides the requests, so it gives no verdict",
@@ -984,7 +984,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "kube-score",
         "container-seccomp-profile",
-        "seccomp-profile",
+        "seccomp-unconfined",
         kube_score("Container Seccomp Profile"),
         {"warning": True, "all_ok": False},
         "a seccomp profile on the pod or every regular container",
@@ -1070,7 +1070,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "kube-linter",
         "no-read-only-root-fs",
-        "read-only-root-filesystem",
+        "writable-root-filesystem",
         kube_linter("no-read-only-root-fs"),
         REPORTED,
         "every container sets readOnlyRootFilesystem: true",
@@ -1079,7 +1079,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "kube-linter",
         "run-as-non-root",
-        "run-as-non-root",
+        "run-as-root-allowed",
         kube_linter("run-as-non-root", "is not set to runAsNonRoot"),
         REPORTED,
         "its 'is not set to runAsNonRoot' reports: runAsNonRoot true for every container",
@@ -1139,7 +1139,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "kube-linter",
         "unset-cpu-requirements",
-        "resource-requests",
+        "missing-resource-requests",
         kube_linter("unset-cpu-requirements"),
         REPORTED,
         "resources.requests.cpu unset (or 0) on a container",
@@ -1149,7 +1149,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "kube-linter",
         "unset-memory-requirements",
-        "resource-limits",
+        "missing-resource-limits",
         kube_linter("unset-memory-requirements"),
         REPORTED,
         "resources.limits.memory unset (or 0) on a container (the built-in check is configured for limits)",
@@ -1209,7 +1209,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "kubesec",
         "ReadOnlyRootFilesystem",
-        "read-only-root-filesystem",
+        "writable-root-filesystem",
         kubesec("ReadOnlyRootFilesystem"),
         MATCH_PASSES,
         "+1 when a container sets readOnlyRootFilesystem: true",
@@ -1218,7 +1218,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "kubesec",
         "RunAsNonRoot",
-        "run-as-non-root",
+        "run-as-root-allowed",
         kubesec("RunAsNonRoot"),
         MATCH_PASSES,
         "+1 when a container runs with runAsNonRoot: true (own or the pod's)",
@@ -1235,7 +1235,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "kubesec",
         "SeccompUnconfined",
-        "seccomp-profile",
+        "seccomp-unconfined",
         kubesec("SeccompUnconfined"),
         MATCH_FAILS,
         "a container runs with an Unconfined seccomp profile (own or the pod's)",
@@ -1244,7 +1244,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(
         "kubesec",
         "SeccompAny",
-        "seccomp-profile",
+        "seccomp-unconfined",
         kubesec("SeccompAny"),
         MATCH_PASSES,
         "+1 when a container runs with a seccomp profile other than Unconfined (own or the pod's)",
@@ -1298,7 +1298,7 @@ KUBESEC_UNDECIDED: tuple[Pair, ...] = (
     Pair(
         "kubesec",
         "CapDropAll",
-        "capabilities-drop-all",
+        "capabilities-not-dropped",
         kubesec("CapDropAll"),
         MATCH_PASSES,
         "+1 when a container drops ALL",
@@ -1307,7 +1307,7 @@ KUBESEC_UNDECIDED: tuple[Pair, ...] = (
     Pair(
         "kubesec",
         "LimitsCPU",
-        "resource-limits",
+        "missing-resource-limits",
         kubesec("LimitsCPU"),
         MATCH_PASSES,
         "+1 when a regular container sets resources.limits.cpu",
@@ -1317,7 +1317,7 @@ KUBESEC_UNDECIDED: tuple[Pair, ...] = (
     Pair(
         "kubesec",
         "LimitsMemory",
-        "resource-limits",
+        "missing-resource-limits",
         kubesec("LimitsMemory"),
         MATCH_PASSES,
         "+1 when a regular container sets resources.limits.memory",
@@ -1327,7 +1327,7 @@ KUBESEC_UNDECIDED: tuple[Pair, ...] = (
     Pair(
         "kubesec",
         "RequestsCPU",
-        "resource-requests",
+        "missing-resource-requests",
         kubesec("RequestsCPU"),
         MATCH_PASSES,
         "+1 when a regular container sets resources.requests.cpu",
@@ -1337,7 +1337,7 @@ KUBESEC_UNDECIDED: tuple[Pair, ...] = (
     Pair(
         "kubesec",
         "RequestsMemory",
-        "resource-requests",
+        "missing-resource-requests",
         kubesec("RequestsMemory"),
         MATCH_PASSES,
         "+1 when a regular container sets resources.requests.memory",
@@ -1377,18 +1377,18 @@ DIFFERENCES: tuple[Difference, ...] = (
         "+1 for setting some AppArmor profile; PSS baseline (and we) allow an unset profile, which the "
         "runtime confines with its default",
     ),
-    Difference("kubesec", "CapDropAny", "capabilities-drop-all", "+1 for dropping any capability; we require ALL"),
+    Difference("kubesec", "CapDropAny", "capabilities-not-dropped", "+1 for dropping any capability; we require ALL"),
     Difference(
         "polaris",
         "linuxHardening",
-        "seccomp-profile, apparmor-unconfined, selinux-options, capabilities-drop-all",
+        "seccomp-unconfined, apparmor-unconfined, custom-selinux-options, capabilities-not-dropped",
         "passes when any one of seccomp, SELinux, AppArmor or a capability drop is set; we check each "
         "control on its own, so no single check of ours has this any-of definition",
     ),
     Difference(
         "kube-linter",
         "drop-net-raw-capability",
-        "capabilities-drop-all, dangerous-capabilities",
+        "capabilities-not-dropped, dangerous-capabilities",
         "fires unless NET_RAW is dropped (also on its own 'dont-fire' objects, 4 reports for 2 named ones); "
         "we require dropping ALL, or report adding NET_RAW, neither of which is this rule",
     ),

@@ -155,13 +155,13 @@ def test_insecure_shop_failures_name_the_field_and_the_fix(pytester: pytest.Pyte
     assert "fix: " in seccomp
 
     root = texts["test_runs_as_non_root[StatefulSet/shop/db]"]
-    assert "run-as-non-root, run-as-user-root: 3 violations in StatefulSet shop/db" in root
+    assert "run-as-root-allowed, run-as-user-root: 3 violations in StatefulSet shop/db" in root
     assert (
         '[run-as-user-root] - spec.template.spec.initContainers[0].securityContext.runAsUser: container "init-permissions"'
         in root
     )
     assert (
-        '[run-as-non-root] - spec.template.spec.containers[0].securityContext.runAsNonRoot: pod or container "postgres"'
+        '[run-as-root-allowed] - spec.template.spec.containers[0].securityContext.runAsNonRoot: pod or container "postgres"'
         in root
     )
 

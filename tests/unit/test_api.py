@@ -314,7 +314,7 @@ def test_options_by_position_warn_and_still_mean_what_they_meant() -> None:
     ):
         with pytest.raises(SecurityAssertionError) as info:
             assert_resources(bare, False)
-    assert info.value.findings and {f.check.id for f in info.value.findings} == {"resource-limits"}
+    assert info.value.findings and {f.check.id for f in info.value.findings} == {"missing-resource-limits"}
     with pytest.warns(DeprecationWarning, match="passing drop_all, allow to assert_capabilities"):
         assert_capabilities(pod({"securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}), False, ["NET_ADMIN"])
     with pytest.warns(DeprecationWarning, match="passing registries to assert_images_from"):

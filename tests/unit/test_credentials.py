@@ -688,7 +688,9 @@ def test_image_references_are_shown_without_credentials(image: str, shown: str) 
     assert cred.safe_image(image) == shown
 
 
-@pytest.mark.parametrize("check_id", ["image-latest-tag", "image-not-pinned", "image-pull-policy", "image-registry"])
+@pytest.mark.parametrize(
+    "check_id", ["image-latest-tag", "image-not-pinned", "mutable-image-not-pulled", "image-registry-not-allowed"]
+)
 def test_image_checks_never_echo_credentials_in_an_image(check_id: str) -> None:
     for image in (
         "user:Hunter2pass@registry.example.com/app",

@@ -13,6 +13,7 @@ import pytest
 
 from pytest_k8ssec import (
     K8sObject,
+    Provenance,
     SecurityAssertionError,
     assert_namespace_compliant,
     assert_namespace_pod_security,
@@ -488,3 +489,22 @@ def test_assert_namespace_compliant_uses_each_namespaces_enforce_level() -> None
         assert_namespace_compliant([strict, pod({"containers": []}, namespace="other")])
     with pytest.raises(SecurityAssertionError, match="no workload"):
         assert_namespace_compliant([strict])
+
+
+# --- one control, read by the checks that build on it ---------------------------------------------
+
+
+def test_outcome_runs_the_newest_implementation_or_the_one_in_force_at_a_version() -> None:
+    from pytest_k8ssec.checks.pss import check_run_as_user
+    from pytest_k8ssec.checks.pss._registry import outcome
+
+    root_in_user_namespace = pod(
+        {"hostUsers": False, "containers": [{"name": "a", "securityContext": {"runAsUser": 0}}]}
+    )
+    # v1.35 relaxes runAsUser for pods in a user namespace; v1.23 does not; before v1.23 there was no control.
+    assert outcome(check_run_as_user.CONTROL, root_in_user_namespace).allowed
+    at_1_23 = outcome(check_run_as_user.CONTROL, root_in_user_namespace, v(1, 23))
+    assert not at_1_23.allowed and at_1_23.paths == ("spec.containers[0].securityContext.runAsUser",)
+    assert outcome(check_run_as_user.CONTROL, root_in_user_namespace, v(1, 22)).allowed
+    no_pod_spec = K8sObject({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}, Provenance("c.yaml"))
+    assert outcome(check_run_as_user.CONTROL, no_pod_spec).allowed

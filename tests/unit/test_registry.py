@@ -20,14 +20,39 @@ from pytest_k8ssec.checks import (
     Registry,
     _docs,
     builtin_registry,
+    module_name,
 )
+from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome
+from pytest_k8ssec.checks.pss._registry import Control, Version, table
 from pytest_k8ssec.engine import evaluate
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.objects import K8sObject, Provenance
+from pytest_k8ssec.sources.manifests import load_file
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS_DIR = ROOT / "pytest_k8ssec" / "checks"
 PSS_DIR = CHECKS_DIR / "pss"
+CHECK_DATA = ROOT / "tests" / "data" / "checks"
+
+# Each Pod Security control is implemented once, in checks/pss/. An opinionated check that judges
+# the same thing either builds on the control (module -> the control's module it calls) ...
+BUILDS_ON = {
+    "privileged_container": "check_privileged",
+    "privilege_escalation_allowed": "check_allow_privilege_escalation",
+    "capabilities_added": "check_capabilities_baseline",
+    "capabilities_not_dropped": "check_capabilities_restricted",
+    "run_as_user_root": "check_run_as_user",
+    "host_namespaces": "check_host_namespaces",
+    "host_path_volume": "check_host_path_volumes",
+    "host_port": "check_host_ports",
+    "windows_host_process": "check_windows_host_process",
+    "apparmor_unconfined": "check_apparmor_profile",
+    "custom_selinux_options": "check_selinux_options",
+    "unmasked_proc_mount": "check_proc_mount_restricted",
+    "unsafe_sysctls": "check_sysctls",
+}
+# ... or, where its rule deliberately differs, claims no control and says why in its docstring.
+DIFFERS_FROM_PSS = ("run_as_root_allowed", "seccomp_unconfined")
 
 
 def _module_path(entry: str) -> Path:
@@ -310,3 +335,115 @@ def test_every_renamed_id_has_its_changelog_line() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for old, new in RENAMED_IDS.items():
         assert f"- `{old}` -> `{new}` (old name warns, removed in 0.3.0)" in readme
+
+
+def test_each_pss_control_is_claimed_once_by_its_pss_check() -> None:
+    claimed = [(check.id, check.pss.control) for check in builtin_registry() if check.pss is not None]
+    controls = [control for _, control in claimed]
+    assert len(controls) == len(set(controls)), "two registry checks claim one PSS control"
+    assert set(controls) == {control.id for control in table().controls}
+    assert all(check_id.startswith("pss-") for check_id, _ in claimed), claimed
+
+
+def _findings(check: Check) -> int:
+    count = 0
+    for path in sorted((CHECK_DATA / check.id).glob("fail-*.yaml")):
+        if "# configure:" not in path.read_text():
+            count += len(evaluate([check], load_file(path)))
+    return count
+
+
+def test_the_builds_on_table_lists_every_check_that_calls_a_pss_control() -> None:
+    calling = {
+        entry
+        for entry in BUILTIN_CHECK_MODULES
+        # A check builds on a control when it asks the control for its outcome (reading a
+        # namespace's labels through checks.pss, as namespace-pod-security-too-weak does, is not that).
+        if not entry.startswith("pss.") and "outcome(" in _module_path(entry).read_text()
+    }
+    assert calling == set(BUILDS_ON)
+    assert not calling & set(DIFFERS_FROM_PSS)
+
+
+@pytest.mark.parametrize(("entry", "control_module"), sorted(BUILDS_ON.items()))
+def test_opinionated_check_builds_on_its_pss_control(
+    entry: str, control_module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = importlib.import_module(module_name(entry))
+    control = importlib.import_module(module_name(f"pss.{control_module}")).CONTROL
+    check: Check = module.CHECK
+    assert check.pss is None, f"{check.id}: the control is claimed by {control.check_id}"
+    before = _findings(check)
+    asked: list[Control] = []
+
+    def allow_everything(asked_control: Control, obj: object, version: Version | None = None) -> Outcome:
+        asked.append(asked_control)
+        return ALLOWED
+
+    # With its control allowing everything, the check must lose the findings the control gave it.
+    monkeypatch.setattr(module, "outcome", allow_everything)
+    after = _findings(check)
+    assert asked and {id(c) for c in asked} == {id(control)}
+    assert after < before, f"{check.id} does not defer to {control.check_id}"
+
+
+@pytest.mark.parametrize("entry", DIFFERS_FROM_PSS)
+def test_opinionated_check_that_differs_from_pss_claims_no_control(entry: str) -> None:
+    module = importlib.import_module(module_name(entry))
+    check: Check = module.CHECK
+    assert check.pss is None
+    assert not any(control.startswith("PSS") for control in check.controls), check.controls
+    assert not any("pod-security-standards" in ref for ref in check.references), check.references
+    assert "does not claim the PSS control" in (module.__doc__ or "")
+
+
+# Module files are named after their check's id, no exception.
+_MODULE_NAME_EXCEPTIONS: dict[str, str] = {}
+
+
+def test_ids_name_the_fault_and_pss_ids_name_the_upstream_control() -> None:
+    controls = {control.check_id: control.id for control in table().controls}
+    for entry in BUILTIN_CHECK_MODULES:
+        check: Check = importlib.import_module(module_name(entry)).CHECK
+        if check.id.startswith("pss-"):
+            # pss- + the upstream control id, spelled in kebab case: it names the control.
+            assert check.id.removeprefix("pss-").replace("-", "") == controls[check.id].replace("_", "").lower()
+        else:
+            assert entry not in controls, entry
+            assert _MODULE_NAME_EXCEPTIONS.get(entry, entry.replace("_", "-")) == check.id, entry
+    # The ids that named a rule are gone from the registry and from the data folders.
+    registry = builtin_registry()
+    for old, new in RENAMED_IDS.items():
+        assert old not in registry and new in registry, (old, new)
+        assert not (CHECK_DATA / old).exists(), old
+        # Requirement checks have no data folder: their helpers ask the question (see their tests).
+        assert (CHECK_DATA / new).is_dir() or registry.get(new).kind is CheckKind.REQUIREMENT, new
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(RENAMED_IDS.items()))
+def test_a_renamed_id_still_finds_its_check_with_a_deprecation_warning(old: str, new: str) -> None:
+    registry = Registry(builtin_registry())
+    with pytest.warns(DeprecationWarning, match=f"check id '{old}' is deprecated .* use '{new}'"):
+        assert registry.get(old) is registry.get(new)
+
+
+def test_assert_passes_takes_an_old_id_with_a_warning_and_still_judges() -> None:
+    from pytest_k8ssec import SecurityAssertionError, assert_passes
+
+    unconfined = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"containers": [{"name": "app", "image": "app@sha256:" + "a" * 64}]},
+    }
+    with pytest.warns(DeprecationWarning, match="'seccomp-profile'"):
+        with pytest.raises(SecurityAssertionError) as failure:
+            assert_passes("seccomp-profile", unconfined)
+    assert [f.check.id for f in failure.value.findings] == ["seccomp-unconfined"]
+    assert failure.value.findings[0].path == "spec.containers[0].securityContext.seccompProfile.type"
+
+
+def test_an_unknown_id_is_still_a_key_error_and_no_renamed_id_is_reused() -> None:
+    with pytest.raises(KeyError, match="unknown check id 'seccomp-profiles'"):
+        builtin_registry().get("seccomp-profiles")
+    assert not set(RENAMED_IDS) & set(RENAMED_IDS.values())

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
-from pytest_k8ssec.checks.pss._helpers import Outcome
+from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import PodSpecRef, pod_spec
 
@@ -134,6 +134,20 @@ def to_violation(outcome: Outcome, pod: PodSpecRef) -> Violation:
     return Violation(paths[0], message, container)
 
 
+def outcome(control: Control, obj: K8sObject, version: Version | None = None) -> Outcome:
+    """What ``control`` says about the pod (template) of ``obj``: its newest implementation, or the one in force at ``version``.
+
+    The opinionated checks that build on a control call this, so the control's logic stays in
+    its one module. Allowed when ``obj`` has no readable pod spec (malformed-object reports it)
+    or the control did not exist yet at ``version``.
+    """
+    pod = pod_spec(obj)
+    if pod is None or pod.malformed:
+        return ALLOWED
+    entry = control.versions[-1] if version is None else control.at(version)
+    return ALLOWED if entry is None else entry.check(pod, obj)
+
+
 def make_check(
     control: Control,
     *,
@@ -151,8 +165,8 @@ def make_check(
         pod = pod_spec(obj)
         if pod is None or pod.malformed:
             return []  # malformed-object reports a pod spec that cannot be read
-        outcome = newest(pod, obj)
-        return [] if outcome.allowed else [to_violation(outcome, pod)]
+        found = newest(pod, obj)
+        return [] if found.allowed else [to_violation(found, pod)]
 
     anchor = "#baseline" if control.level == "baseline" else "#restricted"
     return Check(

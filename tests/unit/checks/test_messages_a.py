@@ -12,17 +12,18 @@ import pytest
 
 from pytest_k8ssec.checks import (
     capabilities_added,
-    capabilities_drop_all,
+    capabilities_not_dropped,
     dangerous_capabilities,
     host_namespaces,
     host_port,
-    privilege_escalation,
-    read_only_root_filesystem,
+    privilege_escalation_allowed,
     run_as_group_root,
-    run_as_non_root,
+    run_as_root_allowed,
     run_as_user_root,
+    writable_root_filesystem,
 )
 from pytest_k8ssec.checks._check import Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks.pss import check_capabilities_baseline, check_host_namespaces
 from pytest_k8ssec.model.objects import K8sObject
 from tests.builders import as_object, container, deployment, pod
 
@@ -35,7 +36,7 @@ def run(check: Check, obj: K8sObject) -> list[Violation]:
 
 
 def test_privilege_escalation_unset() -> None:
-    assert run(privilege_escalation.CHECK, pod({"containers": [container()]})) == [
+    assert run(privilege_escalation_allowed.CHECK, pod({"containers": [container()]})) == [
         Violation(
             "spec.containers[0].securityContext.allowPrivilegeEscalation",
             'container "app" must set securityContext.allowPrivilegeEscalation=false',
@@ -46,7 +47,7 @@ def test_privilege_escalation_unset() -> None:
 
 def test_privilege_escalation_true_gives_the_same_message() -> None:
     obj = pod({"initContainers": [container("init", allowPrivilegeEscalation=True)]})
-    assert [v.message for v in run(privilege_escalation.CHECK, obj)] == [
+    assert [v.message for v in run(privilege_escalation_allowed.CHECK, obj)] == [
         'container "init" must set securityContext.allowPrivilegeEscalation=false'
     ]
 
@@ -62,7 +63,7 @@ def test_privilege_escalation_implied_by_privileged_and_sys_admin() -> None:
         },
         selector=False,
     )
-    assert run(privilege_escalation.CHECK, obj) == [
+    assert run(privilege_escalation_allowed.CHECK, obj) == [
         Violation(
             "spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation",
             'container "a" can escalate privileges despite allowPrivilegeEscalation=false '
@@ -79,7 +80,7 @@ def test_privilege_escalation_implied_by_privileged_and_sys_admin() -> None:
 
 
 def test_privilege_escalation_windows_pod_exempt() -> None:
-    assert run(privilege_escalation.CHECK, pod({"os": {"name": "windows"}, "containers": [container()]})) == []
+    assert run(privilege_escalation_allowed.CHECK, pod({"os": {"name": "windows"}, "containers": [container()]})) == []
 
 
 # --- capabilities-added ----------------------------------------------------------------------
@@ -132,8 +133,11 @@ def test_capabilities_added_configure_edges() -> None:
         capabilities_added.configure([1])  # type: ignore[list-item]
 
 
-def test_capabilities_added_pss_control() -> None:
-    assert capabilities_added.CHECK.pss == PssControl("baseline", "capabilities_baseline", "v1.0")
+def test_capabilities_added_builds_on_the_pss_control() -> None:
+    # The control is claimed once, by pss-capabilities-baseline; this check uses its allowed set.
+    assert capabilities_added.CHECK.pss is None
+    assert check_capabilities_baseline.CHECK.pss == PssControl("baseline", "capabilities_baseline", "v1.0")
+    assert capabilities_added.BASELINE_CAPABILITIES is check_capabilities_baseline.ALLOWED_1_0
     assert capabilities_added.CHECK.severity is Severity.MEDIUM
 
 
@@ -171,11 +175,11 @@ def test_dangerous_capabilities_list_stays_out_of_the_baseline_set() -> None:
     assert dangerous_capabilities.CHECK.severity is Severity.CRITICAL
 
 
-# --- capabilities-drop-all -------------------------------------------------------------------
+# --- capabilities-not-dropped -------------------------------------------------------------------
 
 
 def test_capabilities_drop_all_unset() -> None:
-    assert run(capabilities_drop_all.CHECK, pod({"containers": [container()]})) == [
+    assert run(capabilities_not_dropped.CHECK, pod({"containers": [container()]})) == [
         Violation(
             "spec.containers[0].securityContext.capabilities.drop",
             'container "app" must set securityContext.capabilities.drop=["ALL"]',
@@ -186,17 +190,17 @@ def test_capabilities_drop_all_unset() -> None:
 
 def test_capabilities_drop_all_lowercase_hint() -> None:
     obj = pod({"containers": [container(capabilities={"drop": ["all"]})]})
-    assert [v.message for v in run(capabilities_drop_all.CHECK, obj)] == [
+    assert [v.message for v in run(capabilities_not_dropped.CHECK, obj)] == [
         'container "app" must set securityContext.capabilities.drop=["ALL"] '
         '("all" does not count: PSS requires exactly "ALL")'
     ]
 
 
 def test_capabilities_drop_all_windows_pod_exempt() -> None:
-    assert run(capabilities_drop_all.CHECK, pod({"os": {"name": "windows"}, "containers": [container()]})) == []
+    assert run(capabilities_not_dropped.CHECK, pod({"os": {"name": "windows"}, "containers": [container()]})) == []
 
 
-# --- run-as-non-root -------------------------------------------------------------------------
+# --- run-as-root-allowed -------------------------------------------------------------------------
 
 
 def test_run_as_non_root_messages() -> None:
@@ -207,7 +211,7 @@ def test_run_as_non_root_messages() -> None:
             "containers": [container("app", runAsNonRoot=False), container("ok", runAsNonRoot=True)],
         }
     )
-    assert run(run_as_non_root.CHECK, obj) == [
+    assert run(run_as_root_allowed.CHECK, obj) == [
         Violation("spec.securityContext.runAsNonRoot", "pod must not set securityContext.runAsNonRoot=false"),
         Violation(
             "spec.initContainers[0].securityContext.runAsNonRoot",
@@ -224,12 +228,12 @@ def test_run_as_non_root_messages() -> None:
 
 def test_run_as_non_root_pod_true_covers_unset_containers() -> None:
     obj = pod({"securityContext": {"runAsNonRoot": True}, "containers": [container(), container("b")]})
-    assert run(run_as_non_root.CHECK, obj) == []
+    assert run(run_as_root_allowed.CHECK, obj) == []
 
 
 def test_run_as_non_root_no_user_namespace_relaxation() -> None:
     obj = pod({"hostUsers": False, "containers": [container()]})
-    assert [v.path for v in run(run_as_non_root.CHECK, obj)] == ["spec.containers[0].securityContext.runAsNonRoot"]
+    assert [v.path for v in run(run_as_root_allowed.CHECK, obj)] == ["spec.containers[0].securityContext.runAsNonRoot"]
 
 
 # --- run-as-user-root ------------------------------------------------------------------------
@@ -281,12 +285,12 @@ def test_run_as_group_root_messages() -> None:
     ]
 
 
-# --- read-only-root-filesystem ---------------------------------------------------------------
+# --- writable-root-filesystem ---------------------------------------------------------------
 
 
 def test_read_only_root_filesystem_message() -> None:
     obj = pod({"containers": [container(readOnlyRootFilesystem=True)], "ephemeralContainers": [container("dbg")]})
-    assert run(read_only_root_filesystem.CHECK, obj) == [
+    assert run(writable_root_filesystem.CHECK, obj) == [
         Violation(
             "spec.ephemeralContainers[0].securityContext.readOnlyRootFilesystem",
             'container "dbg" must set securityContext.readOnlyRootFilesystem=true',
@@ -310,7 +314,9 @@ def test_host_namespaces_messages() -> None:
             "spec.hostIPC", "pod must not set hostIPC=true (it exposes the node's shared memory and IPC objects)"
         ),
     ]
-    assert host_namespaces.CHECK.pss == PssControl("baseline", "hostNamespaces", "v1.0")
+    # The control is claimed once, by pss-host-namespaces, which this check builds on.
+    assert host_namespaces.CHECK.pss is None
+    assert check_host_namespaces.CHECK.pss == PssControl("baseline", "hostNamespaces", "v1.0")
 
 
 # --- host-port -------------------------------------------------------------------------------
@@ -327,14 +333,14 @@ def test_host_port_message() -> None:
 # --- every check: malformed input never raises ----------------------------------------------
 
 ALL_CHECKS = [
-    privilege_escalation.CHECK,
+    privilege_escalation_allowed.CHECK,
     capabilities_added.CHECK,
     dangerous_capabilities.CHECK,
-    capabilities_drop_all.CHECK,
-    run_as_non_root.CHECK,
+    capabilities_not_dropped.CHECK,
+    run_as_root_allowed.CHECK,
     run_as_user_root.CHECK,
     run_as_group_root.CHECK,
-    read_only_root_filesystem.CHECK,
+    writable_root_filesystem.CHECK,
     host_namespaces.CHECK,
     host_port.CHECK,
 ]

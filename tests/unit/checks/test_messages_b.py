@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 
 from pytest_k8ssec.checks import (
-    apparmor_profile,
+    apparmor_unconfined,
+    custom_selinux_options,
     host_path_volume,
-    proc_mount,
-    resource_limits,
-    resource_requests,
-    seccomp_profile,
-    selinux_options,
+    missing_resource_limits,
+    missing_resource_requests,
+    seccomp_unconfined,
     sensitive_host_path,
-    service_account_token,
+    service_account_token_automount,
+    unmasked_proc_mount,
     unsafe_sysctls,
 )
 from pytest_k8ssec.checks._check import Check, Violation
@@ -188,12 +188,12 @@ def test_sensitive_host_path_configure_socket_does_not_allow_its_directory() -> 
     assert len(run(variant, pod(host_paths("/var/run")))) == 1
 
 
-# --- seccomp-profile ----------------------------------------------------------------------------
+# --- seccomp-unconfined ----------------------------------------------------------------------------
 
 
 def test_seccomp_unset_everywhere_names_each_container() -> None:
     obj = deployment({"initContainers": [{"name": "init"}], "containers": [app()]})
-    assert run(seccomp_profile.CHECK, obj) == [
+    assert run(seccomp_unconfined.CHECK, obj) == [
         Violation(
             "spec.template.spec.initContainers[0].securityContext.seccompProfile.type",
             'pod or container "init" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"',
@@ -212,7 +212,7 @@ def test_seccomp_pod_unconfined_is_one_violation_even_when_containers_override()
         "securityContext": {"seccompProfile": {"type": "Unconfined"}},
         "containers": [app(securityContext={"seccompProfile": {"type": "RuntimeDefault"}}), {"name": "b"}],
     }
-    assert run(seccomp_profile.CHECK, pod(spec)) == [
+    assert run(seccomp_unconfined.CHECK, pod(spec)) == [
         Violation(
             "spec.securityContext.seccompProfile.type",
             'pod must not set securityContext.seccompProfile.type to "Unconfined"',
@@ -225,7 +225,7 @@ def test_seccomp_container_explicit_bad_despite_pod_default() -> None:
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [app(securityContext={"seccompProfile": {"type": "Unconfined"}})],
     }
-    assert run(seccomp_profile.CHECK, pod(spec)) == [
+    assert run(seccomp_unconfined.CHECK, pod(spec)) == [
         Violation(
             "spec.containers[0].securityContext.seccompProfile.type",
             'container "app" must not set securityContext.seccompProfile.type to "Unconfined"',
@@ -239,13 +239,13 @@ def test_seccomp_localhost_at_pod_level_covers_containers() -> None:
         "securityContext": {"seccompProfile": {"type": "Localhost", "localhostProfile": "p.json"}},
         "containers": [app()],
     }
-    assert run(seccomp_profile.CHECK, pod(spec)) == []
+    assert run(seccomp_unconfined.CHECK, pod(spec)) == []
 
 
 @pytest.mark.parametrize("bad", ["RuntimeDefault", ["RuntimeDefault"], {"type": 1}])
 def test_seccomp_malformed_pod_profile_covers_nothing(bad: object) -> None:
     spec = {"securityContext": {"seccompProfile": bad}, "containers": [app()]}
-    assert [v.path for v in run(seccomp_profile.CHECK, pod(spec))] == [
+    assert [v.path for v in run(seccomp_unconfined.CHECK, pod(spec))] == [
         "spec.containers[0].securityContext.seccompProfile.type"
     ]
 
@@ -263,7 +263,7 @@ def test_apparmor_field_and_annotation_messages() -> None:
         "container.apparmor.security.beta.kubernetes.io/ok": "localhost/custom",
         "unrelated.example.com/app": "unconfined",
     }
-    assert run(apparmor_profile.CHECK, deployment(spec, annotations)) == [
+    assert run(apparmor_unconfined.CHECK, deployment(spec, annotations)) == [
         Violation(
             "spec.template.spec.securityContext.appArmorProfile.type",
             'pod must not set securityContext.appArmorProfile.type to "Unconfined"',
@@ -285,18 +285,18 @@ def test_apparmor_field_and_annotation_messages() -> None:
 @pytest.mark.parametrize("value", ["", None, "runtime/default", "localhost/x", 5])
 def test_apparmor_allowed_or_malformed_annotation_values(value: object) -> None:
     obj = pod({"containers": [app()]}, {"container.apparmor.security.beta.kubernetes.io/app": value})
-    assert run(apparmor_profile.CHECK, obj) == []
+    assert run(apparmor_unconfined.CHECK, obj) == []
 
 
 def test_apparmor_runtime_default_case_matters() -> None:
     # PSA compares exactly: "RuntimeDefault" is a field value, not an annotation value.
     obj = pod({"containers": [app()]}, {"container.apparmor.security.beta.kubernetes.io/app": "RuntimeDefault"})
-    assert [v.path for v in run(apparmor_profile.CHECK, obj)] == [
+    assert [v.path for v in run(apparmor_unconfined.CHECK, obj)] == [
         'metadata.annotations["container.apparmor.security.beta.kubernetes.io/app"]'
     ]
 
 
-# --- selinux-options ----------------------------------------------------------------------------
+# --- custom-selinux-options ----------------------------------------------------------------------------
 
 
 def test_selinux_each_forbidden_field_is_its_own_violation() -> None:
@@ -305,7 +305,7 @@ def test_selinux_each_forbidden_field_is_its_own_violation() -> None:
         "ephemeralContainers": [{"name": "dbg", "securityContext": {"seLinuxOptions": {"user": "u", "role": "r"}}}],
         "containers": [app(securityContext={"seLinuxOptions": {"type": "container_engine_t"}})],
     }
-    assert run(selinux_options.CHECK, pod(spec)) == [
+    assert run(custom_selinux_options.CHECK, pod(spec)) == [
         Violation(
             "spec.securityContext.seLinuxOptions.type",
             'pod must not set securityContext.seLinuxOptions.type to "spc_t"',
@@ -328,7 +328,7 @@ def test_selinux_each_forbidden_field_is_its_own_violation() -> None:
 
 def test_proc_mount_message_and_no_user_namespace_relaxation() -> None:
     spec = {"hostUsers": False, "containers": [app(securityContext={"procMount": "Unmasked"})]}
-    assert run(proc_mount.CHECK, pod(spec)) == [
+    assert run(unmasked_proc_mount.CHECK, pod(spec)) == [
         Violation(
             "spec.containers[0].securityContext.procMount",
             'container "app" must not set securityContext.procMount to "Unmasked"',
@@ -383,21 +383,24 @@ def test_service_account_token_messages(value: object, message: str) -> None:
     spec: dict[str, Any] = {"containers": [app()]}
     if value is not None:
         spec["automountServiceAccountToken"] = value
-    assert run(service_account_token.CHECK, deployment(spec)) == [
+    assert run(service_account_token_automount.CHECK, deployment(spec)) == [
         Violation("spec.template.spec.automountServiceAccountToken", message),
     ]
 
 
 def test_service_account_token_false_passes() -> None:
-    assert run(service_account_token.CHECK, pod({"automountServiceAccountToken": False, "containers": [app()]})) == []
+    assert (
+        run(service_account_token_automount.CHECK, pod({"automountServiceAccountToken": False, "containers": [app()]}))
+        == []
+    )
 
 
-# --- resource-requests / resource-limits --------------------------------------------------------
+# --- missing-resource-requests / missing-resource-limits --------------------------------------------------------
 
 
 def test_resource_requests_default_from_limits_per_resource() -> None:
     spec = {"containers": [app(resources={"limits": {"cpu": "1"}})], "ephemeralContainers": [{"name": "dbg"}]}
-    assert run(resource_requests.CHECK, pod(spec)) == [
+    assert run(missing_resource_requests.CHECK, pod(spec)) == [
         Violation(
             "spec.containers[0].resources.requests.memory",
             'container "app" must set resources.requests.memory (or resources.limits.memory, which the request defaults to)',
@@ -412,7 +415,7 @@ def test_resource_limits_are_never_defaulted_from_requests() -> None:
             app(name="init", resources={"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}})
         ]
     }
-    assert run(resource_limits.CHECK, pod(spec)) == [
+    assert run(missing_resource_limits.CHECK, pod(spec)) == [
         Violation(
             "spec.initContainers[0].resources.limits.cpu", 'container "init" must set resources.limits.cpu', "init"
         ),
@@ -424,8 +427,8 @@ def test_resource_checks_skip_ephemeral_containers() -> None:
         "containers": [app(resources={"limits": {"cpu": "1", "memory": "1Gi"}})],
         "ephemeralContainers": [{"name": "dbg", "image": "busybox:1.36"}],
     }
-    assert run(resource_requests.CHECK, pod(spec)) == []
-    assert run(resource_limits.CHECK, pod(spec)) == []
+    assert run(missing_resource_requests.CHECK, pod(spec)) == []
+    assert run(missing_resource_limits.CHECK, pod(spec)) == []
 
 
 # --- every check survives malformed input -------------------------------------------------------
@@ -433,14 +436,14 @@ def test_resource_checks_skip_ephemeral_containers() -> None:
 CHECKS = (
     host_path_volume.CHECK,
     sensitive_host_path.CHECK,
-    seccomp_profile.CHECK,
-    apparmor_profile.CHECK,
-    selinux_options.CHECK,
-    proc_mount.CHECK,
+    seccomp_unconfined.CHECK,
+    apparmor_unconfined.CHECK,
+    custom_selinux_options.CHECK,
+    unmasked_proc_mount.CHECK,
     unsafe_sysctls.CHECK,
-    service_account_token.CHECK,
-    resource_requests.CHECK,
-    resource_limits.CHECK,
+    service_account_token_automount.CHECK,
+    missing_resource_requests.CHECK,
+    missing_resource_limits.CHECK,
 )
 
 MALFORMED: tuple[Any, ...] = (

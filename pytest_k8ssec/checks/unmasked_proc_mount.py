@@ -11,25 +11,35 @@ false, because the unmasked /proc then belongs to the pod's user namespace. This
 apply that relaxation: it is the strict, restricted-level control, which keeps the /proc masks
 required even in a user namespace (they still hide kernel interfaces such as /proc/sysrq-trigger
 and /proc/kcore that a namespace does not make harmless).
+
+Builds on that upstream control (``checks/pss/check_proc_mount_restricted.py``, reported once per
+pod as ``pss-proc-mount-restricted``): the containers it forbids are reported one by one; a
+non-string value, which the control reads as a forbidden type, is left to malformed-object here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks.pss import check_proc_mount_restricted
+from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    found = outcome(check_proc_mount_restricted.CONTROL, obj)
+    if found.allowed:
+        return
     for ref in containers(obj):
+        path = f"{ref.path}.securityContext.procMount"
         value = ref.security_context.get("procMount")
-        # None is unset; a non-string is a type error malformed-object reports. Any other string,
-        # "" included, is not "Default" and fails, as in PSA.
-        if isinstance(value, str) and value != "Default":
+        # Any string the control forbids, "" included, fails; a non-string is a type error
+        # malformed-object reports.
+        if path in found.paths and isinstance(value, str):
             yield Violation(
-                f"{ref.path}.securityContext.procMount",
+                path,
                 f'container "{ref.name}" must not set securityContext.procMount to "{value}"',
                 ref.name,
             )
@@ -45,5 +55,4 @@ CHECK = Check(
     evaluate=_evaluate,
     controls=("PSS restricted: /proc Mount Type", "PSS baseline: /proc Mount Type"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",),
-    pss=PssControl("restricted", "procMount_restricted", "v1.35"),
 )

@@ -1,4 +1,4 @@
-"""image-registry.
+"""image-registry-not-allowed.
 
 NSA/CISA Kubernetes Hardening Guide: "use trusted repositories ... pull images only from approved
 registries"; CIS Kubernetes Benchmark 5.5.1 ("configure image provenance"). Field: ``image``.
@@ -60,7 +60,7 @@ def _evaluator(allowed: tuple[str, ...] | None, denied: tuple[str, ...]) -> Call
 
 
 CHECK = Check(
-    id="image-registry",
+    id="image-registry-not-allowed",
     title="Image from a registry outside policy",
     summary="Container images must come from the allowed registries (and from none of the denied ones).",
     remediation="Mirror the image into an allowed registry and reference it there.",

@@ -1,46 +1,48 @@
-"""capabilities-drop-all.
+"""capabilities-not-dropped.
 
 Pod Security Standards, Restricted, "Capabilities (v1.22+)": containers must drop ALL
 capabilities, and are only permitted to add back the NET_BIND_SERVICE capability. Restricted
 field: ``spec.containers[*].securityContext.capabilities.drop`` (and init and ephemeral
 containers); allowed values: any list of capabilities that includes ``ALL``.
 
-The "add" half of the control is ``capabilities-added`` configured with NET_BIND_SERVICE.
+Builds on the upstream control (``checks/pss/check_capabilities_restricted.py``, reported once per
+pod as ``pss-capabilities-restricted``) and keeps its "drop" half: the containers it finds not
+dropping ALL are reported one by one. The "add" half of the control is ``capabilities-added``
+configured with NET_BIND_SERVICE.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks.pss import check_capabilities_restricted
+from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
-from pytest_k8ssec.model.security import is_windows
-from pytest_k8ssec.model.workloads import pod_spec
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
-    pod = pod_spec(obj)
-    # Windows pods are exempt (PSS v1.25+): the API server rejects securityContext.capabilities
-    # when spec.os.name is windows, so demanding it would make the check unfixable.
-    if pod is None or is_windows(pod):
-        return
+    # The control exempts Windows pods (v1.25+): the API server rejects securityContext.capabilities
+    # there, so demanding it would make the check unfixable.
+    found = outcome(check_capabilities_restricted.CONTROL, obj)
     for ref in containers(obj):
-        capabilities = as_mapping(ref.security_context.get("capabilities"))
-        dropped = [value for value in as_list(capabilities.get("drop")) if isinstance(value, str)]
+        path = f"{ref.path}.securityContext.capabilities.drop"
         # Exactly "ALL", as PSA compares: containerd and CRI-O would also drop everything for
         # "all", but a restricted namespace rejects it, and a manifest we pass must be admitted.
-        if "ALL" in dropped:
+        if path not in found.paths:
             continue
+        capabilities = as_mapping(ref.security_context.get("capabilities"))
+        dropped = [value for value in as_list(capabilities.get("drop")) if isinstance(value, str)]
         message = f'container "{ref.name}" must set securityContext.capabilities.drop=["ALL"]'
         near_misses = [value for value in dropped if value.upper() in ("ALL", "CAP_ALL")]
         if near_misses:
             message += f' ("{near_misses[0]}" does not count: PSS requires exactly "ALL")'
-        yield Violation(f"{ref.path}.securityContext.capabilities.drop", message, ref.name)
+        yield Violation(path, message, ref.name)
 
 
 CHECK = Check(
-    id="capabilities-drop-all",
+    id="capabilities-not-dropped",
     title="Capabilities not dropped",
     summary=(
         "Containers must drop ALL Linux capabilities, so a compromised process keeps none of the "
@@ -55,5 +57,4 @@ CHECK = Check(
     evaluate=_evaluate,
     controls=("PSS restricted: Capabilities", "CIS v1.12 5.2.9"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",),
-    pss=PssControl("restricted", "capabilities_restricted", "v1.22"),
 )

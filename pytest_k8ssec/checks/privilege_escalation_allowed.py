@@ -10,6 +10,11 @@ field allows escalation just as ``true`` does. The API reference adds that escal
 always when the container is run as privileged or has CAP_SYS_ADMIN"; such a container is
 reported even when it sets the field to ``false`` (PSA itself does not look, because the
 privileged and capabilities checks catch those containers).
+
+Builds on the upstream control (``checks/pss/check_allow_privilege_escalation.py``, reported once
+per pod as ``pss-allow-privilege-escalation``): the containers it forbids are reported one by one,
+and this check's own opinion adds the privileged and CAP_SYS_ADMIN containers. Windows pods stay
+exempt from both, as the control exempts them from v1.25.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks.pss import check_allow_privilege_escalation
+from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.containers import ContainerRef, containers
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
 from pytest_k8ssec.model.security import is_windows
@@ -45,11 +52,11 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
     # spec.os.name is windows, so demanding it would make the check unfixable.
     if pod is None or is_windows(pod):
         return
+    found = outcome(check_allow_privilege_escalation.CONTROL, obj)
     for ref in containers(obj):
         path = f"{ref.path}.securityContext.allowPrivilegeEscalation"
-        value = ref.security_context.get("allowPrivilegeEscalation")
-        # Only a real boolean false counts; a string "false" is malformed and must not pass.
-        if value is not False:
+        # The control accepts only a real boolean false; a string "false" is malformed and fails.
+        if path in found.paths:
             yield Violation(
                 path,
                 f'container "{ref.name}" must set securityContext.allowPrivilegeEscalation=false',
@@ -89,5 +96,4 @@ CHECK = Check(
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
         "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
     ),
-    pss=PssControl("restricted", "allowPrivilegeEscalation", "v1.8"),
 )

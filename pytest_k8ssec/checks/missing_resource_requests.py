@@ -1,4 +1,4 @@
-"""resource-requests.
+"""missing-resource-requests.
 
 No Pod Security Standard covers resources. The NSA/CISA Kubernetes Hardening Guide advises resource
 policies for every workload; requests are what the scheduler reserves for a container, and without
@@ -43,7 +43,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
 
 
 CHECK = Check(
-    id="resource-requests",
+    id="missing-resource-requests",
     title="Resource requests not set",
     summary="Every container must request CPU and memory, so that the scheduler reserves what it needs.",
     remediation="Set resources.requests.cpu and resources.requests.memory on every container and init container.",

@@ -11,6 +11,11 @@ undefined, empty, ``runtime/default``, ``localhost/*``) (k8s.io/pod-security-adm
 to the v1.0 check without a new version, so it applies at every version).
 
 For a controller the annotations are those of its pod template, as PSA reads them.
+
+Builds on the upstream control (``checks/pss/check_apparmor_profile.py``, reported once per pod as
+``pss-apparmor-profile``): each field and annotation it forbids is its own violation; a malformed
+profile or annotation value, which the control reads as a forbidden one, is left to
+malformed-object here.
 """
 
 from __future__ import annotations
@@ -18,18 +23,19 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Final
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks.pss import check_apparmor_profile
+from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_mapping
 from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import pod_spec
 
-ALLOWED_TYPES: Final = frozenset({"RuntimeDefault", "Localhost"})
-ANNOTATION_PREFIX: Final = "container.apparmor.security.beta.kubernetes.io/"
+ANNOTATION_PREFIX: Final = check_apparmor_profile.ANNOTATION_PREFIX
 
 
-def _bad_type(profile: object) -> str | None:
-    """The forbidden type a set profile carries (``""`` when it has none), else ``None``.
+def _type(profile: object) -> str | None:
+    """The type a set profile carries (``""`` when it has none), else ``None``.
 
     A non-mapping profile or a non-string type is a type error the API rejects; malformed-object
     reports it, so it is skipped here rather than guessed at.
@@ -39,30 +45,24 @@ def _bad_type(profile: object) -> str | None:
     value = profile.get("type", "")
     if value is None:
         value = ""
-    if not isinstance(value, str) or value in ALLOWED_TYPES:
-        return None
-    return value
-
-
-def _allowed_annotation(value: str) -> bool:
-    return value in ("", "runtime/default") or value.startswith("localhost/")
+    return value if isinstance(value, str) else None
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    found = outcome(check_apparmor_profile.CONTROL, obj)
     pod = pod_spec(obj)
-    if pod is None:
+    if found.allowed or pod is None:
         return
-    bad = _bad_type(pod_security_context(pod).get("appArmorProfile"))
-    if bad is not None:
-        yield Violation(
-            f"{pod.path}.securityContext.appArmorProfile.type",
-            f'pod must not set securityContext.appArmorProfile.type to "{bad}"',
-        )
+    path = f"{pod.path}.securityContext.appArmorProfile.type"
+    bad = _type(pod_security_context(pod).get("appArmorProfile"))
+    if bad is not None and path in found.paths:
+        yield Violation(path, f'pod must not set securityContext.appArmorProfile.type to "{bad}"')
     for ref in containers(obj):
-        bad = _bad_type(ref.security_context.get("appArmorProfile"))
-        if bad is not None:
+        path = f"{ref.path}.securityContext.appArmorProfile.type"
+        bad = _type(ref.security_context.get("appArmorProfile"))
+        if bad is not None and path in found.paths:
             yield Violation(
-                f"{ref.path}.securityContext.appArmorProfile.type",
+                path,
                 f'container "{ref.name}" must not set securityContext.appArmorProfile.type to "{bad}"',
                 ref.name,
             )
@@ -70,13 +70,12 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
     # Sorted, so findings come in the same order whatever order the file lists them in.
     for key in sorted(k for k in annotations if isinstance(k, str) and k.startswith(ANNOTATION_PREFIX)):
         value = annotations[key]
-        if value is None:
-            value = ""  # a bare "key:" in YAML reaches the API as an empty string
-        if not isinstance(value, str) or _allowed_annotation(value):
-            continue
+        path = f'{pod.metadata_path}.annotations["{key}"]'
+        if not isinstance(value, str) or path not in found.paths:
+            continue  # a non-string value is malformed (a bare "key:" is an empty string, allowed)
         container = key[len(ANNOTATION_PREFIX) :]
         yield Violation(
-            f'{pod.metadata_path}.annotations["{key}"]',
+            path,
             f'annotation {key} must not set AppArmor profile "{value}" '
             '(allowed: empty, "runtime/default", "localhost/<profile>")',
             container,
@@ -96,5 +95,4 @@ CHECK = Check(
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
         "https://kubernetes.io/docs/tutorials/security/apparmor/",
     ),
-    pss=PssControl("baseline", "appArmorProfile", "v1.0"),
 )

@@ -1,4 +1,4 @@
-"""seccomp-profile.
+"""seccomp-unconfined.
 
 Pod Security Standards, Restricted, "Seccomp": "Seccomp profiles must be specified, and only runtime
 default and localhost profiles are allowed." Restricted fields: ``spec.securityContext.seccompProfile.type``
@@ -11,6 +11,17 @@ As in PSA, an explicit bad value fails wherever it is set, even on a pod whose c
 their own valid profile, and a ``seccompProfile`` without a ``type`` counts as type ``""`` (bad).
 Pods with ``spec.os.name: windows`` are exempt, as in PSA v1.25+: the API server forbids
 seccompProfile on them, so the requirement could not be met.
+
+This check does not claim the PSS control (``pss-seccomp-profile-restricted``,
+``checks/pss/check_seccomp_profile_restricted.py``, implements it exactly) because its rule
+deliberately differs in two ways:
+
+- it reports every fault at once: PSA reports the explicit bad profiles and mentions the
+  containers left without any profile only when there is no explicit bad one, so fixing one
+  finding would reveal the next; here both are listed;
+- a ``seccompProfile`` that is not a mapping (a type error) sets nothing here, so the container
+  must still get a valid profile from the pod or fails as unset (fail closed); PSA reads it as a
+  profile of type ``""``.
 """
 
 from __future__ import annotations
@@ -18,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Final
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.security import is_windows, pod_security_context
@@ -75,7 +86,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
 
 
 CHECK = Check(
-    id="seccomp-profile",
+    id="seccomp-unconfined",
     title="Seccomp profile not set",
     summary="Every container must run under the RuntimeDefault or a Localhost seccomp profile, set on the pod or the container.",
     remediation="Set spec.securityContext.seccompProfile.type: RuntimeDefault on the pod (or Localhost with a reviewed profile), and remove any Unconfined profile.",
@@ -83,13 +94,8 @@ CHECK = Check(
     severity=Severity.HIGH,
     evaluate=_evaluate,
     controls=(
-        "PSS restricted: Seccomp",
         "CIS v1.12 5.6.2",
         "NSA/CISA: Pod security - seccomp, AppArmor, SELinux",
     ),
-    references=(
-        "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
-        "https://kubernetes.io/docs/tutorials/security/seccomp/",
-    ),
-    pss=PssControl("restricted", "seccompProfile_restricted", "v1.19"),
+    references=("https://kubernetes.io/docs/tutorials/security/seccomp/",),
 )

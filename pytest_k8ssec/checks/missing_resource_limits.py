@@ -1,4 +1,4 @@
-"""resource-limits.
+"""missing-resource-limits.
 
 No Pod Security Standard covers resources. The NSA/CISA Kubernetes Hardening Guide advises limiting
 the resources each container may use, so that one compromised or runaway pod cannot starve its
@@ -37,7 +37,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
 
 
 CHECK = Check(
-    id="resource-limits",
+    id="missing-resource-limits",
     title="Resource limits not set",
     summary="Every container must set CPU and memory limits, so that no container can starve its node.",
     remediation="Set resources.limits.cpu and resources.limits.memory on every container and init container.",

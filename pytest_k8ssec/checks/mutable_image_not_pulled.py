@@ -1,4 +1,4 @@
-"""image-pull-policy.
+"""mutable-image-not-pulled.
 
 Kubernetes documentation on images: with ``imagePullPolicy: IfNotPresent`` "the image is pulled
 only if it is not already present locally", so a node keeps running whatever a mutable tag
@@ -45,7 +45,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
 
 
 CHECK = Check(
-    id="image-pull-policy",
+    id="mutable-image-not-pulled",
     title="Mutable image not pulled on every start",
     summary="Containers whose image is not pinned by digest must use imagePullPolicy: Always, so every start resolves the tag again.",
     remediation="Set imagePullPolicy: Always, or pin the image by digest (image: repo@sha256:...).",

@@ -1,4 +1,4 @@
-"""run-as-non-root.
+"""run-as-root-allowed.
 
 Pod Security Standards, Restricted, "Running as Non-root": containers must be required to run as
 non-root users. Restricted fields: ``spec.securityContext.runAsNonRoot``,
@@ -6,17 +6,22 @@ non-root users. Restricted fields: ``spec.securityContext.runAsNonRoot``,
 values: ``true``; the container fields may be undefined/nil if the pod-level
 ``spec.securityContext.runAsNonRoot`` is set to ``true``.
 
-As in PSA, a pod-level ``false`` fails even when every container sets ``true``, and every
-container-level ``false`` fails. Unlike PSA from v1.35, pods with ``hostUsers: false`` are not
-exempt: this check asks whether the process runs as root, and root in a user namespace is still
-root inside the pod; the versioned PSS evaluator applies that relaxation where PSS does.
+This check does not claim the PSS control (``pss-run-as-non-root``, ``checks/pss/check_run_as_non_root.py``,
+implements it exactly) because its rule deliberately differs in two ways:
+
+- it reports every fault at once: PSA reports the explicit ``false`` settings and mentions the
+  containers that leave the field unset only when there is no explicit ``false``, so fixing one
+  finding would reveal the next; here both are listed (a pod-level ``false`` still fails even when
+  every container sets ``true``, and every container-level ``false`` fails, as in PSA);
+- unlike PSA from v1.35, pods with ``hostUsers: false`` are not exempt: this check asks whether
+  the process runs as root, and root in a user namespace is still root inside the pod.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.security import pod_security_context
@@ -55,7 +60,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
 
 
 CHECK = Check(
-    id="run-as-non-root",
+    id="run-as-root-allowed",
     title="Not required to run as non-root",
     summary=(
         "Pods must set runAsNonRoot=true (pod or every container), so the kubelet refuses to "
@@ -68,10 +73,8 @@ CHECK = Check(
     severity=Severity.HIGH,
     evaluate=_evaluate,
     controls=(
-        "PSS restricted: Running as Non-root",
         "CIS v1.12 5.2.7",
         "NSA/CISA: Pod security - non-root containers",
     ),
-    references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",),
-    pss=PssControl("restricted", "runAsNonRoot", "v1.0"),
+    references=("https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",),
 )

@@ -1,4 +1,4 @@
-"""selinux-options.
+"""custom-selinux-options.
 
 Pod Security Standards, Baseline, "SELinux": "Setting the SELinux type is restricted, and setting a
 custom SELinux user or role option is forbidden." Restricted fields: ``seLinuxOptions.type``,
@@ -8,21 +8,23 @@ container's ``securityContext``; allowed type: undefined/empty, ``container_t``,
 role: undefined/empty (k8s.io/pod-security-admission ``policy/check_seLinuxOptions.go``, control
 ``seLinuxOptions``, v1.0 and v1.31; this check applies the newest version).
 
-Each forbidden field is its own violation, so the path says which of type, user or role to fix.
+Builds on the upstream control (``checks/pss/check_selinux_options.py``, reported once per pod as
+``pss-selinux-options``): each field it forbids is its own violation, so the path says which of
+type, user or role to fix; a non-string value, which the control reads as a forbidden one, is left
+to malformed-object here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Final
 
-from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks.pss import check_selinux_options
+from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.security import pod_security_context
 from pytest_k8ssec.model.workloads import pod_spec
-
-ALLOWED_TYPES: Final = frozenset({"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
 
 
 def _string(options: Mapping[str, object], key: str) -> str | None:
@@ -33,11 +35,13 @@ def _string(options: Mapping[str, object], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _violations(options: object, path: str, who: str, container: str | None) -> Iterator[Violation]:
+def _violations(
+    options: object, path: str, who: str, container: str | None, forbidden: tuple[str, ...]
+) -> Iterator[Violation]:
     if not isinstance(options, Mapping):
         return
     selinux_type = _string(options, "type")
-    if selinux_type is not None and selinux_type not in ALLOWED_TYPES:
+    if selinux_type is not None and f"{path}.type" in forbidden:
         yield Violation(
             f"{path}.type",
             f'{who} must not set securityContext.seLinuxOptions.type to "{selinux_type}"',
@@ -45,7 +49,7 @@ def _violations(options: object, path: str, who: str, container: str | None) -> 
         )
     for key in ("user", "role"):
         value = _string(options, key)
-        if value:
+        if value and f"{path}.{key}" in forbidden:
             yield Violation(
                 f"{path}.{key}",
                 f'{who} must not set securityContext.seLinuxOptions.{key} (set to "{value}")',
@@ -54,14 +58,16 @@ def _violations(options: object, path: str, who: str, container: str | None) -> 
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+    found = outcome(check_selinux_options.CONTROL, obj)
     pod = pod_spec(obj)
-    if pod is None:
+    if found.allowed or pod is None:
         return
     yield from _violations(
         pod_security_context(pod).get("seLinuxOptions"),
         f"{pod.path}.securityContext.seLinuxOptions",
         "pod",
         None,
+        found.paths,
     )
     for ref in containers(obj):
         yield from _violations(
@@ -69,11 +75,12 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
             f"{ref.path}.securityContext.seLinuxOptions",
             f'container "{ref.name}"',
             ref.name,
+            found.paths,
         )
 
 
 CHECK = Check(
-    id="selinux-options",
+    id="custom-selinux-options",
     title="Custom SELinux options",
     summary="Pods and containers must not set a custom SELinux user or role, or an SELinux type outside the container types.",
     remediation="Remove seLinuxOptions.user and .role, and set seLinuxOptions.type only to container_t, container_init_t, container_kvm_t or container_engine_t.",
@@ -82,5 +89,4 @@ CHECK = Check(
     evaluate=_evaluate,
     controls=("PSS baseline: SELinux", "NSA/CISA: Pod security - seccomp, AppArmor, SELinux"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
-    pss=PssControl("baseline", "seLinuxOptions", "v1.0"),
 )

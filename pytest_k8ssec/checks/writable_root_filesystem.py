@@ -1,4 +1,4 @@
-"""read-only-root-filesystem.
+"""writable-root-filesystem.
 
 NSA/CISA Kubernetes Hardening Guide, "Immutable container file systems": by default, containers
 are permitted mostly unrestricted execution within their own context; a threat actor who has
@@ -38,7 +38,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
 
 
 CHECK = Check(
-    id="read-only-root-filesystem",
+    id="writable-root-filesystem",
     title="Writable root file system",
     summary=(
         "Containers must run with a read-only root file system, so an attacker cannot change the "
