@@ -124,6 +124,7 @@ if TYPE_CHECKING:
     from pytest_k8ssec.model.scan_reports import ScanReport, ScanReportError, SeverityName, Vulnerability
     from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
     from pytest_k8ssec.reporting.network_page import write_network_report
+    from pytest_k8ssec.sources.default_roles import default_roles
     from pytest_k8ssec.sources.manifests import load, load_file, load_text
 
 # Where each public name lives; tests/unit/test_registry.py keeps it equal to ``__all__``.
@@ -274,6 +275,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "assert_no_wildcard_rules",
         "assert_not_cluster_admin",
     ),
+    "pytest_k8ssec.sources.default_roles": ("default_roles",),
     "pytest_k8ssec.sources.manifests": (
         "load",
         "load_file",
@@ -405,6 +407,7 @@ __all__ = (
     "assert_seccomp",
     "assert_secrets_as_files",
     "containers",
+    "default_roles",
     "evaluate",
     "evaluate_pod_security",
     "is_workload",

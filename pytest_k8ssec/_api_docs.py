@@ -49,7 +49,15 @@ GROUPS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         ),
     ),
     ("Credentials", ("pytest_k8ssec.asserts.credentials", "pytest_k8ssec.model.credentials")),
-    ("RBAC", ("pytest_k8ssec.asserts.rbac", "pytest_k8ssec.model.rbac", "pytest_k8ssec.fixtures.rbac")),
+    (
+        "RBAC",
+        (
+            "pytest_k8ssec.asserts.rbac",
+            "pytest_k8ssec.model.rbac",
+            "pytest_k8ssec.sources.default_roles",
+            "pytest_k8ssec.fixtures.rbac",
+        ),
+    ),
     (
         "NetworkPolicy",
         (

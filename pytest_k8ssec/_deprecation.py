@@ -71,6 +71,8 @@ def keyword_only(*positional: str, renamed: Mapping[str, str] | None = None) -> 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             __tracebackhide__ = True
+            if len(args) <= kept and renames.keys().isdisjoint(kwargs):
+                return func(*args, **kwargs)  # today's spelling: no work beyond this test (hot paths use it)
             for old, new in renames.items():
                 renamed_keyword(kwargs, old, new, where=name)
             if len(args) > kept:

@@ -214,7 +214,16 @@ class RbacView:
     ) -> list[Grant]:
         """Every (binding, role, rule) that allows the request; empty means denied."""
         self._covered(namespace or "")
-        return self.model.grants(to_user(who), verb, resource, namespace, name, subresource, group, path=path)
+        return self.model.grants(
+            to_user(who),
+            verb,
+            resource,
+            namespace=namespace,
+            name=name,
+            subresource=subresource,
+            group=group,
+            path=path,
+        )
 
     @keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
     def who_can(
@@ -230,7 +239,9 @@ class RbacView:
     ) -> list[Grant]:
         """Every binding subject allowed to make the request, with the binding, role and rule that allow it."""
         self._covered(namespace or "")
-        return self.model.who_can(verb, resource, namespace, name, subresource, group, path=path)
+        return self.model.who_can(
+            verb, resource, namespace=namespace, name=name, subresource=subresource, group=group, path=path
+        )
 
     def permissions(self, who: Subject) -> list[Permission]:
         """Every rule ``who`` holds: cluster-wide ones (``namespace=None``), then per namespace."""
@@ -435,8 +446,16 @@ def assert_cannot(
     model = _model(rbac)
     if isinstance(rbac, RbacView):
         rbac._covered(req.namespace)
-    grants = model.grants(info, req.verb, req.resource, req.namespace or None, req.name or None,
-                          req.subresource or None, req.api_group, path=req.path or None)  # fmt: skip
+    grants = model.grants(
+        info,
+        req.verb,
+        req.resource,
+        namespace=req.namespace or None,
+        name=req.name or None,
+        subresource=req.subresource or None,
+        group=req.api_group,
+        path=req.path or None,
+    )
     if grants:
         message = f"{who} can {req}"
         findings = [
@@ -473,7 +492,7 @@ def assert_not_cluster_admin(rbac: RbacView | RbacModel, subject: Subject) -> No
     model = _model(rbac)
     info = to_user(subject)
     who = _subject_text(info)
-    grants = model.grants(info, "*", "*", api_group="*")
+    grants = model.grants(info, "*", "*", group="*")
     if grants:
         message = f"{who} holds every verb on every resource cluster-wide"
         findings = [

@@ -566,8 +566,15 @@ def _features(query: Query, model: RbacModel, config: Config) -> list[str]:
     if req.path:
         grants = model.grants(who, req.verb, path=req.path)
     else:
-        grants = model.grants(who, req.verb, req.resource, req.namespace or None, req.name or None,
-                              req.subresource or None, req.api_group)  # fmt: skip
+        grants = model.grants(
+            who,
+            req.verb,
+            req.resource,
+            namespace=req.namespace or None,
+            name=req.name or None,
+            subresource=req.subresource or None,
+            group=req.api_group,
+        )
     for grant in grants:
         role_name = grant.role.rsplit("/", 1)[-1]
         found.append("via " + (

@@ -117,7 +117,7 @@ def _who_can(model: RbacModel, spec: str) -> set[RbacSubject]:
             continue
         kind, _, name = target.partition("/")
         group, resource = DISCOVERY[kind]
-        found.update(g.subject for g in model.who_can(verb, resource, namespace=ns, name=name or None, api_group=group))
+        found.update(g.subject for g in model.who_can(verb, resource, namespace=ns, name=name or None, group=group))
     return found
 
 

@@ -140,21 +140,21 @@ def test_verb_must_match_exactly_and_case_sensitively() -> None:
 
 def test_resource_and_group_names_are_case_sensitive() -> None:
     m = alice_with(rule(["get"], ["Pods"], groups=["Apps"]))
-    assert not m.can("alice", "get", "pods", api_group="apps")
-    assert m.can("alice", "get", "Pods", api_group="Apps")
+    assert not m.can("alice", "get", "pods", group="apps")
+    assert m.can("alice", "get", "Pods", group="Apps")
 
 
 def test_api_group_wildcard_matches_core_and_named_groups() -> None:
     m = alice_with(rule(["get"], ["deployments"], groups=["*"]))
-    assert m.can("alice", "get", "deployments", api_group="apps")
-    assert m.can("alice", "get", "deployments", api_group="")
-    assert m.can("alice", "get", "deployments", api_group="extensions")
+    assert m.can("alice", "get", "deployments", group="apps")
+    assert m.can("alice", "get", "deployments", group="")
+    assert m.can("alice", "get", "deployments", group="extensions")
 
 
 def test_core_group_rule_does_not_match_other_groups() -> None:
     m = alice_with(rule(["get"], ["deployments"], groups=[""]))
     assert m.can("alice", "get", "deployments")
-    assert not m.can("alice", "get", "deployments", api_group="apps")
+    assert not m.can("alice", "get", "deployments", group="apps")
 
 
 def test_resource_wildcard_matches_resources_and_subresources() -> None:
@@ -181,12 +181,12 @@ def test_subresource_rule_matches_only_that_subresource() -> None:
 
 def test_star_slash_subresource_matches_that_subresource_of_every_resource() -> None:
     m = alice_with(rule(["update"], ["*/scale"], groups=["*"]))
-    assert m.can("alice", "update", "deployments/scale", api_group="apps", namespace="a")
+    assert m.can("alice", "update", "deployments/scale", group="apps", namespace="a")
     assert m.can("alice", "update", "replicationcontrollers/scale", namespace="a")
-    assert not m.can("alice", "update", "deployments", api_group="apps", namespace="a")
-    assert not m.can("alice", "update", "deployments/status", api_group="apps", namespace="a")
+    assert not m.can("alice", "update", "deployments", group="apps", namespace="a")
+    assert not m.can("alice", "update", "deployments/status", group="apps", namespace="a")
     # "*/scale" is matched by length and prefix/suffix: "*/xscale" is another subresource.
-    assert not m.can("alice", "update", "deployments/xscale", api_group="apps", namespace="a")
+    assert not m.can("alice", "update", "deployments/xscale", group="apps", namespace="a")
 
 
 def test_resource_slash_star_is_not_a_wildcard() -> None:
@@ -571,7 +571,7 @@ def test_malformed_user_specs_fail(spec: str) -> None:
 def test_system_masters_is_allowed_everything() -> None:
     m = RbacModel.from_objects([])
     admin = user("alice", groups=["system:masters"])
-    assert m.can(admin, "escalate", "clusterroles", api_group=GROUP)
+    assert m.can(admin, "escalate", "clusterroles", group=GROUP)
     assert m.can(admin, "get", path="/anything")
     assert m.can(UserInfo("x", ("system:masters",)), "delete", "nodes")
     assert not m.can("alice", "get", "pods", namespace="a")
@@ -995,7 +995,7 @@ def test_user_labelled_roles_aggregate_into_default_roles(shipped_defaults: Path
     m = RbacModel.from_objects(
         [extra, rb("v", "shop", "ClusterRole", "view", subj("User", "alice"))], defaults=default_roles("1.37")
     )
-    assert m.can("alice", "get", "widgets", api_group="example.com", namespace="shop")
+    assert m.can("alice", "get", "widgets", group="example.com", namespace="shop")
 
 
 def test_unknown_defaults_version_fails(shipped_defaults: Path) -> None:
@@ -1024,3 +1024,40 @@ def test_shipped_defaults_when_present() -> None:
     assert m.can("alice", "list", "pods", namespace="shop")
     assert not m.can("alice", "get", "secrets", namespace="shop")
     assert m.problems == ()
+
+
+def test_the_model_spells_a_request_as_every_other_can_does_and_old_spellings_warn() -> None:
+    # RbacModel.can/grants/who_can take the request as RbacView.can and K8sCluster.can_i do:
+    # verb and resource by position, then namespace=, name=, subresource=, group= by keyword.
+    m = RbacModel.from_objects(
+        [
+            as_object(
+                {
+                    "apiVersion": V1,
+                    "kind": "Role",
+                    "metadata": {"name": "r", "namespace": "shop"},
+                    "rules": [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]}],
+                }
+            ),
+            as_object(
+                {
+                    "apiVersion": V1,
+                    "kind": "RoleBinding",
+                    "metadata": {"name": "b", "namespace": "shop"},
+                    "roleRef": {"apiGroup": GROUP, "kind": "Role", "name": "r"},
+                    "subjects": [{"kind": "User", "name": "alice", "apiGroup": GROUP}],
+                }
+            ),
+        ]
+    )
+    assert m.can("alice", "get", "deployments", namespace="shop", group="apps")
+    assert not m.can("alice", "get", "deployments", namespace="shop", group="")
+    with pytest.warns(DeprecationWarning, match=r"RbacModel\.can\(api_group=\.\.\.\) is deprecated .*group="):
+        assert m.can("alice", "get", "deployments", namespace="shop", api_group="apps")
+    with pytest.warns(DeprecationWarning, match=r"passing namespace to RbacModel\.can\(\) by position"):
+        assert not m.can("alice", "get", "deployments", "shop")  # core group: not granted
+    with pytest.warns(DeprecationWarning, match=r"passing namespace, name, subresource, group to RbacModel\.grants"):
+        assert m.grants("alice", "get", "deployments", "shop", None, None, "apps")
+    with pytest.warns(DeprecationWarning, match=r"RbacModel\.who_can\(api_group=\.\.\.\)"):
+        found = m.who_can("get", "deployments", namespace="shop", api_group="apps")
+    assert [g.subject.name for g in found] == ["system:masters", "alice"]

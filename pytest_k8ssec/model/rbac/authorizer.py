@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from pytest_k8ssec._deprecation import keyword_only
 from pytest_k8ssec.model.objects import K8sObject, as_list
 from pytest_k8ssec.model.rbac.aggregation import aggregate, validate_aggregation
 from pytest_k8ssec.model.rbac.rules import (
@@ -291,21 +292,22 @@ class RbacModel:
             return True
         return any(rule.allows(req) for _, rule in self._visit(who, req))
 
+    @keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
     def grants(
         self,
         who: str | UserInfo,
         verb: str,
         resource: str = "",
+        *,
         namespace: str | None = None,
         name: str | None = None,
         subresource: str | None = None,
-        api_group: str = "",
-        *,
+        group: str = "",
         path: str | None = None,
     ) -> list[Grant]:
         """Every (binding, role, rule) that allows the request; empty means denied."""
         info = user(who)
-        req = request(verb, resource, namespace, name, subresource, api_group, path=path)
+        req = request(verb, resource, namespace, name, subresource, group, path=path)
         found = [_masters_grant(req)] if PRIVILEGED_GROUP in info.groups else []
         found.extend(
             Grant(binding.ref, binding.role_ref, rule, subject)
@@ -314,30 +316,32 @@ class RbacModel:
         )
         return found
 
+    @keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
     def can(
         self,
         who: str | UserInfo,
         verb: str,
         resource: str = "",
+        *,
         namespace: str | None = None,
         name: str | None = None,
         subresource: str | None = None,
-        api_group: str = "",
-        *,
+        group: str = "",
         path: str | None = None,
     ) -> bool:
         """Whether ``who`` may make the request (``namespace=None``: a cluster-scoped or all-namespaces request)."""
-        return self.authorize(user(who), request(verb, resource, namespace, name, subresource, api_group, path=path))
+        return self.authorize(user(who), request(verb, resource, namespace, name, subresource, group, path=path))
 
+    @keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
     def who_can(
         self,
         verb: str,
         resource: str = "",
+        *,
         namespace: str | None = None,
         name: str | None = None,
         subresource: str | None = None,
-        api_group: str = "",
-        *,
+        group: str = "",
         path: str | None = None,
     ) -> list[Grant]:
         """Every binding subject allowed to make the request, one grant per (binding, subject, rule).
@@ -345,7 +349,7 @@ class RbacModel:
         Group ``system:masters`` comes first (the privileged-group authorizer); then bindings in
         model order. A RoleBinding counts only for a request in its own namespace.
         """
-        req = request(verb, resource, namespace, name, subresource, api_group, path=path)
+        req = request(verb, resource, namespace, name, subresource, group, path=path)
         # Rules are shared objects between the index and their role, so identity tells them apart.
         matching: dict[str, set[int]] = {}
         for bucket in (req.verb, "*") if req.verb != "*" else ("*",):
