@@ -25,10 +25,8 @@ from pytest_k8ssec.engine import Finding
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.netpol import (
     EGRESS,
-    INGRESS,
     PUBLIC_INTERNET,
     Cidr,
-    Direction,
     Endpoint,
     EndpointSpec,
     NetworkModel,
@@ -37,6 +35,7 @@ from pytest_k8ssec.model.netpol import (
     Pod,
     PolicyProblem,
     Verdict,
+    directions,
     port_classes,
 )
 from pytest_k8ssec.model.objects import K8sObject
@@ -63,18 +62,6 @@ def _model(net: NetworkModel) -> NetworkModel:
     if not isinstance(net, NetworkModel):
         raise TypeError(f"expected k8s_network (a NetworkModel), got {type(net).__name__}")
     return net
-
-
-def directions(direction: str) -> tuple[Direction, ...]:
-    """``"ingress"``, ``"egress"`` or ``"both"`` (any case) as upstream policyTypes."""
-    text = direction.lower() if isinstance(direction, str) else None
-    if text == "ingress":
-        return (INGRESS,)
-    if text == "egress":
-        return (EGRESS,)
-    if text == "both":
-        return (INGRESS, EGRESS)
-    raise NetworkPolicyError(f"direction must be 'ingress', 'egress' or 'both', got {direction!r}")
 
 
 def _is_single(spec: object) -> bool:

@@ -5,22 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 from pytest_k8ssec.checks._check import Violation
-from pytest_k8ssec.model.netpol import EGRESS, INGRESS, Direction, NetworkModel, NetworkPolicyError
+from pytest_k8ssec.model.netpol import NetworkModel, NetworkPolicyError
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import is_workload, pod_spec
-
-
-def directions(direction: str) -> tuple[Direction, ...]:
-    """``"ingress"``, ``"egress"`` or ``"both"`` (any case) as upstream policyTypes."""
-    text = direction.lower() if isinstance(direction, str) else None
-    if text == "ingress":
-        return (INGRESS,)
-    if text == "egress":
-        return (EGRESS,)
-    if text == "both":
-        return (INGRESS, EGRESS)
-    raise NetworkPolicyError(f"direction must be 'ingress', 'egress' or 'both', got {direction!r}")
-
 
 # The last selection's model: the engine runs every network selection check on the same
 # selection, and building the model (and its class index) is most of their cost.

@@ -17,8 +17,8 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 
 from pytest_k8ssec.checks._check import Category, Check, EvaluateSelection, Severity, Violation
-from pytest_k8ssec.checks._network import directions, is_endpoint, unjudged, workload_model
-from pytest_k8ssec.model.netpol import NetworkPolicyError
+from pytest_k8ssec.checks._network import is_endpoint, unjudged, workload_model
+from pytest_k8ssec.model.netpol import NetworkPolicyError, directions
 from pytest_k8ssec.model.objects import K8sObject
 
 ID = "network-default-deny-missing"

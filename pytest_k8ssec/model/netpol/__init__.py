@@ -45,7 +45,7 @@ from __future__ import annotations
 from pytest_k8ssec.model.netpol.addresses import PUBLIC_INTERNET
 from pytest_k8ssec.model.netpol.endpoints import INTERNET, Cidr, ContainerPort, Endpoint, EndpointSpec, Namespace, Pod
 from pytest_k8ssec.model.netpol.model import NetworkModel, PolicyProblem
-from pytest_k8ssec.model.netpol.policies import EGRESS, INGRESS, Direction, NetworkPolicy
+from pytest_k8ssec.model.netpol.policies import EGRESS, INGRESS, Direction, NetworkPolicy, directions
 from pytest_k8ssec.model.netpol.ports import PROTOCOLS, PortClass, port_classes
 from pytest_k8ssec.model.netpol.validation import NetworkPolicyError
 from pytest_k8ssec.model.netpol.verdicts import ReachabilityMatrix, RuleMatch, SideVerdict, Verdict
@@ -73,5 +73,6 @@ __all__ = (
     "RuleMatch",
     "SideVerdict",
     "Verdict",
+    "directions",
     "port_classes",
 )

@@ -190,3 +190,15 @@ class NetworkPolicy:
 
 def as_policy(item: NetworkPolicy | K8sObject | Mapping[str, Any]) -> NetworkPolicy:
     return item if isinstance(item, NetworkPolicy) else NetworkPolicy.parse(item)
+
+
+def directions(direction: str) -> tuple[Direction, ...]:
+    """``"ingress"``, ``"egress"`` or ``"both"`` (any case) as upstream policyTypes."""
+    text = direction.lower() if isinstance(direction, str) else None
+    if text == "ingress":
+        return (INGRESS,)
+    if text == "egress":
+        return (EGRESS,)
+    if text == "both":
+        return (INGRESS, EGRESS)
+    raise NetworkPolicyError(f"direction must be 'ingress', 'egress' or 'both', got {direction!r}")
