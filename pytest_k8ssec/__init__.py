@@ -123,7 +123,7 @@ if TYPE_CHECKING:
     )
     from pytest_k8ssec.model.scan_reports import ScanReport, ScanReportError, SeverityName, Vulnerability
     from pytest_k8ssec.model.workloads import PodSpecRef, is_workload, pod_spec
-    from pytest_k8ssec.reporting.network_page import write_network_report
+    from pytest_k8ssec.reporting.network_page import network_report_html, write_network_report
     from pytest_k8ssec.sources.default_roles import default_roles
     from pytest_k8ssec.sources.manifests import load, load_file, load_text
 
@@ -249,7 +249,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "is_workload",
         "pod_spec",
     ),
-    "pytest_k8ssec.reporting.network_page": ("write_network_report",),
+    "pytest_k8ssec.reporting.network_page": ("network_report_html", "write_network_report"),
     "pytest_k8ssec.asserts.network": (
         "DirectionName",
         "assert_default_deny",
@@ -414,6 +414,7 @@ __all__ = (
     "load",
     "load_file",
     "load_text",
+    "network_report_html",
     "parse_image",
     "pod_spec",
     "write_network_report",

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Final
 
 from pytest_k8ssec import _deprecation
+from pytest_k8ssec._deprecation import keyword_only
 from pytest_k8ssec.model.netpol import INTERNET, PROTOCOLS, Endpoint, NetworkModel, Pod, Verdict, port_classes
 
 #: Cell classes: allowed, denied, denied but hanging on an unknown pod IP, not applicable.
@@ -113,7 +114,7 @@ def _cell_text(verdict: Verdict) -> str:
     return f"{state}\n{egress}\n{ingress}"
 
 
-def html_report(model: NetworkModel, title: str = "Network reachability", target: str | None = None) -> str:
+def network_report_html(model: NetworkModel, *, title: str = "Network reachability", target: str | None = None) -> str:
     """The page as a string (see the module docstring)."""
     endpoints: list[Endpoint] = [*model.pods, INTERNET]
     esc = html.escape
@@ -273,19 +274,20 @@ def _policies_section(model: NetworkModel) -> str:
     )
 
 
+@keyword_only("title", "target")
 def write_network_report(
-    model: NetworkModel, path: str | Path, title: str = "Network reachability", target: str | None = None
+    model: NetworkModel, path: str | Path, *, title: str = "Network reachability", target: str | None = None
 ) -> Path:
-    """Write :func:`html_report` to ``path`` (parents created); returns the path."""
+    """Write :func:`network_report_html` to ``path`` (parents created); returns the path."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html_report(model, title, target), encoding="utf-8")
+    out.write_text(network_report_html(model, title=title, target=target), encoding="utf-8")
     return out
 
 
 def _deprecated_html_report(self: NetworkModel, title: str = "Network reachability", target: str | None = None) -> str:
-    _deprecation.warn("NetworkModel.html_report()", "pytest_k8ssec.reporting.network_page.html_report(model)")
-    return html_report(self, title, target)
+    _deprecation.warn("NetworkModel.html_report()", "pytest_k8ssec.network_report_html(model)")
+    return network_report_html(self, title=title, target=target)
 
 
 # The model must not import its own picture (this module imports the model), so the deprecated
@@ -293,4 +295,4 @@ def _deprecated_html_report(self: NetworkModel, title: str = "Network reachabili
 # ``k8s_network.html_report()`` keeps working; a model built by hand has it once this is imported.
 setattr(NetworkModel, "html_report", _deprecated_html_report)  # noqa: B010  (mypy refuses a plain assignment)
 
-__all__ = ("drawn_port_classes", "html_report", "write_network_report")
+__all__ = ("drawn_port_classes", "network_report_html", "write_network_report")

@@ -121,7 +121,7 @@ def test_the_deprecated_model_method_still_works_on_k8s_network(project: pytest.
 import pytest
 
 def test_page(k8s_network):
-    with pytest.warns(DeprecationWarning, match=r"use pytest_k8ssec.reporting.network_page.html_report"):
+    with pytest.warns(DeprecationWarning, match=r"use pytest_k8ssec.network_report_html"):
         page = k8s_network.html_report(title="T")
     assert page.startswith("<!DOCTYPE html>") and "Deployment/db/postgres" in page
 """

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pytest_k8ssec.model.netpol import INTERNET, ContainerPort, NetworkModel, Pod
-from pytest_k8ssec.reporting.network_page import drawn_port_classes, html_report, write_network_report
+from pytest_k8ssec.reporting.network_page import drawn_port_classes, network_report_html, write_network_report
 from tests.builders import network_policy
 
 WEB = Pod("shop", "web", {"app": "web"}, ports=(ContainerPort(8080, "TCP", "http"),), kind="Deployment")
@@ -85,7 +85,7 @@ def test_port_classes_cover_rule_and_container_ports_and_any_other() -> None:
 
 def test_matrix_structure_and_counts_agree_with_the_model() -> None:
     net = NetworkModel((WEB, DB, DNS), POLICIES)
-    page = html_report(net, target="manifests")
+    page = network_report_html(net, target="manifests")
     tables = parse(page)
     classes = drawn_port_classes(net)
     # One matrix per group of port classes with identical cells; every class is in exactly one.
@@ -128,7 +128,7 @@ def test_matrix_structure_and_counts_agree_with_the_model() -> None:
 
 def test_the_overview_names_the_ports_each_pair_is_allowed_on() -> None:
     net = NetworkModel((WEB, DB, DNS), POLICIES)
-    overview = html_report(net).split('<table class="overview">')[1].split("</table>")[0]
+    overview = network_report_html(net).split('<table class="overview">')[1].split("</table>")[0]
     cells = re.findall(r'<td class="(\w+)"[^>]*>([^<]*)</td>', overview)
     assert len(cells) == 16
     # web -> pg: only on 5432 (the allow-web rule); pg -> anything: denied (its egress is isolated).
@@ -140,7 +140,7 @@ def test_the_overview_names_the_ports_each_pair_is_allowed_on() -> None:
 
 
 def test_column_headers_are_clipped_inside_their_cell_with_the_full_name_as_tooltip() -> None:
-    page = html_report(NetworkModel((WEB,), []))
+    page = network_report_html(NetworkModel((WEB,), []))
     assert '<th class="col" scope="col" title="Deployment/shop/web"><span>Deployment/shop/web</span></th>' in page
     assert "thead th.col span{display:inline-block;writing-mode:vertical-rl;transform:rotate(180deg);" in page
     assert "max-height:16em;overflow:hidden" in page and "max-height:18em}" not in page
@@ -155,13 +155,13 @@ def test_uncertain_cells_are_marked() -> None:
             )
         ],
     )
-    table = parse(html_report(net))[0]
+    table = parse(network_report_html(net))[0]
     assert table["cells"][1][0] == "uncertain" and "uncertain" in table["cells"][1][1]
 
 
 def test_everything_is_escaped(tmp_path: Path) -> None:
     net = NetworkModel((Pod("ns", "a<b>&\"c'", {}, kind="Deployment"),), [])
-    page = html_report(net, title='<b>t</b> & "q"', target="<ctx>")
+    page = network_report_html(net, title='<b>t</b> & "q"', target="<ctx>")
     assert "<b>t</b>" not in page and "&lt;b&gt;t&lt;/b&gt; &amp; &quot;q&quot;" in page
     assert "a<b>" not in page and "Deployment/ns/a&lt;b&gt;&amp;&quot;c&#x27;" in page and "&lt;ctx&gt;" in page
     path = write_network_report(net, tmp_path / "out" / "net.html")
@@ -170,7 +170,7 @@ def test_everything_is_escaped(tmp_path: Path) -> None:
 
 def test_policy_table() -> None:
     net = NetworkModel((WEB, DB, DNS), POLICIES)
-    page = html_report(net, title="T")
+    page = network_report_html(net, title="T")
     policies = page.split("<h2>NetworkPolicies</h2>")[1]
     assert "<td>db/allow-web</td>" in policies and "from pods app=web in all namespaces on TCP pg" in policies
     assert page.count('<section class="port"') == 3  # 6 port classes, 3 distinct matrices
@@ -180,7 +180,15 @@ def test_the_model_method_still_works_for_one_release_and_names_its_replacement(
     net = NetworkModel((WEB, DB, DNS), POLICIES)
     with pytest.warns(
         DeprecationWarning,
-        match=r"NetworkModel\.html_report\(\) is deprecated .* use pytest_k8ssec\.reporting\.network_page\.html_report\(model\)",
+        match=r"NetworkModel\.html_report\(\) is deprecated .* use pytest_k8ssec\.network_report_html\(model\)",
     ):
         page = net.html_report(title="T")  # type: ignore[attr-defined]
-    assert page == html_report(net, title="T")
+    assert page == network_report_html(net, title="T")
+
+
+def test_write_network_report_takes_title_and_target_by_keyword_and_warns_by_position(tmp_path: Path) -> None:
+    net = NetworkModel((WEB, DB, DNS), POLICIES)
+    written = write_network_report(net, tmp_path / "a.html", title="T", target="ctx")
+    with pytest.warns(DeprecationWarning, match=r"passing title, target to write_network_report\(\) by position"):
+        old = write_network_report(net, tmp_path / "b.html", "T", "ctx")
+    assert written.read_text() == old.read_text() == network_report_html(net, title="T", target="ctx")
