@@ -1,13 +1,23 @@
-"""What the network selection checks share: the model of a selection and the direction parameter."""
+"""What the network selection checks share: the model of a selection and the direction parameter.
+
+The NetworkPolicy model is imported when a check runs, not when the registry loads: every pytest
+run loads the registry, and a run that never judges a network must not pay the model's import at
+start-up (about 40 ms).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from pytest_k8ssec.checks._check import Violation
-from pytest_k8ssec.model.netpol import NetworkModel, NetworkPolicyError
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import is_workload, pod_spec
+
+if TYPE_CHECKING:
+    from pytest_k8ssec.model.netpol import Direction, NetworkModel
+
+Findings = Iterator[tuple[K8sObject, Violation]]
 
 # The last selection's model: the engine runs every network selection check on the same
 # selection, and building the model (and its class index) is most of their cost.
@@ -20,6 +30,8 @@ def workload_model(objects: Sequence[K8sObject]) -> NetworkModel:
     snapshot = tuple(objects)
     if _last is not None and len(_last[0]) == len(snapshot) and all(a is b for a, b in zip(_last[0], snapshot)):
         return _last[1]
+    from pytest_k8ssec.model.netpol import NetworkModel
+
     model = NetworkModel.from_objects(snapshot, endpoints="workloads")
     _last = (snapshot, model)
     return model
@@ -30,14 +42,29 @@ def is_endpoint(obj: K8sObject) -> bool:
     return is_workload(obj) and obj.kind != "PodTemplate"
 
 
-def unjudged(
-    objects: Sequence[K8sObject], judged: Callable[[K8sObject], bool], error: NetworkPolicyError
-) -> Iterator[tuple[K8sObject, Violation]]:
-    """Fail closed when the selection has no model: every object the check judges gets the reason."""
-    message = f"the selection's NetworkPolicy model cannot be built, so this cannot be judged: {error}"
-    for obj in objects:
-        if judged(obj):
-            yield obj, Violation("", message)
+def directions(direction: str) -> tuple[Direction, ...]:
+    """The model's reading of a ``direction`` parameter (a wrong one is a NetworkPolicyError)."""
+    from pytest_k8ssec.model.netpol import directions as read
+
+    return read(direction)
+
+
+def over_model(
+    objects: Sequence[K8sObject], judged: Callable[[K8sObject], bool], judge: Callable[[NetworkModel], Findings]
+) -> Findings:
+    """``judge`` the selection's model; when the model cannot be built, fail closed: every object
+    the check judges gets the reason."""
+    from pytest_k8ssec.model.netpol import NetworkPolicyError
+
+    try:
+        model = workload_model(objects)
+    except NetworkPolicyError as error:
+        message = f"the selection's NetworkPolicy model cannot be built, so this cannot be judged: {error}"
+        for obj in objects:
+            if judged(obj):
+                yield obj, Violation("", message)
+        return
+    yield from judge(model)
 
 
 def labels_path(obj: K8sObject) -> str:

@@ -14,25 +14,22 @@ ingress; ``configure(direction)`` gives the variant for ``"egress"`` or ``"both"
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pytest_k8ssec.checks._check import Category, Check, EvaluateSelection, Severity, Violation
-from pytest_k8ssec.checks._network import is_endpoint, unjudged, workload_model
-from pytest_k8ssec.model.netpol import NetworkPolicyError, directions
+from pytest_k8ssec.checks._network import Findings, directions, is_endpoint, over_model
 from pytest_k8ssec.model.objects import K8sObject
+
+if TYPE_CHECKING:
+    from pytest_k8ssec.model.netpol import NetworkModel
 
 ID = "network-default-deny-missing"
 
 
 def _evaluator(direction: str) -> EvaluateSelection:
-    wanted = directions(direction)
-
-    def evaluate(objects: Sequence[K8sObject]) -> Iterator[tuple[K8sObject, Violation]]:
-        try:
-            model = workload_model(objects)
-        except NetworkPolicyError as exc:
-            yield from unjudged(objects, is_endpoint, exc)
-            return
+    def judge(model: NetworkModel) -> Findings:
+        wanted = directions(direction)
         denied = {
             (policy.namespace, d)
             for policy in model.policies
@@ -49,6 +46,9 @@ def _evaluator(direction: str) -> EvaluateSelection:
                         f"policyType {d}, no {d.lower()} rules)"
                     )
                     yield pod.obj, Violation("metadata.namespace", message)
+
+    def evaluate(objects: Sequence[K8sObject]) -> Findings:
+        return over_model(objects, is_endpoint, judge)
 
     return evaluate
 
@@ -69,5 +69,6 @@ CHECK = Check(
 
 
 def configure(direction: str = "ingress") -> Check:
-    """The registry record judging default deny for ``direction``."""
+    """The registry record judging default deny for ``direction`` (a wrong direction fails here)."""
+    directions(direction)
     return dataclasses.replace(CHECK, evaluate_selection=_evaluator(direction), parameters=(("direction", direction),))

@@ -12,26 +12,28 @@ global unicast). ``assert_egress_restricted`` asks it of chosen workloads, with 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
-from pytest_k8ssec.checks._network import is_endpoint, labels_path, unjudged, workload_model
-from pytest_k8ssec.model.netpol import (
-    EGRESS,
-    PUBLIC_INTERNET,
-    Cidr,
-    NetworkModel,
-    NetworkPolicyError,
-    Pod,
-    PortClass,
-    port_classes,
-)
+from pytest_k8ssec.checks._network import Findings, is_endpoint, labels_path, over_model
 from pytest_k8ssec.model.objects import K8sObject
 
+if TYPE_CHECKING:
+    from pytest_k8ssec.model.netpol import Cidr, NetworkModel, Pod, PortClass
+
 ID = "network-egress-unrestricted"
-_PUBLIC = tuple(Cidr(block) for block in PUBLIC_INTERNET)
-# Whole address families first: a pod that reaches nothing of one needs no look at its ranges.
-_FAMILIES = (Cidr("0.0.0.0/0"), Cidr("::/0"))
+
+
+@functools.cache
+def _ranges() -> tuple[tuple[Cidr, ...], tuple[Cidr, ...]]:
+    """The address families, then every public range (built on first use: see checks/_network.py).
+
+    Whole families come first: a pod that reaches nothing of one needs no look at its ranges."""
+    from pytest_k8ssec.model.netpol import PUBLIC_INTERNET, Cidr
+
+    return (Cidr("0.0.0.0/0"), Cidr("::/0")), tuple(Cidr(block) for block in PUBLIC_INTERNET)
 
 
 def _reaches(model: NetworkModel, pod: Pod, destination: Cidr, classes: Sequence[PortClass]) -> bool:
@@ -43,14 +45,12 @@ def _reaches(model: NetworkModel, pod: Pod, destination: Cidr, classes: Sequence
     return False
 
 
-def _evaluate(objects: Sequence[K8sObject]) -> Iterator[tuple[K8sObject, Violation]]:
-    try:
-        model = workload_model(objects)
-    except NetworkPolicyError as exc:
-        yield from unjudged(objects, is_endpoint, exc)
-        return
+def _judge(model: NetworkModel) -> Findings:
+    from pytest_k8ssec.model.netpol import EGRESS, port_classes
+
+    families, public = _ranges()
     # Classes are the same for every CIDR destination (named ports resolve on pods only).
-    classes = port_classes(model, _FAMILIES[0])
+    classes = port_classes(model, families[0])
     for pod in model.pods:
         if pod.obj is None:
             continue
@@ -58,16 +58,18 @@ def _evaluate(objects: Sequence[K8sObject]) -> Iterator[tuple[K8sObject, Violati
         if not model.isolating(pod, EGRESS):
             yield pod.obj, Violation(path, "not isolated for egress: it may reach any address on the internet")
             continue
-        for family in _FAMILIES:
+        for family in families:
             if not _reaches(model, pod, family, classes):
                 continue
             version = family.network.version
-            block = next(
-                (b for b in _PUBLIC if b.network.version == version and _reaches(model, pod, b, classes)), None
-            )
+            block = next((b for b in public if b.network.version == version and _reaches(model, pod, b, classes)), None)
             if block is not None:
                 yield pod.obj, Violation(path, f"may reach the internet ({block.network}) through its egress rules")
                 break
+
+
+def _evaluate(objects: Sequence[K8sObject]) -> Findings:
+    return over_model(objects, is_endpoint, _judge)
 
 
 CHECK = Check(

@@ -13,25 +13,22 @@ the variant ``assert_isolated`` runs.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pytest_k8ssec.checks._check import Category, Check, EvaluateSelection, Severity, Violation
-from pytest_k8ssec.checks._network import is_endpoint, labels_path, unjudged, workload_model
-from pytest_k8ssec.model.netpol import NetworkPolicyError, directions
+from pytest_k8ssec.checks._network import Findings, directions, is_endpoint, labels_path, over_model
 from pytest_k8ssec.model.objects import K8sObject
+
+if TYPE_CHECKING:
+    from pytest_k8ssec.model.netpol import NetworkModel
 
 ID = "network-not-isolated"
 
 
 def _evaluator(direction: str) -> EvaluateSelection:
-    wanted = directions(direction)
-
-    def evaluate(objects: Sequence[K8sObject]) -> Iterator[tuple[K8sObject, Violation]]:
-        try:
-            model = workload_model(objects)
-        except NetworkPolicyError as exc:
-            yield from unjudged(objects, is_endpoint, exc)
-            return
+    def judge(model: NetworkModel) -> Findings:
+        wanted = directions(direction)
         for pod in model.pods:
             if pod.obj is None:
                 continue
@@ -39,6 +36,9 @@ def _evaluator(direction: str) -> EvaluateSelection:
                 if not model.isolating(pod, d):
                     message = f"not isolated for {d}: no NetworkPolicy selects it with policyType {d}"
                     yield pod.obj, Violation(labels_path(pod.obj), message)
+
+    def evaluate(objects: Sequence[K8sObject]) -> Findings:
+        return over_model(objects, is_endpoint, judge)
 
     return evaluate
 
@@ -58,5 +58,6 @@ CHECK = Check(
 
 
 def configure(direction: str = "ingress") -> Check:
-    """The registry record judging isolation for ``direction``."""
+    """The registry record judging isolation for ``direction`` (a wrong direction fails here)."""
+    directions(direction)
     return dataclasses.replace(CHECK, evaluate_selection=_evaluator(direction), parameters=(("direction", direction),))

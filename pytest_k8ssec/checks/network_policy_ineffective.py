@@ -12,12 +12,15 @@ selection (``NetworkModel.lint``). ``assert_network_policies_effective`` runs it
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
-from pytest_k8ssec.checks._network import unjudged, workload_model
-from pytest_k8ssec.model.netpol import NetworkPolicyError
+from pytest_k8ssec.checks._network import Findings, over_model
 from pytest_k8ssec.model.objects import K8sObject
+
+if TYPE_CHECKING:
+    from pytest_k8ssec.model.netpol import NetworkModel
 
 ID = "network-policy-ineffective"
 
@@ -26,15 +29,14 @@ def _is_policy(obj: K8sObject) -> bool:
     return obj.kind == "NetworkPolicy"
 
 
-def _evaluate(objects: Sequence[K8sObject]) -> Iterator[tuple[K8sObject, Violation]]:
-    try:
-        model = workload_model(objects)
-    except NetworkPolicyError as exc:
-        yield from unjudged(objects, _is_policy, exc)
-        return
+def _judge(model: NetworkModel) -> Findings:
     for problem in model.lint():
         if problem.policy.obj is not None:
             yield problem.policy.obj, Violation(problem.path, problem.message)
+
+
+def _evaluate(objects: Sequence[K8sObject]) -> Findings:
+    return over_model(objects, _is_policy, _judge)
 
 
 CHECK = Check(
