@@ -55,8 +55,9 @@ MULTICALL: Final = "k8s-controlplane"
 COMPONENTS: Final = ("etcd", "kube-apiserver", "kube-controller-manager")
 ASSETS_ENV: Final = "KUBEBUILDER_ASSETS"
 BIN_ENV: Final = "K8SSEC_CONTROL_PLANE_BIN"
-# The project's build cache (controlplane/build.sh), when running from a checkout.
-BUILD_CACHE: Final = Path(__file__).resolve().parent.parent / "controlplane" / ".cache" / "bin"
+# The project's build cache (controlplane/build.sh), when running from a checkout: this module is
+# pytest_k8ssec/sources/local_control_plane.py, so the checkout is three levels up.
+BUILD_CACHE: Final = Path(__file__).resolve().parents[2] / "controlplane" / ".cache" / "bin"
 SERVICE_CIDR: Final = "10.0.0.0/24"
 SERVICE_IP: Final = "10.0.0.1"
 CONTROLLERS: Final = (

@@ -76,3 +76,13 @@ def test_working_folders_of_dead_runs_are_swept_and_no_other(tmp_path: Path) -> 
     assert sorted(p.name for p in sweep_dead_workdirs(str(tmp_path))) == sorted([dead.name, reused.name, old.name])
     assert alive.exists() and starting.exists() and other.exists()
     assert not dead.exists() and not reused.exists() and not old.exists()
+
+
+def test_the_build_cache_is_the_checkouts_controlplane_cache() -> None:
+    # Without K8SSEC_CONTROL_PLANE_BIN a checkout finds the binary controlplane/build.sh wrote; the
+    # path is computed from the module's place in the package, so it must follow a move.
+    from pytest_k8ssec.sources.local_control_plane import BUILD_CACHE
+
+    root = Path(__file__).resolve().parents[2]
+    assert (root / "controlplane" / "build.sh").is_file()
+    assert BUILD_CACHE == root / "controlplane" / ".cache" / "bin"
