@@ -451,6 +451,7 @@ def test_ctrl_c_of_a_run_with_a_local_control_plane_leaves_no_process(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=_run_env(tmp),
+        preexec_fn=_default_hangup,
     )
     wait_for(lambda: marker.exists() or proc.poll() is not None, "the run with a local control plane reached its test")
     assert proc.poll() is None, _ended(proc, "the run ended by itself")
@@ -458,6 +459,13 @@ def test_ctrl_c_of_a_run_with_a_local_control_plane_leaves_no_process(
     os.kill(proc.pid, signum)
     _ended(proc, f"signal {signum}")
     wait_for(lambda: not _control_plane_pids(tmp), f"no control plane process is left after signal {signum}")
+
+
+def _default_hangup() -> None:
+    # The run these tests stand for starts from a terminal, where SIGHUP has its default action.
+    # Under nohup (or a CI runner that ignores SIGHUP) the ignored disposition is inherited, and the
+    # plugin rightly leaves an ignored signal ignored; the child gets the terminal's disposition.
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def _workdirs(tmp: Path) -> list[Path]:
@@ -490,6 +498,7 @@ def test_a_signal_during_start_up_or_the_run_leaves_no_process_and_no_working_fo
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=_run_env(tmp),
+        preexec_fn=_default_hangup,
     )
     if when == "start-up":
         # As soon as the working folder exists: etcd is not even running yet.
