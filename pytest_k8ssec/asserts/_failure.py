@@ -193,11 +193,13 @@ def _record_pass(title: str, check: Check, objects: int = 1) -> None:
 def _fail(
     title: str, check: Check, lines: Sequence[str] = (), findings: Sequence[Finding] = (), objects: int = 1
 ) -> NoReturn:
-    """Record ``check`` as failed and raise: the message is ``title`` (one line) then ``lines``.
+    """Record ``check`` as failed and raise: the message is ``title`` (one line) then ``lines``,
+    bounded by ``format_lines``.
 
     For helpers whose verdict is not a list of object findings (a dry-run, an in-pod probe, an
-    access question); ``findings`` are attached when the failure is about objects.
+    access question, a reachability requirement); ``findings`` are attached when the failure is
+    about objects.
     """
     __tracebackhide__ = True
     recording.record(title, [check], objects, findings, failed=[check])
-    raise SecurityAssertionError("\n".join([title, *lines]), findings)
+    raise SecurityAssertionError(format_lines(title, lines), findings)

@@ -16,10 +16,11 @@ Endpoints are written as the model reads them: a workload object (``k8s_workload
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NoReturn
 
 from pytest_k8ssec._deprecation import keyword_only
-from pytest_k8ssec.asserts._failure import _check, format_lines
+from pytest_k8ssec.asserts import _failure
+from pytest_k8ssec.asserts._failure import _check
 from pytest_k8ssec.checks._check import Check, Violation
 from pytest_k8ssec.engine import Finding
 from pytest_k8ssec.errors import SecurityAssertionError
@@ -40,7 +41,6 @@ from pytest_k8ssec.model.netpol import (
 )
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import pod_spec
-from pytest_k8ssec.reporting import recording
 
 #: The ``direction`` a test names (any case): one policyType, or both.
 DirectionName = Literal["ingress", "egress", "both"]
@@ -157,15 +157,15 @@ def _endpoint_finding(check: Check, endpoint: Endpoint, message: str) -> list[Fi
     return []
 
 
-def _fail(check: Check, title: str, lines: list[str], findings: Sequence[Finding], objects: int) -> None:
+def _fail(check: Check, title: str, lines: list[str], findings: Sequence[Finding], objects: int) -> NoReturn:
     __tracebackhide__ = True
+    # One finding per (object, path, message): several endpoint pairs can blame the same field.
     unique = list({(f.check.id, f.obj.ref, f.path, f.message): f for f in findings}.values())
-    recording.record(check.id, [check], objects, unique, failed=[check])
-    raise SecurityAssertionError(format_lines(title, lines), unique)
+    _failure._fail(title, check, lines, unique, objects)
 
 
 def _passed(check: Check, objects: int) -> None:
-    recording.record(check.id, [check], objects, [])
+    _failure._record_pass(check.id, check, objects)
 
 
 # --- reachability ---------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Union
 
 from pytest_k8ssec._deprecation import keyword_only, warn
-from pytest_k8ssec.asserts._failure import _check, format_findings, format_lines
+from pytest_k8ssec.asserts._failure import _check, _fail, _record_pass, format_findings
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Check, Violation
 from pytest_k8ssec.engine import Finding
@@ -348,12 +348,6 @@ def _finding(
     return Finding(check, binding.obj, Violation(path, message))
 
 
-def _fail(title: str, lines: list[str], findings: Sequence[Finding], checks: Sequence[Check], objects: int) -> None:
-    __tracebackhide__ = True
-    recording.record(title, checks, objects, findings, failed=checks)
-    raise SecurityAssertionError(format_lines(title, lines), findings)
-
-
 # --- access assertions ----------------------------------------------------------------------------
 
 
@@ -386,10 +380,10 @@ def assert_can(
     who = _subject_text(info)
     if _source(source) == "cluster":
         review = _live(rbac).review(info, req)
-        recording.record("rbac-access", [ACCESS_CHECK], 1, [])
         if not review.allowed:
             why = review.reason or review.evaluation_error or "no authorizer allowed it"
-            _fail(f"rbac: {who} cannot {req}: the API server denies it ({why})", [], [], [ACCESS_CHECK], 1)
+            _fail(f"rbac: {who} cannot {req}: the API server denies it ({why})", ACCESS_CHECK, [], [], 1)
+        _record_pass("rbac-access", ACCESS_CHECK)
         return
     model = _model(rbac)
     if isinstance(rbac, RbacView):
@@ -402,8 +396,8 @@ def assert_can(
             if held
             else f"  no binding names {who} or one of its groups ({', '.join(info.groups) or 'none'})"
         )
-        _fail(f"rbac: {who} cannot {req}: no RBAC rule allows it", [detail], [], [ACCESS_CHECK], 1)
-    recording.record("rbac-access", [ACCESS_CHECK], 1, [])
+        _fail(f"rbac: {who} cannot {req}: no RBAC rule allows it", ACCESS_CHECK, [detail], [], 1)
+    _record_pass("rbac-access", ACCESS_CHECK, 1)
 
 
 @keyword_only("namespace", "name", "subresource", "group", renamed={"api_group": "group"})
@@ -433,15 +427,15 @@ def assert_cannot(
     who = _subject_text(info)
     if _source(source) == "cluster":
         review = _live(rbac).review(info, req)
-        recording.record("rbac-access", [ACCESS_CHECK], 1, [])
         if review.allowed:
             _fail(
                 f"rbac: {who} can {req}: the API server allows it ({review.reason or 'no reason given'})",
+                ACCESS_CHECK,
                 [],
                 [],
-                [ACCESS_CHECK],
                 1,
             )
+        _record_pass("rbac-access", ACCESS_CHECK)
         return
     model = _model(rbac)
     if isinstance(rbac, RbacView):
@@ -464,12 +458,12 @@ def assert_cannot(
         noun = "grant" if len(grants) == 1 else "grants"
         _fail(
             f"rbac: {who} can {req}: {len(grants)} {noun}",
+            ACCESS_CHECK,
             [f"  - {_grant_line(model, g)}" for g in grants],
             findings,
-            [ACCESS_CHECK],
             1,
         )
-    recording.record("rbac-access", [ACCESS_CHECK], 1, [])
+    _record_pass("rbac-access", ACCESS_CHECK, 1)
 
 
 def _live(rbac: RbacView | RbacModel) -> RbacView:
@@ -500,12 +494,12 @@ def assert_not_cluster_admin(rbac: RbacView | RbacModel, subject: Subject) -> No
         ]
         _fail(
             f"rbac: {who} is cluster-admin ('*' on '*' in every API group, cluster-wide) through {len(grants)} grant(s)",
+            CLUSTER_ADMIN_CHECK,
             [f"  - {_grant_line(model, g)}" for g in grants],
             findings,
-            [CLUSTER_ADMIN_CHECK],
             1,
         )
-    recording.record("rbac-cluster-admin", [CLUSTER_ADMIN_CHECK], 1, [])
+    _record_pass("rbac-cluster-admin", CLUSTER_ADMIN_CHECK, 1)
 
 
 def assert_no_wildcard_rules(rbac_or_objs: RbacView | RbacModel | Iterable[K8sObject]) -> None:
@@ -624,8 +618,8 @@ def assert_no_anonymous_access(
             if finding is not None:
                 findings.append(finding)
     if lines:
-        _fail(f"{title}: {len(lines)} anonymous grant(s)", lines, findings, [check], len(model.bindings))
-    recording.record(title, [check], len(model.bindings), [])
+        _fail(f"{title}: {len(lines)} anonymous grant(s)", check, lines, findings, len(model.bindings))
+    _record_pass(title, check, len(model.bindings))
 
 
 def _allowed(allow: Allow) -> dict[UserInfo, set[str]]:
@@ -729,12 +723,12 @@ def assert_no_risky_permissions(
     if lines:
         _fail(
             f"{title}: {len(lines)} risky permission(s) held by {len(judged)} subject(s) judged",
+            check,
             lines,
             findings,
-            [check],
             len(judged),
         )
-    recording.record(title, [check], len(judged), [])
+    _record_pass(title, check, len(judged))
 
 
 def _risk_line(model: RbacModel, info: UserInfo, hits: Sequence[SubjectHit]) -> tuple[str, str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
 
 from pytest_k8ssec.asserts.rbac import (
+    AccessReview,
     RbacView,
     assert_can,
     assert_cannot,
@@ -203,6 +205,29 @@ def test_helpers_record_their_result(view: RbacView) -> None:
     finally:
         recording.RECORDER.reset(token)
     assert [(r.helper, r.findings) for r in sink] == [("rbac-access", ())]
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_a_cluster_answer_is_recorded_once_as_what_it_was(
+    view: RbacView, monkeypatch: pytest.MonkeyPatch, allowed: bool
+) -> None:
+    # Only what the summary is told is under test here; what the API server answers is in the
+    # live tests. A denial used to be recorded twice: as a pass, then as a failure.
+    answer = AccessReview(allowed=allowed, denied=not allowed, reason="r", evaluation_error="")
+    monkeypatch.setattr(RbacView, "review", lambda self, who, req: answer)
+    live = RbacView(view.model, "prod", cluster=object())  # type: ignore[arg-type]  # never called
+    sink: list[recording.HelperResult] = []
+    token = recording.RECORDER.set(sink)
+    try:
+        for helper in (assert_can, assert_cannot):
+            fails = (helper is assert_can) != allowed
+            with pytest.raises(SecurityAssertionError) if fails else contextlib.nullcontext():
+                helper(live, "system:serviceaccount:shop:web", "get", "secrets", namespace="shop", source="cluster")
+    finally:
+        recording.RECORDER.reset(token)
+    assert [list(r.failed) for r in sink] == (
+        [[], ["rbac-access-unexpected"]] if allowed else [["rbac-access-unexpected"], []]
+    )
 
 
 # --- cluster-admin --------------------------------------------------------------------------------
