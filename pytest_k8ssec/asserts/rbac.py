@@ -440,16 +440,7 @@ def assert_cannot(
     model = _model(rbac)
     if isinstance(rbac, RbacView):
         rbac._covered(req.namespace)
-    grants = model.grants(
-        info,
-        req.verb,
-        req.resource,
-        namespace=req.namespace or None,
-        name=req.name or None,
-        subresource=req.subresource or None,
-        group=req.api_group,
-        path=req.path or None,
-    )
+    grants = model.grants_for(info, req)
     if grants:
         message = f"{who} can {req}"
         findings = [

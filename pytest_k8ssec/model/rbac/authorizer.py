@@ -306,8 +306,10 @@ class RbacModel:
         path: str | None = None,
     ) -> list[Grant]:
         """Every (binding, role, rule) that allows the request; empty means denied."""
-        info = user(who)
-        req = request(verb, resource, namespace, name, subresource, group, path=path)
+        return self.grants_for(user(who), request(verb, resource, namespace, name, subresource, group, path=path))
+
+    def grants_for(self, info: UserInfo, req: Request) -> list[Grant]:
+        """``grants`` for a request already built (as ``authorize`` takes it)."""
         found = [_masters_grant(req)] if PRIVILEGED_GROUP in info.groups else []
         found.extend(
             Grant(binding.ref, binding.role_ref, rule, subject)
