@@ -435,6 +435,22 @@ def test_ctrl_c_of_a_run_with_a_local_control_plane_leaves_no_process(
 ) -> None:
     """SIGKILL runs no handler: the components die with pytest (PR_SET_PDEATHSIG)."""
     tmp = pytester.mkdir("tmp")
+    proc, marker = _start_waiting_run(pytester, tmp)
+    wait_for(lambda: marker.exists() or proc.poll() is not None, "the run with a local control plane reached its test")
+    assert proc.poll() is None, _ended(proc, "the run ended by itself")
+    assert len(_control_plane_pids(tmp)) == 3, "the run's etcd, kube-apiserver and kube-controller-manager run"
+    os.kill(proc.pid, signum)
+    _ended(proc, f"signal {signum}")
+    wait_for(lambda: not _control_plane_pids(tmp), f"no control plane process is left after signal {signum}")
+
+
+_LOCAL_RUN: list[str] = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-local-control-plane"]
+
+
+def _start_waiting_run(
+    pytester: pytest.Pytester, tmp: Path, stdout: int = subprocess.PIPE
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """A run with a local control plane whose one test touches a marker file, then waits 10 minutes."""
     marker = pytester.path / "started"
     pytester.makepyfile(
         f"""
@@ -446,19 +462,14 @@ def test_ctrl_c_of_a_run_with_a_local_control_plane_leaves_no_process(
         """
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-local-control-plane"],
+        _LOCAL_RUN,
         cwd=pytester.path,
-        stdout=subprocess.PIPE,
+        stdout=stdout,
         stderr=subprocess.STDOUT,
         env=_run_env(tmp),
         preexec_fn=_default_hangup,
     )
-    wait_for(lambda: marker.exists() or proc.poll() is not None, "the run with a local control plane reached its test")
-    assert proc.poll() is None, _ended(proc, "the run ended by itself")
-    assert len(_control_plane_pids(tmp)) == 3, "the run's etcd, kube-apiserver and kube-controller-manager run"
-    os.kill(proc.pid, signum)
-    _ended(proc, f"signal {signum}")
-    wait_for(lambda: not _control_plane_pids(tmp), f"no control plane process is left after signal {signum}")
+    return proc, marker
 
 
 def _default_hangup() -> None:
@@ -482,24 +493,7 @@ def test_a_signal_during_start_up_or_the_run_leaves_no_process_and_no_working_fo
 ) -> None:
     """Issue 12 item 18: the working folder holds etcd's data (applied Secrets) and private keys."""
     tmp = pytester.mkdir("tmp")
-    marker = pytester.path / "started"
-    pytester.makepyfile(
-        f"""
-        import time
-
-        def test_wait(k8s_cluster):
-            open({str(marker)!r}, "w").close()
-            time.sleep(600)
-        """
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-local-control-plane"],
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=_run_env(tmp),
-        preexec_fn=_default_hangup,
-    )
+    proc, marker = _start_waiting_run(pytester, tmp)
     if when == "start-up":
         # As soon as the working folder exists: etcd is not even running yet.
         wait_for(lambda: _workdirs(tmp) or proc.poll() is not None, "the control plane's working folder appears")
@@ -517,20 +511,7 @@ def test_the_working_folder_of_a_killed_run_is_swept_at_the_next_start(
     pytester: pytest.Pytester, binaries: object
 ) -> None:
     tmp = pytester.mkdir("tmp")
-    marker = pytester.path / "started"
-    pytester.makepyfile(
-        f"""
-        import time
-
-        def test_wait(k8s_cluster):
-            open({str(marker)!r}, "w").close()
-            time.sleep(600)
-        """
-    )
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-local-control-plane"]
-    proc = subprocess.Popen(
-        command, cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=_run_env(tmp)
-    )
+    proc, marker = _start_waiting_run(pytester, tmp, stdout=subprocess.DEVNULL)
     wait_for(lambda: marker.exists() or proc.poll() is not None, "the run reached its test")
     proc.kill()
     proc.wait()
@@ -538,7 +519,7 @@ def test_the_working_folder_of_a_killed_run_is_swept_at_the_next_start(
     (killed,) = _workdirs(tmp)  # SIGKILL runs no handler: the folder stays, with etcd's data
     assert (killed / "etcd").is_dir()
     pytester.makepyfile("def test_quick(k8s_cluster):\n    assert k8s_cluster.user == 'admin'\n")
-    done = subprocess.run(command, cwd=pytester.path, capture_output=True, text=True, timeout=300, env=_run_env(tmp))
+    done = subprocess.run(_LOCAL_RUN, cwd=pytester.path, capture_output=True, text=True, timeout=300, env=_run_env(tmp))
     assert "1 passed" in done.stdout, done.stdout[-3000:]
     assert _workdirs(tmp) == []
 
