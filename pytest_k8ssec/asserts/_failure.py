@@ -8,13 +8,14 @@ looks like, so a failure reads the same whatever domain raised it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NoReturn, Union
+from typing import Any, Union
 
 from pytest_k8ssec.checks import active_registry, builtin_registry
 from pytest_k8ssec.checks._check import Check, CheckKind
 from pytest_k8ssec.engine import Finding, evaluate
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.objects import K8sObject, Provenance
+from pytest_k8ssec.policy.gate import Outcome, State, Subject
 from pytest_k8ssec.reporting import recording
 
 Objects = Union[K8sObject, Mapping[str, Any], Iterable[K8sObject | Mapping[str, Any]]]
@@ -56,8 +57,11 @@ def _resolve(checks: CheckRef | Iterable[CheckRef]) -> list[Check]:
     return resolved
 
 
-def format_findings(title: str, findings: Sequence[Finding]) -> str:
-    """The failure text: a one-line summary, then per object its violations and the fix."""
+def format_findings(title: str, findings: Sequence[Finding], notes: Mapping[int, str] | None = None) -> str:
+    """The failure text: a one-line summary, then per object its violations and the fix.
+
+    ``notes`` (keyed by ``id(finding)``) adds a word to a finding's line (an expired waiver).
+    """
     by_object: dict[int, list[Finding]] = {}
     order: list[K8sObject] = []
     for finding in findings:
@@ -84,7 +88,8 @@ def format_findings(title: str, findings: Sequence[Finding]) -> str:
             prefix = f"  [{check.id}] " if len(checks) > 1 or check.id not in title else "  "
             for finding in mine[:MAX_VIOLATIONS_SHOWN]:
                 where = f"{finding.path}: " if finding.path else ""
-                lines.append(f"{prefix}- {where}{finding.message}")
+                note = f" ({notes[id(finding)]})" if notes and id(finding) in notes else ""
+                lines.append(f"{prefix}- {where}{finding.message}{note}")
             if len(mine) > MAX_VIOLATIONS_SHOWN:
                 lines.append(f"{prefix}- ... and {len(mine) - MAX_VIOLATIONS_SHOWN} more")
             lines.append(f"  fix: {check.remediation}")
@@ -169,9 +174,41 @@ def _run(title: str, checks: Sequence[Check], objs: Objects, *, require_judged: 
     schema = builtin_registry().get("malformed-object")
     run = [schema, *(c for c in checks if c is not schema)]
     findings = evaluate(run, objects)
-    recording.record(title, run, len(objects), findings)
-    if findings:
-        raise SecurityAssertionError(format_findings(title, findings), findings)
+    context = recording.current()
+    outcomes = [context.gate.judge(context.subject(finding)) for finding in findings]
+    recording.record(title, run, len(objects), findings, outcomes=outcomes, judged=_judged(run, objects))
+    blocking = [finding for finding, outcome in zip(findings, outcomes) if outcome.blocking]
+    if blocking:
+        message = format_findings(title, blocking, _expired_notes(findings, outcomes))
+        raise SecurityAssertionError(message + _passed_note(outcomes), blocking)
+
+
+def _judged(checks: Sequence[Check], objects: Sequence[K8sObject]) -> list[recording.Judged]:
+    """Per check and target: how many of ``objects`` the check judged (the reports' pass counts)."""
+    targets = [recording.target_of(obj) for obj in objects]
+    judged: list[recording.Judged] = []
+    for check in checks:
+        counts: dict[str, int] = {}
+        for obj, target in zip(objects, targets):
+            if check.applies_to(obj):
+                counts[target] = counts.get(target, 0) + 1
+        judged.extend(recording.Judged(check.id, target, count) for target, count in counts.items())
+    return judged
+
+
+def _expired_notes(findings: Sequence[Finding], outcomes: Sequence[Outcome]) -> dict[int, str]:
+    return {
+        id(finding): f"waiver {outcome.waiver.key} expired on {outcome.waiver.expires.isoformat()}"
+        for finding, outcome in zip(findings, outcomes)
+        if outcome.expired and outcome.waiver is not None
+    }
+
+
+def _passed_note(outcomes: Sequence[Outcome]) -> str:
+    """A last line counting the findings that did not fail the test (waived, advisory, baselined)."""
+    counts = {state: sum(1 for o in outcomes if o.state is state) for state in State if state is not State.FAIL}
+    shown = [f"{count} {state}" for state, count in counts.items() if count]
+    return f"\n  not failing: {', '.join(shown)} (see the reports)" if shown else ""
 
 
 def _named(check_ids: Sequence[str], objs: Objects) -> None:
@@ -191,15 +228,43 @@ def _record_pass(title: str, check: Check, objects: int = 1) -> None:
 
 
 def _fail(
-    title: str, check: Check, lines: Sequence[str] = (), findings: Sequence[Finding] = (), objects: int = 1
-) -> NoReturn:
-    """Record ``check`` as failed and raise: the message is ``title`` (one line) then ``lines``,
-    bounded by ``format_lines``.
+    title: str,
+    check: Check,
+    lines: Sequence[str] = (),
+    findings: Sequence[Finding] = (),
+    objects: int = 1,
+    *,
+    error: bool = False,
+) -> None:
+    """Record ``check`` as failed and raise unless the gate lets the failure pass: the message is
+    ``title`` (one line) then ``lines``, bounded by ``format_lines``.
 
     For helpers whose verdict is not a list of object findings (a dry-run, an in-pod probe, an
     access question, a reachability requirement); ``findings`` are attached when the failure is
-    about objects.
+    about objects. The gate judges the findings (or, without findings, the requirement itself):
+    when none of them blocks (waived, advisory, baselined), the failure is recorded and the helper
+    returns, so callers ``return _fail(...)``. ``error=True`` is for a helper that could not reach
+    a verdict (unreadable input): that always fails, whatever the gate.
     """
     __tracebackhide__ = True
-    recording.record(title, [check], objects, findings, failed=[check])
-    raise SecurityAssertionError(format_lines(title, lines), findings)
+    context = recording.current()
+    requirement: list[tuple[Subject, Outcome]] = []
+    if findings:
+        outcomes = [context.gate.judge(context.subject(finding)) for finding in findings]
+        blocking = error or any(outcome.blocking for outcome in outcomes)
+        notes = _expired_notes(findings, outcomes)
+    else:
+        outcomes = []
+        subject = context.requirement(check, title)
+        outcome = Outcome(State.FAIL, subject.fingerprint) if error else context.gate.judge(subject)
+        requirement.append((subject, outcome))
+        blocking = outcome.blocking
+        notes = {}
+        if outcome.expired and outcome.waiver is not None:
+            title = f"{title} (waiver {outcome.waiver.key} expired on {outcome.waiver.expires.isoformat()})"
+    recording.record(title, [check], objects, findings, failed=[check], outcomes=outcomes, requirement=requirement)
+    if blocking:
+        shown = list(lines)
+        if notes:
+            shown.append(f"  expired waivers: {'; '.join(sorted(set(notes.values())))}")
+        raise SecurityAssertionError(format_lines(title, shown) + _passed_note(outcomes), findings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final
 
 from pytest_k8ssec._deprecation import keyword_only
 from pytest_k8ssec.asserts._failure import _check, _fail, _record_pass
@@ -85,14 +85,14 @@ DECISION_CHECK: Final = _check("admission-decision-unexpected")
 ENFORCED_CHECK: Final = _check("pod-security-not-enforced")
 
 
-def _decision_failed(manifest: Manifest, namespace: str, message: str) -> NoReturn:
+def _decision_failed(manifest: Manifest, namespace: str, message: str, *, error: bool = False) -> None:
     # The finding is about the object as it was sent (into ``namespace``): the reports name it.
     __tracebackhide__ = True
     raw = _raw(manifest)
     sent = {**raw, "metadata": {**(raw.get("metadata") or {}), "namespace": namespace}}
     provenance = manifest.provenance if isinstance(manifest, K8sObject) else Provenance("<dict>")
     finding = Finding(DECISION_CHECK, K8sObject(sent, provenance), Violation("", message))
-    _fail(message, DECISION_CHECK, findings=[finding])
+    return _fail(message, DECISION_CHECK, findings=[finding], error=error)
 
 
 def _describe(manifest: Manifest) -> str:
@@ -113,17 +113,21 @@ def assert_admission_rejects(
             name,
             f"admission accepted {_describe(manifest)} in namespace {name!r} (dry-run); it should refuse it",
         )
+        return result
     if not result.denied:
         _decision_failed(
             manifest,
             name,
             f"{_describe(manifest)} in namespace {name!r} failed with HTTP {result.status} before admission "
             f"could judge it (not a policy decision): {result.message}",
+            error=True,
         )
+        return result
     if reason is not None and reason not in result.message:
         _decision_failed(
             manifest, name, f"admission refused {_describe(manifest)} but not for {reason!r}: {result.message}"
         )
+        return result
     _record_pass(f"admission rejects {_describe(manifest)} in {name}", DECISION_CHECK)
     return result
 
@@ -141,6 +145,7 @@ def assert_admission_allows(
             name,
             f"admission refused {_describe(manifest)} in namespace {name!r} (HTTP {result.status}): {result.message}",
         )
+        return result
     name = namespace if isinstance(namespace, str) else namespace.name
     _record_pass(f"admission allows {_describe(manifest)} in {name}", DECISION_CHECK)
     return result
@@ -252,7 +257,7 @@ def assert_pod_security_enforced(
         elif not result.denied:
             problems.append(f"{probe}: HTTP {result.status} before admission judged it: {result.message}")
     if problems:
-        _fail(
+        return _fail(
             f"pod-security {level}: namespace {name!r} does not enforce it ({len(problems)} of "
             f"{len(PROBES[level]) + 1} probes)",
             ENFORCED_CHECK,

@@ -44,12 +44,14 @@ def assert_in_pod_runs_as_non_root(host: Any, *, pid: int = 1) -> None:
     __tracebackhide__ = True
     status = host.file(f"/proc/{pid}/status")
     if not status.exists:
-        _fail(f"{_where(host)}: /proc/{pid}/status is not readable; cannot tell the user", ROOT_PROCESS_CHECK)
+        return _fail(
+            f"{_where(host)}: /proc/{pid}/status is not readable; cannot tell the user", ROOT_PROCESS_CHECK, error=True
+        )
     uids = next((line.split()[1:3] for line in status.content_string.splitlines() if line.startswith("Uid:")), None)
     if not uids:
-        _fail(f"{_where(host)}: /proc/{pid}/status has no Uid line", ROOT_PROCESS_CHECK)
+        return _fail(f"{_where(host)}: /proc/{pid}/status has no Uid line", ROOT_PROCESS_CHECK, error=True)
     if "0" in uids:
-        _fail(
+        return _fail(
             f"{_where(host)}: process {pid} runs as root (real/effective UID {uids[0]}/{uids[1]})",
             ROOT_PROCESS_CHECK,
             [
@@ -64,7 +66,7 @@ def assert_in_pod_read_only_root_filesystem(host: Any) -> None:
     __tracebackhide__ = True
     options = host.mount_point("/").options
     if "ro" not in options:
-        _fail(
+        return _fail(
             f"{_where(host)}: / is mounted {','.join(options)} (not ro)",
             WRITABLE_ROOT_CHECK,
             [
@@ -100,7 +102,7 @@ def _assert_absent(host: Any, names: Iterable[str], check: Check, what: str, fix
     __tracebackhide__ = True
     found = [f"{name} ({path})" for name in names if (path := _which(host, name))]
     if found:
-        _fail(f"{_where(host)}: {what}s present: {', '.join(found)}", check, [f"  fix: {fix}"])
+        return _fail(f"{_where(host)}: {what}s present: {', '.join(found)}", check, [f"  fix: {fix}"])
     _record_pass(f"{_where(host)}: no {what}", check)
 
 

@@ -16,7 +16,7 @@ Endpoints are written as the model reads them: a workload object (``k8s_workload
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Literal, NoReturn
+from typing import Any, Final, Literal
 
 from pytest_k8ssec._deprecation import keyword_only
 from pytest_k8ssec.asserts import _failure
@@ -157,11 +157,11 @@ def _endpoint_finding(check: Check, endpoint: Endpoint, message: str) -> list[Fi
     return []
 
 
-def _fail(check: Check, title: str, lines: list[str], findings: Sequence[Finding], objects: int) -> NoReturn:
+def _fail(check: Check, title: str, lines: list[str], findings: Sequence[Finding], objects: int) -> None:
     __tracebackhide__ = True
     # One finding per (object, path, message): several endpoint pairs can blame the same field.
     unique = list({(f.check.id, f.obj.ref, f.path, f.message): f for f in findings}.values())
-    _failure._fail(title, check, lines, unique, objects)
+    return _failure._fail(title, check, lines, unique, objects)
 
 
 def _passed(check: Check, objects: int) -> None:
@@ -222,7 +222,7 @@ def assert_reachable(
                 )
             )
         lines.extend(_endpoint_lines(sources, targets))
-        _fail(REACHABILITY_CHECK, title, lines, findings, pairs)
+        return _fail(REACHABILITY_CHECK, title, lines, findings, pairs)
     _passed(REACHABILITY_CHECK, pairs)
 
 
@@ -298,7 +298,7 @@ def assert_not_reachable(
                 else []
             )
         lines.extend(_endpoint_lines(sources, targets))
-        _fail(REACHABILITY_CHECK, title, lines, findings, pairs)
+        return _fail(REACHABILITY_CHECK, title, lines, findings, pairs)
     _passed(REACHABILITY_CHECK, pairs)
 
 
@@ -393,7 +393,7 @@ def assert_default_deny(net: NetworkModel, namespace: str, *, direction: Directi
                     )
                 )
     if missing:
-        _fail(
+        return _fail(
             DEFAULT_DENY_CHECK,
             f"{DEFAULT_DENY_CHECK.id}: namespace {namespace} has no default-deny {' and '.join(missing)} policy",
             [*lines, f"  fix: {DEFAULT_DENY_CHECK.remediation}"],
@@ -441,7 +441,7 @@ def assert_isolated(
                 )
             )
     if lines:
-        _fail(
+        return _fail(
             ISOLATION_CHECK,
             f"{ISOLATION_CHECK.id}: {len(lines)} of {len(pods) * len(wanted)} (endpoint, direction) pairs are not isolated",
             [*lines, f"  fix: {ISOLATION_CHECK.remediation}"],
@@ -494,7 +494,7 @@ def assert_no_ingress_from(
     if lines:
         ranges_text = ", ".join(str(r) for r in ranges)
         count = sum(1 for line in lines if line.startswith("  - "))
-        _fail(
+        return _fail(
             INGRESS_FROM_CHECK,
             f"{INGRESS_FROM_CHECK.id}: {ranges_text} can reach {count} (workload, port set) of {len(pods)} workload(s)",
             lines,
@@ -558,7 +558,7 @@ def assert_egress_restricted(
                     failing.add(pod.ref)
                     break  # one public range shows the hole; the rules it names open the others too
     if lines:
-        _fail(
+        return _fail(
             EGRESS_CHECK,
             f"{EGRESS_CHECK.id}: {len(failing)} of {len(pods)} workload(s) can reach the internet or are not egress-isolated",
             [*lines, f"  fix: {EGRESS_CHECK.remediation}"],
@@ -603,7 +603,7 @@ def assert_network_policies_effective(net: NetworkModel, *, allow: Iterable[str]
             for p in problems
             if p.policy.obj is not None
         ]
-        _fail(
+        return _fail(
             EFFECTIVE_CHECK,
             f"{EFFECTIVE_CHECK.id}: {len(problems)} problem(s) in {len({p.policy.ref for p in problems})} of {len(model.policies)} NetworkPolicies",
             [f"  - {problem}" for problem in problems] + [f"  fix: {EFFECTIVE_CHECK.remediation}"],

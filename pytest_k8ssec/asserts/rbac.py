@@ -382,7 +382,7 @@ def assert_can(
         review = _live(rbac).review(info, req)
         if not review.allowed:
             why = review.reason or review.evaluation_error or "no authorizer allowed it"
-            _fail(f"rbac: {who} cannot {req}: the API server denies it ({why})", ACCESS_CHECK, [], [], 1)
+            return _fail(f"rbac: {who} cannot {req}: the API server denies it ({why})", ACCESS_CHECK, [], [], 1)
         _record_pass("rbac-access", ACCESS_CHECK)
         return
     model = _model(rbac)
@@ -396,7 +396,7 @@ def assert_can(
             if held
             else f"  no binding names {who} or one of its groups ({', '.join(info.groups) or 'none'})"
         )
-        _fail(f"rbac: {who} cannot {req}: no RBAC rule allows it", ACCESS_CHECK, [detail], [], 1)
+        return _fail(f"rbac: {who} cannot {req}: no RBAC rule allows it", ACCESS_CHECK, [detail], [], 1)
     _record_pass("rbac-access", ACCESS_CHECK, 1)
 
 
@@ -428,7 +428,7 @@ def assert_cannot(
     if _source(source) == "cluster":
         review = _live(rbac).review(info, req)
         if review.allowed:
-            _fail(
+            return _fail(
                 f"rbac: {who} can {req}: the API server allows it ({review.reason or 'no reason given'})",
                 ACCESS_CHECK,
                 [],
@@ -447,7 +447,7 @@ def assert_cannot(
             f for g in grants if (f := _finding(ACCESS_CHECK, model, g.binding, g.subject, message)) is not None
         ]
         noun = "grant" if len(grants) == 1 else "grants"
-        _fail(
+        return _fail(
             f"rbac: {who} can {req}: {len(grants)} {noun}",
             ACCESS_CHECK,
             [f"  - {_grant_line(model, g)}" for g in grants],
@@ -483,7 +483,7 @@ def assert_not_cluster_admin(rbac: RbacView | RbacModel, subject: Subject) -> No
         findings = [
             f for g in grants if (f := _finding(CLUSTER_ADMIN_CHECK, model, g.binding, g.subject, message)) is not None
         ]
-        _fail(
+        return _fail(
             f"rbac: {who} is cluster-admin ('*' on '*' in every API group, cluster-wide) through {len(grants)} grant(s)",
             CLUSTER_ADMIN_CHECK,
             [f"  - {_grant_line(model, g)}" for g in grants],
@@ -609,7 +609,7 @@ def assert_no_anonymous_access(
             if finding is not None:
                 findings.append(finding)
     if lines:
-        _fail(f"{title}: {len(lines)} anonymous grant(s)", check, lines, findings, len(model.bindings))
+        return _fail(f"{title}: {len(lines)} anonymous grant(s)", check, lines, findings, len(model.bindings))
     _record_pass(title, check, len(model.bindings))
 
 
@@ -712,7 +712,7 @@ def assert_no_risky_permissions(
                     if finding is not None:
                         findings.append(finding)
     if lines:
-        _fail(
+        return _fail(
             f"{title}: {len(lines)} risky permission(s) held by {len(judged)} subject(s) judged",
             check,
             lines,

@@ -1,59 +1,135 @@
-"""Findings into pytest's reports: JUnit <properties>, the k8ssec terminal summary, the header.
+"""Findings into pytest's reports: JUnit <properties>, the k8ssec terminal summary.
 
 Helpers record their results (passes included) through ``reporting.recording``; the results ride on
-``report.user_properties``, which JUnit XML writes as <properties> and xdist ships to the
-controller, so the summary is built from reports alone.
+``report.user_properties`` as JSON (``reporting.results`` names them), which JUnit XML writes as
+<properties> and xdist ships to the controller, so every summary and report file is built from
+reports alone and reads the same with or without xdist.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Generator
-from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import pytest
 
 from pytest_k8ssec.checks import active_registry
 from pytest_k8ssec.engine import Finding
+from pytest_k8ssec.errors import K8sSecError
+from pytest_k8ssec.policy.gate import Outcome, State, Subject
+from pytest_k8ssec.reporting import gate as gate_plugin
 from pytest_k8ssec.reporting import recording
+from pytest_k8ssec.reporting.results import (
+    CHECK_PROPERTY,
+    FINDING_PROPERTY,
+    JUDGED_PROPERTY,
+    STATES,
+    TEST_PROPERTY,
+    CaseRecord,
+    RunResults,
+)
 
 RESULTS_KEY: Final = pytest.StashKey[list[recording.HelperResult]]()
+RUN_RESULTS_KEY: Final = pytest.StashKey[RunResults]()
 #: API requests per target that xdist workers counted (the controller's sum of them).
 WORKER_REQUESTS_KEY: Final = pytest.StashKey[dict[str, int]]()
 _WORKER_OUTPUT: Final = "k8ssec_api_requests"
-TALLY_KEY: Final = pytest.StashKey["Tally"]()
-CHECK_PROPERTY: Final = "k8ssec.check"
-FINDING_PROPERTY: Final = "k8ssec.finding"
+_CONTEXT_KEY: Final = pytest.StashKey[recording.HelperContext]()
 
 
-@dataclass
-class CheckTally:
-    """Per check: helper calls that ran it, calls that failed on it, and its findings."""
-
-    runs: int = 0
-    failed: int = 0
-    findings: int = 0
-
-
-@dataclass
-class Tally:
-    """Per-check counts over the whole run (from report properties)."""
-
-    checks: dict[str, CheckTally] = field(default_factory=dict)
-
-
-def finding_record(finding: Finding) -> dict[str, object]:
-    """A finding as JSON-ready data (the shape of the JUnit property and, later, JSON reports)."""
+def outcome_record(outcome: Outcome) -> dict[str, Any]:
+    """The gate's part of a record: state, fingerprint, and the waiver that decided it."""
+    waiver = outcome.waiver
     return {
+        "state": str(outcome.state),
+        "fingerprint": outcome.fingerprint,
+        "waiver": None
+        if waiver is None
+        else {
+            "source": waiver.source,
+            "reason": waiver.reason,
+            "expires": waiver.expires.isoformat(),
+            "owner": waiver.owner,
+            "ticket": waiver.ticket,
+            "expired": outcome.expired,
+        },
+    }
+
+
+def finding_record(finding: Finding, subject: Subject | None = None, outcome: Outcome | None = None) -> dict[str, Any]:
+    """A finding as JSON-ready data: the JUnit property and every report file read this shape."""
+    obj = finding.obj
+    provenance = obj.provenance
+    record: dict[str, Any] = {
         "check": finding.check.id,
-        "severity": str(finding.check.severity),
-        "object": finding.obj.ref,
-        "source": str(finding.obj.provenance),
+        "severity": str(subject.severity if subject is not None else finding.check.severity),
+        "controls": list(subject.controls if subject is not None else finding.check.controls),
+        "target": subject.target if subject is not None else recording.target_of(obj),
+        "object": obj.ref,
+        "kind": obj.kind,
+        "api_version": obj.api_version,
+        "namespace": obj.namespace,
+        "name": obj.name,
+        "source": str(provenance),
+        "file": None if provenance.from_cluster or provenance.source.startswith("<") else provenance.source,
+        "line": provenance.line,
         "path": finding.path,
         "container": finding.container,
         "message": finding.message,
     }
+    if outcome is not None:
+        record.update(outcome_record(outcome))
+    return record
+
+
+def requirement_record(check_id: str, subject: Subject, outcome: Outcome, message: str) -> dict[str, Any]:
+    """A failed requirement about no object (who may do what, a connection, a probe) as a record."""
+    return {
+        "check": check_id,
+        "severity": str(subject.severity),
+        "controls": list(subject.controls),
+        "target": subject.target,
+        "object": None,
+        "kind": None,
+        "api_version": None,
+        "namespace": None,
+        "name": None,
+        "source": None,
+        "file": None,
+        "line": None,
+        "path": subject.path,
+        "container": None,
+        "message": message,
+        **outcome_record(outcome),
+    }
+
+
+def _item_target(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    target = callspec.params.get("k8s_target") if callspec is not None else None
+    name = getattr(target, "name", None)
+    if isinstance(name, str):
+        return name
+    from pytest_k8ssec.fixtures.targets import STATE_KEY
+
+    state = item.config.stash.get(STATE_KEY, None)
+    if state is not None and len(state.targets) == 1:
+        return state.targets[0].name
+    return recording.MANIFESTS
+
+
+def _context(item: pytest.Item) -> recording.HelperContext:
+    context = item.stash.get(_CONTEXT_KEY, None)
+    if context is None:
+        context = recording.HelperContext(
+            gate=gate_plugin.gate(item.config),
+            severity=gate_plugin.marked_severity(item),
+            controls=gate_plugin.marked_controls(item),
+            target=_item_target(item),
+        )
+        item.stash[_CONTEXT_KEY] = context
+    return context
 
 
 @pytest.hookimpl(wrapper=True)
@@ -61,10 +137,46 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     sink: list[recording.HelperResult] = []
     item.stash[RESULTS_KEY] = sink
     token = recording.RECORDER.set(sink)
+    context_token = recording.CONTEXT.set(_context(item))
     try:
         return (yield)
     finally:
+        recording.CONTEXT.reset(context_token)
         recording.RECORDER.reset(token)
+
+
+def _worst(states: list[str]) -> str:
+    return min(states, key=STATES.index) if states else "pass"
+
+
+def _properties(item: pytest.Item) -> list[tuple[str, object]]:
+    properties: list[tuple[str, object]] = []
+    for result in item.stash.get(RESULTS_KEY, []):
+        states: dict[str, list[str]] = {check.id: [] for check in result.checks}
+        for finding, outcome in zip(result.findings, result.outcomes):
+            states.setdefault(finding.check.id, []).append(str(outcome.state))
+        for subject, outcome in result.requirement:
+            states.setdefault(subject.check, []).append(str(outcome.state))
+        for check_id in result.failed:
+            if not states.get(check_id):
+                states[check_id] = ["fail"]
+        for check_id, found in states.items():
+            properties.append((CHECK_PROPERTY, f"{check_id}={_worst(found)}"))
+        judged = result.judged or [
+            recording.Judged(check.id, _context(item).target, result.objects) for check in result.checks
+        ]
+        for entry in judged:
+            properties.append(
+                (JUDGED_PROPERTY, json.dumps({"check": entry.check, "target": entry.target, "objects": entry.objects}))
+            )
+        context = _context(item)
+        for finding, outcome in zip(result.findings, result.outcomes):
+            record = finding_record(finding, context.subject(finding), outcome)
+            properties.append((FINDING_PROPERTY, json.dumps(record, sort_keys=True)))
+        for subject, outcome in result.requirement:
+            record = requirement_record(subject.check, subject, outcome, result.helper)
+            properties.append((FINDING_PROPERTY, json.dumps(record, sort_keys=True)))
+    return properties
 
 
 @pytest.hookimpl(wrapper=True)
@@ -74,38 +186,76 @@ def pytest_runtest_makereport(
     # Properties go on the item before its call report is built: pytest copies item.user_properties
     # into every later report, and JUnit XML writes the teardown report's as <properties>.
     if call.when == "call":
-        for result in item.stash.get(RESULTS_KEY, []):
-            failing = {f.check.id for f in result.findings} | set(result.failed)
-            for check in result.checks:
-                verdict = "fail" if check.id in failing else "pass"
-                item.user_properties.append((CHECK_PROPERTY, f"{check.id}={verdict}"))
-            for finding in result.findings:
-                item.user_properties.append((FINDING_PROPERTY, json.dumps(finding_record(finding), sort_keys=True)))
-    return (yield)
+        item.user_properties.extend(_properties(item))
+    report = yield
+    if call.when == "call":
+        _gate_plain_failure(item, call, report)
+    return report
+
+
+def _gate_plain_failure(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """A marked test's own failed assertion (not a helper's) meets the gate as its findings do."""
+    context = _context(item)
+    marked = context.severity is not None or context.controls
+    if not marked:
+        return
+    data: dict[str, Any] = {
+        "severity": None if context.severity is None else str(context.severity),
+        "controls": list(context.controls),
+        "target": context.target,
+    }
+    excinfo = call.excinfo
+    if (
+        report.failed
+        and excinfo is not None
+        and isinstance(excinfo.value, AssertionError)
+        # A helper's failure already passed the gate; any other exception is an error (never gated).
+        and not isinstance(excinfo.value, K8sSecError)
+    ):
+        severity = context.severity
+        subject = Subject(
+            check="",
+            severity=severity if severity is not None else context.gate.fail_on,
+            controls=context.controls,
+            target=context.target,
+            path=item.nodeid,
+        )
+        outcome = context.gate.judge(subject)
+        if not outcome.blocking:
+            data["state"] = str(outcome.state)
+            data["message"] = str(excinfo.value).splitlines()[0] if str(excinfo.value) else "assertion failed"
+            report.outcome = "passed"
+            report.longrepr = None
+        elif outcome.expired:
+            data["state"] = str(State.FAIL)
+    entry = (TEST_PROPERTY, json.dumps(data, sort_keys=True))
+    # The call report holds a copy; JUnit XML writes the later reports' (the item's) properties.
+    item.user_properties.append(entry)
+    if report.user_properties is not item.user_properties:
+        report.user_properties.append(entry)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[TALLY_KEY] = Tally()
-    # pytest_runtest_logreport gets no config; a per-run plugin object carries it.
-    config.pluginmanager.register(_TallyRecorder(config.stash[TALLY_KEY]), "k8ssec-tally")
+    config.stash[RUN_RESULTS_KEY] = RunResults()
+    # pytest_runtest_logreport gets no config; a per-run plugin object carries the results.
+    config.pluginmanager.register(_Collector(config.stash[RUN_RESULTS_KEY]), "k8ssec-results")
 
 
-class _TallyRecorder:
-    def __init__(self, tally: Tally) -> None:
-        self.tally = tally
+class _Collector:
+    def __init__(self, results: RunResults) -> None:
+        self.results = results
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "call":
-            return
-        for name, value in report.user_properties:
-            if name == CHECK_PROPERTY:
-                check_id, _, verdict = str(value).rpartition("=")
-                entry = self.tally.checks.setdefault(check_id, CheckTally())
-                entry.runs += 1
-                entry.failed += verdict == "fail"
-            elif name == FINDING_PROPERTY:
-                check_id = json.loads(str(value))["check"]
-                self.tally.checks.setdefault(check_id, CheckTally()).findings += 1
+        # The call report carries the results; a setup error or skip has no call report.
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            self.results.add_properties(report.nodeid, report.outcome, report.user_properties)
+        elif report.when == "teardown" and report.failed:
+            self.results.tests.setdefault(report.nodeid, CaseRecord(report.nodeid)).outcome = "failed"
+
+
+def run_results(config: pytest.Config) -> RunResults:
+    """The run's results so far (on the xdist controller: merged from every worker's reports)."""
+    return config.stash.setdefault(RUN_RESULTS_KEY, RunResults())
 
 
 def _own_requests(config: pytest.Config) -> dict[str, int]:
@@ -140,20 +290,37 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     for name, total in requests.items():
         # Objects are listed once per kind per run and process: this figure must not grow with the tests.
         terminalreporter.write_line(f"k8ssec: target {name}: {total} API requests")
-    tally = config.stash.get(TALLY_KEY, None)
-    if tally is None or not tally.checks:
+    results = run_results(config)
+    if not results.judged and not results.findings:
         return
     terminalreporter.section("k8ssec")
     registry = active_registry()
-    width = max(len(check_id) for check_id in tally.checks)
-    terminalreporter.line(f"{'check':<{width}}  {'severity':<8}  {'runs':>6}  {'failed':>6}  {'findings':>8}")
-    for check_id in sorted(tally.checks, key=lambda i: (-tally.checks[i].findings, i)):
-        entry = tally.checks[check_id]
-        severity = str(registry.get(check_id).severity) if check_id in registry else "-"
+    targets = results.targets
+    for target in targets if len(targets) > 1 else [None]:
+        counts = results.check_counts(target)
+        if not counts:
+            continue
+        if target is not None:
+            terminalreporter.line(f"target {target}:")
+        width = max(len(check_id) for check_id in counts)
         terminalreporter.line(
-            f"{check_id:<{width}}  {severity:<8}  {entry.runs:>6}  {entry.failed:>6}  {entry.findings:>8}",
-            red=entry.failed > 0,
-            green=entry.failed == 0,
+            f"{'check':<{width}}  {'severity':<8}  {'judged':>6}  {'pass':>6}  {'fail':>6}  "
+            f"{'advisory':>8}  {'waived':>6}  {'baselined':>9}"
         )
-    total = sum(entry.findings for entry in tally.checks.values())
-    terminalreporter.line(f"{total} finding(s) from {len(tally.checks)} check(s)")
+        for check_id in sorted(counts, key=lambda i: (-counts[i]["fail"], -counts[i]["advisory"], i)):
+            row = counts[check_id]
+            severity = str(registry.get(check_id).severity) if check_id in registry else "-"
+            terminalreporter.line(
+                f"{check_id:<{width}}  {severity:<8}  {row['judged']:>6}  {row['pass']:>6}  {row['fail']:>6}  "
+                f"{row['advisory']:>8}  {row['waived']:>6}  {row['baselined']:>9}",
+                red=row["fail"] > 0,
+                yellow=row["fail"] == 0 and row["advisory"] > 0,
+                green=row["fail"] == 0 and row["advisory"] == 0,
+            )
+    totals = results.state_totals()
+    fail_on = gate_plugin.gate(config).fail_on
+    terminalreporter.line(
+        f"{len(results.findings)} finding(s) from {len(results.check_counts())} check(s): "
+        + ", ".join(f"{totals[state]} {state}" for state in STATES)
+        + f" (gate: fail on {fail_on} and above)"
+    )

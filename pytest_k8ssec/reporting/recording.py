@@ -1,25 +1,76 @@
-"""Where assertion helpers leave their results for the pytest layer to report (passes included).
+"""Where assertion helpers leave their results for the pytest layer to report (passes included),
+and where they find the running test's gate.
 
-A context variable keeps the helpers free of pytest: outside a test run nothing listens, and the
-helpers work the same.
+Context variables keep the helpers free of pytest: outside a test run nothing listens, no gate is
+set, and the helpers work the same (every finding fails).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from pytest_k8ssec.checks._check import Check
+from pytest_k8ssec.checks._check import Check, Severity
 from pytest_k8ssec.engine import Finding
+from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.policy.gate import Gate, Outcome, Subject, subject_of
+
+#: Target name of manifest objects (a live object's target is its cluster context).
+MANIFESTS = "manifests"
+_CLUSTER_PREFIX = "cluster "
+
+
+def target_of(obj: K8sObject) -> str:
+    """The target an object belongs to: ``manifests``, or the context it was listed from."""
+    source = obj.provenance.source
+    return source[len(_CLUSTER_PREFIX) :] if source.startswith(_CLUSTER_PREFIX) else MANIFESTS
+
+
+@dataclass(frozen=True)
+class HelperContext:
+    """What the running test adds to its findings: its markers and target, and the run's gate."""
+
+    gate: Gate = field(default_factory=Gate)
+    #: ``@pytest.mark.k8s_severity``: overrides the severity of everything the test reports.
+    severity: Severity | None = None
+    #: ``@pytest.mark.k8s_control``: added to the controls of everything the test reports.
+    controls: tuple[str, ...] = ()
+    #: The test's target when it has one (a target-parametrized test), for results about no object.
+    target: str = MANIFESTS
+
+    def subject(self, finding: Finding) -> Subject:
+        """The gate's subject for a finding of this test."""
+        return subject_of(finding, target_of(finding.obj), self.severity, self.controls)
+
+    def requirement(self, check: Check, what: str) -> Subject:
+        """The gate's subject for a failed requirement about no object (``what`` names it)."""
+        return Subject(
+            check=check.id,
+            severity=check.severity if self.severity is None else self.severity,
+            controls=tuple(dict.fromkeys((*check.controls, *self.controls))),
+            target=self.target,
+            path=what,
+        )
+
+
+@dataclass(frozen=True)
+class Judged:
+    """How many objects of one target a check judged in one helper call."""
+
+    check: str
+    target: str
+    objects: int
 
 
 @dataclass(frozen=True)
 class HelperResult:
-    """One helper call: which checks ran on how many objects, and what they found.
+    """One helper call: which checks ran on how many objects, what they found, and what the gate
+    made of each finding (``outcomes`` pairs with ``findings``).
 
     ``failed`` names checks that failed without a finding on an object (a requirement answered
-    "no" about a subject, a connection or a container, which are not manifests).
+    "no" about a subject, a connection or a container, which are not manifests); ``requirement``
+    holds the gate's subject and outcome of such a failure.
     """
 
     helper: str
@@ -27,9 +78,21 @@ class HelperResult:
     objects: int
     findings: tuple[Finding, ...]
     failed: tuple[str, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()
+    judged: tuple[Judged, ...] = ()
+    requirement: tuple[tuple[Subject, Outcome], ...] = ()
 
 
 RECORDER: ContextVar[list[HelperResult] | None] = ContextVar("k8ssec_recorder", default=None)
+CONTEXT: ContextVar[HelperContext | None] = ContextVar("k8ssec_test_context", default=None)
+
+
+def current() -> HelperContext:
+    """The running test's context (outside a test run: the default gate, which fails everything)."""
+    return CONTEXT.get() or _DEFAULT
+
+
+_DEFAULT = HelperContext()
 
 
 def record(
@@ -38,6 +101,9 @@ def record(
     objects: int,
     findings: Sequence[Finding],
     failed: Sequence[Check] = (),
+    outcomes: Sequence[Outcome] = (),
+    judged: Sequence[Judged] = (),
+    requirement: Sequence[tuple[Subject, Outcome]] = (),
 ) -> None:
     """Hand a helper's result to the running test's report, if a test is running.
 
@@ -45,4 +111,15 @@ def record(
     """
     sink = RECORDER.get()
     if sink is not None:
-        sink.append(HelperResult(helper, tuple(checks), objects, tuple(findings), tuple(c.id for c in failed)))
+        sink.append(
+            HelperResult(
+                helper,
+                tuple(checks),
+                objects,
+                tuple(findings),
+                tuple(c.id for c in failed),
+                tuple(outcomes),
+                tuple(judged),
+                tuple(requirement),
+            )
+        )

@@ -259,10 +259,10 @@ def test_junit_properties_and_terminal_summary_carry_the_findings(shop: pytest.P
     result.stdout.fnmatch_lines(
         [
             "*= k8ssec =*",
-            "check*severity*runs*failed*findings",
-            "privileged-container*critical*3*1*1",
-            "malformed-object*high*3*0*0",
-            "1 finding(s) from 2 check(s)",
+            "check*severity*judged*pass*fail*advisory*waived*baselined",
+            "privileged-container*critical*3*2*1*0*0*0",
+            "malformed-object*high*3*3*0*0*0*0",
+            "1 finding(s) from 2 check(s): 1 fail, 0 advisory, 0 baselined, 0 waived (gate: fail on info and above)",
         ]
     )
     cases = {case.get("name"): case for case in ET.parse(junit).getroot().iter("testcase")}

@@ -106,10 +106,10 @@ def test_in_pod_results_reach_the_terminal_summary_and_junit_properties(pytester
     result.stdout.fnmatch_lines(
         [
             "*= k8ssec =*",
-            "check*severity*runs*failed*findings",
-            "in-pod-package-manager-present*low*1*0*0",
-            "in-pod-process-root*high*1*1*0",
-            "0 finding(s) from 2 check(s)",
+            "check*severity*judged*pass*fail*advisory*waived*baselined",
+            "in-pod-process-root*high*1*0*1*0*0*0",
+            "in-pod-package-manager-present*low*1*1*0*0*0*0",
+            "1 finding(s) from 2 check(s): 1 fail, 0 advisory, 0 baselined, 0 waived*",
         ]
     )
     cases = {case.get("name"): case for case in ET.parse(junit).getroot().iter("testcase")}

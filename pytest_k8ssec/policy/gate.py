@@ -1,0 +1,129 @@
+"""One place decides what a finding does to its test: fail, advisory, waived or baselined.
+
+The gate is pure data (no pytest, no I/O): the pytest layer builds it once from the options and
+hands it to the assertion helpers' one failure path, which asks it about every finding.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from pytest_k8ssec.checks._check import Severity
+from pytest_k8ssec.policy.baseline import Baseline, fingerprint
+from pytest_k8ssec.policy.waivers import Waiver, WaiverSet
+
+if TYPE_CHECKING:
+    from pytest_k8ssec.engine import Finding
+
+_NO_ANNOTATIONS: Mapping[str, str] = MappingProxyType({})
+
+
+class State(str, enum.Enum):
+    """What a finding does to its test."""
+
+    #: Fails the test (at or above the gate, or under an expired waiver).
+    FAIL = "fail"
+    #: Below the gate (``--k8s-fail-on``): reported, the test does not fail.
+    ADVISORY = "advisory"
+    #: Matched a waiver that has not expired: reported with its reason, the test does not fail.
+    WAIVED = "waived"
+    #: Recorded in the baseline (``--k8s-baseline``): reported, the test does not fail.
+    BASELINED = "baselined"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What the gate judges: one finding (or one failed requirement) with its identity.
+
+    ``severity`` and ``controls`` are effective values: the check's, or the test's own markers'.
+    ``target`` is ``manifests`` or the cluster context the object was read from.
+    """
+
+    check: str
+    severity: Severity
+    controls: tuple[str, ...]
+    target: str
+    kind: str = ""
+    group: str = ""
+    namespace: str | None = None
+    name: str = ""
+    container: str | None = None
+    path: str = ""
+    annotations: Mapping[str, str] = field(default_factory=lambda: _NO_ANNOTATIONS, compare=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable identity of the finding (object identity + check + field path; no line numbers)."""
+        return fingerprint(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The gate's answer about one subject."""
+
+    state: State
+    fingerprint: str
+    #: The waiver that waived the finding, or that had expired (then ``state`` is FAIL).
+    waiver: Waiver | None = None
+    expired: bool = False
+
+    @property
+    def blocking(self) -> bool:
+        """True when the finding fails its test."""
+        return self.state is State.FAIL
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The run's rules: the severity gate, the waivers, the baseline, and today's date.
+
+    The default gate fails on every finding, as a run without these options always did.
+    """
+
+    fail_on: Severity = Severity.INFO
+    waivers: WaiverSet = field(default_factory=WaiverSet)
+    baseline: Baseline | None = None
+    today: datetime.date = field(default_factory=datetime.date.today)
+
+    def judge(self, subject: Subject) -> Outcome:
+        """Waivers first (an explicit decision, expired or not), then the baseline, then severity."""
+        mark = subject.fingerprint
+        waiver = self.waivers.match(subject)
+        if waiver is not None:
+            if waiver.expires < self.today:
+                return Outcome(State.FAIL, mark, waiver, expired=True)
+            return Outcome(State.WAIVED, mark, waiver)
+        if self.baseline is not None and mark in self.baseline:
+            return Outcome(State.BASELINED, mark)
+        if subject.severity < self.fail_on:
+            return Outcome(State.ADVISORY, mark)
+        return Outcome(State.FAIL, mark)
+
+
+def subject_of(
+    finding: Finding, target: str, severity: Severity | None = None, controls: Sequence[str] = ()
+) -> Subject:
+    """The subject of a finding; ``severity`` and ``controls`` (the test's markers) override and
+    extend the check's own."""
+    obj = finding.obj
+    return Subject(
+        check=finding.check.id,
+        severity=finding.check.severity if severity is None else severity,
+        controls=tuple(dict.fromkeys((*finding.check.controls, *controls))),
+        target=target,
+        kind=obj.kind,
+        group=obj.api_group,
+        namespace=obj.namespace,
+        name=obj.name,
+        container=finding.container,
+        path=finding.path,
+        annotations=obj.annotations,
+    )

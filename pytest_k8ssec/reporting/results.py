@@ -1,0 +1,142 @@
+"""The run's results as data, merged from test reports: what every report format is written from.
+
+Workers (xdist) and the controller see the same records: each test report carries its results as
+``user_properties`` (JSON), and this module folds them into one ``RunResults``. Nothing here
+imports pytest, so report writers are tested on plain data.
+
+Units: a *result* is one check's verdict on one object in one test (a requirement without an
+object counts as one result). ``judged`` counts results; each finding record is one violation; a
+result with findings takes the worst state of them (fail, advisory, baselined, waived), a result
+without findings passed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+#: Names of the ``user_properties`` entries (and JUnit ``<property>`` names).
+CHECK_PROPERTY: Final = "k8ssec.check"
+FINDING_PROPERTY: Final = "k8ssec.finding"
+JUDGED_PROPERTY: Final = "k8ssec.judged"
+TEST_PROPERTY: Final = "k8ssec.test"
+
+#: States of a result, worst first.
+STATES: Final = ("fail", "advisory", "baselined", "waived")
+#: Every column a count row has.
+COLUMNS: Final = ("judged", "pass", *STATES)
+
+
+@dataclass
+class CaseRecord:
+    """One test: outcome, markers, target, and (for a failed or advisory plain assertion) why."""
+
+    nodeid: str
+    outcome: str = "passed"
+    severity: str | None = None
+    controls: tuple[str, ...] = ()
+    target: str | None = None
+    state: str | None = None
+    message: str | None = None
+
+
+@dataclass
+class RunResults:
+    """Every finding and count of the run, ready for the terminal summary and report writers."""
+
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    #: (check id, target) -> results judged
+    judged: dict[tuple[str, str], int] = field(default_factory=dict)
+    tests: dict[str, CaseRecord] = field(default_factory=dict)
+
+    def add_properties(self, nodeid: str, outcome: str, properties: Iterable[tuple[str, object]]) -> None:
+        """Fold one test's call report (its outcome and ``user_properties``) in."""
+        test = self.tests.setdefault(nodeid, CaseRecord(nodeid))
+        test.outcome = outcome
+        for name, value in properties:
+            if name == FINDING_PROPERTY:
+                record = json.loads(str(value))
+                record["test"] = nodeid
+                self.findings.append(record)
+            elif name == JUDGED_PROPERTY:
+                entry = json.loads(str(value))
+                key = (entry["check"], entry["target"])
+                self.judged[key] = self.judged.get(key, 0) + int(entry["objects"])
+            elif name == TEST_PROPERTY:
+                data = json.loads(str(value))
+                test.severity = data.get("severity")
+                test.controls = tuple(data.get("controls", ()))
+                test.target = data.get("target")
+                test.state = data.get("state")
+                test.message = data.get("message")
+
+    @property
+    def targets(self) -> list[str]:
+        """Every target with a result, in first-seen order."""
+        seen = dict.fromkeys(target for _, target in self.judged)
+        seen.update(dict.fromkeys(str(f["target"]) for f in self.findings))
+        return list(seen)
+
+    def result_states(self) -> dict[tuple[str, str, str, str], str]:
+        """(test, check, target, object-or-requirement) -> the worst state of that result's findings."""
+        states: dict[tuple[str, str, str, str], str] = {}
+        for finding in self.findings:
+            key = (finding["test"], finding["check"], finding["target"], finding.get("object") or finding["path"])
+            state = finding["state"]
+            old = states.get(key)
+            if old is None or STATES.index(state) < STATES.index(old):
+                states[key] = state
+        return states
+
+    def check_counts(self, target: str | None = None) -> dict[str, dict[str, int]]:
+        """Per check: results judged, passed, and per state (of one target, or all)."""
+        counts: dict[str, dict[str, int]] = {}
+        for (check, where), judged in self.judged.items():
+            if target is None or where == target:
+                row = counts.setdefault(check, dict.fromkeys(COLUMNS, 0))
+                row["judged"] += judged
+        for (_, check, where, _), state in self.result_states().items():
+            if target is None or where == target:
+                row = counts.setdefault(check, dict.fromkeys(COLUMNS, 0))
+                row[state] += 1
+        for row in counts.values():
+            # A requirement helper can fail on more subjects than it was counted for: never negative.
+            row["judged"] = max(row["judged"], sum(row[s] for s in STATES))
+            row["pass"] = row["judged"] - sum(row[s] for s in STATES)
+        return counts
+
+    def control_counts(
+        self, controls_of: Mapping[str, tuple[str, ...]], target: str | None = None
+    ) -> dict[str, dict[str, int]]:
+        """Per control: the check counts of every check carrying it, plus the tests marked with it
+        (a marked test counts as one result: pass, fail, or its gate state)."""
+        counts: dict[str, dict[str, int]] = {}
+        for check, row in self.check_counts(target).items():
+            for control in controls_of.get(check, ()):
+                total = counts.setdefault(control, dict.fromkeys(COLUMNS, 0))
+                for column in COLUMNS:
+                    total[column] += row[column]
+        for test in self.tests.values():
+            if test.outcome == "skipped" or (target is not None and test.target not in (None, target)):
+                continue  # a skipped test judged nothing
+            for control in test.controls:
+                total = counts.setdefault(control, dict.fromkeys(COLUMNS, 0))
+                total["judged"] += 1
+                total[case_state(test)] += 1
+        return counts
+
+    def state_totals(self) -> dict[str, int]:
+        """Findings per state over the run."""
+        totals = dict.fromkeys(STATES, 0)
+        for finding in self.findings:
+            totals[finding["state"]] += 1
+        return totals
+
+
+def case_state(test: CaseRecord) -> str:
+    """``pass``, ``fail`` (failed or errored) or the gate state of a marked test."""
+    if test.state is not None:
+        return test.state
+    return "pass" if test.outcome == "passed" else "fail"
