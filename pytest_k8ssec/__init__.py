@@ -126,6 +126,7 @@ if TYPE_CHECKING:
     from pytest_k8ssec.reporting.network_page import network_report_html, write_network_report
     from pytest_k8ssec.sources.default_roles import default_roles
     from pytest_k8ssec.sources.manifests import load, load_file, load_text
+    from pytest_k8ssec.sources.profile import Flow, Profile
 
 # Where each public name lives; tests/unit/test_registry.py keeps it equal to ``__all__``.
 _MODULES: dict[str, tuple[str, ...]] = {
@@ -282,6 +283,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "load_text",
     ),
     "pytest_k8ssec.asserts.vulnerabilities": ("assert_no_vulnerabilities",),
+    "pytest_k8ssec.sources.profile": ("Flow", "Profile"),
 }
 # Old public names, importable until 0.3.0 (each warns when called, naming its replacement); not
 # in ``__all__``, so neither ``import *`` nor docs/api.md offers them.
@@ -319,6 +321,7 @@ __all__ = (
     "DirectionName",
     "EndpointSpec",
     "Finding",
+    "Flow",
     "Grant",
     "ImageRef",
     "ImageReferenceError",
@@ -340,6 +343,7 @@ __all__ = (
     "PodSpecRef",
     "PolicyProblem",
     "PolicyRule",
+    "Profile",
     "Provenance",
     "PssControl",
     "RbacError",

@@ -81,6 +81,7 @@ GROUPS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         ),
     ),
     ("Checks and the engine", ("pytest_k8ssec.checks", "pytest_k8ssec.engine")),
+    ("Ready suites", ("pytest_k8ssec.sources.profile",)),
     ("Errors and warnings", ("pytest_k8ssec.errors",)),
 )
 

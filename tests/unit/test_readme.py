@@ -16,10 +16,10 @@ def test_the_readme_opens_with_the_demo_and_the_test_command_ci_runs() -> None:
     commands = [line for line in first_block.splitlines() if line and not line.startswith("#")]
     assert len(commands) == 2
     demo, tests = commands
-    assert demo.startswith(
-        "pip install . && pytest example_suites/workload_hardening --k8s-manifests example_suites/manifests/hardened"
+    assert demo == (
+        "pip install . && pytest --pyargs pytest_k8ssec.suites.pss --k8s-manifests=example_suites/manifests/hardened"
+        " && pytest --pyargs pytest_k8ssec.suites.pss --k8s-manifests=example_suites/manifests/insecure"
     )
-    assert "example_suites/manifests/insecure" in demo
     # The test command makes its own virtual environment, so a missing install step cannot hide
     # behind packages already on the machine; CI runs exactly that line.
     assert tests == "python -m venv .venv && . .venv/bin/activate && bash .ci/install && python -m pytest -q"
