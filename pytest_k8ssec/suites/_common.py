@@ -47,7 +47,7 @@ def live_only(target: Target, control: str, how: str) -> None:
         pytest.skip(f"{control} is live-only: {how}; run this suite with --k8s-context to judge it")
 
 
-def pss_level(namespace: K8sObject | None, profile: Profile) -> tuple[str, str, str]:
+def pss_level(name: str | None, namespace: K8sObject | None, profile: Profile) -> tuple[str, str, str]:
     """(level, version, why) Pod Security admission applies in a namespace, or the profile's default.
 
     The admission reads ``pod-security.kubernetes.io/enforce`` (and ``-version``); an invalid
@@ -56,7 +56,6 @@ def pss_level(namespace: K8sObject | None, profile: Profile) -> tuple[str, str, 
     default (privileged) is no requirement at all.
     """
     labels = dict(namespace.labels) if namespace is not None else {}
-    name = namespace.name if namespace is not None else "?"
     if ENFORCE not in labels:
         where = "has no" if namespace is not None else "has no Namespace object, so no"
         return profile.pss_default_level, "latest", f"namespace {name} {where} {ENFORCE} label: profile default"
@@ -78,7 +77,16 @@ def namespace_of(inventory: Inventory, name: str | None) -> K8sObject | None:
 
 
 def level_of(workload_namespace: WorkloadNamespace, profile: Profile) -> tuple[str, str, str]:
-    return pss_level(workload_namespace.namespace, profile)
+    return pss_level(workload_namespace.name, workload_namespace.namespace, profile)
+
+
+def skip_without_bindings(rbac: RbacView) -> None:
+    """Skip a whole-target RBAC question on objects that bind nothing: no subject holds anything there."""
+    if not rbac.model.bindings:
+        pytest.skip(
+            f"target {rbac.target} has no RoleBinding or ClusterRoleBinding: no subject is granted anything "
+            "here (the cluster's own bindings are judged with --k8s-context)"
+        )
 
 
 def _platform(rbac: RbacView, grant: Grant, profile: Profile) -> bool:

@@ -65,7 +65,9 @@ def test_namespace_enforces(k8s_workload_namespace: WorkloadNamespace, k8s_profi
 @pytest.mark.k8s_control(*BASELINE)
 def test_baseline(k8s_workload: K8sObject, k8s_inventory: Inventory, k8s_profile: Profile) -> None:
     _common.skip_system(k8s_workload.namespace, k8s_profile)
-    level, version, why = _common.pss_level(_common.namespace_of(k8s_inventory, k8s_workload.namespace), k8s_profile)
+    level, version, why = _common.pss_level(
+        k8s_workload.namespace, _common.namespace_of(k8s_inventory, k8s_workload.namespace), k8s_profile
+    )
     if level == "privileged":
         pytest.skip(f"{why}: Pod Security admits any pod there (test_namespace_enforces reports it)")
     assert_pod_security(k8s_workload, level="baseline", version=version)
@@ -74,7 +76,9 @@ def test_baseline(k8s_workload: K8sObject, k8s_inventory: Inventory, k8s_profile
 @pytest.mark.k8s_control(*RESTRICTED)
 def test_restricted(k8s_workload: K8sObject, k8s_inventory: Inventory, k8s_profile: Profile) -> None:
     _common.skip_system(k8s_workload.namespace, k8s_profile)
-    level, version, why = _common.pss_level(_common.namespace_of(k8s_inventory, k8s_workload.namespace), k8s_profile)
+    level, version, why = _common.pss_level(
+        k8s_workload.namespace, _common.namespace_of(k8s_inventory, k8s_workload.namespace), k8s_profile
+    )
     if level != "restricted":
         pytest.skip(f"{why}: restricted is not required there (label it restricted, or set pss_default_level)")
     assert_pod_security(k8s_workload, level="restricted", version=version)
