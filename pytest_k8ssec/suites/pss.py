@@ -38,7 +38,7 @@ BASELINE = (
     "PSS-baseline-proc-mount-type",
     "PSS-baseline-seccomp",
     "PSS-baseline-sysctls",
-    "PSS-baseline-probes-lifecycle-hooks",
+    "PSS-baseline-host-probes-lifecycle-hooks",
 )
 RESTRICTED = (
     "PSS-restricted-volume-types",
@@ -47,6 +47,7 @@ RESTRICTED = (
     "PSS-restricted-running-as-non-root-user",
     "PSS-restricted-seccomp",
     "PSS-restricted-capabilities",
+    "PSS-restricted-proc-mount-type",
 )
 
 

@@ -43,7 +43,7 @@ PSS_BASELINE = (
     "PSS-baseline-hostpath-volumes",
     "PSS-baseline-hostprocess",
     "PSS-baseline-privileged-containers",
-    "PSS-baseline-probes-lifecycle-hooks",
+    "PSS-baseline-host-probes-lifecycle-hooks",
     "PSS-baseline-proc-mount-type",
     "PSS-baseline-seccomp",
     "PSS-baseline-selinux",
@@ -52,6 +52,7 @@ PSS_BASELINE = (
 PSS_RESTRICTED = (
     "PSS-restricted-capabilities",
     "PSS-restricted-privilege-escalation",
+    "PSS-restricted-proc-mount-type",
     "PSS-restricted-running-as-non-root",
     "PSS-restricted-running-as-non-root-user",
     "PSS-restricted-seccomp",
