@@ -252,8 +252,17 @@ def close_matches(text: str, ids: Iterable[str] | None = None) -> list[str]:
     return [by_lower[match] for match in found]
 
 
+_OLD_GENERAL_POLICIES: Final = re.compile(r"^CIS-5\.7\.(\d+)$")
+
+
 def unknown_message(control_id: str) -> str:
-    """``unknown control id 'CIS-5.7.1' (did you mean ...?)``: the text every refusal uses."""
+    """``unknown control id 'CIS-5.7.1'; did you mean ...?``: the text every refusal uses."""
+    old = _OLD_GENERAL_POLICIES.match(control_id)
+    if old and known(f"CIS-5.6.{old[1]}"):
+        return (
+            f"unknown control id {control_id!r}; CIS v1.9/v1.10 numbered General Policies 5.7, "
+            f"v1.12 (the numbering of these ids) 5.6: did you mean 'CIS-5.6.{old[1]}'?"
+        )
     near = close_matches(control_id)
     hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else "; docs/controls.md lists the known ids"
     return f"unknown control id {control_id!r}{hint}"

@@ -12,6 +12,7 @@ from typing import Final
 import pytest
 
 from pytest_k8ssec.checks._check import Severity
+from pytest_k8ssec.checks._controls import known, unknown_message
 from pytest_k8ssec.policy.gate import Gate
 
 GATE_KEY: Final = pytest.StashKey[Gate]()
@@ -79,6 +80,9 @@ def marked_controls(item: pytest.Item) -> tuple[str, ...]:
         if marker.kwargs or not marker.args or not all(isinstance(a, str) for a in marker.args):
             raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{CONTROL_MARKER} takes control ids, e.g. 'CIS-5.2.2'")
         ids.extend(marker.args)
+    for control_id in ids:
+        if not known(control_id):
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{CONTROL_MARKER}: {unknown_message(control_id)}")
     return tuple(dict.fromkeys(ids))
 
 

@@ -114,6 +114,8 @@ def test_an_unknown_id_names_close_matches() -> None:
         control("pss-baseline-privileged-container")
     with pytest.raises(UnknownControlError, match=r"docs/controls.md lists the known ids"):
         control("nothing-like-it-at-all")
+    with pytest.raises(UnknownControlError, match=r"General Policies 5.7, .* 5.6: did you mean 'CIS-5.6.4'"):
+        control("CIS-5.7.4")
     # Callers that catch the package's root error or a ValueError both catch it.
     assert issubclass(UnknownControlError, K8sSecError) and issubclass(UnknownControlError, ValueError)
 
