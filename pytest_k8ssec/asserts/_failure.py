@@ -185,7 +185,8 @@ def _run(title: str, checks: Sequence[Check], objs: Objects, *, require_judged: 
 
 def _judged(checks: Sequence[Check], objects: Sequence[K8sObject]) -> list[recording.Judged]:
     """Per check and target: how many of ``objects`` the check judged (the reports' pass counts)."""
-    targets = [recording.target_of(obj) for obj in objects]
+    default = recording.current().target
+    targets = [recording.target_of(obj, default) for obj in objects]
     judged: list[recording.Judged] = []
     for check in checks:
         counts: dict[str, int] = {}
