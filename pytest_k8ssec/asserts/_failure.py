@@ -199,9 +199,9 @@ def _judged(checks: Sequence[Check], objects: Sequence[K8sObject]) -> list[recor
 
 def _expired_notes(findings: Sequence[Finding], outcomes: Sequence[Outcome]) -> dict[int, str]:
     return {
-        id(finding): f"waiver {outcome.waiver.key} expired on {outcome.waiver.expires.isoformat()}"
+        id(finding): outcome.explanation
         for finding, outcome in zip(findings, outcomes)
-        if outcome.expired and outcome.waiver is not None
+        if outcome.explanation is not None
     }
 
 
