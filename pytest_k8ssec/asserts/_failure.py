@@ -267,5 +267,5 @@ def _fail(
     if blocking:
         shown = list(lines)
         if notes:
-            shown.append(f"  expired waivers: {'; '.join(sorted(set(notes.values())))}")
+            shown.append(f"  waivers not applied: {'; '.join(sorted(set(notes.values())))}")
         raise SecurityAssertionError(format_lines(title, shown) + _passed_note(outcomes), findings)

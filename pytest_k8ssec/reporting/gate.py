@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -23,7 +24,7 @@ from pytest_k8ssec.checks._check import Severity
 from pytest_k8ssec.policy.baseline import Baseline
 from pytest_k8ssec.policy.gate import Gate
 from pytest_k8ssec.policy.waivers import Waiver, WaiverSet, parse_date
-from pytest_k8ssec.reporting.results import RunResults
+from pytest_k8ssec.reporting.results import CaseRecord, RunResults
 from pytest_k8ssec.sources.waiver_files import (
     WaiverFileError,
     baseline_entries,
@@ -242,9 +243,11 @@ def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
-def stale_waivers(gate: Gate, findings: list[dict[str, Any]]) -> list[Waiver]:
-    """The file's waivers that no finding of the run matched (expired matches count as matches)."""
+def stale_waivers(gate: Gate, findings: list[dict[str, Any]], tests: Iterable[CaseRecord] = ()) -> list[Waiver]:
+    """The file's waivers that no finding of the run matched (expired matches count as matches),
+    nor a marked test's own failed assertion."""
     used = {str(f["waiver"]["source"]) for f in findings if f.get("waiver")}
+    used.update(str(t.waiver["source"]) for t in tests if t.waiver)
     return [waiver for waiver in gate.waivers.waivers if waiver.source not in used]
 
 
@@ -258,7 +261,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     # The results plugin (reporting.pytest_reports, which imports this module) folds the reports.
     results = getattr(config.pluginmanager.get_plugin("k8ssec-results"), "results", None)
     findings = results.findings if isinstance(results, RunResults) else []
-    stale = stale_waivers(gate(config), findings)
+    tests = results.tests.values() if isinstance(results, RunResults) else []
+    stale = stale_waivers(gate(config), findings, tests)
     config.stash[_STALE_KEY] = stale
     if stale and files.strict and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

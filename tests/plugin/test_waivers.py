@@ -281,3 +281,30 @@ def test_annotation_waivers_when_on_waive_and_a_malformed_one_says_why(annotated
     assert waived[0]["waiver"]["source"] == f"annotation {ANNOTATION} on Deployment/monitoring/node-exporter"  # type: ignore[index]
     # The CLI flag turns them on as the ini key does.
     run(annotated, None, "--k8s-annotation-waivers").assert_outcomes(passed=1, failed=1)
+
+
+def test_a_waiver_of_a_marked_tests_own_assertion_is_used_not_stale(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.k8s_control("CIS-5.6.4")
+        def test_team_rule():
+            assert False, "objects in the default namespace"
+        """
+    )
+    (pytester.path / "waivers.yaml").write_text(
+        "waivers:\n  - control: CIS-5.6.4\n    reason: legacy app, moving in Q2\n    expires: 2027-03-31\n"
+    )
+    junit = pytester.path / "junit.xml"
+    args = ["--k8s-waivers=waivers.yaml", "--k8s-today=2027-01-01", "--k8s-strict-waivers", f"--junitxml={junit}"]
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.OK
+    assert "stale waiver" not in result.stdout.str()
+    props = {p.get("name"): p.get("value") for p in ET.parse(str(junit)).getroot().iter("property")}
+    record = json.loads(str(props["k8ssec.test"]))
+    assert record["state"] == "waived"
+    assert record["waiver"]["reason"] == "legacy app, moving in Q2"
+    # After its expiry the waiver no longer covers the assertion: the test fails.
+    pytester.runpytest(*args[:1], "--k8s-today=2027-04-01").assert_outcomes(failed=1)
