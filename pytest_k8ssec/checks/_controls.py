@@ -239,6 +239,11 @@ def _all() -> dict[str, Control]:
     return {**BUILTIN_CONTROLS, **_extra}
 
 
+def all_ids() -> list[str]:
+    """Every known control id (built-in and registered), in catalog order."""
+    return list(_all())
+
+
 def known(control_id: str) -> bool:
     """True when ``control_id`` is a built-in or registered control."""
     return control_id in BUILTIN_CONTROLS or control_id in _extra

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import pytest
 
+from pytest_k8ssec.checks import _controls as controls_catalog
 from pytest_k8ssec.checks import active_registry
 from pytest_k8ssec.checks._check import Severity
 from pytest_k8ssec.checks._controls import known, unknown_message
@@ -201,7 +202,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if files is None or files.waivers is None:
         return
     try:
-        waivers = read_waivers(*files.waivers, known_checks={check.id for check in active_registry()})
+        waivers = read_waivers(
+            *files.waivers,
+            known_checks={check.id for check in active_registry()},
+            known_controls=list(controls_catalog.all_ids()),
+        )
     except WaiverFileError as exc:
         raise pytest.UsageError(f"k8s_waivers: {exc}") from None
     config.stash[GATE_KEY] = dataclasses.replace(gate(config), waivers=WaiverSet(waivers))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import fnmatch
 import json
 import re
 from collections.abc import Collection, Iterable, Mapping
@@ -36,9 +37,12 @@ class WaiverFileError(K8sSecError, ValueError):
 # --- waivers ----------------------------------------------------------------------------------------
 
 
-def read_waivers(path: Path, shown: str, known_checks: Collection[str]) -> list[Waiver]:
+def read_waivers(
+    path: Path, shown: str, known_checks: Collection[str], known_controls: Collection[str] | None = None
+) -> list[Waiver]:
     """The waivers of the file at ``path`` (``shown`` is how messages and ``Waiver.source`` name
-    it), in file order. ``known_checks`` are the check ids a ``check:`` may name.
+    it), in file order. ``known_checks`` are the check ids a ``check:`` may name; ``known_controls``
+    (when given) the control ids a ``control:`` pattern must match at least one of.
 
     Raises:
         WaiverFileError: the file is unreadable, not YAML, not ``waivers:`` and a list, or an
@@ -73,12 +77,26 @@ def read_waivers(path: Path, shown: str, known_checks: Collection[str]) -> list[
     entries = _value_node(root, "waivers")
     assert isinstance(entries, SequenceNode)
     return [
-        _waiver(entry, node, f"{shown}:{_line(node)}: waiver {index}", f"{shown}:{_line(node)}", known_checks)
+        _waiver(
+            entry,
+            node,
+            f"{shown}:{_line(node)}: waiver {index}",
+            f"{shown}:{_line(node)}",
+            known_checks,
+            known_controls,
+        )
         for index, (entry, node) in enumerate(zip(document["waivers"], entries.value))
     ]
 
 
-def _waiver(entry: Any, node: Node, where: str, source: str, known_checks: Collection[str]) -> Waiver:
+def _waiver(
+    entry: Any,
+    node: Node,
+    where: str,
+    source: str,
+    known_checks: Collection[str],
+    known_controls: Collection[str] | None = None,
+) -> Waiver:
     if not isinstance(entry, dict):
         raise WaiverFileError(f"{where}: an entry is a mapping (check or control, target, reason, expires)")
     assert isinstance(node, MappingNode)
@@ -95,6 +113,11 @@ def _waiver(entry: Any, node: Node, where: str, source: str, known_checks: Colle
         near = difflib.get_close_matches(check, list(known_checks), n=3)
         hint = f"; did you mean {', '.join(near)}?" if near else " (docs/checks.md lists the check ids)"
         raise WaiverFileError(f"{where}: unknown check {check!r}{hint}")
+    if control is not None and known_controls is not None and not fnmatch.filter(known_controls, control):
+        # A typo would waive nothing and only surface as a stale waiver: say it now.
+        near = difflib.get_close_matches(control, list(known_controls), n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else " (docs/controls.md lists the control ids)"
+        raise WaiverFileError(f"{where}: control {control!r} matches no known control{hint}")
     reason = values["reason"]
     if reason is None or not reason.strip():
         raise WaiverFileError(f"{where}: no reason (a waiver says why the finding is accepted)")

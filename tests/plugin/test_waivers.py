@@ -216,6 +216,10 @@ def test_the_ini_path_is_relative_to_the_ini_file(project: pytest.Pytester, monk
             "waivers:\n  - check: privileged-container\n    reasons: r\n    expires: 2027-03-31\n",
             "waivers.yaml:2: waiver 0: unknown key 'reasons' (line 3); did you mean 'reason'?*",
         ),
+        (
+            "waivers:\n  - control: CIS-5.2.22\n    reason: r\n    expires: 2027-03-31\n",
+            "waivers.yaml:2: waiver 0: control 'CIS-5.2.22' matches no known control; did you mean CIS-5.2.2*",
+        ),
     ],
 )
 def test_a_malformed_waiver_file_is_a_usage_error_naming_entry_and_line(
