@@ -20,6 +20,7 @@ pytest_plugins = (
     "pytest_k8ssec.fixtures.pod_host",
     "pytest_k8ssec.fixtures.profile",
     "pytest_k8ssec.reporting.gate",
+    "pytest_k8ssec.reporting.controls",
     "pytest_k8ssec.reporting.pytest_reports",
 )
 

@@ -185,7 +185,8 @@ def _run(title: str, checks: Sequence[Check], objs: Objects, *, require_judged: 
 
 def _judged(checks: Sequence[Check], objects: Sequence[K8sObject]) -> list[recording.Judged]:
     """Per check and target: how many of ``objects`` the check judged (the reports' pass counts)."""
-    targets = [recording.target_of(obj) for obj in objects]
+    default = recording.current().target
+    targets = [recording.target_of(obj, default) for obj in objects]
     judged: list[recording.Judged] = []
     for check in checks:
         counts: dict[str, int] = {}
@@ -198,9 +199,9 @@ def _judged(checks: Sequence[Check], objects: Sequence[K8sObject]) -> list[recor
 
 def _expired_notes(findings: Sequence[Finding], outcomes: Sequence[Outcome]) -> dict[int, str]:
     return {
-        id(finding): f"waiver {outcome.waiver.key} expired on {outcome.waiver.expires.isoformat()}"
+        id(finding): outcome.explanation
         for finding, outcome in zip(findings, outcomes)
-        if outcome.expired and outcome.waiver is not None
+        if outcome.explanation is not None
     }
 
 
@@ -266,5 +267,5 @@ def _fail(
     if blocking:
         shown = list(lines)
         if notes:
-            shown.append(f"  expired waivers: {'; '.join(sorted(set(notes.values())))}")
+            shown.append(f"  waivers not applied: {'; '.join(sorted(set(notes.values())))}")
         raise SecurityAssertionError(format_lines(title, shown) + _passed_note(outcomes), findings)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from pytest_k8ssec.checks._controls import known, unknown_message
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import is_workload
 
@@ -108,6 +109,9 @@ class Check:
     neither evaluator makes a requirement check (``evaluate`` raises ``TypeError`` naming
     ``helpers``, and its ``targets`` are empty: it applies to no object, so the engine never runs
     it on its own).
+    ``controls`` are ids of the control catalog (``checks/_controls.py``: ``CIS-5.2.2``,
+    ``NSA-pod-non-root``, ``PSS-baseline-privileged-containers``, ``MITRE-T1611``); a check claims
+    a control when each of its findings is a violation of it. An unknown id is a ``ValueError``.
     ``parameters`` documents the defaults a parameterised check's evaluation uses; a helper runs
     another variant as ``dataclasses.replace(check, ...)`` of the registry record (the module's
     ``configure(...)`` where it has one), so the id and texts stay the record's.
@@ -135,6 +139,11 @@ class Check:
             raise ValueError(f"check id {self.id!r} is not kebab-case")
         if not self.remediation.endswith("."):
             raise ValueError(f"remediation of {self.id} must be a sentence ending with a period")
+        for control_id in self.controls:
+            # Reports count per control id and --k8s-controls selects by them: free text or a
+            # typo would be a control nobody can select, so only catalog ids are accepted.
+            if not known(control_id):
+                raise ValueError(f"check {self.id}: {unknown_message(control_id)}")
         # A derived evaluate is re-derived, so dataclasses.replace(check, ...) keeps it in step.
         if self.evaluate is _unset or getattr(self.evaluate, "_k8ssec_derived", False):
             object.__setattr__(self, "evaluate", self._derived_evaluate())

@@ -1,6 +1,7 @@
-"""Generate docs/checks.md from the check registry: ``python -m pytest_k8ssec.checks._docs docs/checks.md``.
+"""Generate the check and control pages from the registry and the control catalog.
 
-The docs never restate a check by hand; a test fails when the committed file is stale.
+``python -m pytest_k8ssec.checks._docs docs/checks.md docs/controls.md``. The docs never restate a
+check or a control by hand; a test fails when a committed page is stale.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pytest_k8ssec.checks import RENAMED_IDS, Check, builtin_registry
+from pytest_k8ssec.checks._controls import BUILTIN_CONTROLS, FRAMEWORKS, PSS_UPSTREAM, Control
 
 HEADER = """# Built-in checks
 
@@ -79,19 +81,88 @@ def render(checks: Iterable[Check]) -> str:
                 f"Pod Security Standards: {check.pss.level} `{check.pss.control}` (since policy {check.pss.since}).",
             ]
         if check.controls:
-            lines += ["", "Controls: " + "; ".join(check.controls) + "."]
+            lines += ["", "Controls: " + "; ".join(_control_ref(c) for c in check.controls) + "."]
         if check.references:
             lines += ["", "References: " + ", ".join(f"<{ref}>" for ref in check.references)]
     return "\n".join(lines) + "\n"
 
 
+def _control_ref(control_id: str) -> str:
+    found = BUILTIN_CONTROLS.get(control_id)
+    title = f" ({found.title})" if found is not None else ""
+    return f"[`{control_id}`](controls.md#{control_id.lower().replace('.', '')}){title}"
+
+
+CONTROLS_HEADER = """# Controls
+
+<!-- Generated from the control catalog and the check registry by `python -m pytest_k8ssec.checks._docs docs/checks.md docs/controls.md`; do not edit. -->
+
+Every control id a check or a test may claim, per framework, with the [built-in checks](checks.md)
+that implement it. A check claims a control when each of its findings is a violation of that
+control; a control no check implements is listed as *not covered by a check* (some need a live
+cluster or are organisational: write a test of your own and mark it
+`@pytest.mark.k8s_control("<id>")`). Select tests by control with `--k8s-controls` (fnmatch
+patterns such as `CIS-5.2.*`); make a project's own ids known with `k8s_extra_controls`.
+
+Id formats:
+
+- `CIS-5.x.y`: CIS Kubernetes Benchmark **v1.12**, section 5, numbered as kube-bench's
+  `cfg/cis-1.12/policies.yaml` carries it. Numbers drift between benchmark versions: v1.9 to v1.11
+  had 13 items in 5.2 (5.2.9 "added capabilities", so HostProcess, HostPath volumes and HostPorts
+  were 5.2.11 to 5.2.13), and v1.9/v1.10 put General Policies at 5.7 (v1.11 moved them to 5.6).
+  v1.12 dropped "added capabilities". Ids here follow v1.12 only: a tool citing `5.7.1` means
+  `CIS-5.6.1`.
+- `NSA-<slug>`: a section of the NSA/CISA Kubernetes Hardening Guidance v1.2.
+- `PSS-<level>-<slug>`: a Pod Security Standards control, named after the upstream page; each
+  `pss-*` check implements exactly one (its Pod Security admission check id is shown).
+- `MITRE-T<id>`: a technique of the MITRE ATT&CK Containers matrix the check mitigates.
+"""
+
+
+def render_controls(checks: Iterable[Check]) -> str:
+    """Markdown for the control catalog: per framework and section, each control and its checks."""
+    checks = list(checks)
+    implementing: dict[str, list[str]] = {}
+    for check in checks:
+        for control_id in check.controls:
+            implementing.setdefault(control_id, []).append(check.id)
+    upstream = {control_id: name for name, control_id in PSS_UPSTREAM.items()}
+    by_framework: dict[str, list[Control]] = {}
+    for found in BUILTIN_CONTROLS.values():
+        by_framework.setdefault(found.framework, []).append(found)
+    lines = [CONTROLS_HEADER]
+    lines += ["| framework | controls | covered by a check |", "|---|---|---|"]
+    for framework, controls in by_framework.items():
+        covered = sum(1 for c in controls if c.id in implementing)
+        lines.append(f"| [{FRAMEWORKS[framework]}](#{framework.lower()}) | {len(controls)} | {covered} |")
+    for framework, controls in by_framework.items():
+        lines += ["", f'<a id="{framework.lower()}"></a>', "", f"## {FRAMEWORKS[framework]}", ""]
+        if controls[0].url:
+            lines += [f"Source: <{controls[0].url.split('#')[0]}>"]
+        section = None
+        for found in controls:
+            if found.section != section:
+                section = found.section
+                lines += ["", f"### {section}", "", "| id | title | checks |", "|---|---|---|"]
+            names = implementing.get(found.id, [])
+            cell = ", ".join(f"[`{name}`](checks.md#{name})" for name in names) or "*not covered by a check*"
+            title = _cell(found.title)
+            if found.id in upstream:
+                title += f" (upstream `{upstream[found.id]}`)"
+            anchor = found.id.lower().replace(".", "")
+            lines.append(f'| <a id="{anchor}"></a>`{found.id}` | {title} | {cell} |')
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str]) -> int:
-    """Write the checks page to ``argv[0]`` (or print it)."""
-    text = render(builtin_registry())
+    """Write the checks page to ``argv[0]`` and the controls page to ``argv[1]`` (or print both)."""
+    checks = list(builtin_registry())
+    pages = [render(checks), render_controls(checks)]
     if argv:
-        Path(argv[0]).write_text(text, encoding="utf-8")
+        for path, text in zip(argv, pages):
+            Path(path).write_text(text, encoding="utf-8")
     else:
-        sys.stdout.write(text)
+        sys.stdout.write("\n".join(pages))
     return 0
 
 

@@ -22,5 +22,6 @@ CHECK = Check(
     severity=Severity.HIGH,
     targets=frozenset(),
     helpers=("assert_admission_rejects", "assert_admission_allows"),
+    controls=("CIS-5.2.1", "NSA-pod-security-enforcement", "MITRE-T1610"),
     references=("https://kubernetes.io/docs/reference/access-authn-authz/admission-controllers/",),
 )

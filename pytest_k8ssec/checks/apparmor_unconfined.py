@@ -90,7 +90,7 @@ CHECK = Check(
     category=Category.KERNEL,
     severity=Severity.HIGH,
     evaluate=_evaluate,
-    controls=("PSS baseline: AppArmor", "NSA/CISA: Pod security - seccomp, AppArmor, SELinux"),
+    controls=("PSS-baseline-apparmor", "NSA-pod-security-enforcement", "MITRE-T1611"),
     references=(
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
         "https://kubernetes.io/docs/tutorials/security/apparmor/",

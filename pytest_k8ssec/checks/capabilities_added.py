@@ -74,7 +74,7 @@ CHECK = Check(
     category=Category.PRIVILEGES,
     severity=Severity.MEDIUM,
     evaluate=_evaluator(BASELINE_CAPABILITIES),
-    controls=("PSS baseline: Capabilities", "CIS v1.11 5.2.9"),
+    controls=("PSS-baseline-capabilities", "CIS-5.2.9", "MITRE-T1611"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
 )
 

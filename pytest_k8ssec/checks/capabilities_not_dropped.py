@@ -55,6 +55,6 @@ CHECK = Check(
     category=Category.PRIVILEGES,
     severity=Severity.MEDIUM,
     evaluate=_evaluate,
-    controls=("PSS restricted: Capabilities", "CIS v1.12 5.2.9"),
+    controls=("PSS-restricted-capabilities", "CIS-5.2.8", "CIS-5.2.9", "MITRE-T1611"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",),
 )

@@ -91,6 +91,10 @@ CHECK = Check(
     severity=Severity.HIGH,
     evaluate=_evaluate,
     targets=frozenset({"ConfigMap"}),
-    controls=("CWE-798", "OWASP Kubernetes Top 10 K08: Secrets Management"),
-    references=("https://kubernetes.io/docs/concepts/configuration/configmap/",),
+    controls=("NSA-net-secrets", "MITRE-T1552.001", "MITRE-T1552.007"),
+    references=(
+        "https://kubernetes.io/docs/concepts/configuration/configmap/",
+        "https://cwe.mitre.org/data/definitions/798.html",
+        "https://owasp.org/www-project-kubernetes-top-ten/2022/en/src/K08-secrets-management",
+    ),
 )

@@ -87,6 +87,6 @@ CHECK = Check(
     category=Category.KERNEL,
     severity=Severity.HIGH,
     evaluate=_evaluate,
-    controls=("PSS baseline: SELinux", "NSA/CISA: Pod security - seccomp, AppArmor, SELinux"),
+    controls=("PSS-baseline-selinux", "NSA-pod-security-enforcement", "MITRE-T1611"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
 )

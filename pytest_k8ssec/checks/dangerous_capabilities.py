@@ -81,7 +81,7 @@ CHECK = Check(
     # node); the message says what the particular capability allows.
     severity=Severity.CRITICAL,
     evaluate=_evaluate,
-    controls=("PSS baseline: Capabilities",),
+    controls=("PSS-baseline-capabilities", "CIS-5.2.9", "MITRE-T1611"),
     references=(
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
         "https://man7.org/linux/man-pages/man7/capabilities.7.html",

@@ -62,6 +62,6 @@ CHECK = Check(
     category=Category.SERVICE_ACCOUNTS,
     severity=Severity.MEDIUM,
     evaluate=_evaluate,
-    controls=("CIS v1.12 5.1.5",),
+    controls=("CIS-5.1.5", "MITRE-T1078.001"),
     references=("https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/",),
 )

@@ -73,9 +73,10 @@ CHECK = Check(
     category=Category.CREDENTIALS,
     severity=Severity.HIGH,
     evaluate=_evaluate,
-    controls=("CWE-798", "OWASP Kubernetes Top 10 K08: Secrets Management"),
+    controls=("NSA-net-secrets", "MITRE-T1552.001", "MITRE-T1552.007"),
     references=(
         "https://cwe.mitre.org/data/definitions/798.html",
         "https://kubernetes.io/docs/concepts/configuration/secret/",
+        "https://owasp.org/www-project-kubernetes-top-ten/2022/en/src/K08-secrets-management",
     ),
 )

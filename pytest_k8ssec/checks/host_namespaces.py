@@ -50,10 +50,12 @@ CHECK = Check(
     severity=Severity.HIGH,
     evaluate=_evaluate,
     controls=(
-        "PSS baseline: Host Namespaces",
-        "CIS v1.12 5.2.3",
-        "CIS v1.12 5.2.4",
-        "CIS v1.12 5.2.5",
+        "PSS-baseline-host-namespaces",
+        "CIS-5.2.3",
+        "CIS-5.2.4",
+        "CIS-5.2.5",
+        "NSA-pod-security-enforcement",
+        "MITRE-T1611",
     ),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
 )

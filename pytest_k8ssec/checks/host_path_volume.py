@@ -134,7 +134,7 @@ CHECK = Check(
     category=Category.HOST,
     severity=Severity.HIGH,
     evaluate=_make_evaluate(()),
-    controls=("PSS baseline: HostPath Volumes", "CIS v1.12 5.2.11", "NSA/CISA: Pod security - restrict host access"),
+    controls=("PSS-baseline-hostpath-volumes", "CIS-5.2.11", "NSA-pod-security-enforcement", "MITRE-T1611"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
 )
 

@@ -69,6 +69,6 @@ CHECK = Check(
     category=Category.HOST,
     severity=Severity.MEDIUM,
     evaluate=_evaluate,
-    controls=("PSS baseline: HostPorts", "CIS v1.12 5.2.12"),
+    controls=("PSS-baseline-host-ports", "CIS-5.2.12"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
 )

@@ -40,6 +40,6 @@ CHECK = Check(
     category=Category.IMAGES,
     severity=Severity.MEDIUM,
     evaluate=_evaluate,
-    controls=("NSA/CISA: Use immutable container images",),
+    controls=("NSA-pod-secure-images", "MITRE-T1525"),
     references=("https://kubernetes.io/docs/concepts/containers/images/#image-names",),
 )

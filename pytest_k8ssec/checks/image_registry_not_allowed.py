@@ -67,7 +67,7 @@ CHECK = Check(
     category=Category.IMAGES,
     severity=Severity.HIGH,
     evaluate=_evaluator(None, ()),
-    controls=("CIS v1.12 5.5.1", "NSA/CISA: Use trusted repositories"),
+    controls=("NSA-pod-secure-images", "MITRE-T1204.003"),
     references=("https://kubernetes.io/docs/concepts/containers/images/#image-names",),
 )
 

@@ -48,6 +48,7 @@ CHECK = Check(
     category=Category.IMAGES,
     severity=Severity.HIGH,
     evaluate=_no_reports,
+    controls=("NSA-pod-secure-images", "MITRE-T1190"),
     references=("https://trivy.dev/latest/docs/configuration/reporting/", "https://github.com/anchore/grype"),
     helpers=("assert_no_vulnerabilities",),
     parameters=(("min_severity", DEFAULT_MIN_SEVERITY), ("report", "none given: fails closed")),

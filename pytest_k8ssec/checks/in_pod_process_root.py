@@ -22,5 +22,6 @@ CHECK = Check(
     severity=Severity.HIGH,
     targets=frozenset(),
     helpers=("assert_in_pod_runs_as_non_root",),
+    controls=("CIS-5.2.7", "NSA-pod-non-root", "MITRE-T1611"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/",),
 )

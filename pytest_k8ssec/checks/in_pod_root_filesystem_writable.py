@@ -21,5 +21,6 @@ CHECK = Check(
     category=Category.PRIVILEGES,
     severity=Severity.MEDIUM,
     targets=frozenset(),
+    controls=("NSA-pod-immutable-fs",),
     helpers=("assert_in_pod_read_only_root_filesystem",),
 )

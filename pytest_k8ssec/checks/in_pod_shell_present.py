@@ -21,5 +21,6 @@ CHECK = Check(
     category=Category.IMAGES,
     severity=Severity.LOW,
     targets=frozenset(),
+    controls=("NSA-pod-secure-images", "MITRE-T1609"),
     helpers=("assert_in_pod_no_shell",),
 )

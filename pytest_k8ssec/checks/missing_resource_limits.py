@@ -44,6 +44,6 @@ CHECK = Check(
     category=Category.RESOURCES,
     severity=Severity.MEDIUM,
     evaluate=_evaluate,
-    controls=("NSA/CISA: Resource policies",),
+    controls=("NSA-net-resource-policies", "MITRE-T1496", "MITRE-T1499"),
     references=("https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",),
 )

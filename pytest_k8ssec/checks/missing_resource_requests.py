@@ -50,6 +50,6 @@ CHECK = Check(
     category=Category.RESOURCES,
     severity=Severity.LOW,
     evaluate=_evaluate,
-    controls=("NSA/CISA: Resource policies",),
+    controls=("NSA-net-resource-policies",),
     references=("https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",),
 )

@@ -52,6 +52,6 @@ CHECK = Check(
     category=Category.IMAGES,
     severity=Severity.LOW,
     evaluate=_evaluate,
-    controls=("NSA/CISA: Use immutable container images",),
+    controls=("NSA-pod-secure-images", "MITRE-T1525"),
     references=("https://kubernetes.io/docs/concepts/containers/images/#image-pull-policy",),
 )

@@ -63,6 +63,7 @@ CHECK = Check(
     severity=Severity.HIGH,
     evaluate=_evaluator("restricted", "enforce"),
     targets=frozenset({"Namespace"}),
+    controls=("CIS-5.2.1", "NSA-pod-security-enforcement", "MITRE-T1610"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-admission/",),
     helpers=("assert_namespace_pod_security",),
     parameters=(("level", "restricted"), ("mode", "enforce")),

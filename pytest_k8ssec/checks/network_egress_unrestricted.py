@@ -82,6 +82,7 @@ CHECK = Check(
     category=Category.NETWORK,
     severity=Severity.HIGH,
     evaluate_selection=_evaluate,
+    controls=("NSA-net-policies",),
     references=("https://kubernetes.io/docs/concepts/services-networking/network-policies/",),
     helpers=("assert_egress_restricted",),
 )

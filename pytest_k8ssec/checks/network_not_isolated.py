@@ -51,6 +51,7 @@ CHECK = Check(
     category=Category.NETWORK,
     severity=Severity.HIGH,
     evaluate_selection=_evaluator("ingress"),
+    controls=("NSA-net-policies", "MITRE-T1046"),
     references=("https://kubernetes.io/docs/concepts/services-networking/network-policies/",),
     helpers=("assert_isolated",),
     parameters=(("direction", "ingress"),),

@@ -48,6 +48,7 @@ CHECK = Check(
     severity=Severity.MEDIUM,
     evaluate_selection=_evaluate,
     targets=frozenset({"NetworkPolicy"}),
+    controls=("NSA-net-policies",),
     references=("https://kubernetes.io/docs/concepts/services-networking/network-policies/",),
     helpers=("assert_network_policies_effective",),
 )

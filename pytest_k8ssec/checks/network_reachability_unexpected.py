@@ -22,5 +22,6 @@ CHECK = Check(
     severity=Severity.HIGH,
     targets=frozenset(),
     helpers=("assert_reachable", "assert_not_reachable"),
+    controls=("NSA-net-policies",),
     references=("https://kubernetes.io/docs/concepts/services-networking/network-policies/",),
 )

@@ -22,5 +22,6 @@ CHECK = Check(
     severity=Severity.HIGH,
     targets=frozenset(),
     helpers=("assert_pod_security_enforced",),
+    controls=("CIS-5.2.1", "NSA-pod-security-enforcement", "MITRE-T1610"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-admission/",),
 )

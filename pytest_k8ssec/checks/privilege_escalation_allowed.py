@@ -87,11 +87,7 @@ CHECK = Check(
     category=Category.PRIVILEGES,
     severity=Severity.HIGH,
     evaluate=_evaluate,
-    controls=(
-        "PSS restricted: Privilege Escalation",
-        "CIS v1.12 5.2.6",
-        "NSA/CISA: Pod security - pod security enforcement",
-    ),
+    controls=("PSS-restricted-privilege-escalation", "CIS-5.2.6", "NSA-pod-security-enforcement", "MITRE-T1068"),
     references=(
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
         "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",

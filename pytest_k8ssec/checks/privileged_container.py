@@ -41,10 +41,6 @@ CHECK = Check(
     category=Category.PRIVILEGES,
     severity=Severity.CRITICAL,
     evaluate=_evaluate,
-    controls=(
-        "PSS baseline: Privileged Containers",
-        "CIS v1.12 5.2.2",
-        "NSA/CISA: Pod security - non-root, no privileged",
-    ),
+    controls=("PSS-baseline-privileged-containers", "CIS-5.2.2", "NSA-pod-security-enforcement", "MITRE-T1611"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
 )

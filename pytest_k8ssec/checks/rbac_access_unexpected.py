@@ -22,5 +22,6 @@ CHECK = Check(
     severity=Severity.HIGH,
     targets=frozenset(),
     helpers=("assert_can", "assert_cannot"),
+    controls=("NSA-authz-rbac",),
     references=("https://kubernetes.io/docs/reference/access-authn-authz/rbac/",),
 )

@@ -60,7 +60,7 @@ CHECK = Check(
     severity=Severity.HIGH,
     evaluate=_evaluate,
     targets=frozenset({"ClusterRoleBinding", "RoleBinding"}),
-    controls=("Kubernetes RBAC good practices",),
+    controls=("NSA-authn-users", "NSA-authz-rbac", "MITRE-T1078.001"),
     references=(
         "https://kubernetes.io/docs/concepts/security/rbac-good-practices/#general-good-practice",
         "https://kubernetes.io/docs/reference/access-authn-authz/authentication/#anonymous-requests",

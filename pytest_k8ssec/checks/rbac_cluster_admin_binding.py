@@ -58,6 +58,6 @@ CHECK = Check(
     severity=Severity.HIGH,
     evaluate=_evaluate,
     targets=frozenset({"ClusterRoleBinding", "RoleBinding"}),
-    controls=("CIS v1.12 5.1.1",),
+    controls=("CIS-5.1.1", "NSA-authz-rbac", "MITRE-T1098.006"),
     references=("https://kubernetes.io/docs/reference/access-authn-authz/rbac/#user-facing-roles",),
 )

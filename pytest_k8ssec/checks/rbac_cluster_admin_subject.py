@@ -50,7 +50,7 @@ CHECK = Check(
     severity=Severity.CRITICAL,
     evaluate_selection=_evaluate,
     targets=frozenset({"ClusterRoleBinding"}),
-    controls=("CIS v1.12 5.1.1",),
+    controls=("CIS-5.1.1", "NSA-authz-rbac"),
     references=("https://kubernetes.io/docs/reference/access-authn-authz/rbac/",),
     helpers=("assert_not_cluster_admin",),
 )

@@ -91,6 +91,6 @@ CHECK = Check(
     severity=Severity.MEDIUM,
     evaluate=_evaluate,
     targets=frozenset({"Role", "ClusterRole"}),
-    controls=("CIS v1.12 5.1.3",),
+    controls=("CIS-5.1.3", "NSA-authz-rbac"),
     references=("https://kubernetes.io/docs/concepts/security/rbac-good-practices/#least-privilege",),
 )

@@ -64,7 +64,7 @@ CHECK = Check(
     category=Category.PRIVILEGES,
     severity=Severity.MEDIUM,
     evaluate=_evaluate,
-    controls=("PSS restricted (former optional control): Non-root groups",),
+    controls=("NSA-pod-non-root",),
     references=(
         "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/",

@@ -72,9 +72,6 @@ CHECK = Check(
     category=Category.PRIVILEGES,
     severity=Severity.HIGH,
     evaluate=_evaluate,
-    controls=(
-        "CIS v1.12 5.2.7",
-        "NSA/CISA: Pod security - non-root containers",
-    ),
+    controls=("CIS-5.2.7", "NSA-pod-non-root", "MITRE-T1611"),
     references=("https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",),
 )

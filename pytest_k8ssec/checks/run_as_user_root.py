@@ -52,10 +52,6 @@ CHECK = Check(
     category=Category.PRIVILEGES,
     severity=Severity.HIGH,
     evaluate=_evaluate,
-    controls=(
-        "PSS restricted: Running as Non-root user",
-        "CIS v1.12 5.2.7",
-        "NSA/CISA: Pod security - non-root containers",
-    ),
+    controls=("PSS-restricted-running-as-non-root-user", "CIS-5.2.7", "NSA-pod-non-root", "MITRE-T1611"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",),
 )

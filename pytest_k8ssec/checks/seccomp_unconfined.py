@@ -93,9 +93,6 @@ CHECK = Check(
     category=Category.KERNEL,
     severity=Severity.HIGH,
     evaluate=_evaluate,
-    controls=(
-        "CIS v1.12 5.6.2",
-        "NSA/CISA: Pod security - seccomp, AppArmor, SELinux",
-    ),
+    controls=("CIS-5.6.2", "NSA-pod-security-enforcement", "NSA-pod-hardening", "MITRE-T1611"),
     references=("https://kubernetes.io/docs/tutorials/security/seccomp/",),
 )

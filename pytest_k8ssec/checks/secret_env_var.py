@@ -62,7 +62,7 @@ CHECK = Check(
     category=Category.CREDENTIALS,
     severity=Severity.LOW,
     evaluate=_evaluate,
-    controls=("CIS v1.12 5.4.1",),
+    controls=("CIS-5.4.1", "MITRE-T1552.007"),
     references=(
         "https://kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-files-from-a-pod",
         "https://kubernetes.io/docs/concepts/security/secrets-good-practices/",

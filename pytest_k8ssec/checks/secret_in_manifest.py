@@ -99,10 +99,12 @@ CHECK = Check(
     severity=Severity.HIGH,
     evaluate=_evaluate,
     targets=frozenset({"Secret"}),
-    controls=("CWE-798", "OWASP Kubernetes Top 10 K08: Secrets Management"),
+    controls=("NSA-net-secrets", "MITRE-T1552.001"),
     references=(
         "https://kubernetes.io/docs/concepts/configuration/secret/",
         "https://kubernetes.io/docs/concepts/security/secrets-good-practices/",
+        "https://cwe.mitre.org/data/definitions/798.html",
+        "https://owasp.org/www-project-kubernetes-top-ten/2022/en/src/K08-secrets-management",
     ),
 )
 

@@ -136,9 +136,11 @@ CHECK = Check(
     severity=Severity.CRITICAL,
     evaluate=_make_evaluate(()),
     controls=(
-        "PSS baseline: HostPath Volumes",
-        "CIS v1.12 5.2.11",
-        "NSA/CISA: Pod security - restrict host access",
+        "PSS-baseline-hostpath-volumes",
+        "CIS-5.2.11",
+        "NSA-pod-security-enforcement",
+        "MITRE-T1611",
+        "MITRE-T1612",
     ),
     references=(
         "https://kubernetes.io/docs/concepts/storage/volumes/#hostpath",

@@ -51,7 +51,7 @@ CHECK = Check(
     category=Category.SERVICE_ACCOUNTS,
     severity=Severity.MEDIUM,
     evaluate=_evaluate,
-    controls=("CIS v1.12 5.1.6", "NSA/CISA: Protecting Pod service account tokens"),
+    controls=("CIS-5.1.6", "NSA-pod-sa-tokens", "MITRE-T1528"),
     references=(
         "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting",
     ),

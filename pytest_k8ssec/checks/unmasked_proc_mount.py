@@ -53,6 +53,6 @@ CHECK = Check(
     category=Category.KERNEL,
     severity=Severity.HIGH,
     evaluate=_evaluate,
-    controls=("PSS restricted: /proc Mount Type", "PSS baseline: /proc Mount Type"),
+    controls=("PSS-restricted-proc-mount-type", "MITRE-T1611"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",),
 )

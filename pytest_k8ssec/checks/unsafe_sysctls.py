@@ -62,7 +62,7 @@ CHECK = Check(
     category=Category.KERNEL,
     severity=Severity.HIGH,
     evaluate=_evaluate,
-    controls=("PSS baseline: Sysctls",),
+    controls=("PSS-baseline-sysctls", "MITRE-T1611"),
     references=(
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
         "https://kubernetes.io/docs/tasks/administer-cluster/sysctl-cluster/",

@@ -49,6 +49,6 @@ CHECK = Check(
     category=Category.HOST,
     severity=Severity.CRITICAL,
     evaluate=_evaluate,
-    controls=("PSS baseline: HostProcess", "CIS v1.12 5.2.10"),
+    controls=("PSS-baseline-hostprocess", "CIS-5.2.10", "MITRE-T1611"),
     references=("https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",),
 )

@@ -51,7 +51,7 @@ CHECK = Check(
     category=Category.PRIVILEGES,
     severity=Severity.MEDIUM,
     evaluate=_evaluate,
-    controls=("NSA/CISA: Pod security - immutable container file systems",),
+    controls=("NSA-pod-immutable-fs",),
     references=(
         "https://media.defense.gov/2022/Aug/29/2003066362/-1/-1/0/CTR_KUBERNETES_HARDENING_GUIDANCE_1.2_20220829.PDF",
         "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pytest_k8ssec.checks._check import Severity
 from pytest_k8ssec.policy.baseline import Baseline, fingerprint
-from pytest_k8ssec.policy.waivers import Waiver, WaiverSet
+from pytest_k8ssec.policy.waivers import Waiver, WaiverSet, annotation_waiver
 
 if TYPE_CHECKING:
     from pytest_k8ssec.engine import Finding
@@ -74,6 +74,15 @@ class Outcome:
     #: The waiver that waived the finding, or that had expired (then ``state`` is FAIL).
     waiver: Waiver | None = None
     expired: bool = False
+    #: Why an annotation waiver on the object did not waive the finding (it is malformed).
+    note: str | None = None
+
+    @property
+    def explanation(self) -> str | None:
+        """What a failure message adds to the finding: an expired waiver, an ignored annotation."""
+        if self.expired and self.waiver is not None:
+            return f"waiver {self.waiver.key} expired on {self.waiver.expires.isoformat()}"
+        return self.note
 
     @property
     def blocking(self) -> bool:
@@ -86,26 +95,34 @@ class Gate:
     """The run's rules: the severity gate, the waivers, the baseline, and today's date.
 
     The default gate fails on every finding, as a run without these options always did.
+    ``annotation_waivers`` lets objects waive their own findings (``k8ssec.io/waive.<check>``):
+    off unless the team's configuration turns it on, since whoever writes a manifest could
+    otherwise silence the checks on it.
     """
 
     fail_on: Severity = Severity.INFO
     waivers: WaiverSet = field(default_factory=WaiverSet)
     baseline: Baseline | None = None
     today: datetime.date = field(default_factory=datetime.date.today)
+    annotation_waivers: bool = False
 
     def judge(self, subject: Subject) -> Outcome:
-        """Waivers first (an explicit decision, expired or not), then the baseline, then severity."""
+        """Waivers first (an explicit decision, expired or not; the waiver file before the
+        object's annotations), then the baseline, then severity."""
         mark = subject.fingerprint
+        note = None
         waiver = self.waivers.match(subject)
+        if waiver is None and self.annotation_waivers:
+            waiver, note = annotation_waiver(subject)
         if waiver is not None:
             if waiver.expires < self.today:
                 return Outcome(State.FAIL, mark, waiver, expired=True)
             return Outcome(State.WAIVED, mark, waiver)
         if self.baseline is not None and mark in self.baseline:
-            return Outcome(State.BASELINED, mark)
+            return Outcome(State.BASELINED, mark, note=note)
         if subject.severity < self.fail_on:
-            return Outcome(State.ADVISORY, mark)
-        return Outcome(State.FAIL, mark)
+            return Outcome(State.ADVISORY, mark, note=note)
+        return Outcome(State.FAIL, mark, note=note)
 
 
 def subject_of(

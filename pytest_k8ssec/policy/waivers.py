@@ -46,7 +46,9 @@ class Waiver:
 
     @property
     def target(self) -> str:
-        """The target pattern as written: ``Kind/namespace/name``."""
+        """The target pattern as written: ``Kind/namespace/name`` (``Kind/name``: cluster-scoped)."""
+        if not self.namespace:
+            return f"{self.kind}/{self.name}"
         return f"{self.kind}/{self.namespace}/{self.name}"
 
     def matches(self, subject: Subject) -> bool:
@@ -82,3 +84,71 @@ class WaiverSet:
             if waiver.matches(subject):
                 return waiver
         return None
+
+
+#: Annotation waivers: ``k8ssec.io/waive.<check-id>: "<reason>; expires=YYYY-MM-DD"`` on the object.
+ANNOTATION_PREFIX = "k8ssec.io/waive."
+_ANNOTATION_FIELDS = ("expires", "owner", "ticket")
+
+
+def parse_date(text: str) -> datetime.date | None:
+    """``YYYY-MM-DD`` as a date; anything else (another layout, an impossible day) is ``None``."""
+    if len(text) != 10 or text[4] != "-" or text[7] != "-":
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def annotation_waiver(subject: Subject) -> tuple[Waiver | None, str | None]:
+    """The waiver an object's own annotation writes for the subject's check, or why it is ignored.
+
+    The value is the reason, then ``; key=value`` fields: ``expires`` (required), ``owner`` and
+    ``ticket``. A reason may hold ``;`` itself: only trailing parts naming a known field are fields.
+    Returns ``(waiver, None)``, ``(None, problem)`` for a malformed annotation, or ``(None, None)``.
+    """
+    if not subject.check:
+        return None, None
+    key = ANNOTATION_PREFIX + subject.check
+    value = subject.annotations.get(key)
+    if value is None:
+        return None, None
+    where = f"annotation {key} on {_object(subject)}"
+    if not isinstance(value, str):
+        return None, f"{where} ignored: its value is not a string"
+    parts = value.split(";")
+    fields: dict[str, str] = {}
+    while len(parts) > 1:
+        name, sep, field_value = parts[-1].strip().partition("=")
+        if not sep or name.strip() not in _ANNOTATION_FIELDS or name.strip() in fields:
+            break
+        fields[name.strip()] = field_value.strip()
+        parts.pop()
+    reason = ";".join(parts).strip()
+    if not reason:
+        return None, f'{where} ignored: no reason (write "<reason>; expires=YYYY-MM-DD")'
+    if "expires" not in fields:
+        return None, f'{where} ignored: no expiry (write "<reason>; expires=YYYY-MM-DD")'
+    expires = parse_date(fields["expires"])
+    if expires is None:
+        return None, f"{where} ignored: expires={fields['expires']!r} is not a date (YYYY-MM-DD)"
+    waiver = Waiver(
+        reason=reason,
+        expires=expires,
+        check=subject.check,
+        context=subject.target,
+        kind=subject.kind,
+        namespace=subject.namespace or "",
+        name=subject.name,
+        owner=fields.get("owner") or None,
+        ticket=fields.get("ticket") or None,
+        source=where,
+    )
+    return waiver, None
+
+
+def _object(subject: Subject) -> str:
+    if subject.namespace is None:
+        return f"{subject.kind}/{subject.name}"
+    return f"{subject.kind}/{subject.namespace}/{subject.name}"

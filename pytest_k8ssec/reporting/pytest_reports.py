@@ -44,6 +44,8 @@ def outcome_record(outcome: Outcome) -> dict[str, Any]:
     return {
         "state": str(outcome.state),
         "fingerprint": outcome.fingerprint,
+        # Why a waiver did not apply (expired, or an annotation waiver that was ignored or malformed).
+        "note": outcome.explanation,
         "waiver": None
         if waiver is None
         else {
@@ -221,6 +223,9 @@ def _gate_plain_failure(item: pytest.Item, call: pytest.CallInfo[None], report: 
             path=item.nodeid,
         )
         outcome = context.gate.judge(subject)
+        if outcome.waiver is not None:
+            # The waiver was used (stale-waiver listing reads this), expired or not.
+            data["waiver"] = outcome_record(outcome)["waiver"]
         if not outcome.blocking:
             data["state"] = str(outcome.state)
             data["message"] = str(excinfo.value).splitlines()[0] if str(excinfo.value) else "assertion failed"

@@ -21,10 +21,13 @@ MANIFESTS = "manifests"
 _CLUSTER_PREFIX = "cluster "
 
 
-def target_of(obj: K8sObject) -> str:
-    """The target an object belongs to: ``manifests``, or the context it was listed from."""
+def target_of(obj: K8sObject, default: str = MANIFESTS) -> str:
+    """The target an object belongs to: the context it was listed from, ``manifests`` for one
+    read from a file, else ``default`` (an object a test built, ``<dict>``: the test's target)."""
     source = obj.provenance.source
-    return source[len(_CLUSTER_PREFIX) :] if source.startswith(_CLUSTER_PREFIX) else MANIFESTS
+    if source.startswith(_CLUSTER_PREFIX):
+        return source[len(_CLUSTER_PREFIX) :]
+    return default if source.startswith("<") else MANIFESTS
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class HelperContext:
 
     def subject(self, finding: Finding) -> Subject:
         """The gate's subject for a finding of this test."""
-        return subject_of(finding, target_of(finding.obj), self.severity, self.controls)
+        return subject_of(finding, target_of(finding.obj, self.target), self.severity, self.controls)
 
     def requirement(self, check: Check, what: str) -> Subject:
         """The gate's subject for a failed requirement about no object (``what`` names it)."""

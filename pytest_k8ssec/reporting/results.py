@@ -40,6 +40,8 @@ class CaseRecord:
     target: str | None = None
     state: str | None = None
     message: str | None = None
+    #: The waiver that decided a marked test's own failed assertion (its JSON record).
+    waiver: dict[str, Any] | None = None
 
 
 @dataclass
@@ -71,6 +73,7 @@ class RunResults:
                 test.target = data.get("target")
                 test.state = data.get("state")
                 test.message = data.get("message")
+                test.waiver = data.get("waiver")
 
     @property
     def targets(self) -> list[str]:

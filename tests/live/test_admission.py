@@ -132,10 +132,10 @@ def test_admission_results_reach_the_terminal_summary_and_junit_properties(
     result.stdout.fnmatch_lines(
         [
             "*= k8ssec =*",
-            "check*severity*runs*failed*findings",
-            "admission-decision-unexpected*high*2*1*1",
-            "pod-security-not-enforced*high*1*0*0",
-            "1 finding(s) from 2 check(s)",
+            "check*severity*judged*pass*fail*advisory*waived*baselined",
+            "admission-decision-unexpected*high*2*1*1*0*0*0",
+            "pod-security-not-enforced*high*1*1*0*0*0*0",
+            "1 finding(s) from 2 check(s): 1 fail, 0 advisory, 0 baselined, 0 waived*",
         ]
     )
     cases = {case.get("name"): case for case in ET.parse(junit).getroot().iter("testcase")}

@@ -106,7 +106,7 @@ def test_a_marked_plain_assertion_meets_the_gate_and_an_error_never_does(pyteste
         import pytest
 
         @pytest.mark.k8s_severity("low")
-        @pytest.mark.k8s_control("CIS-5.7.1")
+        @pytest.mark.k8s_control("CIS-5.6.1")
         def test_team_rule():
             assert 1 == 2, "team rule broken"
 
@@ -128,7 +128,7 @@ def test_a_marked_plain_assertion_meets_the_gate_and_an_error_never_does(pyteste
     }
     test = json.loads(props["test_team_rule"]["k8ssec.test"])
     assert test["state"] == "advisory" and test["message"].startswith("team rule broken")
-    assert test["controls"] == ["CIS-5.7.1"] and test["severity"] == "low"
+    assert test["controls"] == ["CIS-5.6.1"] and test["severity"] == "low"
 
 
 def test_an_unknown_severity_marker_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from pytest_k8ssec.checks._check import Category, Check, PssControl, Severity, Violation
+from pytest_k8ssec.checks._controls import PSS_UPSTREAM
 from pytest_k8ssec.checks.pss._helpers import ALLOWED, Outcome
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.workloads import PodSpecRef, pod_spec
@@ -158,7 +159,14 @@ def make_check(
     severity: Severity,
     controls: tuple[str, ...] = (),
 ) -> Check:
-    """The registry check of a control: it runs the control's newest implementation (``latest``)."""
+    """The registry check of a control: it runs the control's newest implementation (``latest``).
+
+    Its first control id is the control's own (``PSS_UPSTREAM``), derived so that the check and
+    the catalog cannot disagree; ``controls`` adds those of other frameworks (CIS, NSA, MITRE).
+    """
+    claimed = [control_id for control_id in controls if control_id.startswith("PSS-")]
+    if claimed:
+        raise ValueError(f"{control.check_id} claims its own PSS control; do not pass {claimed}")
     newest = control.versions[-1].check
 
     def evaluate(obj: K8sObject) -> list[Violation]:
@@ -177,7 +185,7 @@ def make_check(
         category=category,
         severity=severity,
         evaluate=evaluate,
-        controls=controls,
+        controls=(PSS_UPSTREAM[control.id], *controls),
         references=(PSS_REFERENCE + anchor,),
         pss=PssControl(control.level, control.id, str(control.versions[0].minimum)),
     )

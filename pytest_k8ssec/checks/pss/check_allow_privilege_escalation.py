@@ -56,5 +56,5 @@ CHECK = make_check(
     remediation="Set securityContext.allowPrivilegeEscalation: false on every container.",
     category=Category.PRIVILEGES,
     severity=Severity.HIGH,
-    controls=("PSS restricted: Privilege Escalation",),
+    controls=("CIS-5.2.6", "NSA-pod-security-enforcement", "MITRE-T1068"),
 )

@@ -71,5 +71,5 @@ CHECK = make_check(
     remediation="Set appArmorProfile.type to RuntimeDefault or Localhost (or leave it unset); drop Unconfined AppArmor annotations.",
     category=Category.KERNEL,
     severity=Severity.HIGH,
-    controls=("PSS baseline: AppArmor",),
+    controls=("NSA-pod-security-enforcement", "MITRE-T1611"),
 )

@@ -59,5 +59,5 @@ CHECK = make_check(
     remediation="Remove every capability outside the default set from securityContext.capabilities.add.",
     category=Category.PRIVILEGES,
     severity=Severity.HIGH,
-    controls=("PSS baseline: Capabilities",),
+    controls=("CIS-5.2.9", "MITRE-T1611"),
 )

@@ -79,5 +79,5 @@ CHECK = make_check(
     remediation='Set securityContext.capabilities.drop: ["ALL"] on every container and add nothing but NET_BIND_SERVICE.',
     category=Category.PRIVILEGES,
     severity=Severity.HIGH,
-    controls=("PSS restricted: Capabilities",),
+    controls=("CIS-5.2.8", "CIS-5.2.9", "MITRE-T1611"),
 )

@@ -32,5 +32,5 @@ CHECK = make_check(
     remediation="Remove hostNetwork, hostPID and hostIPC from the pod spec or set them to false.",
     category=Category.HOST,
     severity=Severity.HIGH,
-    controls=("PSS baseline: Host Namespaces",),
+    controls=("CIS-5.2.3", "CIS-5.2.4", "CIS-5.2.5", "NSA-pod-security-enforcement", "MITRE-T1611"),
 )

@@ -36,5 +36,5 @@ CHECK = make_check(
     remediation="Replace hostPath volumes with emptyDir, configMap, secret or persistent volume claims.",
     category=Category.HOST,
     severity=Severity.HIGH,
-    controls=("PSS baseline: HostPath Volumes",),
+    controls=("CIS-5.2.11", "NSA-pod-security-enforcement", "MITRE-T1611"),
 )

@@ -50,5 +50,5 @@ CHECK = make_check(
     remediation="Remove hostPort from container ports and expose the pod through a Service.",
     category=Category.HOST,
     severity=Severity.MEDIUM,
-    controls=("PSS baseline: Host Ports",),
+    controls=("CIS-5.2.12",),
 )

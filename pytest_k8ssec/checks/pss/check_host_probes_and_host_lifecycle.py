@@ -67,5 +67,4 @@ CHECK = make_check(
     remediation="Remove host from httpGet and tcpSocket probes and lifecycle handlers; they then target the pod itself.",
     category=Category.HOST,
     severity=Severity.MEDIUM,
-    controls=("PSS baseline: Probes / Lifecycle Hooks",),
 )

@@ -37,5 +37,5 @@ CHECK = make_check(
     remediation="Remove securityContext.privileged or set it to false.",
     category=Category.PRIVILEGES,
     severity=Severity.CRITICAL,
-    controls=("PSS baseline: Privileged Containers",),
+    controls=("CIS-5.2.2", "NSA-pod-security-enforcement", "MITRE-T1611"),
 )

@@ -67,5 +67,5 @@ CHECK = make_check(
     remediation="Remove securityContext.procMount or set it to Default (or run the pod with hostUsers: false).",
     category=Category.KERNEL,
     severity=Severity.HIGH,
-    controls=("PSS baseline: /proc Mount Type",),
+    controls=("MITRE-T1611",),
 )

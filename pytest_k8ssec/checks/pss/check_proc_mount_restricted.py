@@ -27,5 +27,5 @@ CHECK = make_check(
     remediation="Remove securityContext.procMount or set it to Default.",
     category=Category.KERNEL,
     severity=Severity.HIGH,
-    controls=("PSS restricted: /proc Mount Type",),
+    controls=("MITRE-T1611",),
 )

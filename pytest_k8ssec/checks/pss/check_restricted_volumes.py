@@ -70,5 +70,4 @@ CHECK = make_check(
     remediation="Replace other volume sources with one of the allowed types, e.g. a persistentVolumeClaim.",
     category=Category.HOST,
     severity=Severity.MEDIUM,
-    controls=("PSS restricted: Volume Types",),
 )

@@ -84,5 +84,5 @@ CHECK = make_check(
     remediation="Set securityContext.runAsNonRoot: true on the pod (or on every container) and never false.",
     category=Category.PRIVILEGES,
     severity=Severity.HIGH,
-    controls=("PSS restricted: Running as Non-root",),
+    controls=("CIS-5.2.7", "NSA-pod-non-root", "MITRE-T1611"),
 )

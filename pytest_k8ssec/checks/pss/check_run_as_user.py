@@ -55,5 +55,5 @@ CHECK = make_check(
     remediation="Set runAsUser to a non-zero UID, or leave it unset and set runAsNonRoot: true.",
     category=Category.PRIVILEGES,
     severity=Severity.HIGH,
-    controls=("PSS restricted: Running as Non-root user",),
+    controls=("CIS-5.2.7", "NSA-pod-non-root", "MITRE-T1611"),
 )

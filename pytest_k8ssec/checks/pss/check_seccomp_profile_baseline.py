@@ -86,5 +86,5 @@ CHECK = make_check(
     remediation="Set seccompProfile.type to RuntimeDefault or Localhost, or leave it unset.",
     category=Category.KERNEL,
     severity=Severity.HIGH,
-    controls=("PSS baseline: Seccomp",),
+    controls=("NSA-pod-security-enforcement", "NSA-pod-hardening", "MITRE-T1611"),
 )

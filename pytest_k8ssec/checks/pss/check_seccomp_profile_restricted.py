@@ -102,5 +102,5 @@ CHECK = make_check(
     remediation="Set spec.securityContext.seccompProfile.type: RuntimeDefault (or Localhost) and never Unconfined.",
     category=Category.KERNEL,
     severity=Severity.HIGH,
-    controls=("PSS restricted: Seccomp",),
+    controls=("CIS-5.6.2", "NSA-pod-security-enforcement", "NSA-pod-hardening", "MITRE-T1611"),
 )

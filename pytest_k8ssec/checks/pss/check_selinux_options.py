@@ -92,5 +92,5 @@ CHECK = make_check(
     remediation="Remove seLinuxOptions.user and .role; use a container_* SELinux type or none.",
     category=Category.KERNEL,
     severity=Severity.HIGH,
-    controls=("PSS baseline: SELinux",),
+    controls=("NSA-pod-security-enforcement", "MITRE-T1611"),
 )

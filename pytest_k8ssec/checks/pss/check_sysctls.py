@@ -87,5 +87,5 @@ CHECK = make_check(
     remediation="Remove every sysctl outside the safe set from securityContext.sysctls.",
     category=Category.KERNEL,
     severity=Severity.HIGH,
-    controls=("PSS baseline: Sysctls",),
+    controls=("MITRE-T1611",),
 )

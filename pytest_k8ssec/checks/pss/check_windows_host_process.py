@@ -50,5 +50,5 @@ CHECK = make_check(
     remediation="Remove windowsOptions.hostProcess or set it to false.",
     category=Category.HOST,
     severity=Severity.CRITICAL,
-    controls=("PSS baseline: HostProcess",),
+    controls=("CIS-5.2.10", "MITRE-T1611"),
 )
