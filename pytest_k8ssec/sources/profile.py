@@ -23,7 +23,7 @@ file and line: a misspelt key would otherwise leave a requirement silently uncon
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
@@ -255,7 +255,3 @@ def _flow(node: Node, text: str, source: str, kind: str) -> Flow:
         protocol,
         _at(source, node),
     )
-
-
-def flows_text(flows: Sequence[Flow]) -> str:
-    return "; ".join(str(flow) for flow in flows)
