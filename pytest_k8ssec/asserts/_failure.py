@@ -173,14 +173,30 @@ def _run(title: str, checks: Sequence[Check], objs: Objects, *, require_judged: 
     # A malformed object must not pass a check that could not read it (fail closed).
     schema = builtin_registry().get("malformed-object")
     run = [schema, *(c for c in checks if c is not schema)]
-    findings = evaluate(run, objects)
+    _conclude(title, run, objects, evaluate(run, objects))
+
+
+def _conclude(
+    title: str,
+    checks: Sequence[Check],
+    objects: Sequence[K8sObject],
+    findings: Sequence[Finding],
+    extra: Sequence[str] = (),
+    judged: Sequence[recording.Judged] | None = None,
+) -> None:
+    """The end of every helper whose verdict is a list of findings over ``objects``: the gate
+    judges each finding, the result is recorded (passes included), and the blocking findings
+    raise (``extra`` lines follow the findings in the message). ``judged`` replaces the counts
+    ``applies_to`` gives, for helpers that run a check on only some of the objects."""
+    __tracebackhide__ = True
     context = recording.current()
     outcomes = [context.gate.judge(context.subject(finding)) for finding in findings]
-    recording.record(title, run, len(objects), findings, outcomes=outcomes, judged=_judged(run, objects))
+    counts = _judged(checks, objects) if judged is None else judged
+    recording.record(title, checks, len(objects), findings, outcomes=outcomes, judged=counts)
     blocking = [finding for finding, outcome in zip(findings, outcomes) if outcome.blocking]
     if blocking:
         message = format_findings(title, blocking, _expired_notes(findings, outcomes))
-        raise SecurityAssertionError(message + _passed_note(outcomes), blocking)
+        raise SecurityAssertionError("\n".join([message, *extra]) + _passed_note(outcomes), blocking)
 
 
 def _judged(checks: Sequence[Check], objects: Sequence[K8sObject]) -> list[recording.Judged]:

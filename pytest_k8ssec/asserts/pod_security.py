@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from pytest_k8ssec._deprecation import keyword_only
-from pytest_k8ssec.asserts._failure import Objects, _objects, _run, format_findings
+from pytest_k8ssec.asserts._failure import Objects, _conclude, _objects, _run
 from pytest_k8ssec.checks import builtin_registry, namespace_pod_security_too_weak
 from pytest_k8ssec.checks._check import Check
 from pytest_k8ssec.checks.pss import (
@@ -33,21 +33,27 @@ from pytest_k8ssec.reporting import recording
 
 def _pss_findings(
     objects: Sequence[K8sObject], policy_for: Callable[[K8sObject], tuple[str, str]]
-) -> tuple[list[Finding], list[Check], int]:
+) -> tuple[list[Finding], list[Check], int, list[recording.Judged]]:
     """Malformed-object findings, then each workload's PSS findings at ``policy_for(obj)``.
 
-    Returns the findings, the checks that ran, and how many workloads were judged. An object whose
-    pod spec cannot be read gets its malformed-object finding and no PSS verdict (fail closed).
+    Returns the findings, the checks that ran, how many workloads were judged, and per check and
+    target how many workloads it judged (a namespace's level decides which controls run). An
+    object whose pod spec cannot be read gets its malformed-object finding and no PSS verdict
+    (fail closed).
     """
     schema = builtin_registry().get("malformed-object")
     findings: list[Finding] = []
     ran: dict[str, Check] = {schema.id: schema}
+    counts: dict[tuple[str, str], int] = {}
+    default = recording.current().target
     judged = 0
     for obj in objects:
         ref = pod_spec(obj)
         if ref is None:
             continue
         judged += 1
+        target = recording.target_of(obj, default)
+        counts[schema.id, target] = counts.get((schema.id, target), 0) + 1
         findings.extend(evaluate([schema], [obj]))
         if ref.malformed:
             continue
@@ -56,10 +62,12 @@ def _pss_findings(
         for item in result.results:
             check = item.check
             ran.setdefault(check.id, check)
+            counts[check.id, target] = counts.get((check.id, target), 0) + 1
             if not item.allowed:
                 outcome = Outcome(False, item.reason, item.detail, item.paths, item.containers)
                 findings.append(Finding(check, obj, to_violation(outcome, ref)))
-    return findings, list(ran.values()), judged
+    per_check = [recording.Judged(check, target, count) for (check, target), count in counts.items()]
+    return findings, list(ran.values()), judged, per_check
 
 
 @keyword_only("level", "version")
@@ -88,15 +96,13 @@ def assert_pod_security(objs: Objects, *, level: Level = "restricted", version: 
     parse_version(version)
     title = f"pod-security {level}:{version}"
     objects = _objects(objs)
-    findings, ran, judged = _pss_findings(objects, lambda obj: (level, version))
+    findings, ran, judged, per_check = _pss_findings(objects, lambda obj: (level, version))
     if not judged:
         kinds = ", ".join(sorted({obj.kind for obj in objects})) or "none"
         raise SecurityAssertionError(
             f"{title}: no workload among the {len(objects)} given objects (kinds: {kinds}); nothing was checked"
         )
-    recording.record(title, ran, judged, findings)
-    if findings:
-        raise SecurityAssertionError(format_findings(title, findings), findings)
+    _conclude(title, ran, objects, findings, judged=per_check)
 
 
 @keyword_only("level", "mode")
@@ -167,7 +173,5 @@ def assert_namespace_compliant(inventory: Inventory | Objects, *, namespace: str
         policy = policies[obj.namespace or ""]
         return policy.level, str(policy.version)
 
-    findings, ran, judged = _pss_findings(selected, policy_for)
-    recording.record(title, ran, judged, findings)
-    if findings:
-        raise SecurityAssertionError(format_findings(title, findings), findings)
+    findings, ran, _, per_check = _pss_findings(selected, policy_for)
+    _conclude(title, ran, selected, findings, judged=per_check)

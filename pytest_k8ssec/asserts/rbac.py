@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Union
 
 from pytest_k8ssec._deprecation import keyword_only, warn
-from pytest_k8ssec.asserts._failure import _check, _fail, _record_pass, format_findings
+from pytest_k8ssec.asserts._failure import _check, _conclude, _fail, _record_pass
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Check, Violation
 from pytest_k8ssec.engine import Finding
@@ -55,7 +55,6 @@ from pytest_k8ssec.model.rbac import (
     workload_user,
 )
 from pytest_k8ssec.model.workloads import is_workload
-from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.sources.default_roles import default_roles, is_default_binding, is_default_rule
 
 if TYPE_CHECKING:
@@ -511,10 +510,7 @@ def _run_role_check(check_id: str, rbac_or_objs: RbacView | RbacModel | Iterable
         objects = [obj for obj in _objects(rbac_or_objs, check_id) if check.applies_to(obj)]
     if not objects:
         raise SecurityAssertionError(f"{check_id}: no Role or ClusterRole given; nothing was checked")
-    findings = evaluate([check], objects)
-    recording.record(check_id, [check], len(objects), findings)
-    if findings:
-        raise SecurityAssertionError(format_findings(check_id, findings), findings)
+    _conclude(check_id, [check], objects, evaluate([check], objects))
 
 
 def _objects(objs: Iterable[K8sObject], what: str) -> list[K8sObject]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from pytest_k8ssec._deprecation import keyword_only
-from pytest_k8ssec.asserts._failure import Objects, _objects, format_findings
+from pytest_k8ssec.asserts._failure import Objects, _conclude, _objects
 from pytest_k8ssec.checks import builtin_registry, image_vulnerable
 from pytest_k8ssec.checks._check import Violation
 from pytest_k8ssec.engine import evaluate
@@ -30,7 +30,6 @@ from pytest_k8ssec.model.scan_reports import (
 )
 from pytest_k8ssec.model.scan_reports import SEVERITY_RANK as _RANK
 from pytest_k8ssec.model.workloads import is_workload
-from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.sources.scan_reports import ReportPaths, load_reports
 
 Allow = Union[Mapping[str, str], Iterable[tuple[str, str]], None]
@@ -229,7 +228,4 @@ def assert_no_vulnerabilities(
     # A malformed workload must not pass a gate that could not read it (fail closed).
     schema = builtin_registry().get("malformed-object")
     findings = evaluate([schema, check], workloads)
-    recording.record(title, [schema, check], len(workloads), findings)
-    if findings:
-        lines = [format_findings(title, findings), *judge.ignored_lines(), *judge.unused_lines()]
-        raise SecurityAssertionError("\n".join(lines), findings)
+    _conclude(title, [schema, check], workloads, findings, [*judge.ignored_lines(), *judge.unused_lines()])

@@ -144,3 +144,24 @@ def test_an_unknown_severity_marker_is_a_usage_error(pytester: pytest.Pytester) 
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*k8s_severity: 'urgent' is not a severity*"])
+
+
+def test_pod_security_findings_meet_the_gate_and_are_counted_per_control_run(pytester: pytest.Pytester) -> None:
+    deploy = pytester.mkdir("deploy")
+    spec = {"containers": [{**container("app"), "ports": [{"containerPort": 80, "hostPort": 80}]}]}
+    (deploy / "app.yaml").write_text(yaml.safe_dump(deployment_manifest(spec, name="app")))
+    pytester.makepyfile(
+        """
+        from pytest_k8ssec import assert_pod_security
+
+        def test_baseline(k8s_workload):
+            assert_pod_security(k8s_workload, level="baseline")
+        """
+    )
+    # pss-host-ports is medium: it fails by default, and is advisory under a high gate.
+    pytester.runpytest("--k8s-manifests=deploy", "-p", "no:randomly").assert_outcomes(failed=1)
+    result = pytester.runpytest("--k8s-manifests=deploy", "--k8s-fail-on=high", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["pss-host-ports*medium*1*0*0*1*0*0"])
+    # Only the baseline controls ran: no restricted control is counted as judged.
+    assert "pss-run-as-non-root" not in result.stdout.str()
