@@ -19,6 +19,8 @@ pytest_plugins = (
     "pytest_k8ssec.fixtures.cluster",
     "pytest_k8ssec.fixtures.pod_host",
     "pytest_k8ssec.reporting.gate",
+    # Before pytest_reports, which imports it (see above).
+    "pytest_k8ssec.reporting.report_options",
     "pytest_k8ssec.reporting.pytest_reports",
 )
 
