@@ -141,7 +141,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             fail_on=gate.fail_on,
             baseline=gate.baseline is not None,
         )
-        paths["k8s_sarif"].write_text(json.dumps(log, indent=2) + "\n", encoding="utf-8")
+        # Compact: code scanning caps uploads by size, and a large run's SARIF is mostly results.
+        paths["k8s_sarif"].write_text(json.dumps(log, separators=(",", ":")) + "\n", encoding="utf-8")
         written.append(f"SARIF {paths['k8s_sarif']}")
     if "k8s_report" in paths:
         path = paths["k8s_report"]

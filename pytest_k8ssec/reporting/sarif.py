@@ -9,6 +9,7 @@ objects and requirements about no object (who may do what, a connection) have lo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -81,9 +82,10 @@ def _rule(check: Check | None, check_id: str, fail_on: Severity) -> dict[str, An
     return rule
 
 
+@functools.lru_cache(maxsize=4096)
 def _uri(file: str, base: Path, root: Path) -> tuple[str, bool]:
     """A manifest path as a URI relative to the repository root (``True``), or an absolute file
-    URI when the file lies outside it (``False``)."""
+    URI when the file lies outside it (``False``). Cached: a file's findings share it."""
     path = Path(file)
     path = (path if path.is_absolute() else base / path).resolve()
     try:

@@ -222,7 +222,8 @@ def test_without_a_report_no_field_line_is_computed(project: pytest.Pytester) ->
         field_lines.FieldLines.line = boom
         """
     )
-    result = _run(project)
+    # In a subprocess: the patch must not outlive the run.
+    result = project.runpytest_subprocess("--k8s-manifests=deploy", "--k8s-fail-on=medium", "-p", "no:randomly")
     assert "field lines computed" not in result.stdout.str()
     result.assert_outcomes(failed=5, passed=2)
 
