@@ -21,6 +21,8 @@ pytest_plugins = (
     "pytest_k8ssec.fixtures.profile",
     "pytest_k8ssec.reporting.gate",
     "pytest_k8ssec.reporting.controls",
+    # Before pytest_reports, which imports it (see above).
+    "pytest_k8ssec.reporting.report_options",
     "pytest_k8ssec.reporting.pytest_reports",
 )
 

@@ -19,7 +19,7 @@ from pytest_k8ssec.engine import Finding
 from pytest_k8ssec.errors import K8sSecError
 from pytest_k8ssec.policy.gate import Outcome, State, Subject
 from pytest_k8ssec.reporting import gate as gate_plugin
-from pytest_k8ssec.reporting import recording
+from pytest_k8ssec.reporting import recording, report_options
 from pytest_k8ssec.reporting.results import (
     CHECK_PROPERTY,
     FINDING_PROPERTY,
@@ -153,6 +153,8 @@ def _worst(states: list[str]) -> str:
 
 def _properties(item: pytest.Item) -> list[tuple[str, object]]:
     properties: list[tuple[str, object]] = []
+    # The field line costs a second look at the file: paid per finding, only when a report shows it.
+    fields = report_options.field_lines(item.config)
     for result in item.stash.get(RESULTS_KEY, []):
         states: dict[str, list[str]] = {check.id: [] for check in result.checks}
         for finding, outcome in zip(result.findings, result.outcomes):
@@ -174,9 +176,14 @@ def _properties(item: pytest.Item) -> list[tuple[str, object]]:
         context = _context(item)
         for finding, outcome in zip(result.findings, result.outcomes):
             record = finding_record(finding, context.subject(finding), outcome)
+            if fields is not None:
+                via = finding.obj.provenance.via
+                record["field_line"] = fields.line(record["file"], record["line"], finding.path, via)
             properties.append((FINDING_PROPERTY, json.dumps(record, sort_keys=True)))
         for subject, outcome in result.requirement:
             record = requirement_record(subject.check, subject, outcome, result.helper)
+            if fields is not None:
+                record["field_line"] = None
             properties.append((FINDING_PROPERTY, json.dumps(record, sort_keys=True)))
     return properties
 

@@ -77,10 +77,11 @@ class RunResults:
 
     @property
     def targets(self) -> list[str]:
-        """Every target with a result, in first-seen order."""
-        seen = dict.fromkeys(target for _, target in self.judged)
-        seen.update(dict.fromkeys(str(f["target"]) for f in self.findings))
-        return list(seen)
+        """Every target with a result: manifests first, then by name. Not in first-seen order:
+        under xdist that is the order reports happen to arrive in, and two runs would differ."""
+        seen = {target for _, target in self.judged}
+        seen.update(str(f["target"]) for f in self.findings)
+        return sorted(seen, key=lambda target: (target != "manifests", target))
 
     def result_states(self) -> dict[tuple[str, str, str, str], str]:
         """(test, check, target, object-or-requirement) -> the worst state of that result's findings."""
