@@ -9,13 +9,13 @@ is in them), so a report is as safe to publish as the test output.
 from __future__ import annotations
 
 import html
-import importlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from pytest_k8ssec.checks import Registry
+from pytest_k8ssec.checks import _controls as controls_catalog
 from pytest_k8ssec.reporting.results import COLUMNS, STATES, RunResults, case_state
 
 FORMATS: Final = {".json": "json", ".md": "markdown", ".html": "html"}
@@ -35,30 +35,13 @@ class RunFacts:
 
 
 def control_info(control: str) -> tuple[str, str | None]:
-    """(framework, title) of a control id: ``CIS-5.2.2`` -> ("CIS", its title when the catalog
-    knows it). The framework is the id up to its first separator."""
-    framework = control
-    for separator in ("-", " ", ":"):
-        head = control.split(separator, 1)[0]
-        if len(head) < len(framework):
-            framework = head
-    return framework, _catalog_title(control)
-
-
-def _catalog_title(control: str) -> str | None:
-    # The controls catalog (checks/_controls.py) is optional here: without it the ids are
-    # shown as written, titles are left out.
-    try:
-        _controls = importlib.import_module("pytest_k8ssec.checks._controls")
-    except ImportError:
-        return None
-    for name in ("CATALOG", "CONTROLS"):
-        catalog = getattr(_controls, name, None)
-        if isinstance(catalog, Mapping) and control in catalog:
-            entry = catalog[control]
-            title = entry if isinstance(entry, str) else getattr(entry, "title", None)
-            return title if isinstance(title, str) else None
-    return None
+    """(framework, title) of a control id from the catalog (``CIS-5.2.2`` -> ("CIS", its title));
+    an id the catalog does not know (a team test's, if its ini key was removed) keeps its prefix
+    as the framework and no title."""
+    if controls_catalog.known(control):
+        found = controls_catalog.control(control)
+        return found.framework, found.title
+    return control.split("-", 1)[0], None
 
 
 def _controls_of(registry: Registry) -> dict[str, tuple[str, ...]]:

@@ -25,6 +25,7 @@ from pytest_k8ssec.sources.manifests.field_lines import FieldLines
 PATHS_KEY: Final = pytest.StashKey[dict[str, Path]]()
 FIELD_LINES_KEY: Final = pytest.StashKey[FieldLines]()
 _WRITTEN_KEY: Final = pytest.StashKey[list[str]]()
+_SKIPPED_KEY: Final = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -121,6 +122,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     paths = config.stash.get(PATHS_KEY, {})
     if not paths or hasattr(config, "workerinput"):
         return
+    status = session.exitstatus
+    if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
+        # A run that stopped before judging must not leave a report that reads "0 failures".
+        config.stash[_WRITTEN_KEY] = []
+        config.stash[_SKIPPED_KEY] = f"no report written: the run ended with {pytest.ExitCode(status).name}"
+        return
     # pytest_reports' collector holds the run's results (it imports this module: no import back).
     collector = config.pluginmanager.get_plugin("k8ssec-results")
     results = getattr(collector, "results", None)
@@ -165,3 +172,5 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     for line in config.stash.get(_WRITTEN_KEY, []):
         terminalreporter.write_line(f"k8ssec: wrote {line}")
+    if _SKIPPED_KEY in config.stash:
+        terminalreporter.write_line(f"k8ssec: {config.stash[_SKIPPED_KEY]}")

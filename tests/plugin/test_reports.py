@@ -81,10 +81,15 @@ def test_team_rule():
 """
 
 
+INI = "[pytest]\nk8s_extra_controls = TEAM-1: the team's own rule\n"
+
+
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     (pytester.mkdir("deploy") / "app.yaml").write_text(DEPLOY)
     pytester.makepyfile(test_suite=SUITE)
+    # The suite's team test claims a project's own control id.
+    pytester.makeini(INI)
     return pytester
 
 
@@ -111,7 +116,7 @@ def test_json_report_per_target_control_and_check(project: pytest.Pytester) -> N
     assert privileged["title"] == builtin_registry().get("privileged-container").title
     assert (privileged["judged"], privileged["pass"], privileged["fail"]) == (2, 1, 1)
     controls = {c["id"]: c for c in target["controls"]}
-    cis = controls["CIS v1.12 5.2.2"]
+    cis = controls["CIS-5.2.2"]
     assert cis["framework"] == "CIS" and cis["fail"] == 1
     # The team's marked test counts under its control, with its gate state (low < medium: advisory).
     assert controls["TEAM-1"]["advisory"] == 1 and controls["TEAM-1"]["judged"] == 1
@@ -233,3 +238,11 @@ def test_a_report_without_a_known_suffix_is_a_usage_error(project: pytest.Pytest
     result = _run(project, f"--k8s-report={name}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*k8s_report: '{name}': name the format by the suffix: .json, .md, .html*"])
+
+
+def test_a_run_that_stops_on_a_usage_error_writes_no_report(project: pytest.Pytester) -> None:
+    project.makeini("[pytest]\n")  # TEAM-1 is unknown now: a usage error at collection
+    result = _run(project, "--k8s-report=report.json", "--k8s-sarif=out.sarif")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert not (project.path / "report.json").exists()
+    assert not (project.path / "out.sarif").exists()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.plugin.test_reports import DEPLOY, SUITE
+from tests.plugin.test_reports import DEPLOY, INI, SUITE
 from tests.sarif_judges import judge_sarif
 
 MORE = "\n".join(
@@ -108,6 +108,7 @@ def _text(path: Path) -> list[str]:
 def test_xdist_writes_what_a_serial_run_writes(pytester: pytest.Pytester) -> None:
     (pytester.mkdir("deploy") / "app.yaml").write_text(DEPLOY + MORE)
     pytester.makepyfile(test_suite=SUITE)
+    pytester.makeini(INI)
     serial = _run(pytester, "serial")
     parallel = _run(pytester, "xdist", "-p", "xdist", "-n", "2")
     assert serial == parallel

@@ -180,7 +180,7 @@ def _record(check: str, state: str, **extra: Any) -> tuple[str, str]:
     record = {
         "check": check,
         "severity": "critical",
-        "controls": ["CIS v1.12 5.2.2"],
+        "controls": ["CIS-5.2.2"],
         "target": "manifests",
         "object": "Deployment/shop/web",
         "kind": "Deployment",
