@@ -155,6 +155,9 @@ def _properties(item: pytest.Item) -> list[tuple[str, object]]:
     properties: list[tuple[str, object]] = []
     # The field line costs a second look at the file: paid per finding, only when a report shows it.
     fields = report_options.field_lines(item.config)
+    # Where the requirement is written: the place a result about no file (a live object, an
+    # access question) points at, so code scanning can show every result.
+    test_file, test_line = str(item.path), item.location[1] + 1 if item.location[1] is not None else None
     for result in item.stash.get(RESULTS_KEY, []):
         states: dict[str, list[str]] = {check.id: [] for check in result.checks}
         for finding, outcome in zip(result.findings, result.outcomes):
@@ -179,11 +182,13 @@ def _properties(item: pytest.Item) -> list[tuple[str, object]]:
             if fields is not None:
                 via = finding.obj.provenance.via
                 record["field_line"] = fields.line(record["file"], record["line"], finding.path, via)
+            record["test_file"], record["test_line"] = test_file, test_line
             properties.append((FINDING_PROPERTY, json.dumps(record, sort_keys=True)))
         for subject, outcome in result.requirement:
             record = requirement_record(subject.check, subject, outcome, result.helper)
             if fields is not None:
                 record["field_line"] = None
+            record["test_file"], record["test_line"] = test_file, test_line
             properties.append((FINDING_PROPERTY, json.dumps(record, sort_keys=True)))
     return properties
 

@@ -113,6 +113,17 @@ def _fingerprint(record: Mapping[str, Any]) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
+def _physical(file: str, line: object, base: Path, root: Path) -> dict[str, Any]:
+    uri, relative = _uri(file, base, root)
+    artifact: dict[str, Any] = {"uri": uri}
+    if relative:
+        artifact["uriBaseId"] = SRCROOT
+    physical: dict[str, Any] = {"artifactLocation": artifact}
+    if isinstance(line, int) and line > 0:
+        physical["region"] = {"startLine": line}
+    return physical
+
+
 def _result(
     record: Mapping[str, Any], check: Check | None, index: int, base: Path, root: Path, baseline: bool
 ) -> dict[str, Any]:
@@ -131,16 +142,15 @@ def _result(
         },
     }
     location: dict[str, Any] = {}
+    # A manifest finding points at its field; a result about no file (a live object, an access
+    # question) at the test that states the requirement: code scanning refuses an upload holding
+    # a result without a file location.
     if record.get("file"):
-        uri, relative = _uri(record["file"], base, root)
-        artifact: dict[str, Any] = {"uri": uri}
-        if relative:
-            artifact["uriBaseId"] = SRCROOT
-        physical: dict[str, Any] = {"artifactLocation": artifact}
-        line = record.get("field_line") or record.get("line")
-        if line:
-            physical["region"] = {"startLine": int(line)}
-        location["physicalLocation"] = physical
+        location["physicalLocation"] = _physical(
+            record["file"], record.get("field_line") or record.get("line"), base, root
+        )
+    elif record.get("test_file"):
+        location["physicalLocation"] = _physical(record["test_file"], record.get("test_line"), base, root)
     if record.get("object"):
         namespace = record.get("namespace")
         qualified = "/".join(str(p) for p in (record["kind"], namespace, record["name"]) if p)

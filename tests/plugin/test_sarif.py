@@ -66,6 +66,8 @@ def test_bot_can_list_nodes(k8s_rbac):
     assert_can(k8s_rbac, "system:serviceaccount:ci:bot", "list", "nodes")
 """
 
+TEST_CAN_LIST_NODES_LINE = SUITE.splitlines().index("def test_bot_can_list_nodes(k8s_rbac):") + 1
+
 
 @pytest.fixture
 def repo(pytester: pytest.Pytester) -> pytest.Pytester:
@@ -115,15 +117,21 @@ def test_sarif_points_at_the_field_relative_to_the_repository_root(repo: pytest.
     assert limits["level"] == "warning"
     assert limits["locations"][0]["physicalLocation"]["region"] == {"startLine": APP_LINE}
     # A grant points at the binding that grants it.
-    (access,) = [
-        r for r in _results(log) if r["ruleId"] == "rbac-access-unexpected" and "physicalLocation" in r["locations"][0]
-    ]
-    assert access["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "deploy/rbac.yaml"
-    # A requirement about no object (an access that is missing): a logical location only.
-    (missing,) = [r for r in _results(log) if "physicalLocation" not in r["locations"][0]]
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r
+        for r in _results(log)
+        if r["ruleId"] == "rbac-access-unexpected"
+    }
+    assert set(uris) == {"deploy/rbac.yaml", "tests/test_suite.py"}
+    # A requirement about no object (an access that is missing) points at the test that states
+    # it (code scanning refuses a result without a file) and names its subject logically.
+    missing = uris["tests/test_suite.py"]
     assert missing["level"] == "error"
+    assert missing["locations"][0]["physicalLocation"]["region"] == {"startLine": TEST_CAN_LIST_NODES_LINE}
     assert missing["locations"][0]["logicalLocations"][0]["kind"] == "resource"
     assert "bot" in missing["locations"][0]["logicalLocations"][0]["name"]
+    # Every result has a file location.
+    assert all("physicalLocation" in r["locations"][0] for r in _results(log))
 
 
 def test_one_rule_per_check_that_ran_with_help_and_controls(repo: pytest.Pytester) -> None:
