@@ -119,11 +119,18 @@ def test_reports_group_per_target_serial_and_under_xdist_live(
     assert static_result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "deploy.yaml"
     assert static_result["locations"][0]["physicalLocation"]["region"] == {"startLine": 9}
     (live_result,) = runs["k8ssec/admin/"]["results"]
+    # A live object has no manifest: the result points at the test (code scanning needs a file;
+    # makepyfile strips the leading newline)
+    # and names the object logically.
     assert live_result["locations"] == [
         {
+            "physicalLocation": {
+                "artifactLocation": {"uri": "test_suite.py", "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": SUITE.strip().splitlines().index("def test_privileged(k8s_workload):") + 1},
+            },
             "logicalLocations": [
                 {"name": "live-priv", "fullyQualifiedName": f"Pod/{NAMESPACE}/live-priv", "kind": "resource"}
-            ]
+            ],
         }
     ]
     parallel_log = judge_sarif(parallel_out / "out.sarif")
