@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -352,72 +353,162 @@ class _Walk:
         return line
 
 
+# Line breaks ``str.splitlines`` honours besides "\n": a file free of them splits on "\n" alone, so
+# its separators and documents are found in the text, without a list of its lines.
+_ODD_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_SEPARATOR_LINE = re.compile(r"^(?:---|\.\.\.)(?:\s|$)", re.MULTILINE)
+
+
+def _maybe_unsure(text: str) -> bool:
+    """Whether ``_UNSURE`` may match ``text`` (every match holds one of these); substring tests
+    are ten times faster than that regex, which tries an alternation at every position."""
+    if any(mark in text for mark in ("\t", "&", "!", "<", "?")) or text[:1] == "%" or "\n%" in text:
+        return True
+    at = text.find("*")
+    while at >= 0:  # "*alias"; "* * *" (a cron schedule) is no alias
+        after = text[at + 1 : at + 2]
+        if after and not after.isspace() and after not in ",]}":
+            return True
+        at = text.find("*", at + 1)
+    return False
+
+
+_JSON = re.compile(r"\s*[{\[]")
+
+
+def _document_indents(lines: list[str]) -> list[int]:
+    """``_indents`` of a whole document's lines, in one pass."""
+    return [
+        -1 if not (content := text.lstrip(" ")) or content[0] == "#" or content.isspace() else len(text) - len(content)
+        for text in lines
+    ]
+
+
 class _File:
-    """One manifest file as lines, with where its documents begin and end."""
+    """One manifest file: where its documents begin and end, and the lines of the documents a
+    finding asked about (only those: a file's lines as strings weigh ten times its text)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.lines = text.splitlines()
-        self.separators = [
-            i for i, line in enumerate(self.lines) if line.startswith(("---", "...")) and _SEPARATOR.match(line)
-        ]
-        self.json = text.lstrip()[:1] in ("{", "[")
-        # Filled one document at a time, for the documents with findings only.
-        self._indents = [0] * len(self.lines)
-        self._walkable: dict[int, bool] = {}
+        self.json = _JSON.match(text) is not None
+        #: Character offset of each separator line (the plain-"\n" files only).
+        self._offsets: list[int] = []
+        if any(mark in text for mark in _ODD_BREAKS):
+            self.__dict__["lines"] = lines = text.splitlines()
+            self.count = len(lines)
+            self.separators = [
+                i for i, line in enumerate(lines) if line.startswith(("---", "...")) and _SEPARATOR.match(line)
+            ]
+        else:
+            self.count = text.count("\n") + (0 if not text or text.endswith("\n") else 1)
+            self.separators = []
+            # A separator is "---" or "..." at a line start: find those (fast, literal search),
+            # then match each the way a line is matched.
+            starts = [0] if text.startswith(("---", "...")) else []
+            for marker in ("\n---", "\n..."):
+                at = text.find(marker)
+                while at >= 0:
+                    starts.append(at + 1)
+                    at = text.find(marker, at + 1)
+            line, position = 0, 0
+            for at in sorted(starts):
+                if _SEPARATOR_LINE.match(text, at):
+                    line += text.count("\n", position, at)
+                    position = at
+                    self.separators.append(line)
+                    self._offsets.append(at)
+        self._offset_of = dict(zip(self.separators, self._offsets))
+        #: Document start -> (walkable, its lines, their indentation), for documents with findings.
+        self._documents: dict[int, tuple[bool, list[str], list[int]]] = {}
+
+    @property
+    def lines(self) -> list[str]:
+        """Every line of the file (computed on first use; the walks read one document's)."""
+        if "lines" not in self.__dict__:
+            self.__dict__["lines"] = self.text.splitlines()
+        found: list[str] = self.__dict__["lines"]
+        return found
 
     def span(self, index: int) -> tuple[int, int]:
         """The lines [start, end) of the document holding line ``index``."""
         position = bisect.bisect_right(self.separators, index)
         start = self.separators[position - 1] + 1 if position else 0
-        end = self.separators[position] if position < len(self.separators) else len(self.lines)
+        end = self.separators[position] if position < len(self.separators) else self.count
         return start, end
+
+    def _lines(self, start: int, end: int) -> tuple[str, list[str]]:
+        """The text and the lines [start, end), where ``start`` is 0, a separator or the line after
+        one, and ``end`` a separator or the end of the file."""
+        if "lines" in self.__dict__:
+            lines = self.lines[start:end]
+            return "\n".join(lines), lines
+        offsets = self._offset_of
+        if start == 0:
+            first = 0
+        elif start in offsets:
+            first = offsets[start]
+        else:
+            first = self.text.index("\n", offsets[start - 1]) + 1
+        text = self.text[first : offsets[end] if end in offsets else len(self.text)]
+        return text, text.split("\n")[: end - start]
+
+    def _document(self, start: int, end: int) -> tuple[bool, list[str], list[int]]:
+        found = self._documents.get(start)
+        if found is None:
+            text, lines = self._lines(start, end)
+            walkable = not self.json and not (lines and _SEPARATOR.match(lines[0]))
+            if walkable and _maybe_unsure(text):
+                walkable = not _UNSURE.search("\n".join(lines))
+            found = self._documents[start] = (walkable, lines, _document_indents(lines) if walkable else [])
+        return found
 
     def field_line(self, line: int, path: str) -> int | None:
         index = line - 1
-        if not 0 <= index < len(self.lines):
+        if not 0 <= index < self.count:
             return None
         start, end = self.span(index)
         if index < start:  # the document starts on its "---" line ("--- {...}")
             start = index
-        walkable = self._walkable.get(start)
-        if walkable is None:
-            walkable = (
-                not self.json
-                and not _SEPARATOR.match(self.lines[start])
-                and not _UNSURE.search("\n".join(self.lines[start:end]))
-            )
-            if walkable:
-                _indents(self.lines, start, end, self._indents)
-            self._walkable[start] = walkable
+        walkable, lines, indents = self._document(start, end)
         if walkable:
             try:
-                return _Walk(self.lines, self._indents).field_line(index, end, path) + 1
+                return _Walk(lines, indents).field_line(index - start, end - start, path) + start + 1
             except _Unsure:
                 pass
         # Compose that document alone; its lines count from ``start``.
-        text = "\n".join(self.lines[start:end]) if not self.json else self.text
+        text = "\n".join(lines) if not self.json else self.text
         offset = start if not self.json else 0
         root = _documents(text).get(line - offset)
         return None if root is None else field_line(root, path) + offset
 
 
 class FieldLines:
-    """Field lines of findings, each file read once (a cache for one run's reports)."""
+    """Field lines of findings (a cache for one run's reports). A test's findings come in file
+    order, so the last few files are kept: memory stays bounded, and a file is read again only
+    when a later test comes back to it."""
+
+    #: Files kept; the two helpers of a workload test, and xdist's reordering, stay within it.
+    KEEP = 8
 
     def __init__(self, base: Path | None = None) -> None:
         self.base = base if base is not None else Path.cwd()
-        self._files: dict[str, _File | None] = {}
+        self._files: OrderedDict[str, _File | None] = OrderedDict()
 
     def _file(self, source: str) -> _File | None:
-        if source not in self._files:
-            path = Path(source)
-            try:
-                data = (path if path.is_absolute() else self.base / path).read_bytes()
-                self._files[source] = _File(_decode(data, Provenance(source)))
-            except (OSError, K8sSecError):
-                self._files[source] = None
-        return self._files[source]
+        if source in self._files:
+            self._files.move_to_end(source)
+            return self._files[source]
+        path = Path(source)
+        found: _File | None
+        try:
+            data = (path if path.is_absolute() else self.base / path).read_bytes()
+            found = _File(_decode(data, Provenance(source)))
+        except (OSError, K8sSecError):
+            found = None
+        self._files[source] = found
+        if len(self._files) > self.KEEP:
+            self._files.popitem(last=False)
+        return found
 
     def line(self, file: str | None, line: int | None, path: str, via: str | None = None) -> int | None:
         """The field line of a finding in ``file`` whose document starts at ``line``; ``None``
