@@ -257,3 +257,18 @@ def test_the_marks_that_send_a_document_to_composing(
     assert FieldLines(tmp_path).line("odd.yaml", 1, "spec.c") == expected
     assert bool(calls) == composed
     assert bool(field_lines._UNSURE.search(text)) == composed
+
+
+def test_the_plain_key_scan_finds_what_the_plain_key_pattern_finds() -> None:
+    import random
+
+    pieces = ["a", "b", " ", ":", "#", "'", '"', "{", "[", "\t", "\xa0", "-", "x.y", "/"]
+    rng = random.Random(7)
+    matched = 0
+    for _ in range(50_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        match = field_lines._PLAIN_KEY.match(text)
+        expected = None if match is None else (match.group(1), text[match.end() :])
+        assert field_lines._plain_key(text) == expected, repr(text)
+        matched += match is not None
+    assert matched > 1_000

@@ -138,7 +138,10 @@ def field_line(root: Node, path: str) -> int:
             field, _, value = str(step).partition("=")
             if not isinstance(node, SequenceNode):
                 return line
-            match = next((item for item in node.value if getattr(_child(item, field), "value", None) == value), None)
+            match = next(
+                (item for item in node.value if getattr(_child(item, field), "value", None) == value),
+                None,
+            )
             if match is None:
                 return line
             node = match
@@ -160,7 +163,12 @@ _SEPARATOR = re.compile(r"(?:---|\.\.\.)(?:\s|$)")
 _PLAIN_KEY = re.compile(r"([^\s#'\"{\[][^#]*?)\s*:(?:\s|$)")
 
 
-def _indents(lines: list[str], start: int = 0, end: int | None = None, into: list[int] | None = None) -> list[int]:
+def _indents(
+    lines: list[str],
+    start: int = 0,
+    end: int | None = None,
+    into: list[int] | None = None,
+) -> list[int]:
     """Indentation of lines [start, end); -1 for blank and comment lines."""
     found = into if into is not None else [0] * len(lines)
     for i in range(start, len(lines) if end is None else end):
@@ -172,6 +180,19 @@ def _indents(lines: list[str], start: int = 0, end: int | None = None, into: lis
 
 def _is_dash(text: str) -> bool:
     return text == "-" or text.startswith("- ")
+
+
+def _plain_key(text: str) -> tuple[str, str] | None:
+    """What ``_PLAIN_KEY.match`` finds, as (key, rest), without the regex (the walk's hot spot):
+    the first ":" followed by a space or the line's end, no "#" before it."""
+    if not text or text[0] in "#'\"{[" or text[0].isspace():
+        return None
+    colon = text.find(":", 1)
+    while colon >= 0:
+        if colon + 1 == len(text) or text[colon + 1].isspace():
+            return None if "#" in text[:colon] else (text[:colon].rstrip(), text[colon + 2 :])
+        colon = text.find(":", colon + 1)
+    return None
 
 
 def _split_key(text: str) -> tuple[str, str]:
@@ -189,10 +210,10 @@ def _split_key(text: str) -> tuple[str, str]:
             raise _Unsure
         key, after = text[1:end], text[end + 1 :].lstrip(" ")
     else:
-        match = _PLAIN_KEY.match(text)
-        if match is None:
+        found = _plain_key(text)
+        if found is None:
             raise _Unsure
-        return match.group(1), text[match.end() :]
+        return found
     if not after.startswith(":"):
         raise _Unsure
     return key, after[1:]
@@ -222,6 +243,11 @@ class _Walk:
         self.lines = lines
         #: Indentation of each line; -1 for blank and comment lines (computed once per file).
         self.indents = indents if indents is not None else _indents(lines)
+        # A document's findings (a test's, and the next helper's) walk the same mappings and
+        # sequences down to their containers: each is read once.
+        self._keys: dict[tuple[int, int, int], dict[str, tuple[int, str]]] = {}
+        self._items: dict[tuple[int, int, int], list[tuple[str, int, int, int]]] = {}
+        self._values: dict[tuple[int, int, int], tuple[str, int, int, int]] = {}
 
     def _end(self, start: int, end: int, column: int, sequence_here: bool) -> int:
         """The first line from ``start`` on that leaves a block whose entries sit at ``column``."""
@@ -264,8 +290,23 @@ class _Walk:
             key, rest = _split_key(content)
             yield key, i, rest
 
+    def keys(self, start: int, end: int, column: int) -> dict[str, tuple[int, str]]:
+        """``entries`` as key -> (line, rest of the line); a key given twice keeps its last."""
+        found = self._keys.get((start, end, column))
+        if found is None:
+            found = self._keys[start, end, column] = {
+                key: (i, rest) for key, i, rest in self.entries(start, end, column)
+            }
+        return found
+
     def value(self, line: int, rest: str, end: int, column: int) -> tuple[str, int, int, int]:
         """The value of the key at ``line``: inline (a leaf), or the block below it."""
+        found = self._values.get((line, end, column))
+        if found is None:
+            found = self._values[line, end, column] = self._value(line, rest, end, column)
+        return found
+
+    def _value(self, line: int, rest: str, end: int, column: int) -> tuple[str, int, int, int]:
         if _inline(rest):  # a scalar, a one-line flow collection, or a block scalar below
             return "leaf", line, line + 1, column
         block = self.child(line + 1, self._end(line + 1, end, column, True))
@@ -273,6 +314,12 @@ class _Walk:
 
     def items(self, start: int, end: int, column: int) -> list[tuple[str, int, int, int]]:
         """The entries of a block sequence whose dashes sit at ``column``, each as a node."""
+        found = self._items.get((start, end, column))
+        if found is None:
+            found = self._items[start, end, column] = self._sequence(start, end, column)
+        return found
+
+    def _sequence(self, start: int, end: int, column: int) -> list[tuple[str, int, int, int]]:
         indents = self.indents
         dashes = [i for i in range(start, end) if indents[i] == column and _is_dash(self.lines[i][column:])]
         nodes = []
@@ -286,7 +333,7 @@ class _Walk:
             elif _is_dash(content) or content[:1] in ("{", "[", "|", ">"):
                 _inline(content)
                 nodes.append(("leaf", i, i + 1, column))
-            elif _PLAIN_KEY.match(content) or content[:1] in ("'", '"'):
+            elif _plain_key(content) is not None or content[:1] in ("'", '"'):
                 nodes.append(("map", i, stop, column + 1 + len(after) - len(content)))
             else:
                 nodes.append(("leaf", i, i + 1, column))
@@ -312,7 +359,7 @@ class _Walk:
             if kind in ("keys", "key"):
                 if shape != "map":
                     return line
-                entries = {key: (i, rest) for key, i, rest in self.entries(first, stop, column)}
+                entries = self.keys(first, stop, column)
                 rest_path = str(step)
                 while rest_path:
                     if kind == "key":
@@ -329,7 +376,7 @@ class _Walk:
                         if node[0] != "map":
                             return line
                         shape, first, stop, column = node
-                        entries = {k: (i, r) for k, i, r in self.entries(first, stop, column)}
+                        entries = self.keys(first, stop, column)
             elif kind == "index":
                 nodes = self.items(first, stop, column) if shape == "seq" else []
                 if int(step) >= len(nodes):
@@ -343,8 +390,8 @@ class _Walk:
                     if item[0] == "leaf" and "{" in self.lines[item[1]]:
                         raise _Unsure  # a flow mapping names its entry: compose to read it
                     if item[0] == "map":
-                        values = {k: r for k, _, r in self.entries(item[1], item[2], item[3])}
-                        if field in values and _scalar(values[field]) == wanted:
+                        values = self.keys(item[1], item[2], item[3])
+                        if field in values and _scalar(values[field][1]) == wanted:
                             match = item
                             break
                 if match is None:
@@ -418,8 +465,8 @@ class _File:
                     self.separators.append(line)
                     self._offsets.append(at)
         self._offset_of = dict(zip(self.separators, self._offsets))
-        #: Document start -> (walkable, its lines, their indentation), for documents with findings.
-        self._documents: dict[int, tuple[bool, list[str], list[int]]] = {}
+        #: Document start -> (its lines, its text walk or ``None`` if it must be composed), for documents with findings.
+        self._documents: dict[int, tuple[list[str], _Walk | None]] = {}
 
     @property
     def lines(self) -> list[str]:
@@ -452,14 +499,15 @@ class _File:
         text = self.text[first : offsets[end] if end in offsets else len(self.text)]
         return text, text.split("\n")[: end - start]
 
-    def _document(self, start: int, end: int) -> tuple[bool, list[str], list[int]]:
+    def _document(self, start: int, end: int) -> tuple[list[str], _Walk | None]:
         found = self._documents.get(start)
         if found is None:
             text, lines = self._lines(start, end)
             walkable = not self.json and not (lines and _SEPARATOR.match(lines[0]))
             if walkable and _maybe_unsure(text):
                 walkable = not _UNSURE.search("\n".join(lines))
-            found = self._documents[start] = (walkable, lines, _document_indents(lines) if walkable else [])
+            walk = _Walk(lines, _document_indents(lines)) if walkable else None
+            found = self._documents[start] = (lines, walk)
         return found
 
     def field_line(self, line: int, path: str) -> int | None:
@@ -469,10 +517,10 @@ class _File:
         start, end = self.span(index)
         if index < start:  # the document starts on its "---" line ("--- {...}")
             start = index
-        walkable, lines, indents = self._document(start, end)
-        if walkable:
+        lines, walk = self._document(start, end)
+        if walk is not None:
             try:
-                return _Walk(lines, indents).field_line(index - start, end - start, path) + start + 1
+                return walk.field_line(index - start, end - start, path) + start + 1
             except _Unsure:
                 pass
         # Compose that document alone; its lines count from ``start``.
