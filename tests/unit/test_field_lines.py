@@ -202,3 +202,73 @@ def test_the_text_walk_agrees_with_the_composed_document(tmp_path: Path) -> None
                 assert got == expected, f"{path}:{line} {field}: text walk {got}, composed {expected}"
                 compared += 1
     assert compared > 15_000, compared
+
+
+def test_only_the_last_few_files_are_kept_and_a_file_read_again_gives_the_same_line(
+    manifests: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(FieldLines.KEEP):
+        (manifests / f"other-{n}.yaml").write_text(TWO_DOCUMENTS)
+    reads: list[str] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self.name) or real(self))
+    fields = FieldLines(manifests)
+    assert fields.line("deploy.yaml", 5, "spec.template") == 12
+    for n in range(FieldLines.KEEP):
+        assert fields.line(f"other-{n}.yaml", 22, "data") == 25
+    assert len(fields._files) == FieldLines.KEEP
+    assert fields.line("deploy.yaml", 22, "data.tls.crt") == 26
+    assert reads.count("deploy.yaml") == 2
+    # The most recently used file stays: asked again, it is not read again.
+    assert fields.line("other-7.yaml", 5, "spec.template") == 12
+    assert reads.count("other-7.yaml") == 1
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r", "\n", "\u2028"])
+def test_every_line_break_splitlines_knows_counts_as_a_line(tmp_path: Path, newline: str) -> None:
+    # A file with "\r\n" (or other breaks) is split the way ``str.splitlines`` splits it.
+    text = TWO_DOCUMENTS.replace("\n", newline)
+    (tmp_path / "deploy.yaml").write_bytes(text.encode())
+    fields = FieldLines(tmp_path)
+    assert fields.line("deploy.yaml", 5, "spec.template.spec.containers[1].securityContext.privileged") == 20
+    assert fields.line("deploy.yaml", 22, "data.tls.crt") == 26
+    assert fields.line("deploy.yaml", 1, "metadata.name") == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "composed"),
+    [
+        ("a: 1\nspec:\n  schedule: 5 * * * *\n  c: 2\n", False),  # a cron schedule holds no alias
+        ("a: &x 1\nspec:\n  c: *x\n", True),
+        ("a: &x 1\nspec:\n  c: [*x]\n", True),
+        ("a: 1\nspec:\n  c: 2\n  ? d\n  : 3\n", True),
+        ("a: 1\nspec:\n  c: !!str 2\n", True),
+        ("a: 1\nspec:\n  c: a&b!c?<\n", False),  # the marks, but none the text walk cannot read
+    ],
+)
+def test_the_marks_that_send_a_document_to_composing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, composed: bool
+) -> None:
+    calls: list[str] = []
+    real = field_lines._documents
+    monkeypatch.setattr(field_lines, "_documents", lambda text: calls.append(text) or real(text))
+    (tmp_path / "odd.yaml").write_text(text)
+    expected = next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith("  c:"))
+    assert FieldLines(tmp_path).line("odd.yaml", 1, "spec.c") == expected
+    assert bool(calls) == composed
+    assert bool(field_lines._UNSURE.search(text)) == composed
+
+
+def test_the_plain_key_scan_finds_what_the_plain_key_pattern_finds() -> None:
+    import random
+
+    pieces = ["a", "b", " ", ":", "#", "'", '"', "{", "[", "\t", "\xa0", "-", "x.y", "/"]
+    rng = random.Random(7)
+    matched = 0
+    for _ in range(50_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        match = field_lines._PLAIN_KEY.match(text)
+        expected = None if match is None else (match.group(1), text[match.end() :])
+        assert field_lines._plain_key(text) == expected, repr(text)
+        matched += match is not None
+    assert matched > 1_000

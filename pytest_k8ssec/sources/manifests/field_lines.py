@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,7 +138,10 @@ def field_line(root: Node, path: str) -> int:
             field, _, value = str(step).partition("=")
             if not isinstance(node, SequenceNode):
                 return line
-            match = next((item for item in node.value if getattr(_child(item, field), "value", None) == value), None)
+            match = next(
+                (item for item in node.value if getattr(_child(item, field), "value", None) == value),
+                None,
+            )
             if match is None:
                 return line
             node = match
@@ -159,7 +163,12 @@ _SEPARATOR = re.compile(r"(?:---|\.\.\.)(?:\s|$)")
 _PLAIN_KEY = re.compile(r"([^\s#'\"{\[][^#]*?)\s*:(?:\s|$)")
 
 
-def _indents(lines: list[str], start: int = 0, end: int | None = None, into: list[int] | None = None) -> list[int]:
+def _indents(
+    lines: list[str],
+    start: int = 0,
+    end: int | None = None,
+    into: list[int] | None = None,
+) -> list[int]:
     """Indentation of lines [start, end); -1 for blank and comment lines."""
     found = into if into is not None else [0] * len(lines)
     for i in range(start, len(lines) if end is None else end):
@@ -171,6 +180,19 @@ def _indents(lines: list[str], start: int = 0, end: int | None = None, into: lis
 
 def _is_dash(text: str) -> bool:
     return text == "-" or text.startswith("- ")
+
+
+def _plain_key(text: str) -> tuple[str, str] | None:
+    """What ``_PLAIN_KEY.match`` finds, as (key, rest), without the regex (the walk's hot spot):
+    the first ":" followed by a space or the line's end, no "#" before it."""
+    if not text or text[0] in "#'\"{[" or text[0].isspace():
+        return None
+    colon = text.find(":", 1)
+    while colon >= 0:
+        if colon + 1 == len(text) or text[colon + 1].isspace():
+            return None if "#" in text[:colon] else (text[:colon].rstrip(), text[colon + 2 :])
+        colon = text.find(":", colon + 1)
+    return None
 
 
 def _split_key(text: str) -> tuple[str, str]:
@@ -188,10 +210,10 @@ def _split_key(text: str) -> tuple[str, str]:
             raise _Unsure
         key, after = text[1:end], text[end + 1 :].lstrip(" ")
     else:
-        match = _PLAIN_KEY.match(text)
-        if match is None:
+        found = _plain_key(text)
+        if found is None:
             raise _Unsure
-        return match.group(1), text[match.end() :]
+        return found
     if not after.startswith(":"):
         raise _Unsure
     return key, after[1:]
@@ -221,6 +243,11 @@ class _Walk:
         self.lines = lines
         #: Indentation of each line; -1 for blank and comment lines (computed once per file).
         self.indents = indents if indents is not None else _indents(lines)
+        # A document's findings (a test's, and the next helper's) walk the same mappings and
+        # sequences down to their containers: each is read once.
+        self._keys: dict[tuple[int, int, int], dict[str, tuple[int, str]]] = {}
+        self._items: dict[tuple[int, int, int], list[tuple[str, int, int, int]]] = {}
+        self._values: dict[tuple[int, int, int], tuple[str, int, int, int]] = {}
 
     def _end(self, start: int, end: int, column: int, sequence_here: bool) -> int:
         """The first line from ``start`` on that leaves a block whose entries sit at ``column``."""
@@ -263,8 +290,23 @@ class _Walk:
             key, rest = _split_key(content)
             yield key, i, rest
 
+    def keys(self, start: int, end: int, column: int) -> dict[str, tuple[int, str]]:
+        """``entries`` as key -> (line, rest of the line); a key given twice keeps its last."""
+        found = self._keys.get((start, end, column))
+        if found is None:
+            found = self._keys[start, end, column] = {
+                key: (i, rest) for key, i, rest in self.entries(start, end, column)
+            }
+        return found
+
     def value(self, line: int, rest: str, end: int, column: int) -> tuple[str, int, int, int]:
         """The value of the key at ``line``: inline (a leaf), or the block below it."""
+        found = self._values.get((line, end, column))
+        if found is None:
+            found = self._values[line, end, column] = self._value(line, rest, end, column)
+        return found
+
+    def _value(self, line: int, rest: str, end: int, column: int) -> tuple[str, int, int, int]:
         if _inline(rest):  # a scalar, a one-line flow collection, or a block scalar below
             return "leaf", line, line + 1, column
         block = self.child(line + 1, self._end(line + 1, end, column, True))
@@ -272,6 +314,12 @@ class _Walk:
 
     def items(self, start: int, end: int, column: int) -> list[tuple[str, int, int, int]]:
         """The entries of a block sequence whose dashes sit at ``column``, each as a node."""
+        found = self._items.get((start, end, column))
+        if found is None:
+            found = self._items[start, end, column] = self._sequence(start, end, column)
+        return found
+
+    def _sequence(self, start: int, end: int, column: int) -> list[tuple[str, int, int, int]]:
         indents = self.indents
         dashes = [i for i in range(start, end) if indents[i] == column and _is_dash(self.lines[i][column:])]
         nodes = []
@@ -285,7 +333,7 @@ class _Walk:
             elif _is_dash(content) or content[:1] in ("{", "[", "|", ">"):
                 _inline(content)
                 nodes.append(("leaf", i, i + 1, column))
-            elif _PLAIN_KEY.match(content) or content[:1] in ("'", '"'):
+            elif _plain_key(content) is not None or content[:1] in ("'", '"'):
                 nodes.append(("map", i, stop, column + 1 + len(after) - len(content)))
             else:
                 nodes.append(("leaf", i, i + 1, column))
@@ -311,7 +359,7 @@ class _Walk:
             if kind in ("keys", "key"):
                 if shape != "map":
                     return line
-                entries = {key: (i, rest) for key, i, rest in self.entries(first, stop, column)}
+                entries = self.keys(first, stop, column)
                 rest_path = str(step)
                 while rest_path:
                     if kind == "key":
@@ -328,7 +376,7 @@ class _Walk:
                         if node[0] != "map":
                             return line
                         shape, first, stop, column = node
-                        entries = {k: (i, r) for k, i, r in self.entries(first, stop, column)}
+                        entries = self.keys(first, stop, column)
             elif kind == "index":
                 nodes = self.items(first, stop, column) if shape == "seq" else []
                 if int(step) >= len(nodes):
@@ -342,8 +390,8 @@ class _Walk:
                     if item[0] == "leaf" and "{" in self.lines[item[1]]:
                         raise _Unsure  # a flow mapping names its entry: compose to read it
                     if item[0] == "map":
-                        values = {k: r for k, _, r in self.entries(item[1], item[2], item[3])}
-                        if field in values and _scalar(values[field]) == wanted:
+                        values = self.keys(item[1], item[2], item[3])
+                        if field in values and _scalar(values[field][1]) == wanted:
                             match = item
                             break
                 if match is None:
@@ -352,72 +400,163 @@ class _Walk:
         return line
 
 
+# Line breaks ``str.splitlines`` honours besides "\n": a file free of them splits on "\n" alone, so
+# its separators and documents are found in the text, without a list of its lines.
+_ODD_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_SEPARATOR_LINE = re.compile(r"^(?:---|\.\.\.)(?:\s|$)", re.MULTILINE)
+
+
+def _maybe_unsure(text: str) -> bool:
+    """Whether ``_UNSURE`` may match ``text`` (every match holds one of these); substring tests
+    are ten times faster than that regex, which tries an alternation at every position."""
+    if any(mark in text for mark in ("\t", "&", "!", "<", "?")) or text[:1] == "%" or "\n%" in text:
+        return True
+    at = text.find("*")
+    while at >= 0:  # "*alias"; "* * *" (a cron schedule) is no alias
+        after = text[at + 1 : at + 2]
+        if after and not after.isspace() and after not in ",]}":
+            return True
+        at = text.find("*", at + 1)
+    return False
+
+
+_JSON = re.compile(r"\s*[{\[]")
+
+
+def _document_indents(lines: list[str]) -> list[int]:
+    """``_indents`` of a whole document's lines, in one pass."""
+    return [
+        -1 if not (content := text.lstrip(" ")) or content[0] == "#" or content.isspace() else len(text) - len(content)
+        for text in lines
+    ]
+
+
 class _File:
-    """One manifest file as lines, with where its documents begin and end."""
+    """One manifest file: where its documents begin and end, and the lines of the documents a
+    finding asked about (only those: a file's lines as strings weigh ten times its text)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.lines = text.splitlines()
-        self.separators = [
-            i for i, line in enumerate(self.lines) if line.startswith(("---", "...")) and _SEPARATOR.match(line)
-        ]
-        self.json = text.lstrip()[:1] in ("{", "[")
-        # Filled one document at a time, for the documents with findings only.
-        self._indents = [0] * len(self.lines)
-        self._walkable: dict[int, bool] = {}
+        self.json = _JSON.match(text) is not None
+        #: Character offset of each separator line (the plain-"\n" files only).
+        self._offsets: list[int] = []
+        if any(mark in text for mark in _ODD_BREAKS):
+            self.__dict__["lines"] = lines = text.splitlines()
+            self.count = len(lines)
+            self.separators = [
+                i for i, line in enumerate(lines) if line.startswith(("---", "...")) and _SEPARATOR.match(line)
+            ]
+        else:
+            self.count = text.count("\n") + (0 if not text or text.endswith("\n") else 1)
+            self.separators = []
+            # A separator is "---" or "..." at a line start: find those (fast, literal search),
+            # then match each the way a line is matched.
+            starts = [0] if text.startswith(("---", "...")) else []
+            for marker in ("\n---", "\n..."):
+                at = text.find(marker)
+                while at >= 0:
+                    starts.append(at + 1)
+                    at = text.find(marker, at + 1)
+            line, position = 0, 0
+            for at in sorted(starts):
+                if _SEPARATOR_LINE.match(text, at):
+                    line += text.count("\n", position, at)
+                    position = at
+                    self.separators.append(line)
+                    self._offsets.append(at)
+        self._offset_of = dict(zip(self.separators, self._offsets))
+        #: Document start -> (its lines, its text walk or ``None`` if it must be composed), for documents with findings.
+        self._documents: dict[int, tuple[list[str], _Walk | None]] = {}
+
+    @property
+    def lines(self) -> list[str]:
+        """Every line of the file (computed on first use; the walks read one document's)."""
+        if "lines" not in self.__dict__:
+            self.__dict__["lines"] = self.text.splitlines()
+        found: list[str] = self.__dict__["lines"]
+        return found
 
     def span(self, index: int) -> tuple[int, int]:
         """The lines [start, end) of the document holding line ``index``."""
         position = bisect.bisect_right(self.separators, index)
         start = self.separators[position - 1] + 1 if position else 0
-        end = self.separators[position] if position < len(self.separators) else len(self.lines)
+        end = self.separators[position] if position < len(self.separators) else self.count
         return start, end
+
+    def _lines(self, start: int, end: int) -> tuple[str, list[str]]:
+        """The text and the lines [start, end), where ``start`` is 0, a separator or the line after
+        one, and ``end`` a separator or the end of the file."""
+        if "lines" in self.__dict__:
+            lines = self.lines[start:end]
+            return "\n".join(lines), lines
+        offsets = self._offset_of
+        if start == 0:
+            first = 0
+        elif start in offsets:
+            first = offsets[start]
+        else:
+            first = self.text.index("\n", offsets[start - 1]) + 1
+        text = self.text[first : offsets[end] if end in offsets else len(self.text)]
+        return text, text.split("\n")[: end - start]
+
+    def _document(self, start: int, end: int) -> tuple[list[str], _Walk | None]:
+        found = self._documents.get(start)
+        if found is None:
+            text, lines = self._lines(start, end)
+            walkable = not self.json and not (lines and _SEPARATOR.match(lines[0]))
+            if walkable and _maybe_unsure(text):
+                walkable = not _UNSURE.search("\n".join(lines))
+            walk = _Walk(lines, _document_indents(lines)) if walkable else None
+            found = self._documents[start] = (lines, walk)
+        return found
 
     def field_line(self, line: int, path: str) -> int | None:
         index = line - 1
-        if not 0 <= index < len(self.lines):
+        if not 0 <= index < self.count:
             return None
         start, end = self.span(index)
         if index < start:  # the document starts on its "---" line ("--- {...}")
             start = index
-        walkable = self._walkable.get(start)
-        if walkable is None:
-            walkable = (
-                not self.json
-                and not _SEPARATOR.match(self.lines[start])
-                and not _UNSURE.search("\n".join(self.lines[start:end]))
-            )
-            if walkable:
-                _indents(self.lines, start, end, self._indents)
-            self._walkable[start] = walkable
-        if walkable:
+        lines, walk = self._document(start, end)
+        if walk is not None:
             try:
-                return _Walk(self.lines, self._indents).field_line(index, end, path) + 1
+                return walk.field_line(index - start, end - start, path) + start + 1
             except _Unsure:
                 pass
         # Compose that document alone; its lines count from ``start``.
-        text = "\n".join(self.lines[start:end]) if not self.json else self.text
+        text = "\n".join(lines) if not self.json else self.text
         offset = start if not self.json else 0
         root = _documents(text).get(line - offset)
         return None if root is None else field_line(root, path) + offset
 
 
 class FieldLines:
-    """Field lines of findings, each file read once (a cache for one run's reports)."""
+    """Field lines of findings (a cache for one run's reports). A test's findings come in file
+    order, so the last few files are kept: memory stays bounded, and a file is read again only
+    when a later test comes back to it."""
+
+    #: Files kept; the two helpers of a workload test, and xdist's reordering, stay within it.
+    KEEP = 8
 
     def __init__(self, base: Path | None = None) -> None:
         self.base = base if base is not None else Path.cwd()
-        self._files: dict[str, _File | None] = {}
+        self._files: OrderedDict[str, _File | None] = OrderedDict()
 
     def _file(self, source: str) -> _File | None:
-        if source not in self._files:
-            path = Path(source)
-            try:
-                data = (path if path.is_absolute() else self.base / path).read_bytes()
-                self._files[source] = _File(_decode(data, Provenance(source)))
-            except (OSError, K8sSecError):
-                self._files[source] = None
-        return self._files[source]
+        if source in self._files:
+            self._files.move_to_end(source)
+            return self._files[source]
+        path = Path(source)
+        found: _File | None
+        try:
+            data = (path if path.is_absolute() else self.base / path).read_bytes()
+            found = _File(_decode(data, Provenance(source)))
+        except (OSError, K8sSecError):
+            found = None
+        self._files[source] = found
+        if len(self._files) > self.KEEP:
+            self._files.popitem(last=False)
+        return found
 
     def line(self, file: str | None, line: int | None, path: str, via: str | None = None) -> int | None:
         """The field line of a finding in ``file`` whose document starts at ``line``; ``None``
