@@ -28,6 +28,7 @@ from pytest_k8ssec.reporting.results import (
     TEST_PROPERTY,
     CaseRecord,
     RunResults,
+    judged_value,
 )
 
 RESULTS_KEY: Final = pytest.StashKey[list[recording.HelperResult]]()
@@ -173,9 +174,7 @@ def _properties(item: pytest.Item) -> list[tuple[str, object]]:
             recording.Judged(check.id, _context(item).target, result.objects) for check in result.checks
         ]
         for entry in judged:
-            properties.append(
-                (JUDGED_PROPERTY, json.dumps({"check": entry.check, "target": entry.target, "objects": entry.objects}))
-            )
+            properties.append((JUDGED_PROPERTY, judged_value(entry.check, entry.target, entry.objects)))
         context = _context(item)
         for finding, outcome in zip(result.findings, result.outcomes):
             record = finding_record(finding, context.subject(finding), outcome)

@@ -29,6 +29,20 @@ STATES: Final = ("fail", "advisory", "baselined", "waived")
 COLUMNS: Final = ("judged", "pass", *STATES)
 
 
+def judged_value(check: str, target: str, objects: int) -> str:
+    """``k8ssec.judged``'s value: ``check|target|objects``. Plain text, not JSON: a run writes one
+    per check per test, and in JUnit XML every JSON quote becomes ``&quot;`` (it was a third of
+    the file)."""
+    return f"{check}|{target}|{objects}"
+
+
+def parse_judged(value: str) -> tuple[str, str, int]:
+    """``judged_value``'s parts; a check id holds no ``|``, a target name may."""
+    check, _, rest = value.partition("|")
+    target, _, objects = rest.rpartition("|")
+    return check, target, int(objects)
+
+
 @dataclass
 class CaseRecord:
     """One test: outcome, markers, target, and (for a failed or advisory plain assertion) why."""
@@ -63,9 +77,8 @@ class RunResults:
                 record["test"] = nodeid
                 self.findings.append(record)
             elif name == JUDGED_PROPERTY:
-                entry = json.loads(str(value))
-                key = (entry["check"], entry["target"])
-                self.judged[key] = self.judged.get(key, 0) + int(entry["objects"])
+                check, target, objects = parse_judged(str(value))
+                self.judged[check, target] = self.judged.get((check, target), 0) + objects
             elif name == TEST_PROPERTY:
                 data = json.loads(str(value))
                 test.severity = data.get("severity")

@@ -10,7 +10,7 @@ import pytest
 
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Severity
-from pytest_k8ssec.reporting.results import FINDING_PROPERTY, JUDGED_PROPERTY, RunResults
+from pytest_k8ssec.reporting.results import FINDING_PROPERTY, JUDGED_PROPERTY, RunResults, judged_value
 from pytest_k8ssec.reporting.sarif import FINGERPRINT_KEY, sarif_log
 from tests.sarif_judges import judge_sarif
 
@@ -218,7 +218,7 @@ def test_waived_findings_are_suppressions_and_the_baseline_says_what_is_new(tmp_
         "t.py::test_a",
         "passed",
         [
-            (JUDGED_PROPERTY, json.dumps({"check": "privileged-container", "target": "manifests", "objects": 3})),
+            (JUDGED_PROPERTY, judged_value("privileged-container", "manifests", 3)),
             _record("privileged-container", "waived", waiver=waiver),
             _record("privileged-container", "baselined", name="api", object="Deployment/shop/api"),
             _record("privileged-container", "fail", name="db", object="Deployment/shop/db"),
