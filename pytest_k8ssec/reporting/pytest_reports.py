@@ -312,7 +312,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     terminalreporter.section("k8ssec")
     registry = active_registry()
     targets = results.targets
-    for target in targets if len(targets) > 1 else [None]:
+    # One table per target when there are several, else one table over everything.
+    tables: list[str | None] = [*targets] if len(targets) > 1 else [None]
+    for target in tables:
         counts = results.check_counts(target)
         if not counts:
             continue
