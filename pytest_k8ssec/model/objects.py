@@ -88,6 +88,8 @@ def as_list(value: object) -> list[Any]:
 
 
 _CLUSTER_PREFIX: Final = "cluster "
+#: The target name of objects read from manifests (a live object's target is its cluster context).
+MANIFESTS_TARGET: Final = "manifests"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,11 @@ class Provenance:
     def from_cluster(self) -> bool:
         """True for an object listed from a live cluster (not read from a manifest)."""
         return self.source.startswith(_CLUSTER_PREFIX)
+
+    @property
+    def context(self) -> str | None:
+        """The kubeconfig context of an object listed from a live cluster, else ``None``."""
+        return self.source[len(_CLUSTER_PREFIX) :] if self.from_cluster else None
 
     def __str__(self) -> str:
         text = self.source

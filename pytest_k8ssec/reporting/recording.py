@@ -10,24 +10,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Final
 
 from pytest_k8ssec.checks._check import Check, Severity
 from pytest_k8ssec.engine import Finding
-from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.model.objects import MANIFESTS_TARGET, K8sObject
 from pytest_k8ssec.policy.gate import Gate, Outcome, Subject, subject_of
 
 #: Target name of manifest objects (a live object's target is its cluster context).
-MANIFESTS = "manifests"
-_CLUSTER_PREFIX = "cluster "
+MANIFESTS: Final = MANIFESTS_TARGET
 
 
 def target_of(obj: K8sObject, default: str = MANIFESTS) -> str:
     """The target an object belongs to: the context it was listed from, ``manifests`` for one
     read from a file, else ``default`` (an object a test built, ``<dict>``: the test's target)."""
-    source = obj.provenance.source
-    if source.startswith(_CLUSTER_PREFIX):
-        return source[len(_CLUSTER_PREFIX) :]
-    return default if source.startswith("<") else MANIFESTS
+    provenance = obj.provenance
+    if provenance.context is not None:
+        return provenance.context
+    return default if provenance.source.startswith("<") else MANIFESTS
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from pytest_k8ssec.model.objects import MANIFESTS_TARGET
+
 #: Names of the ``user_properties`` entries (and JUnit ``<property>`` names).
 CHECK_PROPERTY: Final = "k8ssec.check"
 FINDING_PROPERTY: Final = "k8ssec.finding"
@@ -94,7 +96,7 @@ class RunResults:
         under xdist that is the order reports happen to arrive in, and two runs would differ."""
         seen = {target for _, target in self.judged}
         seen.update(str(f["target"]) for f in self.findings)
-        return sorted(seen, key=lambda target: (target != "manifests", target))
+        return sorted(seen, key=lambda target: (target != MANIFESTS_TARGET, target))
 
     def result_states(self) -> dict[tuple[str, str, str, str], str]:
         """(test, check, target, object-or-requirement) -> the worst state of that result's findings."""

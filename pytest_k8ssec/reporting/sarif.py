@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from pytest_k8ssec.checks import Registry
 from pytest_k8ssec.checks._check import Check, Severity
+from pytest_k8ssec.model.objects import MANIFESTS_TARGET
 from pytest_k8ssec.reporting.results import RunResults
 
 SARIF_SCHEMA: Final = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -192,7 +193,7 @@ def sarif_log(
     directory), ``root`` the repository root URIs are relative to; ``baseline`` says a baseline
     was in use (then every result says whether it is new)."""
     runs = []
-    targets: Iterable[str] = results.targets or ["manifests"]
+    targets: Iterable[str] = results.targets or [MANIFESTS_TARGET]
     for target in targets:
         order = {check.id: position for position, check in enumerate(registry)}
         check_ids = sorted(_checks_of(results, target), key=lambda i: (order.get(i, len(order)), i))
