@@ -16,10 +16,12 @@ A load runs in stages, one module each; this module only ties them together:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from pytest_k8ssec.errors import ManifestError
 from pytest_k8ssec.model.objects import K8sObject, Provenance
@@ -82,6 +84,7 @@ __all__ = (
     "SourceError",
     "ToolMissingError",
     "cache_key_path",
+    "collector_paused",
     "expand",
     "load",
     "load_file",
@@ -105,6 +108,31 @@ def load(paths: Sequence[str], options: LoadOptions | None = None, *, expansion:
     options = options or LoadOptions()
     expansion = expansion if expansion is not None else expand(paths, options)
     result = LoadResult(errors=list(expansion.errors), excluded=list(expansion.excluded))
+    with collector_paused():
+        _load_sources(result, expansion, options)
+    return result
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector from running inside the block.
+
+    A load allocates millions of dicts, lists and strings and frees almost none: every few
+    thousand allocations the collector ran, and each full collection walked everything loaded so
+    far (40% of a 10k-object load on the benchmark corpus). What a load builds holds no reference
+    cycles (aliases may share a node, never contain it: cycles are refused), so reference counting
+    frees it all and pausing the collector loses nothing. Nested blocks leave it to the outermost.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_sources(result: LoadResult, expansion: Expansion, options: LoadOptions) -> None:
     seen: set[str] = set()
     for kind, target, explicit in expansion.sources:
         key = f"{kind}:{os.path.realpath(target) if kind != 'stdin' else '-'}"
@@ -134,7 +162,6 @@ def load(paths: Sequence[str], options: LoadOptions | None = None, *, expansion:
         except ManifestError as exc:
             # Objects of the documents before the fault stay loaded: they are still judged.
             _failed(result.errors, "<stdin>" if kind == "stdin" else target, exc, options)
-    return result
 
 
 def load_file(path: str | os.PathLike[str], options: LoadOptions | None = None) -> list[K8sObject]:
