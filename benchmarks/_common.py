@@ -8,8 +8,10 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +98,49 @@ def parse_sizes(text: Sequence[str]) -> list[int]:
         factor = 1000 if item.endswith("k") else 1
         sizes.append(int(item.rstrip("k")) * factor)
     return sizes
+
+
+def code_env(code: Path) -> dict[str, str]:
+    """Environment of child interpreters that import the package from ``code`` (another checkout).
+
+    ``code`` goes first on ``PYTHONPATH``: ahead of site-packages, so an installed or editable
+    copy of the package does not shadow it.
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(code), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One child process: wall seconds (interpreter start included), exit code, output, peak RSS."""
+
+    seconds: float
+    returncode: int
+    stdout: str
+    stderr: str
+    peak_rss_kib: int
+
+
+def run_measured(argv: Sequence[str], *, cwd: Path, env: dict[str, str]) -> Measured:
+    """Run ``argv`` to its end; its peak RSS comes from ``wait4`` on that one child.
+
+    ``wait4`` reports the child's own rusage (with its reaped children, e.g. xdist workers, as a
+    maximum), not the maximum over every child this driver ever ran, as ``RUSAGE_CHILDREN`` would.
+    Output goes to files, not pipes: nothing has to read them while the child runs.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, cwd=str(cwd), env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        out.seek(0)
+        err.seek(0)
+        return Measured(
+            seconds=elapsed,
+            returncode=proc.returncode,
+            stdout=out.read().decode(errors="replace"),
+            stderr=err.read().decode(errors="replace"),
+            peak_rss_kib=int(usage.ru_maxrss),  # Linux reports KiB
+        )
