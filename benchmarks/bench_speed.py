@@ -71,6 +71,7 @@ KUBE_SCORE = "github.com/zegl/kube-score/cmd/kube-score"
 KUBE_SCORE_VERSION = "v1.20.0"
 SMALL_SET = 50  # row 9's corpus
 ALL_ROWS = tuple(range(1, 10))
+PACKAGE_FRAMES = f"pytest_k8ssec{os.sep}"
 
 # --- test files written into the temp directories ---------------------------------------------
 
@@ -654,14 +655,15 @@ def measure(args: argparse.Namespace, bench: Bench, rows: set[int]) -> tuple[lis
                 "test_floor.py": FLOOR_TEST.format(tests=tests, failures=failures),
             },
         )
-        ours, floor = bench.repeated(
-            lambda: bench.pytest(suite, ours_args, expect=(0, 1)),
-            lambda: bench.pytest(floor_dir, ["--tb=line", "test_floor.py"], plugin=False, expect=(0, 1)),
-        )
+        # The run that counted the tests is the first of ours: ours, floor, ours, floor...
+        ours, floor = [first], []
+        for i in range(bench.repeat):
+            floor.append(bench.pytest(floor_dir, ["--tb=line", "test_floor.py"], plugin=False, expect=(0, 1)))
+            if i + 1 < bench.repeat:
+                ours.append(bench.pytest(suite, ours_args, expect=(0, 1)))
         bench.same(
             f"row 6 outcomes at {name}",
             {
-                "ours": _outcomes(first),
                 **{f"ours {i + 1}": _outcomes(r) for i, r in enumerate(ours)},
                 **{f"floor {i + 1}": _outcomes(r) for i, r in enumerate(floor)},
             },
@@ -805,11 +807,15 @@ def profile(bench: Bench, bulk_dir: Path, directory: Path, top: int) -> dict[str
     )
     stats = pstats.Stats(str(out))
     stats.sort_stats("tottime").print_stats(top)
-    stats.sort_stats("cumulative").print_stats(top)
+    # By cumulative time pytest's own frames (runpy, main, hooks) fill the top: the package's
+    # functions are the ones that say where the time goes.
+    print(f"by cumulative time, functions of the package ({PACKAGE_FRAMES}):")
+    stats.sort_stats("cumulative").print_stats(PACKAGE_FRAMES, top)
     entries = stats.stats  # type: ignore[attr-defined]
 
-    def best(index: int) -> list[dict[str, Any]]:
-        ranked = sorted(entries.items(), key=lambda item: item[1][index], reverse=True)[:top]
+    def best(index: int, package_only: bool = False) -> list[dict[str, Any]]:
+        chosen = [item for item in entries.items() if not package_only or PACKAGE_FRAMES in item[0][0]]
+        ranked = sorted(chosen, key=lambda item: item[1][index], reverse=True)[:top]
         return [
             {
                 "function": f"{func[2]} ({func[0]}:{func[1]})",
@@ -820,7 +826,12 @@ def profile(bench: Bench, bulk_dir: Path, directory: Path, top: int) -> dict[str
             for func, value in ranked
         ]
 
-    return {"file": str(out), "seconds": run.seconds, "by_own_time": best(2), "by_cumulative_time": best(3)}
+    return {
+        "file": str(out),
+        "seconds": run.seconds,
+        "by_own_time": best(2),
+        "by_cumulative_time": best(3, package_only=True),
+    }
 
 
 # --- driver -------------------------------------------------------------------------------------
