@@ -420,6 +420,13 @@ class Bench:
             results = {p.stem: json.loads(p.read_text()) for p in sorted((workdir / "results").glob("*.json"))}
         return PytestRun(done.seconds, done.peak_rss_kib * 1024 / 1e6, counts, summary, results)
 
+    def fill_parse_cache(self, workdir: Path, args: list[str]) -> None:
+        """A first run with pytest's cache on; warn if it left no parse cache entry (a warm row would measure a cold run)."""
+        self.pytest(workdir, args, warm=True)
+        entries = workdir / ".pytest_cache" / "d" / "k8ssec-parsed-manifests"
+        if not (entries.is_dir() and any(entries.iterdir())):
+            self.warn(f"the run that should fill the parse cache left nothing in {entries}: the warm rows are cold")
+
     def repeated(self, *sides: Callable[[], Any]) -> list[list[Any]]:
         """Each side ``repeat`` times, interleaved (a, b, a, b): a noisy neighbour hurts every side alike."""
         runs: list[list[Any]] = [[] for _ in sides]
@@ -610,7 +617,7 @@ def measure(args: argparse.Namespace, bench: Bench, rows: set[int]) -> tuple[lis
             if is_main and 4 in rows:
                 # A first run with the cache on fills the parse cache; the measured runs read it back.
                 manifests = [f"--k8s-manifests={directory}", "test_bulk.py"]
-                bench.pytest(bulk_dir, manifests, warm=True)
+                bench.fill_parse_cache(bulk_dir, manifests)
                 warm = bench.repeated(partial(bench.pytest, bulk_dir, manifests, warm=True))[0]
                 bench.same(
                     f"bulk cold vs warm at {name}",
@@ -736,7 +743,7 @@ def measure(args: argparse.Namespace, bench: Bench, rows: set[int]) -> tuple[lis
         if engine_dir is None:
             engine_dir = bench.workdir("engine", {"test_engine.py": ENGINE_TEST})
         engine_args = [f"--k8s-manifests={directory}", "test_engine.py"]
-        bench.pytest(engine_dir, engine_args, warm=True)  # fills the parse cache
+        bench.fill_parse_cache(engine_dir, engine_args)
         serial, parallel = bench.repeated(
             partial(bench.pytest, engine_dir, engine_args, warm=True),
             partial(bench.pytest, engine_dir, ["-n", "2", *engine_args], warm=True),

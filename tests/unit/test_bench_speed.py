@@ -32,7 +32,7 @@ def _bench_speed() -> ModuleType:
 def test_the_rows_run_on_a_tiny_corpus(tmp_path: Path) -> None:
     out = tmp_path / "table.json"
     env = {**os.environ, "TMPDIR": str(tmp_path)}  # --no-cache writes the corpus under TMPDIR
-    argv = ["--sizes", "50", "--rows", "1,2,3,5,6,7", "--no-peers", "--no-cache", "--json", str(out)]
+    argv = ["--sizes", "50", "--rows", "1,2,3,4,5,6,7,9", "--no-peers", "--no-cache", "--json", str(out)]
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), *argv],
         capture_output=True,
@@ -47,7 +47,7 @@ def test_the_rows_run_on_a_tiny_corpus(tmp_path: Path) -> None:
     assert table["warnings"] == []
     assert Path(table["meta"]["imported_from"]) == REPO
     rows = {(r["row"], r["label"]): r for r in table["rows"]}
-    assert [key[0] for key in rows] == ["1", "1", "2", "3", "3", "5", "6", "7"]
+    assert [key[0] for key in rows] == ["1", "1", "2", "3", "3", "4", "5", "6", "7", "9"]
     for row in table["rows"]:
         assert row["ours"] > 0, row
     by_row = {r["row"]: r for r in table["rows"]}
@@ -57,6 +57,10 @@ def test_the_rows_run_on_a_tiny_corpus(tmp_path: Path) -> None:
     assert "0 findings" not in by_row["5"]["notes"] and "/11 helpers failing" in by_row["5"]["notes"]
     assert "failed; floor: plugin-free" in by_row["6"]["notes"] and by_row["6"]["floor"] > 0
     assert by_row["7"]["floor"] is None and "kube-score skipped: --no-peers" in by_row["7"]["notes"]
+    # Serial and -n 2 ran the same tests with the same findings (else a warning above).
+    assert by_row["9"]["floor"] > 0 and by_row["9"]["notes"] == by_row["7"]["notes"].split(";")[0].replace(
+        " checks,", " tests,"
+    )
     assert any(line.startswith("row ") and "| met |" in line for line in proc.stdout.splitlines())
 
 
