@@ -1,6 +1,6 @@
 """What a run imports: a manifests-only run never imports the kubernetes client (about a second
-of start-up, in every xdist worker too), and a run without pytest's cache never imports the
-cipher that seals it."""
+of start-up, in every xdist worker too), a run without pytest's cache never imports the cipher
+that seals it, and a run that never asks for k8s_rbac never compiles the RBAC helpers."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ import sys
 
 def pytest_unconfigure(config):
     who = os.environ.get("PYTEST_XDIST_WORKER", "controller")
-    loaded = sorted(name for name in ("kubernetes", "cryptography") if name in sys.modules)
+    names = ("kubernetes", "cryptography", "pytest_k8ssec.asserts.rbac")
+    loaded = sorted(name for name in names if name in sys.modules)
     with open(os.environ["K8SSEC_TEST_MODULES_LOG"], "a") as log:
         log.write(f"{who} {','.join(loaded) or '-'}\\n")
 """
@@ -60,10 +61,18 @@ def test_a_manifests_run_never_imports_the_kubernetes_client(project, xdist: tup
     lines = log.read_text().splitlines()
     assert len(lines) == (3 if xdist else 1)
     # The parse cache is on (pytest's cache): its cipher is loaded, the kubernetes client is not.
-    assert all(line.split()[1] == "cryptography" for line in lines), lines
+    loaded = [set(line.split()[1].split(",")) for line in lines]
+    assert all("cryptography" in names and "kubernetes" not in names for names in loaded), lines
 
 
 def test_a_run_without_the_cache_never_imports_the_cipher(project) -> None:
     pytester, log = project
     pytester.runpytest_subprocess("--k8s-manifests=deploy", "-p", "no:cacheprovider").assert_outcomes(passed=2)
-    assert log.read_text().split() == ["controller", "-"]
+    # (k8s_rbac was used: its helpers are loaded.)
+    assert log.read_text().split() == ["controller", "pytest_k8ssec.asserts.rbac"]
+
+
+def test_a_run_without_k8s_rbac_never_imports_the_rbac_helpers(project) -> None:
+    pytester, log = project
+    pytester.runpytest_subprocess("--k8s-manifests=deploy", "-k", "not_privileged").assert_outcomes(passed=1)
+    assert log.read_text().split() == ["controller", "cryptography"]
