@@ -92,12 +92,20 @@ def test_a_cold_xdist_run_parses_each_file_once_in_the_controller(project: pytes
     assert len(_parsed(tmp_path)) == 6
 
 
-def test_workers_parse_what_the_cache_cannot_serve(project: pytest.Pytester, tmp_path: Path) -> None:
-    # Without pytest's cache there is nothing to share: every process parses (as before).
-    result = project.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", "-n", "2", "-p", "no:cacheprovider")
+@pytest.mark.parametrize("no_cache", [("-p", "no:cacheprovider"), ("--cache-clear",)], ids=["off", "cleared"])
+def test_workers_parse_what_the_cache_cannot_serve(
+    project: pytest.Pytester, tmp_path: Path, no_cache: tuple[str, ...]
+) -> None:
+    # Without pytest's cache there is nothing to share, and with --cache-clear every worker empties
+    # it as it starts: every process parses, at the same time (as before).
+    result = project.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", "-n", "2", *no_cache)
     result.assert_outcomes(passed=4, failed=2)
     parsers = {line.split()[0] for line in _parsed(tmp_path)}
-    assert parsers == {"controller-after-workers-started", "gw0", "gw1"}
+    # The controller did not make the workers wait for a load they could not use.
+    assert "controller" not in parsers
+    assert "controller-after-workers-started" in parsers
+    if "no:cacheprovider" in no_cache:
+        assert parsers == {"controller-after-workers-started", "gw0", "gw1"}
 
 
 def test_forged_cache_entries_are_parsed_again_once_under_xdist(project: pytest.Pytester, tmp_path: Path) -> None:
