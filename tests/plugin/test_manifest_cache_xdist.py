@@ -120,3 +120,12 @@ def test_forged_cache_entries_are_parsed_again_once_under_xdist(project: pytest.
     result.assert_outcomes(passed=4, failed=2)
     assert {line.split()[0] for line in _parsed(tmp_path)} == {"controller"}
     assert len(_parsed(tmp_path)) == 6
+
+
+def test_notes_of_an_early_load_are_warned_where_pytest_records_them(project: pytest.Pytester) -> None:
+    (project.path / "deploy" / "values.yaml").write_text("replicas: 3\n")
+    result = project.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", "-n", "2")
+    # Once by the controller, once by each worker (xdist passes theirs on), as before the early load.
+    result.assert_outcomes(passed=4, failed=2, warnings=3)
+    result.stdout.fnmatch_lines(["*K8sSecWarning: deploy/values.yaml:1: not a Kubernetes object*skipped*"])
+    assert "K8sSecWarning" not in result.stderr.str()
