@@ -354,10 +354,23 @@ class Bench:
         self.repeat = repeat
         env = code_env(code) if code is not None else child_env()
         # A user's PYTEST_ADDOPTS or K8SSEC_* settings would change what is measured.
-        self.env = {k: v for k, v in env.items() if not k.startswith(("PYTEST_", "K8SSEC_"))}
+        # PYTHONDONTWRITEBYTECODE (set on some CI boxes) would make every child compile, and
+        # pytest assertion-rewrite, the whole package again: a fixed cost per process that no
+        # installed copy pays. Children write bytecode, and a warm-up run below fills it.
+        self.env = {
+            k: v for k, v in env.items() if not k.startswith(("PYTEST_", "K8SSEC_")) and k != "PYTHONDONTWRITEBYTECODE"
+        }
         self.warnings: list[str] = []
         self.probe = self.worker(["probe"])
         self.plugin = [] if self.probe["entry_point"] else ["-p", "pytest_k8ssec.plugin"]
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        """Write the package's bytecode and pytest's assertion-rewritten modules once, as an
+        installed package has them, so the first measured run does not pay for compiling."""
+        directory = self.workdir("warm-up", {"test_nothing.py": "def test_nothing():\n    pass\n"})
+        argv = [sys.executable, "-m", "pytest", "-q", f"--rootdir={directory}", *self.plugin]
+        run_measured(argv, cwd=directory, env={**self.env, "XDG_CACHE_HOME": str(directory / "xdg")})
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
