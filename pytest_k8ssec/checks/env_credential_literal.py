@@ -61,7 +61,9 @@ def _judge(obj: K8sObject) -> Iterator[tuple[Violation, str]]:
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
-    return with_last_applied(obj.raw, lambda raw: _judge(K8sObject(raw, obj.provenance)))
+    # The object itself is judged as it is (its container walk is memoized on it); only the
+    # last-applied copy needs an object of its own.
+    return with_last_applied(obj.raw, lambda raw: _judge(obj if raw is obj.raw else K8sObject(raw, obj.provenance)))
 
 
 CHECK = Check(

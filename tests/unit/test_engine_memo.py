@@ -24,9 +24,12 @@ from pytest_k8ssec.checks import (
     sensitive_host_path,
 )
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks.pss._helpers import Outcome
+from pytest_k8ssec.checks.pss._registry import judge
 from pytest_k8ssec.engine import evaluate, evaluate_judged
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.objects import K8sObject, Provenance
+from pytest_k8ssec.model.workloads import PodSpecRef, pod_spec
 from pytest_k8ssec.reporting import recording
 from pytest_k8ssec.sources.manifests import load_text
 
@@ -235,3 +238,21 @@ def test_judged_counts_from_the_engine_equal_asking_applies_to_again() -> None:
     assert judged_counts(checks, objects, result.judged) == expected
     assert _judged(checks, objects) == expected
     assert {j.target for j in expected} >= {"manifests", "prod"}
+
+
+def test_a_pss_control_is_judged_once_per_object_for_every_check_built_on_it() -> None:
+    calls: list[str] = []
+
+    def control(pod: PodSpecRef, obj: K8sObject) -> Outcome:
+        calls.append(obj.name)
+        return Outcome(False, "reason", "detail", (f"{pod.path}.containers[0]",))
+
+    pod = _pod()
+    ref = pod_spec(pod)
+    assert ref is not None
+    first = judge(control, ref, pod)
+    assert judge(control, ref, pod) is first
+    assert calls == ["p"]
+    # Another object is judged on its own.
+    judge(control, ref, _pod("q"))
+    assert calls == ["p", "q"]
