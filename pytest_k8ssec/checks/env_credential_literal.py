@@ -39,7 +39,7 @@ def literal(value: object) -> str | None:
 def _judge(obj: K8sObject) -> Iterator[tuple[Violation, str]]:
     for ref in containers(obj):
         for index, entry in enumerate(as_list(ref.container.get("env"))):
-            if not isinstance(entry, Mapping):
+            if type(entry) is not dict and not isinstance(entry, Mapping):  # dicts skip abc's check
                 continue
             value = literal(entry.get("value"))
             if value is None:

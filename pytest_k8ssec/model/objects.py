@@ -83,6 +83,8 @@ def as_mapping(value: object) -> Mapping[str, Any]:
     # the checks would otherwise pay on every field they read.
     if type(value) is dict:
         return value
+    if value is None:  # an unset field, the other common case
+        return _EMPTY
     return value if isinstance(value, Mapping) else _EMPTY
 
 
