@@ -134,13 +134,38 @@ def _fits(value: object, spec: Spec) -> bool:
 def _validate(value: object, spec: Spec, path: str) -> list[Violation]:
     """The fields of ``value`` that do not fit ``spec``, in the spec's order."""
     found: list[Violation] = []
-    if value is None:
+    if value is None or _sound(value, spec):
         return found  # null is "unset" to the API server
     if not _fits(value, spec):
         found.append(Violation(path, f"must be {_type_name(spec)}, not {_shown(value)}"))
         return found
     _collect(value, spec, path, found)
     return found
+
+
+def _sound(value: Any, spec: Spec) -> bool:
+    # Nearly every object is well-formed: that answer needs no field order, path or message, so
+    # it is found first, and only an object with a fault is walked again by _collect.
+    if not _fits(value, spec):
+        return False
+    if type(spec) is _Map:
+        fields = spec.fields
+        for key in spec.names.intersection(value):
+            item = value[key]
+            if item is None:
+                continue
+            sub = fields[key]
+            if type(sub) is _Map or type(sub) is _List:
+                if not _sound(item, sub):
+                    return False
+            elif not _fits(item, sub):
+                return False
+    elif type(spec) is _List:
+        item_spec = spec.item
+        for item in value:
+            if item is not None and not _sound(item, item_spec):
+                return False
+    return True
 
 
 def _collect(value: Any, spec: Spec, path: str, found: list[Violation]) -> None:
