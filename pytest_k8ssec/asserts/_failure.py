@@ -12,7 +12,7 @@ from typing import Any, Union
 
 from pytest_k8ssec.checks import active_registry, builtin_registry
 from pytest_k8ssec.checks._check import Check, CheckKind
-from pytest_k8ssec.engine import Finding, evaluate
+from pytest_k8ssec.engine import Finding, evaluate_judged
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.policy.gate import Outcome, State, Subject
@@ -164,16 +164,19 @@ def _run(title: str, checks: Sequence[Check], objs: Objects, *, require_judged: 
         raise SecurityAssertionError(
             f"{title}: no objects given; nothing was checked (an empty selection never passes)"
         )
-    if require_judged and not any(check.applies_to(obj) for obj in objects for check in checks):
+    # A malformed object must not pass a check that could not read it (fail closed).
+    schema = builtin_registry().get("malformed-object")
+    asked_schema = any(c is schema for c in checks)
+    run = [schema, *(c for c in checks if c is not schema)]
+    result = evaluate_judged(run, objects)
+    # The engine's own applies_to answers: only the checks asked count (schema is always added).
+    if require_judged and not any(judged for index, judged in enumerate(result.judged) if index or asked_schema):
         kinds = sorted({obj.kind for obj in objects})
         raise SecurityAssertionError(
             f"{title}: none of the {len(objects)} given objects ({', '.join(kinds)}) is one these checks "
             "judge; nothing was checked"
         )
-    # A malformed object must not pass a check that could not read it (fail closed).
-    schema = builtin_registry().get("malformed-object")
-    run = [schema, *(c for c in checks if c is not schema)]
-    _conclude(title, run, objects, evaluate(run, objects))
+    _conclude(title, run, objects, result.findings, judged=judged_counts(run, objects, result.judged))
 
 
 def _conclude(
@@ -201,16 +204,34 @@ def _conclude(
 
 def _judged(checks: Sequence[Check], objects: Sequence[K8sObject]) -> list[recording.Judged]:
     """Per check and target: how many of ``objects`` the check judged (the reports' pass counts)."""
+    return judged_counts(checks, objects, [[obj for obj in objects if check.applies_to(obj)] for check in checks])
+
+
+def judged_counts(
+    checks: Sequence[Check], objects: Sequence[K8sObject], judged: Sequence[Sequence[K8sObject]]
+) -> list[recording.Judged]:
+    """Per check and target, how many objects it judged, given the objects each check judged (in
+    ``objects``' order, as ``engine.evaluate_judged`` gives them): the reports' pass counts."""
     default = recording.current().target
-    targets = [recording.target_of(obj, default) for obj in objects]
-    judged: list[recording.Judged] = []
-    for check in checks:
+    # One target per object, not per (check, object); and target_of reads only the provenance's
+    # source (a context, a file, or "<...>" for the test's default), so it is asked once per
+    # source: thousands of objects come from a few hundred files.
+    by_source: dict[str, str] = {}
+    targets: dict[int, str] = {}
+    for obj in objects:
+        source = obj.provenance.source
+        target = by_source.get(source)
+        if target is None:
+            target = by_source[source] = recording.target_of(obj, default)
+        targets[id(obj)] = target
+    counted: list[recording.Judged] = []
+    for check, mine in zip(checks, judged):
         counts: dict[str, int] = {}
-        for obj, target in zip(objects, targets):
-            if check.applies_to(obj):
-                counts[target] = counts.get(target, 0) + 1
-        judged.extend(recording.Judged(check.id, target, count) for target, count in counts.items())
-    return judged
+        for obj in mine:
+            target = targets[id(obj)]
+            counts[target] = counts.get(target, 0) + 1
+        counted.extend(recording.Judged(check.id, target, count) for target, count in counts.items())
+    return counted
 
 
 def _expired_notes(findings: Sequence[Finding], outcomes: Sequence[Outcome]) -> dict[int, str]:

@@ -18,6 +18,7 @@ looser) than the baseline, such as ``assert_capabilities(objs, allowed_add=["NET
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
@@ -94,6 +95,14 @@ def configure(allowed: Iterable[str]) -> Check:
         raise TypeError(f"capability names must be strings, got {', '.join(bad)}")
     if allowed_set == BASELINE_CAPABILITIES:
         return CHECK
+    return _configured(allowed_set)
+
+
+# One variant per normalized argument: a per-workload test calls the helper once per object with
+# the same arguments, and the engine's memo is keyed by the variant's evaluation, so equal
+# arguments must give the very same evaluation (and building a Check validates it each time).
+@functools.lru_cache(maxsize=256)
+def _configured(allowed_set: frozenset[str]) -> Check:
     listed = _quote(sorted(allowed_set)) if allowed_set else "none"
     return dataclasses.replace(
         CHECK,

@@ -39,7 +39,7 @@ def literal(value: object) -> str | None:
 def _judge(obj: K8sObject) -> Iterator[tuple[Violation, str]]:
     for ref in containers(obj):
         for index, entry in enumerate(as_list(ref.container.get("env"))):
-            if not isinstance(entry, Mapping):
+            if type(entry) is not dict and not isinstance(entry, Mapping):  # dicts skip abc's check
                 continue
             value = literal(entry.get("value"))
             if value is None:
@@ -61,7 +61,9 @@ def _judge(obj: K8sObject) -> Iterator[tuple[Violation, str]]:
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
-    return with_last_applied(obj.raw, lambda raw: _judge(K8sObject(raw, obj.provenance)))
+    # The object itself is judged as it is (its container walk is memoized on it); only the
+    # last-applied copy needs an object of its own.
+    return with_last_applied(obj.raw, lambda raw: _judge(obj if raw is obj.raw else K8sObject(raw, obj.provenance)))
 
 
 CHECK = Check(

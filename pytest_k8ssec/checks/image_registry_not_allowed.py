@@ -13,6 +13,7 @@ so it fails every image until ``configure(allowed=..., denied=...)`` (or ``asser
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Iterator
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
@@ -96,6 +97,14 @@ def configure(allowed: Iterable[str] | None = None, denied: Iterable[str] | None
     denied_t = _prefixes("denied", denied) or ()
     if allowed_t is None and not denied_t:
         raise ValueError("give allowed and/or denied registry prefixes")
+    return _configured(allowed_t, denied_t)
+
+
+# One variant per normalized argument: a per-workload test calls the helper once per object with
+# the same arguments, and the engine's memo is keyed by the variant's evaluation, so equal
+# arguments must give the very same evaluation (and building a Check validates it each time).
+@functools.lru_cache(maxsize=256)
+def _configured(allowed_t: tuple[str, ...] | None, denied_t: tuple[str, ...]) -> Check:
     parts = []
     if allowed_t is not None:
         parts.append(f"from {_listed(allowed_t)}")

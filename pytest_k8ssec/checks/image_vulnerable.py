@@ -13,7 +13,7 @@ judges each image against the reports.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation
 from pytest_k8ssec.model.containers import containers
@@ -56,10 +56,19 @@ CHECK = Check(
 
 
 def configure(evaluate: Evaluate, min_severity: str = DEFAULT_MIN_SEVERITY) -> Check:
-    """The registry record judging images with ``evaluate`` (built from the scan reports)."""
+    """The registry record judging images with ``evaluate`` (built from the scan reports).
+
+    The engine does not memoize the variant: its verdict reads the reports, not only the object,
+    and the helper's judge records which allow entries it used while it evaluates.
+    """
+
+    def judge(obj: K8sObject) -> Iterable[Violation]:
+        return evaluate(obj)
+
+    judge._k8ssec_memo = False  # type: ignore[attr-defined]
     return dataclasses.replace(
         CHECK,
-        evaluate=evaluate,
+        evaluate=judge,
         summary=_summary(min_severity),
         parameters=(("min_severity", min_severity), ("report", "given")),
     )

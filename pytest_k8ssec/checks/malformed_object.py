@@ -23,7 +23,28 @@ class _List:
         self.item = item
 
 
-Spec = Union[type, dict[str, Any], _List]
+class _Map:
+    """A mapping spec, compiled for the walk: most fields a spec names are unset in a manifest,
+    so the walk visits only the keys present (one set intersection), in the spec's order."""
+
+    __slots__ = ("fields", "names", "rank")
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields: dict[str, Spec] = {key: _compiled(sub) for key, sub in fields.items()}
+        self.names = frozenset(fields)
+        self.rank = {key: index for index, key in enumerate(fields)}
+
+
+Spec = Union[type, dict[str, Any], _List, _Map]
+
+
+def _compiled(spec: Spec) -> Spec:
+    if type(spec) is dict:
+        return _Map(spec)
+    if type(spec) is _List:
+        return _List(_compiled(spec.item))
+    return spec
+
 
 # Only the fields the checks read: the API server validates the rest, and we do not re-implement
 # OpenAPI validation. int means an integer that is not a boolean (YAML's true is not a UID).
@@ -84,7 +105,7 @@ _POD_SPEC: Final[dict[str, Any]] = {
 def _type_name(spec: Spec) -> str:
     if isinstance(spec, _List):
         return "a list"
-    if isinstance(spec, dict) or spec is dict:
+    if isinstance(spec, (dict, _Map)) or spec is dict:
         return "a mapping"
     return {bool: "a boolean", int: "an integer", str: "a string"}[spec]
 
@@ -99,27 +120,83 @@ def _shown(value: object) -> str:
 
 
 def _fits(value: object, spec: Spec) -> bool:
-    if isinstance(spec, _List):
+    # The exact-type tests first: YAML gives plain dicts, lists and scalars, and isinstance against
+    # the Mapping ABC costs a call through abc's __instancecheck__ on every field.
+    if type(spec) is _List:
         return isinstance(value, list)
-    if isinstance(spec, dict) or spec is dict:
-        return isinstance(value, Mapping)
+    if type(spec) is _Map or spec is dict:
+        return type(value) is dict or isinstance(value, Mapping)
     if spec is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, spec)
+        return type(value) is int or (isinstance(value, int) and not isinstance(value, bool))
+    return type(value) is spec or isinstance(value, spec)  # type: ignore[arg-type]
 
 
-def _validate(value: object, spec: Spec, path: str) -> Iterator[Violation]:
-    if value is None:
-        return  # null is "unset" to the API server
+def _validate(value: object, spec: Spec, path: str) -> list[Violation]:
+    """The fields of ``value`` that do not fit ``spec``, in the spec's order."""
+    found: list[Violation] = []
+    if value is None or _sound(value, spec):
+        return found  # null is "unset" to the API server
     if not _fits(value, spec):
-        yield Violation(path, f"must be {_type_name(spec)}, not {_shown(value)}")
-        return
-    if isinstance(spec, _List) and isinstance(value, list):
+        found.append(Violation(path, f"must be {_type_name(spec)}, not {_shown(value)}"))
+        return found
+    _collect(value, spec, path, found)
+    return found
+
+
+def _sound(value: Any, spec: Spec) -> bool:
+    # Nearly every object is well-formed: that answer needs no field order, path or message, so
+    # it is found first, and only an object with a fault is walked again by _collect.
+    if not _fits(value, spec):
+        return False
+    if type(spec) is _Map:
+        fields = spec.fields
+        for key in spec.names.intersection(value):
+            item = value[key]
+            if item is None:
+                continue
+            sub = fields[key]
+            if type(sub) is _Map or type(sub) is _List:
+                if not _sound(item, sub):
+                    return False
+            elif not _fits(item, sub):
+                return False
+    elif type(spec) is _List:
+        item_spec = spec.item
+        for item in value:
+            if item is not None and not _sound(item, item_spec):
+                return False
+    return True
+
+
+def _collect(value: Any, spec: Spec, path: str, found: list[Violation]) -> None:
+    # ``value`` fits ``spec``. A field path is formatted only for a violation or a nested spec.
+    if type(spec) is _Map:
+        present = spec.names.intersection(value)
+        keys = sorted(present, key=spec.rank.__getitem__) if len(present) > 1 else present
+        fields = spec.fields
+        for key in keys:
+            item = value[key]
+            if item is None:
+                continue  # null is "unset" to the API server
+            sub = fields[key]
+            if not _fits(item, sub):
+                found.append(Violation(f"{path}.{key}", f"must be {_type_name(sub)}, not {_shown(item)}"))
+            elif type(sub) is _Map or type(sub) is _List:
+                _collect(item, sub, f"{path}.{key}", found)
+    elif type(spec) is _List:
+        item_spec = spec.item
+        nested = type(item_spec) is _Map or type(item_spec) is _List
         for index, item in enumerate(value):
-            yield from _validate(item, spec.item, f"{path}[{index}]")
-    elif isinstance(spec, dict) and isinstance(value, Mapping):
-        for key, sub in spec.items():
-            yield from _validate(value.get(key), sub, f"{path}.{key}")
+            if item is None:
+                continue
+            if not _fits(item, item_spec):
+                found.append(Violation(f"{path}[{index}]", f"must be {_type_name(item_spec)}, not {_shown(item)}"))
+            elif nested:
+                _collect(item, item_spec, f"{path}[{index}]", found)
+
+
+_POD_SPEC_COMPILED: Final = _compiled(_POD_SPEC)
+_CONTAINER_COMPILED: Final = _compiled(_CONTAINER)
 
 
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
@@ -131,7 +208,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
             ref.path, f"{obj.kind} must have a pod spec at {ref.path} (a mapping); nothing in it can be checked"
         )
         return
-    yield from _validate(ref.spec, _POD_SPEC, ref.path)
+    yield from _validate(ref.spec, _POD_SPEC_COMPILED, ref.path)
     if not ref.spec.get("containers"):
         yield Violation(f"{ref.path}.containers", "a pod must list at least one container")
     for field in CONTAINER_FIELDS:
@@ -148,7 +225,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
                 yield Violation(where, f"must be a container (a mapping), not {_shown(container)}")
                 continue
             name = container.get("name")
-            for violation in _validate(container, _CONTAINER, where):
+            for violation in _validate(container, _CONTAINER_COMPILED, where):
                 yield Violation(violation.path, violation.message, name if isinstance(name, str) else None)
 
 

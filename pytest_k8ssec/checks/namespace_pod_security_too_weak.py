@@ -12,6 +12,7 @@ A parameterised check: the registry record requires ``enforce`` at ``restricted`
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation
 from pytest_k8ssec.checks.pss import LABEL_PREFIX, compare_levels, namespace_policy
@@ -72,6 +73,9 @@ CHECK = Check(
 )
 
 
+# One variant per (level, mode): the engine's memo is keyed by the variant's evaluation, so a
+# helper called once per Namespace with the same arguments must get the very same one.
+@functools.lru_cache(maxsize=64)
 def configure(level: str = "restricted", mode: str = "enforce") -> Check:
     """The registry record requiring ``mode`` at ``level`` or stricter (values already validated)."""
     return dataclasses.replace(

@@ -28,7 +28,7 @@ def _text(value: object) -> str:
 def _evaluate(obj: K8sObject) -> Iterator[Violation]:
     for ref in containers(obj):
         for index, entry in enumerate(as_list(ref.container.get("env"))):
-            if not isinstance(entry, Mapping):
+            if type(entry) is not dict and not isinstance(entry, Mapping):  # dicts skip abc's check
                 continue
             selector = as_mapping(entry.get("valueFrom")).get("secretKeyRef")
             if not isinstance(selector, Mapping):
@@ -41,7 +41,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
                 ref.name,
             )
         for index, entry in enumerate(as_list(ref.container.get("envFrom"))):
-            if not isinstance(entry, Mapping):
+            if type(entry) is not dict and not isinstance(entry, Mapping):  # dicts skip abc's check
                 continue
             source = entry.get("secretRef")
             if not isinstance(source, Mapping):

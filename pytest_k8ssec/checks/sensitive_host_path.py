@@ -19,6 +19,7 @@ host-path-volume still reports it at high severity.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Iterator
 from typing import Final
 
@@ -157,4 +158,12 @@ def configure(allowed: Iterable[str]) -> Check:
     ``/var/log/../../etc`` is still ``/etc``. Allowing ``/var/lib/kubelet/pods`` does not allow
     mounting ``/var/lib/kubelet``: only the allowed directory and what lies under it.
     """
-    return dataclasses.replace(CHECK, evaluate=_make_evaluate(allowed_directories(allowed)))
+    return _configured(allowed_directories(allowed))
+
+
+# One variant per normalized argument: a per-workload test calls the helper once per object with
+# the same arguments, and the engine's memo is keyed by the variant's evaluation, so equal
+# arguments must give the very same evaluation (and building a Check validates it each time).
+@functools.lru_cache(maxsize=256)
+def _configured(directories: tuple[str, ...]) -> Check:
+    return dataclasses.replace(CHECK, evaluate=_make_evaluate(directories))

@@ -35,6 +35,8 @@ class ContainerRef:
     def security_context(self) -> Mapping[str, Any]:
         """``securityContext`` of the container (empty if missing or malformed)."""
         value = self.container.get("securityContext")
+        if type(value) is dict:  # the common case, without abc's __instancecheck__
+            return value
         return value if isinstance(value, Mapping) else {}
 
 

@@ -79,6 +79,12 @@ _EMPTY: Final[Mapping[str, Any]] = {}
 
 def as_mapping(value: object) -> Mapping[str, Any]:
     """``value`` if it is a mapping, else an empty one (malformed input is reported elsewhere)."""
+    # Loaded manifests are plain dicts: the exact-type test spares abc's __instancecheck__, which
+    # the checks would otherwise pay on every field they read.
+    if type(value) is dict:
+        return value
+    if value is None:  # an unset field, the other common case
+        return _EMPTY
     return value if isinstance(value, Mapping) else _EMPTY
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pytest_k8ssec.model.objects import K8sObject, as_mapping
+from pytest_k8ssec.model.objects import K8sObject, api_group, as_mapping
 
 # (group, kind) -> path of the pod template's metadata/spec parent, from the object root.
 _TEMPLATE_PATHS: Final[dict[tuple[str, str], tuple[str, ...]]] = {
@@ -45,9 +45,21 @@ class PodSpecRef:
     malformed: bool
 
 
+# (apiVersion, kind) -> is a workload. Checks ask it of every object (hundreds of thousands of
+# times per run); the pairs seen are few (one per kind and version), and the answer needs no
+# apiVersion parsing once known.
+_WORKLOAD_BY_VERSION: dict[tuple[str, str], bool] = {}
+
+
 def is_workload(obj: K8sObject) -> bool:
     """True for the kinds that carry a pod spec (Pod, Deployment, ..., CronJob, PodTemplate)."""
-    return (obj.api_group, obj.kind) in _TEMPLATE_PATHS
+    key = (obj.api_version, obj.kind)
+    known = _WORKLOAD_BY_VERSION.get(key)
+    if known is None:
+        known = (api_group(obj.api_version), obj.kind) in _TEMPLATE_PATHS
+        if len(_WORKLOAD_BY_VERSION) < 4096:  # bounded: apiVersions are free text in manifests
+            _WORKLOAD_BY_VERSION[key] = known
+    return known
 
 
 def _extract(obj: K8sObject) -> PodSpecRef | None:

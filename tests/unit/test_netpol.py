@@ -482,3 +482,25 @@ def test_port_classes_of_the_whole_model_give_every_container_port_its_own_class
     ]
     udp = [(c.first, c.last, c.names, c.listed) for c in port_classes(model) if c.protocol == "UDP"]
     assert udp == [(1, 52, (), False), (53, 53, ("dns",), True), (54, 65535, (), False)]
+
+
+def test_isolating_is_computed_once_per_pod_and_direction(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_k8ssec.model.netpol import selectors
+
+    m = model(policy("isolate-server", {"podSelector": {"matchLabels": {"app": "server"}}, "policyTypes": ["Ingress"]}))
+    asked: list[object] = []
+    real = selectors.Selector.matches
+
+    def counted(self: selectors.Selector, labels: Any) -> bool:
+        asked.append(labels)
+        return real(self, labels)
+
+    monkeypatch.setattr(selectors.Selector, "matches", counted)
+    first = m.isolating(SERVER, "Ingress")
+    assert [p.name for p in first] == ["isolate-server"]
+    once = len(asked)
+    assert m.isolating(SERVER, "Ingress") is first
+    assert m.reachable(CLIENT, SERVER, 8080).ingress.allowed is False
+    assert m.isolating(CLIENT, "Ingress") == ()
+    # The server was never matched again (reachable's ingress side included); the client once.
+    assert asked[once:] == [CLIENT.labels]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, Union
 
 from pytest_k8ssec.checks._check import Check
-from pytest_k8ssec.checks.pss._registry import LATEST, LEVELS, Version, table
+from pytest_k8ssec.checks.pss._registry import LATEST, LEVELS, Version, judge, table
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.model.workloads import pod_spec
 
@@ -161,7 +161,7 @@ def evaluate_pod_security(obj: Obj, level: str = "restricted", version: str = "l
     registry = table()
     results = []
     for control, entry in registry.plan(policy.level, policy.version):
-        outcome = entry.check(pod, target)
+        outcome = judge(entry.check, pod, target)
         results.append(
             CheckResult(
                 control.id,

@@ -121,6 +121,25 @@ class Control:
         return found
 
 
+# A control's outcome per object: the pss-* check, the opinionated checks built on the control
+# (capabilities-added, host-path-volume, ...) and assert_pod_security all ask it of the same
+# pod; implementations read only the object, and objects are immutable.
+_OUTCOMES: Final = "pss.outcomes"
+
+
+def _no_outcomes(obj: K8sObject) -> dict[CheckFn, Outcome]:
+    return {}
+
+
+def judge(check: CheckFn, pod: PodSpecRef, obj: K8sObject) -> Outcome:
+    """``check(pod, obj)`` for ``pod = pod_spec(obj)``, computed once per object and implementation."""
+    known: dict[CheckFn, Outcome] = obj.memo(_OUTCOMES, _no_outcomes)
+    found = known.get(check)
+    if found is None:
+        found = known[check] = check(pod, obj)
+    return found
+
+
 def to_violation(outcome: Outcome, pod: PodSpecRef) -> Violation:
     """The finding of a forbidding outcome, worded as upstream's aggregate detail item.
 
@@ -146,7 +165,7 @@ def outcome(control: Control, obj: K8sObject, version: Version | None = None) ->
     if pod is None or pod.malformed:
         return ALLOWED
     entry = control.versions[-1] if version is None else control.at(version)
-    return ALLOWED if entry is None else entry.check(pod, obj)
+    return ALLOWED if entry is None else judge(entry.check, pod, obj)
 
 
 def make_check(
@@ -173,7 +192,7 @@ def make_check(
         pod = pod_spec(obj)
         if pod is None or pod.malformed:
             return []  # malformed-object reports a pod spec that cannot be read
-        found = newest(pod, obj)
+        found = judge(newest, pod, obj)
         return [] if found.allowed else [to_violation(found, pod)]
 
     anchor = "#baseline" if control.level == "baseline" else "#restricted"

@@ -93,6 +93,10 @@ class NetworkModel:
         for policy in self.policies:
             self._policies_by_ns[policy.namespace].append(policy)
         self._index: ClassIndex | None = None
+        # isolating() per (pod, direction): every reachability question and every network check
+        # asks it of the same pods again (the egress check up to once per port class and range);
+        # the value keeps the pod, so its id cannot be reused while the entry lives.
+        self._isolating: dict[tuple[int, Direction], tuple[Pod, tuple[NetworkPolicy, ...]]] = {}
 
     # -- construction ------------------------------------------------------------------------
 
@@ -219,11 +223,16 @@ class NetworkModel:
 
     def isolating(self, pod: Pod, direction: Direction) -> tuple[NetworkPolicy, ...]:
         """The policies that isolate ``pod`` for ``direction`` (select it and have that policyType)."""
-        return tuple(
+        known = self._isolating.get((id(pod), direction))
+        if known is not None and known[0] is pod:
+            return known[1]
+        found = tuple(
             p
             for p in self._policies_by_ns.get(pod.namespace, ())
             if direction in p.policy_types and p.pod_selector.matches(pod.labels)
         )
+        self._isolating[id(pod), direction] = (pod, found)
+        return found
 
     def policy(self, ref: str) -> NetworkPolicy:
         """The policy called ``namespace/name``."""

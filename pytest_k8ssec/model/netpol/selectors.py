@@ -116,7 +116,11 @@ class Selector:
         return not self.requirements
 
     def matches(self, labels: Mapping[str, str]) -> bool:
-        return all(req.matches(labels) for req in self.requirements)
+        # A loop, not all(generator): every policy's selector meets every pod of its namespace.
+        for req in self.requirements:
+            if not req.matches(labels):
+                return False
+        return True
 
     def __str__(self) -> str:
         if not self.requirements:
