@@ -229,7 +229,9 @@ def item_marks(item: pytest.Item) -> tuple[Severity | None, tuple[str, ...]]:
     markers are its own (the function's, plus a ``pytest.param``'s) and its parents', so the parent
     and the identity of its own markers decide them.
     """
-    cache = item.config.stash.setdefault(_MARKS_KEY, {})
+    cache = item.config.stash.get(_MARKS_KEY, None)
+    if cache is None:
+        cache = item.config.stash[_MARKS_KEY] = {}
     own = item.own_markers
     key = (item.parent, *map(id, own))
     found = cache.get(key)

@@ -131,7 +131,9 @@ def _context(item: pytest.Item) -> recording.HelperContext:
         gate = gate_plugin.gate(item.config)
         severity, controls = gate_plugin.item_marks(item)
         target = _item_target(item)
-        contexts = item.config.stash.setdefault(_CONTEXTS_KEY, {})
+        contexts = item.config.stash.get(_CONTEXTS_KEY, None)
+        if contexts is None:
+            contexts = item.config.stash[_CONTEXTS_KEY] = {}
         # The context holds the gate, so its id names no other gate while the entry lives.
         key = (id(gate), severity, controls, target)
         context = contexts.get(key)

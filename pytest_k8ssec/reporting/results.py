@@ -74,7 +74,10 @@ class RunResults:
 
     def add_properties(self, nodeid: str, outcome: str, properties: Iterable[tuple[str, object]]) -> None:
         """Fold one test's call report (its outcome and ``user_properties``) in."""
-        test = self.tests.setdefault(nodeid, CaseRecord(nodeid))
+        test = self.tests.get(nodeid)
+        if test is None:
+            # Not setdefault: it would build a record per call, once per test of the run.
+            test = self.tests[nodeid] = CaseRecord(nodeid)
         test.outcome = outcome
         for name, value in properties:
             if name == FINDING_PROPERTY:
