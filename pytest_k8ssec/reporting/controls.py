@@ -23,7 +23,7 @@ from pytest_k8ssec.checks._controls import (
     register_control,
     unregister_control,
 )
-from pytest_k8ssec.reporting.gate import CONTROL_MARKER, marked_controls
+from pytest_k8ssec.reporting.gate import CONTROL_MARKER, item_marks
 
 PATTERNS_KEY: Final = pytest.StashKey[tuple[str, ...]]()
 _REGISTERED_KEY: Final = pytest.StashKey[list[str]]()
@@ -115,8 +115,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
-        # marked_controls validates every marker, so a typo on a deselected test is still an error.
-        (keep if selected(marked_controls(item), patterns) else drop).append(item)
+        # item_marks validates every marker, so a typo on a deselected test is still an error.
+        (keep if selected(item_marks(item)[1], patterns) else drop).append(item)
     config.stash[_SELECTED_KEY] = (len(keep), len(drop))
     if drop:
         config.hook.pytest_deselected(items=drop)

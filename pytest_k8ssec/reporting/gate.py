@@ -217,6 +217,29 @@ def gate(config: pytest.Config) -> Gate:
     return config.stash.get(GATE_KEY, None) or Gate()
 
 
+#: (parent node, ids of the item's own markers) -> (severity, controls), with the markers kept alive
+#: so that their ids stay theirs. Every test case of one parametrized function shares one entry.
+_MARKS_KEY: Final = pytest.StashKey[dict[tuple[object, ...], tuple[Severity | None, tuple[str, ...], object]]]()
+
+
+def item_marks(item: pytest.Item) -> tuple[Severity | None, tuple[str, ...]]:
+    """``(marked_severity(item), marked_controls(item))``, read once per test function.
+
+    A run of 12 tests over 5,000 workloads has 60,000 items but 12 distinct marker sets: an item's
+    markers are its own (the function's, plus a ``pytest.param``'s) and its parents', so the parent
+    and the identity of its own markers decide them.
+    """
+    cache = item.config.stash.get(_MARKS_KEY, None)
+    if cache is None:
+        cache = item.config.stash[_MARKS_KEY] = {}
+    own = item.own_markers
+    key = (item.parent, *map(id, own))
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = (marked_severity(item), marked_controls(item), tuple(own))
+    return found[0], found[1]
+
+
 def marked_severity(item: pytest.Item) -> Severity | None:
     """The ``k8s_severity`` marker's level (the closest marker wins), validated."""
     marker = item.get_closest_marker(SEVERITY_MARKER)
@@ -244,8 +267,7 @@ def marked_controls(item: pytest.Item) -> tuple[str, ...]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Validate markers once, at collection: a typo is a usage error before anything runs.
     for item in items:
-        marked_severity(item)
-        marked_controls(item)
+        item_marks(item)
 
 
 def _is_worker(config: pytest.Config) -> bool:

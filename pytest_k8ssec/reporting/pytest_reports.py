@@ -31,7 +31,6 @@ from pytest_k8ssec.reporting.results import (
     judged_value,
 )
 
-RESULTS_KEY: Final = pytest.StashKey[list[recording.HelperResult]]()
 RUN_RESULTS_KEY: Final = pytest.StashKey[RunResults]()
 #: API requests per target that xdist workers counted (the controller's sum of them).
 WORKER_REQUESTS_KEY: Final = pytest.StashKey[dict[str, int]]()
@@ -122,15 +121,26 @@ def _item_target(item: pytest.Item) -> str:
     return recording.MANIFESTS
 
 
+#: One context per distinct (gate, severity, controls, target): the test cases of one function share it.
+_CONTEXTS_KEY: Final = pytest.StashKey[dict[tuple[int, Any, tuple[str, ...], str], recording.HelperContext]]()
+
+
 def _context(item: pytest.Item) -> recording.HelperContext:
     context = item.stash.get(_CONTEXT_KEY, None)
     if context is None:
-        context = recording.HelperContext(
-            gate=gate_plugin.gate(item.config),
-            severity=gate_plugin.marked_severity(item),
-            controls=gate_plugin.marked_controls(item),
-            target=_item_target(item),
-        )
+        gate = gate_plugin.gate(item.config)
+        severity, controls = gate_plugin.item_marks(item)
+        target = _item_target(item)
+        contexts = item.config.stash.get(_CONTEXTS_KEY, None)
+        if contexts is None:
+            contexts = item.config.stash[_CONTEXTS_KEY] = {}
+        # The context holds the gate, so its id names no other gate while the entry lives.
+        key = (id(gate), severity, controls, target)
+        context = contexts.get(key)
+        if context is None:
+            context = contexts[key] = recording.HelperContext(
+                gate=gate, severity=severity, controls=controls, target=target
+            )
         item.stash[_CONTEXT_KEY] = context
     return context
 
@@ -138,7 +148,6 @@ def _context(item: pytest.Item) -> recording.HelperContext:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     sink: list[recording.HelperResult] = []
-    item.stash[RESULTS_KEY] = sink
     token = recording.RECORDER.set(sink)
     context_token = recording.CONTEXT.set(_context(item))
     try:
@@ -146,36 +155,47 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     finally:
         recording.CONTEXT.reset(context_token)
         recording.RECORDER.reset(token)
+        # Properties go on the item before its call report is built: pytest copies
+        # item.user_properties into every later report, and JUnit XML writes the teardown
+        # report's as <properties>. Built where the call ends rather than in the makereport
+        # wrapper, which pytest calls for each of the three phases.
+        if sink:
+            item.user_properties.extend(_properties(item, sink))
 
 
 def _worst(states: list[str]) -> str:
     return min(states, key=STATES.index) if states else "pass"
 
 
-def _properties(item: pytest.Item) -> list[tuple[str, object]]:
+def _properties(item: pytest.Item, results: list[recording.HelperResult]) -> list[tuple[str, object]]:
     properties: list[tuple[str, object]] = []
-    # The field line costs a second look at the file: paid per finding, only when a report shows it.
-    fields = report_options.field_lines(item.config)
-    # Where the requirement is written: the place a result about no file (a live object, an
-    # access question) points at, so code scanning can show every result.
-    test_file, test_line = str(item.path), item.location[1] + 1 if item.location[1] is not None else None
-    for result in item.stash.get(RESULTS_KEY, []):
-        states: dict[str, list[str]] = {check.id: [] for check in result.checks}
-        for finding, outcome in zip(result.findings, result.outcomes):
-            states.setdefault(finding.check.id, []).append(str(outcome.state))
-        for subject, outcome in result.requirement:
-            states.setdefault(subject.check, []).append(str(outcome.state))
-        for check_id in result.failed:
-            if not states.get(check_id):
-                states[check_id] = ["fail"]
-        for check_id, found in states.items():
-            properties.append((CHECK_PROPERTY, f"{check_id}={_worst(found)}"))
+    context = _context(item)
+    fields, test_file, test_line = None, "", None
+    # Most results of a run pass: what only a finding's record needs is looked up for findings only.
+    if any(result.findings or result.requirement for result in results):
+        # The field line costs a second look at the file: paid per finding, only when a report shows it.
+        fields = report_options.field_lines(item.config)
+        # Where the requirement is written: the place a result about no file (a live object, an
+        # access question) points at, so code scanning can show every result.
+        test_file, test_line = str(item.path), item.location[1] + 1 if item.location[1] is not None else None
+    for result in results:
+        if result.findings or result.requirement or result.failed:
+            states: dict[str, list[str]] = {check.id: [] for check in result.checks}
+            for finding, outcome in zip(result.findings, result.outcomes):
+                states.setdefault(finding.check.id, []).append(str(outcome.state))
+            for subject, outcome in result.requirement:
+                states.setdefault(subject.check, []).append(str(outcome.state))
+            for check_id in result.failed:
+                if not states.get(check_id):
+                    states[check_id] = ["fail"]
+            verdicts = {check_id: _worst(found) for check_id, found in states.items()}
+        else:
+            verdicts = dict.fromkeys((check.id for check in result.checks), "pass")
+        properties.extend((CHECK_PROPERTY, f"{check_id}={verdict}") for check_id, verdict in verdicts.items())
         judged = result.judged or [
-            recording.Judged(check.id, _context(item).target, result.objects) for check in result.checks
+            recording.Judged(check.id, context.target, result.objects) for check in result.checks
         ]
-        for entry in judged:
-            properties.append((JUDGED_PROPERTY, judged_value(entry.check, entry.target, entry.objects)))
-        context = _context(item)
+        properties.extend((JUDGED_PROPERTY, judged_value(entry.check, entry.target, entry.objects)) for entry in judged)
         for finding, outcome in zip(result.findings, result.outcomes):
             record = finding_record(finding, context.subject(finding), outcome)
             if fields is not None:
@@ -196,10 +216,6 @@ def _properties(item: pytest.Item) -> list[tuple[str, object]]:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    # Properties go on the item before its call report is built: pytest copies item.user_properties
-    # into every later report, and JUnit XML writes the teardown report's as <properties>.
-    if call.when == "call":
-        item.user_properties.extend(_properties(item))
     report = yield
     if call.when == "call":
         _gate_plain_failure(item, call, report)

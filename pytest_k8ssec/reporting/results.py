@@ -68,10 +68,16 @@ class RunResults:
     #: (check id, target) -> results judged
     judged: dict[tuple[str, str], int] = field(default_factory=dict)
     tests: dict[str, CaseRecord] = field(default_factory=dict)
+    _states: tuple[list[dict[str, Any]], int, dict[tuple[str, str, str, str], str]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def add_properties(self, nodeid: str, outcome: str, properties: Iterable[tuple[str, object]]) -> None:
         """Fold one test's call report (its outcome and ``user_properties``) in."""
-        test = self.tests.setdefault(nodeid, CaseRecord(nodeid))
+        test = self.tests.get(nodeid)
+        if test is None:
+            # Not setdefault: it would build a record per call, once per test of the run.
+            test = self.tests[nodeid] = CaseRecord(nodeid)
         test.outcome = outcome
         for name, value in properties:
             if name == FINDING_PROPERTY:
@@ -99,7 +105,20 @@ class RunResults:
         return sorted(seen, key=lambda target: (target != MANIFESTS_TARGET, target))
 
     def result_states(self) -> dict[tuple[str, str, str, str], str]:
-        """(test, check, target, object-or-requirement) -> the worst state of that result's findings."""
+        """(test, check, target, object-or-requirement) -> the worst state of that result's findings.
+
+        Computed once per set of findings: the summary asks once per target and once for all, and
+        every report file asks again. Findings are only ever appended, so their number (and the
+        list itself) tells whether the answer is still current.
+        """
+        cached = self._states
+        if cached is not None and cached[0] is self.findings and cached[1] == len(self.findings):
+            return cached[2]
+        states = self._result_states()
+        self._states = (self.findings, len(self.findings), states)
+        return states
+
+    def _result_states(self) -> dict[tuple[str, str, str, str], str]:
         states: dict[tuple[str, str, str, str], str] = {}
         for finding in self.findings:
             key = (finding["test"], finding["check"], finding["target"], finding.get("object") or finding["path"])

@@ -1,10 +1,12 @@
-"""The k8ssec.judged property's text form survives any target name."""
+"""The k8ssec.judged property's text form survives any target name; the results' states are worked out once."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from pytest_k8ssec.reporting.results import JUDGED_PROPERTY, RunResults, judged_value, parse_judged
+from pytest_k8ssec.reporting.results import FINDING_PROPERTY, JUDGED_PROPERTY, RunResults, judged_value, parse_judged
 
 
 @pytest.mark.parametrize("target", ["manifests", "prod", "kind|odd|name", "ctx with spaces"])
@@ -19,3 +21,35 @@ def test_judged_counts_add_up_per_check_and_target() -> None:
     results.add_properties("t3", "passed", [(JUDGED_PROPERTY, judged_value("host-port", "stage", 1))])
     assert results.judged == {("host-port", "prod"): 5, ("host-port", "stage"): 1}
     assert results.check_counts("prod")["host-port"]["pass"] == 5
+
+
+def _finding(test: str, obj: str, state: str = "fail") -> tuple[str, object]:
+    record = {"check": "host-port", "target": "prod", "object": obj, "path": "spec", "state": state}
+    return FINDING_PROPERTY, json.dumps(record)
+
+
+def test_result_states_are_computed_once_per_set_of_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    results = RunResults()
+    results.add_properties(
+        "t1", "failed", [(JUDGED_PROPERTY, judged_value("host-port", "prod", 2)), _finding("t1", "a")]
+    )
+    computed: list[int] = []
+    compute = RunResults._result_states
+
+    def counted(self: RunResults) -> dict[tuple[str, str, str, str], str]:
+        computed.append(len(self.findings))
+        return compute(self)
+
+    monkeypatch.setattr(RunResults, "_result_states", counted)
+    # The summary asks per target and for all; every report file asks again.
+    assert results.check_counts("prod") == results.check_counts() == results.check_counts("prod")
+    assert results.control_counts({"host-port": ("CIS-5.2.13",)})["CIS-5.2.13"]["fail"] == 1
+    assert computed == [1]
+    # A new finding makes the states stale.
+    results.add_properties(
+        "t2", "failed", [(JUDGED_PROPERTY, judged_value("host-port", "prod", 1)), _finding("t2", "b")]
+    )
+    assert results.check_counts()["host-port"] == {
+        "judged": 3, "pass": 1, "fail": 2, "advisory": 0, "baselined": 0, "waived": 0,
+    }  # fmt: skip
+    assert computed == [1, 2]
