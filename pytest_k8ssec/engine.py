@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pytest_k8ssec.checks._check import Check, CheckKind, Evaluate, Violation
 from pytest_k8ssec.model.objects import K8sObject
@@ -64,39 +65,27 @@ def evaluate_judged(checks: Iterable[Check], objects: Iterable[K8sObject]) -> Ev
     """``evaluate``, also returning the objects each check judged: the reports' pass counts come
     from the same ``applies_to`` answers the engine acted on, not from asking again."""
     checks = tuple(checks)
-    objects = objects if isinstance(objects, Sequence) else list(objects)
+    selection = _selection(tuple(objects))
     judged: tuple[list[K8sObject], ...] = tuple([] for _ in checks)
-    per_object = [
-        (check, check.targets, check.evaluate, memoized(check.evaluate), judged[index])
-        for index, check in enumerate(checks)
-        if check.kind is CheckKind.OBJECT
-    ]
-    findings: list[Finding] = []
+    # (position in objects, check index, finding): sorted below into object order, then check order.
+    entries: list[tuple[int, int, Finding]] = []
+    for index, check in enumerate(checks):
+        if check.kind is not CheckKind.OBJECT:
+            continue
+        hits, mine = selection.judge(check.evaluate, check.targets)
+        judged[index].extend(mine)
+        for position, obj, violations in hits:
+            entries.extend((position, index, Finding(check, obj, violation)) for violation in violations)
+    # A stable sort: one object's violations of one check keep the order the check yielded them.
+    entries.sort(key=_order)
+    findings = [finding for _, _, finding in entries]
     append = findings.append
-    for obj in objects:
-        workload: bool | None = None
-        memo: dict[Evaluate, tuple[Violation, ...]] = obj.memo(_MEMO, _new_memo)
-        for check, targets, run, keep, mine in per_object:
-            if targets is None:
-                if workload is None:
-                    workload = is_workload(obj)
-                if not workload:
-                    continue
-            elif obj.kind not in targets:
-                continue
-            mine.append(obj)
-            violations = memo.get(run) if keep else None
-            if violations is None:
-                violations = _violations(run, obj)
-                if keep:
-                    memo[run] = violations
-            for violation in violations:
-                append(Finding(check, obj, violation))
+    objects = selection.objects
     for index, check in enumerate(checks):
         if check.kind is not CheckKind.SELECTION:
             continue
         mine = judged[index]
-        mine.extend(obj for obj in objects if check.applies_to(obj))
+        mine.extend(obj for _, obj in selection.candidates(check.targets))
         if not mine:
             continue
         assert check.evaluate_selection is not None  # the kind says so
@@ -107,6 +96,105 @@ def evaluate_judged(checks: Iterable[Check], objects: Iterable[K8sObject]) -> Ev
             # No object to blame for the whole selection: every object the check judges fails.
             findings.extend(Finding(check, obj, _crashed(exc)) for obj in mine)
     return Evaluation(findings, judged)
+
+
+def _order(entry: tuple[int, int, Finding]) -> tuple[int, int]:
+    return entry[0], entry[1]
+
+
+Candidates = list[tuple[int, K8sObject]]
+Hits = list[tuple[int, K8sObject, tuple[Violation, ...]]]
+
+
+class _Selection:
+    """What the engine learnt about one sequence of objects: which of them each target set
+    selects, and each memoized evaluation's violations over all of them.
+
+    Suites ask many checks of the same objects (every ``assert_passes(check, k8s_inventory.objects)``
+    of a compliance suite, eleven helpers over ``k8s_workloads``): without this, each call walked
+    every object to ask ``applies_to`` and the per-object memo, and re-ran ``malformed-object``'s
+    lookups over all of them. Objects are immutable and the sequence is compared by content, so
+    nothing here goes stale.
+    """
+
+    __slots__ = ("_candidates", "_derived", "_results", "objects")
+
+    def __init__(self, objects: tuple[K8sObject, ...]) -> None:
+        self.objects = objects
+        self._candidates: dict[frozenset[str] | None, Candidates] = {}
+        self._results: dict[Evaluate, tuple[Hits, list[K8sObject]]] = {}
+        self._derived: dict[Hashable, Any] = {}
+
+    def derived(self, key: Hashable, factory: Callable[[tuple[K8sObject, ...]], Any]) -> Any:
+        """A value computed from these objects alone (``factory(objects)``), once per ``key``."""
+        try:
+            return self._derived[key]
+        except KeyError:
+            value = self._derived[key] = factory(self.objects)
+            return value
+
+    def candidates(self, targets: frozenset[str] | None) -> Candidates:
+        """(position, object) of the objects a check with these ``targets`` applies to, in order."""
+        found = self._candidates.get(targets)
+        if found is None:
+            if targets is None:
+                found = [(position, obj) for position, obj in enumerate(self.objects) if is_workload(obj)]
+            else:
+                found = [(position, obj) for position, obj in enumerate(self.objects) if obj.kind in targets]
+            self._candidates[targets] = found
+        return found
+
+    def judge(self, run: Evaluate, targets: frozenset[str] | None) -> tuple[Hits, list[K8sObject]]:
+        """The violations of ``run`` over the objects ``targets`` select (only those with any),
+        and the objects it judged."""
+        keep = memoized(run)
+        if keep:
+            known = self._results.get(run)
+            if known is not None:
+                return known
+        hits: Hits = []
+        mine: list[K8sObject] = []
+        for position, obj in self.candidates(targets):
+            mine.append(obj)
+            memo: dict[Evaluate, tuple[Violation, ...]] = obj.memo(_MEMO, _new_memo)
+            violations = memo.get(run) if keep else None
+            if violations is None:
+                violations = _violations(run, obj)
+                if keep:
+                    memo[run] = violations
+            if violations:
+                hits.append((position, obj, violations))
+        if keep:
+            self._results[run] = (hits, mine)
+        return hits, mine
+
+
+# The last few sequences of objects asked about. Small sequences (one workload per test) are not
+# kept: building their index costs less than looking it up, and thousands would pile up.
+_SELECTIONS: dict[tuple[K8sObject, ...], _Selection] = {}
+_SELECTIONS_KEPT = 4
+_SELECTION_MIN = 32
+
+
+def derived(objects: Sequence[K8sObject], key: Hashable, factory: Callable[[tuple[K8sObject, ...]], Any]) -> Any:
+    """``factory(objects)``, kept with the engine's index of these objects (the same objects asked
+    again, in the same order, get the same value): for what callers derive from a whole selection,
+    e.g. the reports' target per object. ``key`` names the derivation and what it depends on."""
+    return _selection(tuple(objects)).derived(key, factory)
+
+
+def _selection(objects: tuple[K8sObject, ...]) -> _Selection:
+    if len(objects) < _SELECTION_MIN:
+        return _Selection(objects)
+    # Hashing and comparing the tuple are C loops over object identities: far cheaper than the
+    # Python loop over the objects they save.
+    found = _SELECTIONS.pop(objects, None)
+    if found is None:
+        found = _Selection(objects)
+        if len(_SELECTIONS) >= _SELECTIONS_KEPT:
+            del _SELECTIONS[next(iter(_SELECTIONS))]
+    _SELECTIONS[objects] = found  # most recently used last
+    return found
 
 
 # The per-object memo lives in the object's own cache: objects are immutable, so nothing

@@ -256,3 +256,57 @@ def test_a_pss_control_is_judged_once_per_object_for_every_check_built_on_it() -
     # Another object is judged on its own.
     judge(control, ref, _pod("q"))
     assert calls == ["p", "q"]
+
+
+def _naive(checks: list[Check], objects: list[K8sObject]) -> list[tuple[str, str, str]]:
+    # The engine's contract, written the slow way: object order, then check order, every object
+    # given as often as it is given.
+    return [
+        (check.id, obj.name, violation.path)
+        for obj in objects
+        for check in checks
+        if check.applies_to(obj)
+        for violation in check.evaluate(obj)
+    ]
+
+
+def test_a_large_selection_is_judged_as_object_order_then_check_order_and_asked_again_for_free() -> None:
+    # Past a few dozen objects the engine indexes the selection (which objects each check
+    # applies to, each evaluation's violations over all of them) and reuses it for the same
+    # objects: the answers must be the slow way's, in its order, duplicates included.
+    calls: list[str] = []
+
+    def host_pid(obj: K8sObject) -> Iterator[Violation]:
+        calls.append(obj.name)
+        if obj.raw["spec"].get("hostPID"):
+            yield Violation("spec.hostPID", "shares the host's PID namespace")
+            yield Violation("spec.hostPID", "a second violation keeps its place")
+
+    counting = Check(
+        id="counting-host-pid",
+        title="t",
+        summary="s",
+        remediation="Fix it.",
+        category=Category.HOST,
+        severity=Severity.HIGH,
+        evaluate=host_pid,
+    )
+    privileged = builtin_registry().get("privileged-container")
+    privileged_container = {"name": "c", "image": "app:1", "securityContext": {"privileged": True}}
+    pods = [
+        _pod(f"p{index}", hostPID=index % 3 == 0, **({"containers": [privileged_container]} if index % 4 == 0 else {}))
+        for index in range(40)
+    ]
+    service = K8sObject({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}, Provenance("<dict>"))
+    objects = [*pods[:20], service, pods[5], *pods[20:]]  # a non-workload, and one pod given twice
+    checks = [privileged, counting]
+    expected = _naive(checks, objects)
+    assert {check for check, _, _ in expected} == {"privileged-container", "counting-host-pid"}
+    calls.clear()
+    result = evaluate_judged(checks, objects)
+    assert [(f.check.id, f.obj.name, f.path) for f in result.findings] == expected
+    assert [len(mine) for mine in result.judged] == [41, 41]  # the Service is not a workload
+    assert len(calls) == 40  # the pod given twice is evaluated once
+    again = evaluate_judged(checks, list(objects))  # an equal list: the same selection
+    assert [(f.check.id, f.obj.name, f.path) for f in again.findings] == expected
+    assert len(calls) == 40
