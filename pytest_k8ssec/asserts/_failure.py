@@ -8,11 +8,12 @@ looks like, so a failure reads the same whatever domain raised it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, Union
 
 from pytest_k8ssec.checks import active_registry, builtin_registry
 from pytest_k8ssec.checks._check import Check, CheckKind
-from pytest_k8ssec.engine import Finding, evaluate_judged
+from pytest_k8ssec.engine import Finding, derived, evaluate_judged
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.policy.gate import Outcome, State, Subject
@@ -193,9 +194,10 @@ def _conclude(
     ``applies_to`` gives, for helpers that run a check on only some of the objects."""
     __tracebackhide__ = True
     context = recording.current()
-    outcomes = [context.gate.judge(context.subject(finding)) for finding in findings]
+    subjects = [context.subject(finding) for finding in findings]
+    outcomes = [context.gate.judge(subject) for subject in subjects]
     counts = _judged(checks, objects) if judged is None else judged
-    recording.record(title, checks, len(objects), findings, outcomes=outcomes, judged=counts)
+    recording.record(title, checks, len(objects), findings, outcomes=outcomes, judged=counts, subjects=subjects)
     blocking = [finding for finding, outcome in zip(findings, outcomes) if outcome.blocking]
     if blocking:
         message = format_findings(title, blocking, _expired_notes(findings, outcomes))
@@ -213,17 +215,9 @@ def judged_counts(
     """Per check and target, how many objects it judged, given the objects each check judged (in
     ``objects``' order, as ``engine.evaluate_judged`` gives them): the reports' pass counts."""
     default = recording.current().target
-    # One target per object, not per (check, object); and target_of reads only the provenance's
-    # source (a context, a file, or "<...>" for the test's default), so it is asked once per
-    # source: thousands of objects come from a few hundred files.
-    by_source: dict[str, str] = {}
-    targets: dict[int, str] = {}
-    for obj in objects:
-        source = obj.provenance.source
-        target = by_source.get(source)
-        if target is None:
-            target = by_source[source] = recording.target_of(obj, default)
-        targets[id(obj)] = target
+    # One target per object, not per (check, object), and once per selection: a suite asks many
+    # checks of the same objects (the engine keeps what it derives from them).
+    targets: dict[int, str] = derived(objects, ("judged_counts.targets", default), partial(_targets, default=default))
     counted: list[recording.Judged] = []
     for check, mine in zip(checks, judged):
         counts: dict[str, int] = {}
@@ -232,6 +226,20 @@ def judged_counts(
             counts[target] = counts.get(target, 0) + 1
         counted.extend(recording.Judged(check.id, target, count) for target, count in counts.items())
     return counted
+
+
+def _targets(objects: Sequence[K8sObject], *, default: str) -> dict[int, str]:
+    # target_of reads only the provenance's source (a context, a file, or "<...>" for the test's
+    # default), so it is asked once per source: thousands of objects come from a few hundred files.
+    by_source: dict[str, str] = {}
+    targets: dict[int, str] = {}
+    for obj in objects:
+        source = obj.provenance.source
+        target = by_source.get(source)
+        if target is None:
+            target = by_source[source] = recording.target_of(obj, default)
+        targets[id(obj)] = target
+    return targets
 
 
 def _expired_notes(findings: Sequence[Finding], outcomes: Sequence[Outcome]) -> dict[int, str]:

@@ -57,7 +57,9 @@ class Subject:
     name: str = ""
     container: str | None = None
     path: str = ""
-    annotations: Mapping[str, str] = field(default_factory=lambda: _NO_ANNOTATIONS, compare=False)
+    # Not in the repr: annotations hold values (kubectl's last-applied-configuration copies a whole
+    # Secret), and a traceback with --showlocals prints the subjects a helper holds.
+    annotations: Mapping[str, str] = field(default_factory=lambda: _NO_ANNOTATIONS, compare=False, repr=False)
 
     @property
     def fingerprint(self) -> str:

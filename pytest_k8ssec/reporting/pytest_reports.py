@@ -196,13 +196,16 @@ def _properties(item: pytest.Item, results: list[recording.HelperResult]) -> lis
             recording.Judged(check.id, context.target, result.objects) for check in result.checks
         ]
         properties.extend((JUDGED_PROPERTY, judged_value(entry.check, entry.target, entry.objects)) for entry in judged)
-        for finding, outcome in zip(result.findings, result.outcomes):
-            record = finding_record(finding, context.subject(finding), outcome)
+        subjects = result.subjects or [context.subject(finding) for finding in result.findings]
+        for finding, outcome, subject in zip(result.findings, result.outcomes, subjects):
+            record = finding_record(finding, subject, outcome)
             if fields is not None:
                 via = finding.obj.provenance.via
                 record["field_line"] = fields.line(record["file"], record["line"], finding.path, via)
             record["test_file"], record["test_line"] = test_file, test_line
-            properties.append((FINDING_PROPERTY, json.dumps(record, sort_keys=True)))
+            text = json.dumps(record, sort_keys=True)
+            _WRITTEN[id(text)] = (text, record)
+            properties.append((FINDING_PROPERTY, text))
         for subject, outcome in result.requirement:
             record = requirement_record(subject.check, subject, outcome, result.helper)
             if fields is not None:
@@ -273,6 +276,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_Collector(config.stash[RUN_RESULTS_KEY]), "k8ssec-results")
 
 
+# The finding records this process wrote as JSON properties, by the identity of the JSON text
+# (which the entry keeps alive, so the identity cannot be reused): a serial run folds its own
+# reports and need not read back tens of thousands of records it has just written. Reports from
+# xdist workers arrive as new strings and are read from their JSON.
+_WRITTEN: dict[int, tuple[str, dict[str, Any]]] = {}
+
+
+def _written(value: object) -> dict[str, Any] | None:
+    entry = _WRITTEN.pop(id(value), None)
+    return entry[1] if entry is not None and entry[0] is value else None
+
+
 class _Collector:
     def __init__(self, results: RunResults) -> None:
         self.results = results
@@ -280,7 +295,7 @@ class _Collector:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # The call report carries the results; a setup error or skip has no call report.
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            self.results.add_properties(report.nodeid, report.outcome, report.user_properties)
+            self.results.add_properties(report.nodeid, report.outcome, report.user_properties, _written)
         elif report.when == "teardown" and report.failed:
             self.results.tests.setdefault(report.nodeid, CaseRecord(report.nodeid)).outcome = "failed"
 
@@ -299,6 +314,7 @@ def _own_requests(config: pytest.Config) -> dict[str, int]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    _WRITTEN.clear()  # records of reports never folded (an interrupted test)
     # An xdist worker's requests reach the controller's summary only through workeroutput.
     output = getattr(session.config, "workeroutput", None)
     if output is not None:

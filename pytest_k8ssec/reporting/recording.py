@@ -84,6 +84,9 @@ class HelperResult:
     outcomes: tuple[Outcome, ...] = ()
     judged: tuple[Judged, ...] = ()
     requirement: tuple[tuple[Subject, Outcome], ...] = ()
+    #: The gate's subject of each finding (pairs with ``findings``), when the helper asked the gate:
+    #: the records reuse it instead of building it again.
+    subjects: tuple[Subject, ...] = ()
 
 
 RECORDER: ContextVar[list[HelperResult] | None] = ContextVar("k8ssec_recorder", default=None)
@@ -107,10 +110,12 @@ def record(
     outcomes: Sequence[Outcome] = (),
     judged: Sequence[Judged] = (),
     requirement: Sequence[tuple[Subject, Outcome]] = (),
+    subjects: Sequence[Subject] = (),
 ) -> None:
     """Hand a helper's result to the running test's report, if a test is running.
 
-    A check with a finding failed; ``failed`` adds checks that failed without one.
+    A check with a finding failed; ``failed`` adds checks that failed without one. ``subjects``
+    are the gate's subjects of ``findings`` when the helper has them.
     """
     sink = RECORDER.get()
     if sink is not None:
@@ -124,5 +129,6 @@ def record(
                 tuple(outcomes),
                 tuple(judged),
                 tuple(requirement),
+                tuple(subjects),
             )
         )

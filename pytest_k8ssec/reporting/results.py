@@ -13,7 +13,7 @@ without findings passed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -72,8 +72,18 @@ class RunResults:
         default=None, init=False, repr=False, compare=False
     )
 
-    def add_properties(self, nodeid: str, outcome: str, properties: Iterable[tuple[str, object]]) -> None:
-        """Fold one test's call report (its outcome and ``user_properties``) in."""
+    def add_properties(
+        self,
+        nodeid: str,
+        outcome: str,
+        properties: Iterable[tuple[str, object]],
+        parsed: Callable[[object], dict[str, Any] | None] | None = None,
+    ) -> None:
+        """Fold one test's call report (its outcome and ``user_properties``) in.
+
+        ``parsed(value)`` may give a finding property's record without reading its JSON (the
+        process that wrote it still has it); None means read the JSON.
+        """
         test = self.tests.get(nodeid)
         if test is None:
             # Not setdefault: it would build a record per call, once per test of the run.
@@ -81,7 +91,8 @@ class RunResults:
         test.outcome = outcome
         for name, value in properties:
             if name == FINDING_PROPERTY:
-                record = json.loads(str(value))
+                known = parsed(value) if parsed is not None else None
+                record = known if known is not None else json.loads(str(value))
                 record["test"] = nodeid
                 self.findings.append(record)
             elif name == JUDGED_PROPERTY:
