@@ -410,6 +410,13 @@ _intern = sys.intern
 _INTERNED_MAX = 64
 
 
+def text_flags(text: str) -> tuple[bool, bool]:
+    """Whether ``text`` has a non-specific tag ``!`` and the merge key text ``<<`` (what
+    :func:`construct` needs to know of the whole stream): a caller constructing many documents of
+    one stream asks once (a file of 20 documents was searched 20 times)."""
+    return _NON_SPECIFIC_TAG.search(text) is not None, "<<" in text
+
+
 def _problem(node: Node, message: str) -> yaml.constructor.ConstructorError:
     return yaml.constructor.ConstructorError(None, None, message, node.start_mark)
 
@@ -422,11 +429,11 @@ class _Builder:
     """Builds one document's JSON value from its node graph, without recursion (documents may nest
     hundreds of levels deep) and building each node shared by aliases once."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, flags: tuple[bool, bool] | None = None) -> None:
         self.text = text
         # "! 123" is a string to go-yaml, but libyaml reports the non-specific tag "!" on a plain
         # scalar as if there were no tag; only such text needs looking at.
-        self.bang = _NON_SPECIFIC_TAG.search(text) is not None
+        self.bang, self.merges = flags if flags is not None else text_flags(text)
         self.built: dict[int, Any] = {}
         self.pending: list[tuple[Node, Any]] = []
         # What Kubernetes refuses only if it reaches the JSON (a later duplicate key may drop it):
@@ -510,15 +517,21 @@ class _Builder:
 
     def mapping(self, node: MappingNode, into: dict[str, Any]) -> None:
         origins: dict[str, Any] | None = None
-        pairs = _pairs(node)
+        # A merge key is the plain scalar "<<": a stream without that text has none to expand.
+        pairs = _pairs(node) if self.merges else node.value
         keyed = 0
         for key_node, value_node in pairs:
-            try:
-                name, identity = self.key(key_node)
-            except _Deferred as exc:
-                self.problems.append((into, exc))
-                self.value(value_node)  # go-yaml still decodes the value
-                continue
+            # The common case inlined (a string key, a string value: what key() and value() give
+            # them), as this loop runs for every entry of every document.
+            if key_node.tag == STR and key_node.__class__ is ScalarNode:
+                name = identity = _intern(key_node.value)
+            else:
+                try:
+                    name, identity = self.key(key_node)
+                except _Deferred as exc:
+                    self.problems.append((into, exc))
+                    self.value(value_node)  # go-yaml still decodes the value
+                    continue
             keyed += 1
             if identity is not name or origins is not None:
                 # Non-string keys: Go keeps 1, "1" and 1.0 apart and then writes all three as "1";
@@ -531,7 +544,11 @@ class _Builder:
                     )
                     self.problems.append((into, _Deferred(None, None, message, key_node.start_mark)))
                 origins[name] = identity
-            into[name] = self.value(value_node)
+            if value_node.tag == STR and value_node.__class__ is ScalarNode:
+                text = value_node.value
+                into[name] = _intern(text) if len(text) <= _INTERNED_MAX else text
+            else:
+                into[name] = self.value(value_node)
         # Fewer entries than keys: a key repeated (or keys that collide as strings, reported
         # above). Counting keeps the common case at O(1) per key; only then are the keys searched.
         if len(into) != keyed:
@@ -682,13 +699,14 @@ def _pairs(node: MappingNode) -> list[tuple[Node, Node]]:
     return done[id(node)]
 
 
-def construct(root: Node, text: str) -> Any:
-    """The JSON value Kubernetes makes of one composed document (``text`` is the whole stream).
+def construct(root: Node, text: str, flags: tuple[bool, bool] | None = None) -> Any:
+    """The JSON value Kubernetes makes of one composed document (``text`` is the whole stream;
+    ``flags``, when given, are ``text_flags(text)``).
 
     Raises:
         yaml.constructor.ConstructorError: what the API server refuses too, at the node's line.
     """
-    return _Builder(text).build(root)
+    return _Builder(text, flags).build(root)
 
 
 def _alias_ratio_allowed(decodes: int) -> float:

@@ -22,6 +22,7 @@ from pytest_k8ssec.sources.kube_yaml import (
     construct,
     json_number,
     refuse_excessive_aliasing,
+    text_flags,
 )
 from pytest_k8ssec.sources.manifests.options import LoadOptions, LoadResult, _failed
 
@@ -276,6 +277,7 @@ def _yaml_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | N
     _guard_nesting(text, where)
     # An alias needs an anchor ("&") and a reference ("*"); without both there is nothing to expand.
     may_alias = "&" in text and "*" in text
+    flags = text_flags(text)
     doc_index = 0
     try:
         for node in _composed(text):
@@ -283,7 +285,7 @@ def _yaml_documents(text: str, where: Provenance) -> Iterator[tuple[int, int | N
             if may_alias and _has_alias(text, node):
                 _guard_alias_expansion(node, where, line, len(text))
                 refuse_excessive_aliasing(node)
-            document = construct(node, text)
+            document = construct(node, text, flags)
             item_lines = (
                 _item_lines(node)
                 if isinstance(document, list) or (isinstance(document, dict) and _is_list_kind(document))
