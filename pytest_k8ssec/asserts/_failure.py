@@ -13,7 +13,7 @@ from typing import Any, Union
 
 from pytest_k8ssec.checks import active_registry, builtin_registry
 from pytest_k8ssec.checks._check import Check, CheckKind
-from pytest_k8ssec.engine import Finding, derived, evaluate_judged
+from pytest_k8ssec.engine import Evaluation, Finding, derived, evaluate_judged
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.policy.gate import Outcome, State, Subject
@@ -165,11 +165,8 @@ def _run(title: str, checks: Sequence[Check], objs: Objects, *, require_judged: 
         raise SecurityAssertionError(
             f"{title}: no objects given; nothing was checked (an empty selection never passes)"
         )
-    # A malformed object must not pass a check that could not read it (fail closed).
-    schema = builtin_registry().get("malformed-object")
-    asked_schema = any(c is schema for c in checks)
-    run = [schema, *(c for c in checks if c is not schema)]
-    result = evaluate_judged(run, objects)
+    run, result, counts = _evaluated(checks, objects)
+    asked_schema = any(c is run[0] for c in checks)
     # The engine's own applies_to answers: only the checks asked count (schema is always added).
     if require_judged and not any(judged for index, judged in enumerate(result.judged) if index or asked_schema):
         kinds = sorted({obj.kind for obj in objects})
@@ -177,7 +174,19 @@ def _run(title: str, checks: Sequence[Check], objs: Objects, *, require_judged: 
             f"{title}: none of the {len(objects)} given objects ({', '.join(kinds)}) is one these checks "
             "judge; nothing was checked"
         )
-    _conclude(title, run, objects, result.findings, judged=judged_counts(run, objects, result.judged))
+    _conclude(title, run, objects, result.findings, judged=counts)
+
+
+def _evaluated(
+    checks: Sequence[Check], objects: Sequence[K8sObject]
+) -> tuple[list[Check], Evaluation, list[recording.Judged]]:
+    """``checks`` with ``malformed-object`` first, the engine's evaluation of them, and the
+    reports' judged counts from it: a malformed object must not pass a check that could not read
+    it (fail closed)."""
+    schema = builtin_registry().get("malformed-object")
+    run = [schema, *(c for c in checks if c is not schema)]
+    result = evaluate_judged(run, objects)
+    return run, result, judged_counts(run, objects, result.judged)
 
 
 def _conclude(

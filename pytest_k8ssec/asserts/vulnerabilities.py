@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from pytest_k8ssec._deprecation import keyword_only
-from pytest_k8ssec.asserts._failure import Objects, _conclude, _objects, judged_counts
-from pytest_k8ssec.checks import builtin_registry, image_vulnerable
+from pytest_k8ssec.asserts._failure import Objects, _conclude, _evaluated, _objects
+from pytest_k8ssec.checks import image_vulnerable
 from pytest_k8ssec.checks._check import Violation
-from pytest_k8ssec.engine import evaluate_judged
 from pytest_k8ssec.errors import SecurityAssertionError
 from pytest_k8ssec.model.containers import ContainerRef, containers
 from pytest_k8ssec.model.credentials import safe_image
@@ -225,14 +224,6 @@ def assert_no_vulnerabilities(
     reports = load_reports(report)
     judge = _Judge(reports, _RANK[threshold], ignores)
     check = image_vulnerable.configure(judge.evaluate, threshold)
-    # A malformed workload must not pass a gate that could not read it (fail closed).
-    schema = builtin_registry().get("malformed-object")
-    result = evaluate_judged([schema, check], workloads)
-    _conclude(
-        title,
-        [schema, check],
-        workloads,
-        result.findings,
-        [*judge.ignored_lines(), *judge.unused_lines()],
-        judged=judged_counts([schema, check], workloads, result.judged),
-    )
+    run, result, counts = _evaluated([check], workloads)
+    extra = [*judge.ignored_lines(), *judge.unused_lines()]
+    _conclude(title, run, workloads, result.findings, extra, judged=counts)
