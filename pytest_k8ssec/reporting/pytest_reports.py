@@ -203,16 +203,21 @@ def _properties(item: pytest.Item, results: list[recording.HelperResult]) -> lis
                 via = finding.obj.provenance.via
                 record["field_line"] = fields.line(record["file"], record["line"], finding.path, via)
             record["test_file"], record["test_line"] = test_file, test_line
-            text = json.dumps(record, sort_keys=True)
-            _WRITTEN[id(text)] = (text, record)
-            properties.append((FINDING_PROPERTY, text))
+            properties.append(_finding_property(record))
         for subject, outcome in result.requirement:
             record = requirement_record(subject.check, subject, outcome, result.helper)
             if fields is not None:
                 record["field_line"] = None
             record["test_file"], record["test_line"] = test_file, test_line
-            properties.append((FINDING_PROPERTY, json.dumps(record, sort_keys=True)))
+            properties.append(_finding_property(record))
     return properties
+
+
+def _finding_property(record: dict[str, Any]) -> tuple[str, object]:
+    """The ``k8ssec.finding`` property of a record, remembered so this process folds it unread."""
+    text = json.dumps(record, sort_keys=True)
+    _WRITTEN[id(text)] = (text, record)
+    return FINDING_PROPERTY, text
 
 
 @pytest.hookimpl(wrapper=True)
