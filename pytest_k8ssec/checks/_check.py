@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from pytest_k8ssec.checks._controls import known, unknown_message
 from pytest_k8ssec.model.objects import K8sObject
@@ -192,3 +194,16 @@ class Check:
         if self.targets is None:
             return is_workload(obj)
         return obj.kind in self.targets
+
+
+_Factory = TypeVar("_Factory", bound=Callable[..., Check])
+
+
+def one_variant_per_argument(factory: _Factory) -> _Factory:
+    """Cache a parameterised check's variants by their normalized (hashable) arguments.
+
+    A per-workload test calls its helper once per object with the same arguments, and the
+    engine's memo is keyed by the variant's evaluation: equal arguments must give the very same
+    variant (building a ``Check`` also validates it each time).
+    """
+    return cast(_Factory, functools.lru_cache(maxsize=256)(factory))

@@ -18,11 +18,10 @@ looser) than the baseline, such as ``assert_capabilities(objs, allowed_add=["NET
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
-from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation, one_variant_per_argument
 from pytest_k8ssec.checks.pss import check_capabilities_baseline
 from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.containers import containers
@@ -98,10 +97,7 @@ def configure(allowed: Iterable[str]) -> Check:
     return _configured(allowed_set)
 
 
-# One variant per normalized argument: a per-workload test calls the helper once per object with
-# the same arguments, and the engine's memo is keyed by the variant's evaluation, so equal
-# arguments must give the very same evaluation (and building a Check validates it each time).
-@functools.lru_cache(maxsize=256)
+@one_variant_per_argument
 def _configured(allowed_set: frozenset[str]) -> Check:
     listed = _quote(sorted(allowed_set)) if allowed_set else "none"
     return dataclasses.replace(

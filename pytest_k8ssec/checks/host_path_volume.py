@@ -14,11 +14,10 @@ directories, for teams whose policy is "no hostPath except /var/log for the log 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import posixpath
 from collections.abc import Iterable, Iterator, Mapping
 
-from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation, one_variant_per_argument
 from pytest_k8ssec.checks.pss import check_host_path_volumes
 from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
@@ -150,9 +149,6 @@ def configure(allowed: Iterable[str]) -> Check:
     return _configured(allowed_directories(allowed))
 
 
-# One variant per normalized argument: a per-workload test calls the helper once per object with
-# the same arguments, and the engine's memo is keyed by the variant's evaluation, so equal
-# arguments must give the very same evaluation (and building a Check validates it each time).
-@functools.lru_cache(maxsize=256)
+@one_variant_per_argument
 def _configured(directories: tuple[str, ...]) -> Check:
     return dataclasses.replace(CHECK, evaluate=_make_evaluate(directories))

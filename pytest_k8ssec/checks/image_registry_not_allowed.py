@@ -13,10 +13,9 @@ so it fails every image until ``configure(allowed=..., denied=...)`` (or ``asser
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Iterable, Iterator
 
-from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Severity, Violation, one_variant_per_argument
 from pytest_k8ssec.checks._images import container_images
 from pytest_k8ssec.model.credentials import safe_image
 from pytest_k8ssec.model.images import matches_prefix, registry_prefix
@@ -100,10 +99,7 @@ def configure(allowed: Iterable[str] | None = None, denied: Iterable[str] | None
     return _configured(allowed_t, denied_t)
 
 
-# One variant per normalized argument: a per-workload test calls the helper once per object with
-# the same arguments, and the engine's memo is keyed by the variant's evaluation, so equal
-# arguments must give the very same evaluation (and building a Check validates it each time).
-@functools.lru_cache(maxsize=256)
+@one_variant_per_argument
 def _configured(allowed_t: tuple[str, ...] | None, denied_t: tuple[str, ...]) -> Check:
     parts = []
     if allowed_t is not None:

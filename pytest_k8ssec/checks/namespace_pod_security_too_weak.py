@@ -12,9 +12,8 @@ A parameterised check: the registry record requires ``enforce`` at ``restricted`
 from __future__ import annotations
 
 import dataclasses
-import functools
 
-from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation, one_variant_per_argument
 from pytest_k8ssec.checks.pss import LABEL_PREFIX, compare_levels, namespace_policy
 from pytest_k8ssec.model.objects import K8sObject
 
@@ -73,9 +72,7 @@ CHECK = Check(
 )
 
 
-# One variant per (level, mode): the engine's memo is keyed by the variant's evaluation, so a
-# helper called once per Namespace with the same arguments must get the very same one.
-@functools.lru_cache(maxsize=64)
+@one_variant_per_argument
 def configure(level: str = "restricted", mode: str = "enforce") -> Check:
     """The registry record requiring ``mode`` at ``level`` or stricter (values already validated)."""
     return dataclasses.replace(

@@ -19,11 +19,10 @@ host-path-volume still reports it at high severity.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Iterable, Iterator
 from typing import Final
 
-from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation
+from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation, one_variant_per_argument
 from pytest_k8ssec.checks.host_path_volume import (
     allowed_directories,
     host_path_volumes,
@@ -161,9 +160,6 @@ def configure(allowed: Iterable[str]) -> Check:
     return _configured(allowed_directories(allowed))
 
 
-# One variant per normalized argument: a per-workload test calls the helper once per object with
-# the same arguments, and the engine's memo is keyed by the variant's evaluation, so equal
-# arguments must give the very same evaluation (and building a Check validates it each time).
-@functools.lru_cache(maxsize=256)
+@one_variant_per_argument
 def _configured(directories: tuple[str, ...]) -> Check:
     return dataclasses.replace(CHECK, evaluate=_make_evaluate(directories))
