@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import CACHE, describe_corpus, ensure_corpus, median, parse_sizes, run_worker, yaml_files
+from _common import CACHE, describe_corpus, ensure_corpus, median, parse_floor, parse_sizes, run_worker
 
 SCRIPT = Path(__file__).resolve()
 TARGET_RATIO = 2.0
@@ -45,16 +45,7 @@ def _peak_rss_mib() -> float:
 
 
 def worker_parse(directory: str) -> dict[str, Any]:
-    import yaml
-
-    files = yaml_files(Path(directory))
-    docs: list[Any] = []
-    start = time.perf_counter()
-    for path in files:
-        with open(path, "rb") as handle:
-            data = handle.read()
-        docs.extend(yaml.load_all(data, Loader=yaml.CSafeLoader))
-    elapsed = time.perf_counter() - start
+    elapsed, docs = parse_floor(Path(directory))
     return {"parse_s": elapsed, "objects": sum(doc is not None for doc in docs), "rss_mib": _peak_rss_mib()}
 
 

@@ -60,6 +60,7 @@ from _common import (
     describe_corpus,
     ensure_corpus,
     median,
+    parse_floor,
     parse_sizes,
     run_measured,
     yaml_files,
@@ -196,18 +197,9 @@ def _rss_kib() -> int:
 
 
 def worker_parse(directory: str, paused: bool) -> dict[str, Any]:
-    import yaml
-
-    files = yaml_files(Path(directory))
-    documents: list[Any] = []
     if paused:
         gc.disable()
-    start = time.perf_counter()
-    for path in files:
-        with open(path, "rb") as handle:
-            data = handle.read()
-        documents.extend(yaml.load_all(data, Loader=yaml.CSafeLoader))
-    elapsed = time.perf_counter() - start
+    elapsed, documents = parse_floor(Path(directory))
     return {"s": elapsed, "objects": sum(doc is not None for doc in documents), "rss_kib": _rss_kib()}
 
 
