@@ -203,8 +203,8 @@ def _conclude(
     ``applies_to`` gives, for helpers that run a check on only some of the objects."""
     __tracebackhide__ = True
     context = recording.current()
-    subjects = [context.subject(finding) for finding in findings]
-    outcomes = [context.gate.judge(subject) for subject in subjects]
+    subjects = context.subjects(findings)
+    outcomes = context.gate.judge_all(subjects)
     counts = _judged(checks, objects) if judged is None else judged
     recording.record(title, checks, len(objects), findings, outcomes=outcomes, judged=counts, subjects=subjects)
     blocking = [finding for finding, outcome in zip(findings, outcomes) if outcome.blocking]
@@ -226,8 +226,15 @@ def judged_counts(
     default = recording.current().target
     # One target per object, not per (check, object), and once per selection: a suite asks many
     # checks of the same objects (the engine keeps what it derives from them).
-    targets: dict[int, str] = derived(objects, ("judged_counts.targets", default), partial(_targets, default=default))
+    targets: dict[int, str]
+    single: str | None
+    targets, single = derived(objects, ("judged_counts.targets", default), partial(_targets, default=default))
     counted: list[recording.Judged] = []
+    if single is not None:
+        # Every object has the same target (all from manifests, or all from one cluster): the
+        # count is the length, without a loop over each check's objects.
+        counted.extend(recording.Judged(check.id, single, len(mine)) for check, mine in zip(checks, judged) if mine)
+        return counted
     for check, mine in zip(checks, judged):
         counts: dict[str, int] = {}
         for obj in mine:
@@ -237,7 +244,8 @@ def judged_counts(
     return counted
 
 
-def _targets(objects: Sequence[K8sObject], *, default: str) -> dict[int, str]:
+def _targets(objects: Sequence[K8sObject], *, default: str) -> tuple[dict[int, str], str | None]:
+    """Each object's target (by ``id``), and the one target they all have, if they have one."""
     # target_of reads only the provenance's source (a context, a file, or "<...>" for the test's
     # default), so it is asked once per source: thousands of objects come from a few hundred files.
     by_source: dict[str, str] = {}
@@ -248,7 +256,8 @@ def _targets(objects: Sequence[K8sObject], *, default: str) -> dict[int, str]:
         if target is None:
             target = by_source[source] = recording.target_of(obj, default)
         targets[id(obj)] = target
-    return targets
+    distinct = set(by_source.values())
+    return targets, distinct.pop() if len(distinct) == 1 else None
 
 
 def _expired_notes(findings: Sequence[Finding], outcomes: Sequence[Outcome]) -> dict[int, str]:

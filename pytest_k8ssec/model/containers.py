@@ -55,5 +55,9 @@ def _walk(obj: K8sObject) -> tuple[ContainerRef, ...]:
 
 def containers(obj: K8sObject) -> tuple[ContainerRef, ...]:
     """Every container of a workload (init, regular, ephemeral), each with its field path."""
-    result: tuple[ContainerRef, ...] = obj.memo("containers", _walk)
-    return result
+    # As pod_spec: the container checks' first question, read from the object's cache directly.
+    cache = obj._cache
+    if "containers" in cache:
+        found: tuple[ContainerRef, ...] = cache["containers"]
+        return found
+    return obj.memo("containers", _walk)  # type: ignore[no-any-return]

@@ -90,5 +90,10 @@ def _extract(obj: K8sObject) -> PodSpecRef | None:
 
 def pod_spec(obj: K8sObject) -> PodSpecRef | None:
     """The pod spec of a workload object, or ``None`` for kinds without one."""
-    result: PodSpecRef | None = obj.memo("pod_spec", _extract)
-    return result
+    # Every workload check asks this first, so it reads the object's cache itself rather than
+    # through K8sObject.memo (one call less, on about a hundred thousand calls per 5k workloads).
+    cache = obj._cache
+    if "pod_spec" in cache:
+        found: PodSpecRef | None = cache["pod_spec"]
+        return found
+    return obj.memo("pod_spec", _extract)  # type: ignore[no-any-return]

@@ -19,11 +19,24 @@ if TYPE_CHECKING:
 _CONTAINER_INDEX = re.compile(r"((?:initC|ephemeralC|c)ontainers)\[\d+\]")
 
 
+# stable_path's answers: every finding's fingerprint asks, and the same few field paths and
+# container names recur across thousands of workloads. Bounded: both are free text in manifests.
+_STABLE: dict[tuple[str, str], str] = {}
+_STABLE_KEPT = 4096
+
+
 def stable_path(path: str, container: str | None) -> str:
     """``path`` with the container's list index replaced by its name (the first such index)."""
     if container is None:
         return path
-    return _CONTAINER_INDEX.sub(lambda m: f"{m.group(1)}[name={container}]", path, count=1)
+    key = (path, container)
+    found = _STABLE.get(key)
+    if found is None:
+        found = _CONTAINER_INDEX.sub(lambda m: f"{m.group(1)}[name={container}]", path, count=1)
+        if len(_STABLE) >= _STABLE_KEPT:
+            _STABLE.clear()
+        _STABLE[key] = found
+    return found
 
 
 def fingerprint(subject: Subject) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -19,6 +19,7 @@ from pytest_k8ssec.policy.waivers import Waiver, WaiverSet, annotation_waiver
 
 if TYPE_CHECKING:
     from pytest_k8ssec.engine import Finding
+    from pytest_k8ssec.model.objects import K8sObject
 
 _NO_ANNOTATIONS: Mapping[str, str] = MappingProxyType({})
 
@@ -108,6 +109,17 @@ class Gate:
     today: datetime.date = field(default_factory=datetime.date.today)
     annotation_waivers: bool = False
 
+    def judge_all(self, subjects: Sequence[Subject]) -> list[Outcome]:
+        """``judge`` of each subject, in order."""
+        if len(self.waivers) or self.annotation_waivers or self.baseline is not None:
+            return [self.judge(subject) for subject in subjects]
+        # Nothing to match a subject against: its severity alone decides (as judge would).
+        fail_on = self.fail_on
+        return [
+            Outcome(State.ADVISORY if subject.severity < fail_on else State.FAIL, fingerprint(subject))
+            for subject in subjects
+        ]
+
     def judge(self, subject: Subject) -> Outcome:
         """Waivers first (an explicit decision, expired or not; the waiver file before the
         object's annotations), then the baseline, then severity."""
@@ -146,3 +158,55 @@ def subject_of(
         path=finding.path,
         annotations=obj.annotations,
     )
+
+
+# What a subject reads of its object, kept with the object (objects are immutable): every helper
+# that finds something on an object asks for it again.
+_IDENTITY = "gate.identity"
+
+
+def _identity(obj: K8sObject) -> tuple[str, str, str | None, str, Mapping[str, str]]:
+    return obj.kind, obj.api_group, obj.namespace, obj.name, obj.annotations
+
+
+def subjects_of(
+    findings: Sequence[Finding],
+    target: Callable[[K8sObject], str],
+    severity: Severity | None = None,
+    controls: Sequence[str] = (),
+) -> list[Subject]:
+    """``subject_of`` of each finding (``target`` gives an object's target), in order.
+
+    What a subject takes from the finding's check and object is worked out once per check and
+    per object: a helper over thousands of workloads has thousands of findings from a few checks,
+    several per failing object (and what it reads of the object is kept with the object).
+    """
+    by_check: dict[int, tuple[str, Severity, tuple[str, ...]]] = {}
+    by_object: dict[int, tuple[str, str, str, str | None, str, Mapping[str, str]]] = {}
+    subjects: list[Subject] = []
+    append = subjects.append
+    for finding in findings:
+        check = finding.check
+        own = by_check.get(id(check))
+        if own is None:
+            own = by_check[id(check)] = (
+                check.id,
+                check.severity if severity is None else severity,
+                tuple(dict.fromkeys((*check.controls, *controls))),
+            )
+        obj = finding.obj
+        about = by_object.get(id(obj))
+        if about is None:
+            about = by_object[id(obj)] = (target(obj), *obj.memo(_IDENTITY, _identity))
+        violation = finding.violation
+        # Positional, in the field order: keywords cost more per finding (a test compares the
+        # subjects with subject_of's).
+        check_id, effective, merged = own
+        target_name, kind, group, namespace, name, annotations = about
+        append(
+            Subject(
+                check_id, effective, merged, target_name, kind, group, namespace, name, violation.container,
+                violation.path, annotations,
+            )
+        )  # fmt: skip
+    return subjects

@@ -15,7 +15,7 @@ from typing import Final
 from pytest_k8ssec.checks._check import Check, Severity
 from pytest_k8ssec.engine import Finding
 from pytest_k8ssec.model.objects import MANIFESTS_TARGET, K8sObject
-from pytest_k8ssec.policy.gate import Gate, Outcome, Subject, subject_of
+from pytest_k8ssec.policy.gate import Gate, Outcome, Subject, subject_of, subjects_of
 
 #: Target name of manifest objects (a live object's target is its cluster context).
 MANIFESTS: Final = MANIFESTS_TARGET
@@ -45,6 +45,13 @@ class HelperContext:
     def subject(self, finding: Finding) -> Subject:
         """The gate's subject for a finding of this test."""
         return subject_of(finding, target_of(finding.obj, self.target), self.severity, self.controls)
+
+    def subjects(self, findings: Sequence[Finding]) -> list[Subject]:
+        """``subject`` of each finding, in order (see ``policy.gate.subjects_of``)."""
+        return subjects_of(findings, self._target, self.severity, self.controls)
+
+    def _target(self, obj: K8sObject) -> str:
+        return target_of(obj, self.target)
 
     def requirement(self, check: Check, what: str) -> Subject:
         """The gate's subject for a failed requirement about no object (``what`` names it)."""

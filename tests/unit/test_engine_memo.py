@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pytest_k8ssec import assert_no_host_namespaces, assert_no_host_path, assert_not_privileged, assert_passes
-from pytest_k8ssec.asserts._failure import _judged, judged_counts
+from pytest_k8ssec.asserts._failure import _judged, _targets, judged_counts
 from pytest_k8ssec.checks import (
     builtin_registry,
     capabilities_added,
@@ -238,6 +238,15 @@ def test_judged_counts_from_the_engine_equal_asking_applies_to_again() -> None:
     assert judged_counts(checks, objects, result.judged) == expected
     assert _judged(checks, objects) == expected
     assert {j.target for j in expected} >= {"manifests", "prod"}
+
+
+def test_judged_counts_of_objects_with_one_target_are_the_lengths() -> None:
+    objects = [*load_text(MIXED, "mixed.yaml"), *load_text(MIXED, "again.yaml")]
+    checks = list(builtin_registry())
+    result = evaluate_judged(checks, objects)
+    # One target for all: judged_counts takes each check's count from its length (no loop).
+    assert _targets(objects, default="manifests")[1] == "manifests"
+    assert judged_counts(checks, objects, result.judged) == _old_judged(checks, objects)
 
 
 def test_a_pss_control_is_judged_once_per_object_for_every_check_built_on_it() -> None:

@@ -1,0 +1,92 @@
+"""The gate's batch paths (a helper's findings at once) give what the per-finding paths give."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from pytest_k8ssec.checks import builtin_registry
+from pytest_k8ssec.checks._check import Severity
+from pytest_k8ssec.engine import evaluate
+from pytest_k8ssec.model.objects import K8sObject, Provenance
+from pytest_k8ssec.policy import baseline as baseline_module
+from pytest_k8ssec.policy.baseline import Baseline, fingerprint, stable_path
+from pytest_k8ssec.policy.gate import Gate, Subject, subject_of, subjects_of
+from pytest_k8ssec.policy.waivers import Waiver, WaiverSet
+from pytest_k8ssec.reporting.recording import HelperContext, target_of
+
+TODAY = datetime.date(2026, 6, 1)
+
+
+def _pod(name: str, provenance: Provenance, **context: object) -> K8sObject:
+    raw = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "shop", "annotations": {"team": "a"}},
+        "spec": {
+            "hostNetwork": True,
+            "containers": [
+                {"name": "app", "image": "nginx", "securityContext": dict(context)},
+                {"name": "side", "image": "busybox:latest", "securityContext": {"privileged": True}},
+            ],
+        },
+    }
+    return K8sObject(raw, provenance)
+
+
+def _subjects() -> list[Subject]:
+    objects = [
+        _pod("a", Provenance("pods.yaml", 1), runAsUser=0),
+        _pod("b", Provenance.of_cluster("prod")),
+        _pod("c", Provenance("<dict>"), privileged=True),
+    ]
+    findings = evaluate(builtin_registry(), objects)
+    assert len({f.check.id for f in findings}) > 5
+    context = HelperContext(severity=Severity.LOW, controls=("ORG-1", "CIS-5.2.2"), target="stage")
+    expected = [context.subject(finding) for finding in findings]
+    assert context.subjects(findings) == expected
+    plain = [subject_of(f, target_of(f.obj)) for f in findings]
+    assert subjects_of(findings, target_of) == plain
+    assert [s.annotations for s in subjects_of(findings, target_of)] == [s.annotations for s in plain]
+    return plain
+
+
+def test_subjects_of_a_batch_equal_each_finding_s_subject() -> None:
+    assert {s.target for s in _subjects()} == {"manifests", "prod"}
+
+
+@pytest.mark.parametrize(
+    "gate",
+    [
+        Gate(today=TODAY),
+        Gate(fail_on=Severity.HIGH, today=TODAY),
+        Gate(waivers=WaiverSet([Waiver("known", datetime.date(2027, 1, 1), check="host-namespaces")]), today=TODAY),
+        Gate(annotation_waivers=True, today=TODAY),
+        Gate(baseline=Baseline(["0" * 32]), today=TODAY),
+    ],
+    ids=["default", "fail-on-high", "waivers", "annotation-waivers", "baseline"],
+)
+def test_judge_all_equals_judge_of_each(gate: Gate) -> None:
+    subjects = _subjects()
+    if gate.baseline is not None:
+        gate = Gate(baseline=Baseline([fingerprint(subjects[0])]), today=TODAY)
+    assert gate.judge_all(subjects) == [gate.judge(subject) for subject in subjects]
+
+
+def test_stable_path_is_worked_out_once_per_path_and_container(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real = baseline_module._CONTAINER_INDEX
+
+    class Counted:
+        def sub(self, *args: object, **kwargs: object) -> str:
+            calls.append(str(args[1]))
+            return real.sub(*args, **kwargs)  # type: ignore[call-overload,no-any-return]
+
+    monkeypatch.setattr(baseline_module, "_CONTAINER_INDEX", Counted())
+    monkeypatch.setattr(baseline_module, "_STABLE", {})
+    path = "spec.template.spec.initContainers[3].securityContext.privileged"
+    assert stable_path(path, "app") == "spec.template.spec.initContainers[name=app].securityContext.privileged"
+    assert stable_path(path, "app") == "spec.template.spec.initContainers[name=app].securityContext.privileged"
+    assert stable_path(path, "web") == "spec.template.spec.initContainers[name=web].securityContext.privileged"
+    assert calls == [path, path]
