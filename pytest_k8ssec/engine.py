@@ -153,17 +153,31 @@ class _Selection:
             if known is not None:
                 return known
         hits: Hits = []
-        mine: list[K8sObject] = []
-        for position, obj in self.candidates(targets):
-            mine.append(obj)
-            memo: dict[Evaluate, tuple[Violation, ...]] = obj.memo(_MEMO, _new_memo)
-            violations = memo.get(run) if keep else None
-            if violations is None:
+        candidates = self.candidates(targets)
+        mine = [obj for _, obj in candidates]
+        if not keep:
+            for position, obj in candidates:
                 violations = _violations(run, obj)
-                if keep:
-                    memo[run] = violations
-            if violations:
-                hits.append((position, obj, violations))
+                if violations:
+                    hits.append((position, obj, violations))
+        else:
+            # The loop every (check, object) pair goes through once: the object's memo is read
+            # from its cache directly, and the evaluation inlined (as _violations does it).
+            for position, obj in candidates:
+                cache = obj._cache
+                memo: dict[Evaluate, tuple[Violation, ...]] | None = cache.get(_MEMO)
+                if memo is None:
+                    memo = cache[_MEMO] = {}
+                kept = memo.get(run)
+                if kept is None:
+                    found: list[Violation] = []
+                    try:
+                        found.extend(run(obj))
+                    except Exception as exc:
+                        found.append(_crashed(exc))
+                    kept = memo[run] = tuple(found) if found else ()
+                if kept:
+                    hits.append((position, obj, kept))
         if keep:
             self._results[run] = (hits, mine)
         return hits, mine
@@ -200,10 +214,6 @@ def _selection(objects: tuple[K8sObject, ...]) -> _Selection:
 # The per-object memo lives in the object's own cache: objects are immutable, so nothing
 # invalidates it, and it goes when the object goes (no engine-wide table to clear or to leak).
 _MEMO = "engine.violations"
-
-
-def _new_memo(obj: K8sObject) -> dict[Evaluate, tuple[Violation, ...]]:
-    return {}
 
 
 def memoized(run: Evaluate) -> bool:

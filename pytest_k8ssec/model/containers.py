@@ -6,6 +6,7 @@ ephemeral containers (kube-score's seccomp check once skipped init containers; s
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -24,20 +25,21 @@ class ContainerRef:
     path: str
     field: str
     index: int
+    #: ``securityContext`` of the container (empty if missing or malformed). Found once when the
+    #: container is walked: nearly every check reads it, of every container.
+    security_context: Mapping[str, Any] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        value = self.container.get("securityContext")
+        if type(value) is not dict:  # the common case, without abc's __instancecheck__
+            value = value if isinstance(value, Mapping) else {}
+        object.__setattr__(self, "security_context", value)
 
     @property
     def name(self) -> str:
         """The container's name (``""`` if it has none)."""
         name = self.container.get("name")
         return name if isinstance(name, str) else ""
-
-    @property
-    def security_context(self) -> Mapping[str, Any]:
-        """``securityContext`` of the container (empty if missing or malformed)."""
-        value = self.container.get("securityContext")
-        if type(value) is dict:  # the common case, without abc's __instancecheck__
-            return value
-        return value if isinstance(value, Mapping) else {}
 
 
 def _walk(obj: K8sObject) -> tuple[ContainerRef, ...]:
@@ -48,7 +50,7 @@ def _walk(obj: K8sObject) -> tuple[ContainerRef, ...]:
     for field in CONTAINER_FIELDS:
         for index, container in enumerate(as_list(ref.spec.get(field))):
             # Non-mapping entries are malformed; malformed-object reports them, checks skip them.
-            if isinstance(container, Mapping):
+            if type(container) is dict or isinstance(container, Mapping):
                 found.append(ContainerRef(container, f"{ref.path}.{field}[{index}]", field, index))
     return tuple(found)
 

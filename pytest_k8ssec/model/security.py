@@ -21,4 +21,5 @@ def is_windows(pod: PodSpecRef) -> bool:
     allowPrivilegeEscalation, readOnlyRootFilesystem, ...) on such pods, so checks demanding them
     would be unfixable; PSA v1.25+ exempts Windows pods from the same restricted controls.
     """
-    return as_mapping(pod.spec.get("os")).get("name") == "windows"
+    value = pod.spec.get("os")
+    return value is not None and as_mapping(value).get("name") == "windows"

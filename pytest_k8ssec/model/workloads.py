@@ -62,28 +62,43 @@ def is_workload(obj: K8sObject) -> bool:
     return known
 
 
+def _paths(parents: tuple[str, ...]) -> tuple[str, str]:
+    prefix = ".".join(parents)
+    return (f"{prefix}.spec", f"{prefix}.metadata") if prefix else ("spec", "metadata")
+
+
+# The field paths of each kind's pod spec and metadata, formatted once rather than per object.
+_SPEC_PATHS: Final = {key: _paths(parents) for key, parents in _TEMPLATE_PATHS.items()}
+
+
+def _is_mapping(value: object) -> bool:
+    # Loaded manifests hold plain dicts: the exact-type test spares abc's __instancecheck__.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _extract(obj: K8sObject) -> PodSpecRef | None:
-    parents = _TEMPLATE_PATHS.get((obj.api_group, obj.kind))
+    key = (obj.api_group, obj.kind)
+    parents = _TEMPLATE_PATHS.get(key)
     if parents is None:
         return None
     node: object = obj.raw
     malformed = False
-    for key in parents:
-        node = as_mapping(node).get(key) if isinstance(node, Mapping) else None
-        if not isinstance(node, Mapping):
+    for name in parents:
+        node = node.get(name) if _is_mapping(node) else None  # type: ignore[attr-defined]
+        if not _is_mapping(node):
             malformed = True
             break
     parent = as_mapping(node)
     spec = parent.get("spec")
     metadata = parent.get("metadata")
-    malformed = malformed or not isinstance(spec, Mapping)
-    malformed = malformed or (metadata is not None and not isinstance(metadata, Mapping))
-    prefix = ".".join(parents)
+    malformed = malformed or not _is_mapping(spec)
+    malformed = malformed or (metadata is not None and not _is_mapping(metadata))
+    spec_path, metadata_path = _SPEC_PATHS[key]
     return PodSpecRef(
         spec=as_mapping(spec),
-        path=f"{prefix}.spec" if prefix else "spec",
+        path=spec_path,
         metadata=as_mapping(metadata),
-        metadata_path=f"{prefix}.metadata" if prefix else "metadata",
+        metadata_path=metadata_path,
         malformed=malformed,
     )
 
