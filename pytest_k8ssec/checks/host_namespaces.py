@@ -10,14 +10,15 @@ Builds on the upstream control (``checks/pss/check_host_namespaces.py``, reporte
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.checks.pss import check_host_namespaces
+from pytest_k8ssec.checks.pss._helpers import Outcome
 from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.objects import K8sObject
-from pytest_k8ssec.model.workloads import pod_spec
+from pytest_k8ssec.model.workloads import PodSpecRef, pod_spec
 
 # Field -> what sharing it exposes (in the message, so a reader knows why it matters).
 _NAMESPACES: Final[dict[str, str]] = {
@@ -27,11 +28,14 @@ _NAMESPACES: Final[dict[str, str]] = {
 }
 
 
-def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+def _evaluate(obj: K8sObject) -> Iterable[Violation]:
     found = outcome(check_host_namespaces.CONTROL, obj)
     pod = pod_spec(obj)
-    if found.allowed or pod is None:
-        return
+    # The common answer (nothing to report) without building a generator: every object meets this.
+    return () if found.allowed or pod is None else _violations(pod, found)
+
+
+def _violations(pod: PodSpecRef, found: Outcome) -> Iterator[Violation]:
     for field, exposes in _NAMESPACES.items():
         path = f"{pod.path}.{field}"
         if path in found.paths:

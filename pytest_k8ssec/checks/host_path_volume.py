@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from pytest_k8ssec.checks._check import Category, Check, Evaluate, Severity, Violation, one_variant_per_argument
 from pytest_k8ssec.checks.pss import check_host_path_volumes
+from pytest_k8ssec.checks.pss._helpers import Outcome
 from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
 from pytest_k8ssec.model.workloads import pod_spec
@@ -115,10 +116,12 @@ def is_allowed(path: str | None, directories: tuple[str, ...]) -> bool:
 
 
 def _make_evaluate(allowed: tuple[str, ...]) -> Evaluate:
-    def evaluate(obj: K8sObject) -> Iterator[Violation]:
+    def evaluate(obj: K8sObject) -> Iterable[Violation]:
         found = outcome(check_host_path_volumes.CONTROL, obj)
-        if found.allowed:
-            return
+        # The common answer (nothing to report) without building a generator.
+        return () if found.allowed else violations(obj, found)
+
+    def violations(obj: K8sObject, found: Outcome) -> Iterator[Violation]:
         for field_path, name, path in host_path_volumes(obj):
             if field_path in found.paths and not is_allowed(path, allowed):
                 yield Violation(field_path, _message(name, path))

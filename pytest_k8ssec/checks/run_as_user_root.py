@@ -16,21 +16,29 @@ before that relaxation; ``pss-run-as-user`` reports the control as the newest po
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Final
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.checks.pss import check_run_as_user
+from pytest_k8ssec.checks.pss._helpers import Outcome
 from pytest_k8ssec.checks.pss._registry import outcome, v
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject
-from pytest_k8ssec.model.workloads import pod_spec
+from pytest_k8ssec.model.workloads import PodSpecRef, pod_spec
+
+# The control as it stood at v1.23 (see above); one Version, not one per object.
+_V1_23: Final = v(1, 23)
 
 
-def _evaluate(obj: K8sObject) -> Iterator[Violation]:
-    found = outcome(check_run_as_user.CONTROL, obj, v(1, 23))
+def _evaluate(obj: K8sObject) -> Iterable[Violation]:
+    found = outcome(check_run_as_user.CONTROL, obj, _V1_23)
     pod = pod_spec(obj)
-    if found.allowed or pod is None:
-        return
+    # The common answer (nothing to report) without building a generator: every object meets this.
+    return () if found.allowed or pod is None else _violations(obj, pod, found)
+
+
+def _violations(obj: K8sObject, pod: PodSpecRef, found: Outcome) -> Iterator[Violation]:
     path = f"{pod.path}.securityContext.runAsUser"
     if path in found.paths:
         yield Violation(path, "pod must not set securityContext.runAsUser=0")

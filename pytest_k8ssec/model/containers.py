@@ -48,10 +48,14 @@ def _walk(obj: K8sObject) -> tuple[ContainerRef, ...]:
         return ()
     found: list[ContainerRef] = []
     for field in CONTAINER_FIELDS:
-        for index, container in enumerate(as_list(ref.spec.get(field))):
+        entries = ref.spec.get(field)
+        if entries is None:
+            continue
+        prefix = f"{ref.path}.{field}"
+        for index, container in enumerate(as_list(entries)):
             # Non-mapping entries are malformed; malformed-object reports them, checks skip them.
             if type(container) is dict or isinstance(container, Mapping):
-                found.append(ContainerRef(container, f"{ref.path}.{field}[{index}]", field, index))
+                found.append(ContainerRef(container, f"{prefix}[{index}]", field, index))
     return tuple(found)
 
 
