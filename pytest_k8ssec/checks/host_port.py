@@ -18,10 +18,11 @@ non-integer port, which the control reads as a forbidden one, is left to malform
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.checks.pss import check_host_ports
+from pytest_k8ssec.checks.pss._helpers import Outcome
 from pytest_k8ssec.checks.pss._registry import outcome
 from pytest_k8ssec.model.containers import containers
 from pytest_k8ssec.model.objects import K8sObject, as_list, as_mapping
@@ -36,10 +37,16 @@ def _port_number(value: object) -> int | None:
     return None
 
 
-def _evaluate(obj: K8sObject) -> Iterator[Violation]:
+def _evaluate(obj: K8sObject) -> Iterable[Violation]:
     pod = pod_spec(obj)
     host_network = pod is not None and pod.spec.get("hostNetwork") is True
     found = outcome(check_host_ports.CONTROL, obj)
+    # A violation is either a host port the control forbids or a container port under
+    # hostNetwork: without both, nothing to report, and no generator to build for it.
+    return _violations(obj, found, host_network) if host_network or found.paths else ()
+
+
+def _violations(obj: K8sObject, found: Outcome, host_network: bool) -> Iterator[Violation]:
     for ref in containers(obj):
         for index, port in enumerate(as_list(ref.container.get("ports"))):
             host_port = _port_number(as_mapping(port).get("hostPort"))
