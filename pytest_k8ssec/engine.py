@@ -68,18 +68,28 @@ def evaluate_judged(checks: Iterable[Check], objects: Iterable[K8sObject]) -> Ev
     checks = tuple(checks)
     selection = _selection(tuple(objects))
     judged: tuple[list[K8sObject], ...] = tuple([] for _ in checks)
-    # (position in objects, check index, finding): sorted below into object order, then check order.
-    entries: list[tuple[int, int, Finding]] = []
+    found: list[tuple[int, Check, Hits]] = []
     for index, check in enumerate(checks):
         if check.kind is not CheckKind.OBJECT:
             continue
         hits, mine = selection.judge(check.evaluate, check.targets)
         judged[index].extend(mine)
-        for position, obj, violations in hits:
-            entries.extend((position, index, Finding(check, obj, violation)) for violation in violations)
-    # A stable sort: one object's violations of one check keep the order the check yielded them.
-    entries.sort(key=_ORDER)
-    findings = [finding for _, _, finding in entries]
+        if hits:
+            found.append((index, check, hits))
+    if len(found) == 1:
+        # One check's hits are in object order already: the common case (malformed-object,
+        # which helpers add to every run, rarely finds anything) needs no entries and no sort.
+        _, check, hits = found[0]
+        findings = [Finding(check, obj, violation) for _, obj, violations in hits for violation in violations]
+    else:
+        # (position in objects, check index, finding): sorted into object order, then check order.
+        entries: list[tuple[int, int, Finding]] = []
+        for index, check, hits in found:
+            for position, obj, violations in hits:
+                entries.extend((position, index, Finding(check, obj, violation)) for violation in violations)
+        # A stable sort: one object's violations of one check keep the order the check yielded them.
+        entries.sort(key=_ORDER)
+        findings = [finding for _, _, finding in entries]
     append = findings.append
     objects = selection.objects
     for index, check in enumerate(checks):
