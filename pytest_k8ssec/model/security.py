@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_k8ssec.model.objects import as_mapping
 from pytest_k8ssec.model.workloads import PodSpecRef
 
 
 def pod_security_context(pod: PodSpecRef) -> Mapping[str, Any]:
     """``spec.securityContext`` of the pod (empty if missing or malformed)."""
-    return as_mapping(pod.spec.get("securityContext"))
+    return pod.security_context
 
 
 def is_windows(pod: PodSpecRef) -> bool:
@@ -21,5 +20,4 @@ def is_windows(pod: PodSpecRef) -> bool:
     allowPrivilegeEscalation, readOnlyRootFilesystem, ...) on such pods, so checks demanding them
     would be unfixable; PSA v1.25+ exempts Windows pods from the same restricted controls.
     """
-    value = pod.spec.get("os")
-    return value is not None and as_mapping(value).get("name") == "windows"
+    return pod.windows

@@ -7,6 +7,7 @@ not mistaken for one.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -43,6 +44,17 @@ class PodSpecRef:
     metadata_path: str
     # True when the spec or its parents are missing or not mappings (reported by malformed-object).
     malformed: bool
+    #: ``spec.securityContext`` (empty if missing or malformed), and whether ``spec.os.name`` is
+    #: ``windows``: found once, since most checks of the pod ask one or the other (see
+    #: ``model.security``).
+    security_context: Mapping[str, Any] = dataclasses.field(init=False, repr=False, compare=False)
+    windows: bool = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        spec = self.spec
+        object.__setattr__(self, "security_context", as_mapping(spec.get("securityContext")))
+        os = spec.get("os")
+        object.__setattr__(self, "windows", os is not None and as_mapping(os).get("name") == "windows")
 
 
 # (apiVersion, kind) -> is a workload. Checks ask it of every object (hundreds of thousands of

@@ -9,8 +9,8 @@ import pytest
 
 from pytest_k8ssec.model.containers import ContainerRef, containers
 from pytest_k8ssec.model.objects import K8sObject, Provenance
-from pytest_k8ssec.model.security import is_windows
-from pytest_k8ssec.model.workloads import pod_spec
+from pytest_k8ssec.model.security import is_windows, pod_security_context
+from pytest_k8ssec.model.workloads import PodSpecRef, pod_spec
 
 
 class Frozen(Mapping[str, Any]):
@@ -65,3 +65,21 @@ def test_pod_specs_and_containers_of_mappings_that_are_not_dicts() -> None:
     [container] = containers(obj)
     assert container.path == "spec.template.spec.containers[0]"
     assert dict(container.security_context) == {"a": 1}
+
+
+def test_a_pod_spec_s_security_context_and_os_are_found_once() -> None:
+    ref = PodSpecRef(
+        spec={"securityContext": {"runAsNonRoot": True}, "os": {"name": "windows"}},
+        path="spec",
+        metadata={},
+        metadata_path="metadata",
+        malformed=False,
+    )
+    assert pod_security_context(ref) == {"runAsNonRoot": True}
+    assert is_windows(ref)
+    bare = PodSpecRef(
+        spec={"securityContext": [], "os": "windows"}, path="spec", metadata={}, metadata_path="m", malformed=False
+    )
+    assert pod_security_context(bare) == {}
+    assert not is_windows(bare)
+    assert {"security_context", "windows"} <= set(PodSpecRef.__slots__)  # attributes, not lookups per call
