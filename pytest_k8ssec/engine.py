@@ -133,7 +133,7 @@ class _Selection:
     def __init__(self, objects: tuple[K8sObject, ...]) -> None:
         self.objects = objects
         self._candidates: dict[frozenset[str] | None, Candidates] = {}
-        self._memos: dict[frozenset[str] | None, tuple[list[K8sObject], list[Memo]]] = {}
+        self._memos: dict[frozenset[str] | None, tuple[list[K8sObject], list[_Memo]]] = {}
         self._results: dict[Evaluate, tuple[Hits, list[K8sObject]]] = {}
         self._derived: dict[Hashable, Any] = {}
 
@@ -156,7 +156,7 @@ class _Selection:
             self._candidates[targets] = found
         return found
 
-    def _memos_of(self, targets: frozenset[str] | None, candidates: Candidates) -> tuple[list[K8sObject], list[Memo]]:
+    def _memos_of(self, targets: frozenset[str] | None, candidates: Candidates) -> tuple[list[K8sObject], list[_Memo]]:
         """The objects ``targets`` select and, aligned with them, each one's memo (made if new).
 
         Shared by every evaluation asked with these targets (callers copy the objects).
@@ -233,10 +233,10 @@ def _selection(objects: tuple[K8sObject, ...]) -> _Selection:
 # The per-object memo lives in the object's own cache: objects are immutable, so nothing
 # invalidates it, and it goes when the object goes (no engine-wide table to clear or to leak).
 _MEMO = "engine.violations"
-Memo = dict[Evaluate, tuple[Violation, ...]]
+_Memo = dict[Evaluate, tuple[Violation, ...]]
 
 
-def _new_memo(obj: K8sObject) -> Memo:
+def _new_memo(obj: K8sObject) -> _Memo:
     return {}
 
 
