@@ -1,0 +1,74 @@
+"""How a process ends: at interpreter exit the plugin collects once, then freezes what is left, so
+shutdown does not walk a big run's objects again and again (xdist's controller waits for every
+worker to exit); garbage that needs a finalizer still gets it."""
+
+from __future__ import annotations
+
+import atexit
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pytest_k8ssec.fixtures import targets
+
+# Registered at import, before the plugin's handler: atexit runs handlers last-in first-out, so
+# this one runs after it and sees what it left.
+CONFTEST = """\
+import atexit
+import gc
+import os
+
+LOG = os.environ["K8SSEC_TEST_EXIT_LOG"]
+
+
+def _write(line):
+    with open(LOG, "a") as log:
+        log.write(line + "\\n")
+
+
+atexit.register(lambda: _write(f"frozen-at-exit {gc.get_freeze_count() > 0}"))
+
+
+class Finalized:
+    def __del__(self):
+        _write("finalized")
+
+
+def _leave_garbage():
+    # Garbage in a reference cycle, left for a collection: only a collection runs its finalizer.
+    gc.disable()
+    cycle = Finalized()
+    cycle.me = cycle
+    del cycle
+
+
+def pytest_unconfigure(config):
+    _write(f"frozen-at-unconfigure {gc.get_freeze_count() > 0}")
+    # Registered after the plugin's handler (at configure), so it runs before it: after pytest's
+    # own last collections.
+    atexit.register(_leave_garbage)
+"""
+
+
+def test_a_process_ends_frozen_and_still_finalizes_its_garbage(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "exit.log"
+    monkeypatch.setenv("K8SSEC_TEST_EXIT_LOG", str(log))
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    # No manifests: nothing was frozen by a load, so a frozen collector at exit is the handler's.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert log.read_text().splitlines() == ["frozen-at-unconfigure False", "finalized", "frozen-at-exit True"]
+
+
+def test_the_exit_handler_is_registered_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    registered: list[Callable[[], None]] = []
+    monkeypatch.setattr(targets, "_exit_hook_registered", False)
+    monkeypatch.setattr(atexit, "register", registered.append)
+    # Every in-process pytest run configures the plugin again.
+    targets._exit_without_sweeping()
+    targets._exit_without_sweeping()
+    assert registered == [targets._collect_then_freeze]
