@@ -1,5 +1,6 @@
 """The parse cache under pytest-xdist: the controller parses every file once, before its workers
-start, and the workers read the cache; they judge the same objects a serial run judges."""
+start, and the workers read the cache; they judge the same objects a serial run judges. When the
+cache already serves every file, the controller loads nothing."""
 
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ spec:
 COUNTING_CONFTEST = """\
 import os
 
+import pytest_k8ssec.fixtures.targets as targets
 import pytest_k8ssec.sources.manifests as manifests
 
 _parse = manifests._yaml_documents
+_load = targets.load
 _config = []
 
 
@@ -50,7 +53,14 @@ def _counted(text, where):
     return _parse(text, where)
 
 
+def _loaded(*args, **kwargs):
+    with open(os.environ["K8SSEC_TEST_LOAD_LOG"], "a") as log:
+        log.write(f"{_who()}\\n")
+    return _load(*args, **kwargs)
+
+
 manifests._yaml_documents = _counted
+targets.load = _loaded
 """
 
 TEST_FILE = """\
@@ -66,6 +76,7 @@ def test_not_privileged(k8s_workload):
 def project(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "key-home"))
     monkeypatch.setenv("K8SSEC_TEST_PARSE_LOG", str(tmp_path / "parsed.log"))
+    monkeypatch.setenv("K8SSEC_TEST_LOAD_LOG", str(tmp_path / "loaded.log"))
     deploy = pytester.mkdir("deploy")
     for index in range(6):
         privileged = "true" if index % 3 == 0 else "false"
@@ -80,16 +91,34 @@ def _parsed(tmp_path: Path) -> list[str]:
     return sorted(log.read_text().splitlines()) if log.exists() else []
 
 
+def _loads(tmp_path: Path) -> list[str]:
+    log = tmp_path / "loaded.log"
+    lines = sorted(log.read_text().splitlines()) if log.exists() else []
+    log.unlink(missing_ok=True)
+    return lines
+
+
 def test_a_cold_xdist_run_parses_each_file_once_in_the_controller(project: pytest.Pytester, tmp_path: Path) -> None:
     result = project.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", "-n", "2")
     result.assert_outcomes(passed=4, failed=2)
     # Once each, by the controller before the workers started: they found every file in the cache.
     assert _parsed(tmp_path) == sorted(f"controller deploy/w{index}.yaml" for index in range(6))
+    assert _loads(tmp_path) == ["controller", "gw0", "gw1"]
 
-    # Warm: nobody parses, and the verdicts are the same.
+    # Warm: nobody parses, the controller loads nothing (its workers do not wait for it), and the
+    # verdicts are the same.
     again = project.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", "-n", "2")
     again.assert_outcomes(passed=4, failed=2)
     assert len(_parsed(tmp_path)) == 6
+    assert _loads(tmp_path) == ["gw0", "gw1"]
+
+    # One file changed: the controller loads again before its workers start, and parses that file only.
+    (project.path / "deploy" / "w1.yaml").write_text(DEPLOYMENT.format(name="w1", privileged="true"))
+    changed = project.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", "-n", "2")
+    changed.assert_outcomes(passed=3, failed=3)
+    assert len(_parsed(tmp_path)) == 7
+    assert _parsed(tmp_path).count("controller deploy/w1.yaml") == 2
+    assert _loads(tmp_path) == ["controller", "gw0", "gw1"]
 
 
 @pytest.mark.parametrize("no_cache", [("-p", "no:cacheprovider"), ("--cache-clear",)], ids=["off", "cleared"])
@@ -97,15 +126,17 @@ def test_workers_parse_what_the_cache_cannot_serve(
     project: pytest.Pytester, tmp_path: Path, no_cache: tuple[str, ...]
 ) -> None:
     # Without pytest's cache there is nothing to share, and with --cache-clear every worker empties
-    # it as it starts: every process parses, at the same time (as before).
+    # it as it starts: each worker parses, at the same time. The controller, which runs no test,
+    # neither made them wait for a load they could not use nor loaded alongside them.
     result = project.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", "-n", "2", *no_cache)
     result.assert_outcomes(passed=4, failed=2)
     parsers = {line.split()[0] for line in _parsed(tmp_path)}
-    # The controller did not make the workers wait for a load they could not use.
-    assert "controller" not in parsers
-    assert "controller-after-workers-started" in parsers
     if "no:cacheprovider" in no_cache:
-        assert parsers == {"controller-after-workers-started", "gw0", "gw1"}
+        assert parsers == {"gw0", "gw1"}
+    else:
+        # A worker that clears the cache after the other filled it finds entries again.
+        assert parsers and parsers <= {"gw0", "gw1"}
+    assert _loads(tmp_path) == ["gw0", "gw1"]
 
 
 def test_forged_cache_entries_are_parsed_again_once_under_xdist(project: pytest.Pytester, tmp_path: Path) -> None:
@@ -120,12 +151,15 @@ def test_forged_cache_entries_are_parsed_again_once_under_xdist(project: pytest.
     result.assert_outcomes(passed=4, failed=2)
     assert {line.split()[0] for line in _parsed(tmp_path)} == {"controller"}
     assert len(_parsed(tmp_path)) == 6
+    # Entries that exist but do not open do not count as cached: the controller loaded first.
+    assert "controller" in _loads(tmp_path)
 
 
 def test_notes_of_an_early_load_are_warned_where_pytest_records_them(project: pytest.Pytester) -> None:
     (project.path / "deploy" / "values.yaml").write_text("replicas: 3\n")
     result = project.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", "-n", "2")
-    # Once by the controller, once by each worker (xdist passes theirs on), as before the early load.
-    result.assert_outcomes(passed=4, failed=2, warnings=3)
+    # Once by each worker (xdist passes theirs on); the controller, which loaded only to fill the
+    # cache, judges nothing and warns nothing.
+    result.assert_outcomes(passed=4, failed=2, warnings=2)
     result.stdout.fnmatch_lines(["*K8sSecWarning: deploy/values.yaml:1: not a Kubernetes object*skipped*"])
     assert "K8sSecWarning" not in result.stderr.str()

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 
 from pytest_k8ssec.errors import ManifestError
 from pytest_k8ssec.model.objects import K8sObject, Provenance
-from pytest_k8ssec.sources.manifests.cache import _cached, _store, cache_key_path, prune_cache
+from pytest_k8ssec.sources.manifests.cache import _cached, _opens, _store, cache_key_path, prune_cache
 from pytest_k8ssec.sources.manifests.options import (
     DEFAULT_MAX_BYTES,
     LoadOptions,
@@ -86,6 +86,7 @@ __all__ = (
     "cache_key_path",
     "collector_paused",
     "expand",
+    "fully_cached",
     "load",
     "load_file",
     "load_text",
@@ -111,6 +112,28 @@ def load(paths: Sequence[str], options: LoadOptions | None = None, *, expansion:
     with collector_paused():
         _load_sources(result, expansion, options)
     return result
+
+
+def fully_cached(expansion: Expansion, options: LoadOptions) -> bool:
+    """Whether a load of ``expansion`` would find every source in the parse cache: each one a file
+    (or stdin) whose bytes have an entry that opens. Reads every file and entry, parses and
+    decodes none. A chart or a kustomize dir is never counted as cached (knowing would mean
+    rendering it), nor is a file that cannot be read (the load reports it)."""
+    if options.cache_dir is None:
+        return False
+    for kind, target, _ in expansion.sources:
+        if kind == "stdin":
+            data = options.stdin if options.stdin is not None else b""
+        elif kind == "file":
+            try:
+                data = _read_file(target, options)
+            except ManifestError:
+                return False
+        else:
+            return False
+        if not _opens(data, target.endswith(".json"), options.cache_dir):
+            return False
+    return True
 
 
 @contextlib.contextmanager

@@ -129,6 +129,16 @@ def _cached(data: bytes, is_json: bool, cache_dir: str | None) -> Documents | No
     return documents
 
 
+def _opens(data: bytes, is_json: bool, cache_dir: str) -> bool:
+    """Whether these bytes have an entry that opens with this user's key (``_cached`` without
+    decoding the documents: a forged or stale entry is not counted)."""
+    try:
+        with open(_cache_path(data, is_json, cache_dir), "rb") as handle:
+            return _cipher(data, handle.read(), seal=False) is not None
+    except OSError:
+        return False
+
+
 def _store(data: bytes, is_json: bool, cache_dir: str | None, documents: Documents) -> None:
     if cache_dir is None:
         return
