@@ -8,6 +8,7 @@ reports alone and reads the same with or without xdist.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Generator
 from typing import Any, Final
@@ -171,6 +172,8 @@ def _properties(item: pytest.Item, results: list[recording.HelperResult]) -> lis
     properties: list[tuple[str, object]] = []
     context = _context(item)
     fields, test_file, test_line = None, "", None
+    # This process folds the records it writes, unless the xdist controller folds them.
+    remember = not _is_worker(item.config)
     # Most results of a run pass: what only a finding's record needs is looked up for findings only.
     if any(result.findings or result.requirement for result in results):
         # The field line costs a second look at the file: paid per finding, only when a report shows it.
@@ -203,20 +206,22 @@ def _properties(item: pytest.Item, results: list[recording.HelperResult]) -> lis
                 via = finding.obj.provenance.via
                 record["field_line"] = fields.line(record["file"], record["line"], finding.path, via)
             record["test_file"], record["test_line"] = test_file, test_line
-            properties.append(_finding_property(record))
+            properties.append(_finding_property(record, remember))
         for subject, outcome in result.requirement:
             record = requirement_record(subject.check, subject, outcome, result.helper)
             if fields is not None:
                 record["field_line"] = None
             record["test_file"], record["test_line"] = test_file, test_line
-            properties.append(_finding_property(record))
+            properties.append(_finding_property(record, remember))
     return properties
 
 
-def _finding_property(record: dict[str, Any]) -> tuple[str, object]:
-    """The ``k8ssec.finding`` property of a record, remembered so this process folds it unread."""
+def _finding_property(record: dict[str, Any], remember: bool) -> tuple[str, object]:
+    """The ``k8ssec.finding`` property of a record; remembered, when this process folds it, so
+    that it is folded unread."""
     text = json.dumps(record, sort_keys=True)
-    _WRITTEN[id(text)] = (text, record)
+    if remember:
+        _WRITTEN[id(text)] = (text, record)
     return FINDING_PROPERTY, text
 
 
@@ -277,8 +282,35 @@ def _gate_plain_failure(item: pytest.Item, call: pytest.CallInfo[None], report: 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN_RESULTS_KEY] = RunResults()
+    if _is_worker(config):
+        # The controller folds every worker's reports; a worker folding its own would build the
+        # same records again for no reader.
+        return
     # pytest_runtest_logreport gets no config; a per-run plugin object carries the results.
     config.pluginmanager.register(_Collector(config.stash[RUN_RESULTS_KEY]), "k8ssec-results")
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """The xdist controller runs no test: its loop receives reports and folds their records, and
+    keeps every record to the end. With the collector on, each full collection walked all records
+    folded so far (half a second of the controller's time at 53k findings, much of it after the
+    last worker finished). Records are plain JSON data, without cycles: the collector is paused
+    for the loop, and what the loop made is frozen before it resumes."""
+    if session.config.pluginmanager.get_plugin("dsession") is None or _is_worker(session.config):
+        return (yield)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return (yield)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 # The finding records this process wrote as JSON properties, by the identity of the JSON text

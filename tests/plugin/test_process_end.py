@@ -1,6 +1,7 @@
 """How a process ends: at interpreter exit the plugin collects once, then freezes what is left, so
 shutdown does not walk a big run's objects again and again (xdist's controller waits for every
-worker to exit); garbage that needs a finalizer still gets it."""
+worker to exit); garbage that needs a finalizer still gets it; xdist workers leave the folding of
+records to the controller, which runs no test and keeps its collector paused while it folds."""
 
 from __future__ import annotations
 
@@ -72,3 +73,72 @@ def test_the_exit_handler_is_registered_once_per_process(monkeypatch: pytest.Mon
     targets._exit_without_sweeping()
     targets._exit_without_sweeping()
     assert registered == [targets._collect_then_freeze]
+
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: shop}}
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: registry.example.com/{name}:1.0
+        securityContext: {{privileged: {privileged}}}
+"""
+
+FOLDING_CONFTEST = """\
+import gc
+import os
+
+from pytest_k8ssec.reporting.pytest_reports import run_results
+
+COLLECTING = set()
+
+
+def pytest_runtest_logreport(report):
+    COLLECTING.add(gc.isenabled())
+
+
+def pytest_unconfigure(config):
+    who = os.environ.get("PYTEST_XDIST_WORKER", "controller")
+    folds = config.pluginmanager.get_plugin("k8ssec-results") is not None
+    with open(os.environ["K8SSEC_TEST_FOLD_LOG"], "a") as log:
+        log.write(
+            f"{who} folds={folds} findings={len(run_results(config).findings)} "
+            f"collecting-while-folding={sorted(COLLECTING)} collecting-after={gc.isenabled()}\\n"
+        )
+"""
+
+
+def test_xdist_workers_leave_folding_to_the_controller_which_pauses_its_collector(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "fold.log"
+    monkeypatch.setenv("K8SSEC_TEST_FOLD_LOG", str(log))
+    deploy = pytester.mkdir("deploy")
+    for index in range(4):
+        privileged = "true" if index % 2 == 0 else "false"
+        (deploy / f"w{index}.yaml").write_text(DEPLOYMENT.format(name=f"w{index}", privileged=privileged))
+    pytester.makeconftest(FOLDING_CONFTEST)
+    pytester.makepyfile(
+        test_fold="from pytest_k8ssec import assert_not_privileged\n\n"
+        "def test_not_privileged(k8s_workload):\n    assert_not_privileged(k8s_workload)\n"
+    )
+    result = pytester.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", "-n", "2")
+    result.assert_outcomes(passed=2, failed=2)
+    # The controller folded both workers' findings, its collector paused meanwhile; the summary
+    # counts them. Workers, which run the tests, keep their collector on.
+    result.stdout.fnmatch_lines(["2 finding(s) from 2 check(s): 2 fail, *"])
+    assert sorted(log.read_text().splitlines()) == [
+        "controller folds=True findings=2 collecting-while-folding=[False] collecting-after=True",
+        "gw0 folds=False findings=0 collecting-while-folding=[True] collecting-after=True",
+        "gw1 folds=False findings=0 collecting-while-folding=[True] collecting-after=True",
+    ]
+    # A serial run runs the tests too: its collector stays on.
+    log.unlink()
+    pytester.runpytest_subprocess("--k8s-manifests=deploy").assert_outcomes(passed=2, failed=2)
+    assert log.read_text().splitlines() == [
+        "controller folds=True findings=2 collecting-while-folding=[True] collecting-after=True"
+    ]
