@@ -350,12 +350,17 @@ def _own_requests(config: pytest.Config) -> dict[str, int]:
     return {target.name: target.cluster.requests for target in targets if target.cluster is not None}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     _WRITTEN.clear()  # records of reports never folded (an interrupted test)
     # An xdist worker's requests reach the controller's summary only through workeroutput.
     output = getattr(session.config, "workeroutput", None)
     if output is not None:
         output[_WORKER_OUTPUT] = _own_requests(session.config)
+        return
+    # The summary and every report read each result's state. Worked out here, first: on the xdist
+    # controller this is before it waits for its workers to exit, so the two overlap.
+    run_results(session.config).result_states()
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -142,3 +142,55 @@ def test_xdist_workers_leave_folding_to_the_controller_which_pauses_its_collecto
     assert log.read_text().splitlines() == [
         "controller folds=True findings=2 collecting-while-folding=[True] collecting-after=True"
     ]
+
+
+ORDER_CONFTEST = """\\
+import os
+
+from xdist.workermanage import NodeManager
+
+from pytest_k8ssec.reporting.results import RunResults
+
+_states = RunResults._result_states
+_teardown = NodeManager.teardown_nodes
+
+
+def _log(what):
+    with open(os.environ["K8SSEC_TEST_ORDER_LOG"], "a") as log:
+        log.write(what + "\\n")
+
+
+def _logged_states(self):
+    _log(f"states of {len(self.findings)} findings")
+    return _states(self)
+
+
+def _logged_teardown(self):
+    _log("teardown workers")
+    return _teardown(self)
+
+
+RunResults._result_states = _logged_states
+NodeManager.teardown_nodes = _logged_teardown
+"""
+
+
+def test_the_controller_works_out_result_states_while_its_workers_exit(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "order.log"
+    monkeypatch.setenv("K8SSEC_TEST_ORDER_LOG", str(log))
+    deploy = pytester.mkdir("deploy")
+    for index in range(4):
+        privileged = "true" if index % 2 == 0 else "false"
+        (deploy / f"w{index}.yaml").write_text(DEPLOYMENT.format(name=f"w{index}", privileged=privileged))
+    pytester.makeconftest(ORDER_CONFTEST)
+    pytester.makepyfile(
+        test_order="from pytest_k8ssec import assert_not_privileged\n\n"
+        "def test_not_privileged(k8s_workload):\n    assert_not_privileged(k8s_workload)\n"
+    )
+    result = pytester.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", "-n", "2")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(["privileged-container *4 *2 *2 *"])
+    # Once, before the controller waits for its workers; the summary read them afterwards.
+    assert log.read_text().splitlines() == ["states of 2 findings", "teardown workers"]
