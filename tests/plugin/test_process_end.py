@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_k8ssec.fixtures import targets
+from tests.plugin.test_manifest_cache_xdist import DEPLOYMENT
 
 # Registered at import, before the plugin's handler: atexit runs handlers last-in first-out, so
 # this one runs after it and sees what it left.
@@ -75,18 +76,25 @@ def test_the_exit_handler_is_registered_once_per_process(monkeypatch: pytest.Mon
     assert registered == [targets._collect_then_freeze]
 
 
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: shop}}
-spec:
-  template:
-    spec:
-      containers:
-      - name: app
-        image: registry.example.com/{name}:1.0
-        securityContext: {{privileged: {privileged}}}
-"""
+def _xdist_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, log: Path, conftest: str
+) -> pytest.RunResult:
+    """``-n 2`` over four workloads, two of them privileged, one test per workload; ``conftest``
+    logs to ``log`` (``K8SSEC_TEST_LOG``)."""
+    monkeypatch.setenv("K8SSEC_TEST_LOG", str(log))
+    deploy = pytester.mkdir("deploy")
+    for index in range(4):
+        privileged = "true" if index % 2 == 0 else "false"
+        (deploy / f"w{index}.yaml").write_text(DEPLOYMENT.format(name=f"w{index}", privileged=privileged))
+    pytester.makeconftest(conftest)
+    pytester.makepyfile(
+        test_workloads="from pytest_k8ssec import assert_not_privileged\n\n"
+        "def test_not_privileged(k8s_workload):\n    assert_not_privileged(k8s_workload)\n"
+    )
+    result = pytester.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", "-n", "2")
+    result.assert_outcomes(passed=2, failed=2)
+    return result
+
 
 FOLDING_CONFTEST = """\
 import gc
@@ -104,7 +112,7 @@ def pytest_runtest_logreport(report):
 def pytest_unconfigure(config):
     who = os.environ.get("PYTEST_XDIST_WORKER", "controller")
     folds = config.pluginmanager.get_plugin("k8ssec-results") is not None
-    with open(os.environ["K8SSEC_TEST_FOLD_LOG"], "a") as log:
+    with open(os.environ["K8SSEC_TEST_LOG"], "a") as log:
         log.write(
             f"{who} folds={folds} findings={len(run_results(config).findings)} "
             f"collecting-while-folding={sorted(COLLECTING)} collecting-after={gc.isenabled()}\\n"
@@ -116,18 +124,7 @@ def test_xdist_workers_leave_folding_to_the_controller_which_pauses_its_collecto
     pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = tmp_path / "fold.log"
-    monkeypatch.setenv("K8SSEC_TEST_FOLD_LOG", str(log))
-    deploy = pytester.mkdir("deploy")
-    for index in range(4):
-        privileged = "true" if index % 2 == 0 else "false"
-        (deploy / f"w{index}.yaml").write_text(DEPLOYMENT.format(name=f"w{index}", privileged=privileged))
-    pytester.makeconftest(FOLDING_CONFTEST)
-    pytester.makepyfile(
-        test_fold="from pytest_k8ssec import assert_not_privileged\n\n"
-        "def test_not_privileged(k8s_workload):\n    assert_not_privileged(k8s_workload)\n"
-    )
-    result = pytester.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", "-n", "2")
-    result.assert_outcomes(passed=2, failed=2)
+    result = _xdist_run(pytester, monkeypatch, log, FOLDING_CONFTEST)
     # The controller folded both workers' findings, its collector paused meanwhile; the summary
     # counts them. Workers, which run the tests, keep their collector on.
     result.stdout.fnmatch_lines(["2 finding(s) from 2 check(s): 2 fail, *"])
@@ -156,7 +153,7 @@ _teardown = NodeManager.teardown_nodes
 
 
 def _log(what):
-    with open(os.environ["K8SSEC_TEST_ORDER_LOG"], "a") as log:
+    with open(os.environ["K8SSEC_TEST_LOG"], "a") as log:
         log.write(what + "\\n")
 
 
@@ -179,18 +176,7 @@ def test_the_controller_works_out_result_states_while_its_workers_exit(
     pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = tmp_path / "order.log"
-    monkeypatch.setenv("K8SSEC_TEST_ORDER_LOG", str(log))
-    deploy = pytester.mkdir("deploy")
-    for index in range(4):
-        privileged = "true" if index % 2 == 0 else "false"
-        (deploy / f"w{index}.yaml").write_text(DEPLOYMENT.format(name=f"w{index}", privileged=privileged))
-    pytester.makeconftest(ORDER_CONFTEST)
-    pytester.makepyfile(
-        test_order="from pytest_k8ssec import assert_not_privileged\n\n"
-        "def test_not_privileged(k8s_workload):\n    assert_not_privileged(k8s_workload)\n"
-    )
-    result = pytester.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", "-n", "2")
-    result.assert_outcomes(passed=2, failed=2)
+    result = _xdist_run(pytester, monkeypatch, log, ORDER_CONFTEST)
     result.stdout.fnmatch_lines(["privileged-container *4 *2 *2 *"])
     # Once, before the controller waits for its workers; the summary read them afterwards.
     assert log.read_text().splitlines() == ["states of 2 findings", "teardown workers"]
