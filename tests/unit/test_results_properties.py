@@ -53,3 +53,23 @@ def test_result_states_are_computed_once_per_set_of_findings(monkeypatch: pytest
         "judged": 3, "pass": 1, "fail": 2, "advisory": 0, "baselined": 0, "waived": 0,
     }  # fmt: skip
     assert computed == [1, 2]
+
+
+def test_a_finding_record_is_left_untracked_by_the_collector() -> None:
+    # A run keeps every record to its end: a record the collector stops tracking after one full
+    # collection is not walked again at every later one.
+    import gc
+
+    from pytest_k8ssec.checks import builtin_registry
+    from pytest_k8ssec.engine import evaluate
+    from pytest_k8ssec.policy.gate import Gate, subject_of
+    from pytest_k8ssec.reporting.pytest_reports import finding_record
+    from tests.builders import pod
+
+    privileged = pod({"containers": [{"name": "app", "image": "nginx:1.25", "securityContext": {"privileged": True}}]})
+    (finding,) = evaluate([builtin_registry().get("privileged-container")], [privileged])
+    subject = subject_of(finding, "manifests", controls=("CIS-5.2.1",))
+    records = [finding_record(finding), finding_record(finding, subject, Gate().judge(subject))]
+    gc.collect()
+    assert [gc.is_tracked(record) for record in records] == [False, False]
+    assert json.loads(json.dumps(records[1]))["controls"] == list(subject.controls)
