@@ -163,3 +163,16 @@ def test_notes_of_an_early_load_are_warned_where_pytest_records_them(project: py
     result.assert_outcomes(passed=4, failed=2, warnings=2)
     result.stdout.fnmatch_lines(["*K8sSecWarning: deploy/values.yaml:1: not a Kubernetes object*skipped*"])
     assert "K8sSecWarning" not in result.stderr.str()
+
+
+@pytest.mark.parametrize("options", [("--dist", "load"), ("-n", "0"), ("--collect-only",)])
+def test_a_run_that_distributes_nothing_loads_and_judges_itself(
+    project: pytest.Pytester, tmp_path: Path, options: tuple[str, ...]
+) -> None:
+    # No workers start (no -n, or -n 0), or none runs anything: this process is no controller.
+    result = project.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", *options)
+    if "--collect-only" in options:
+        result.stdout.fnmatch_lines(["*6 tests collected*"])
+    else:
+        result.assert_outcomes(passed=4, failed=2)
+    assert _loads(tmp_path) == ["controller"]
