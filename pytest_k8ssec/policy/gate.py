@@ -114,11 +114,7 @@ class Gate:
         if len(self.waivers) or self.annotation_waivers or self.baseline is not None:
             return [self.judge(subject) for subject in subjects]
         # Nothing to match a subject against: its severity alone decides (as judge would).
-        fail_on = self.fail_on
-        return [
-            Outcome(State.ADVISORY if subject.severity < fail_on else State.FAIL, fingerprint(subject))
-            for subject in subjects
-        ]
+        return [self._by_severity(subject, fingerprint(subject)) for subject in subjects]
 
     def judge(self, subject: Subject) -> Outcome:
         """Waivers first (an explicit decision, expired or not; the waiver file before the
@@ -134,9 +130,11 @@ class Gate:
             return Outcome(State.WAIVED, mark, waiver)
         if self.baseline is not None and mark in self.baseline:
             return Outcome(State.BASELINED, mark, note=note)
-        if subject.severity < self.fail_on:
-            return Outcome(State.ADVISORY, mark, note=note)
-        return Outcome(State.FAIL, mark, note=note)
+        return self._by_severity(subject, mark, note)
+
+    def _by_severity(self, subject: Subject, mark: str, note: str | None = None) -> Outcome:
+        """Advisory below ``fail_on``, else a failure: what is left when nothing matched."""
+        return Outcome(State.ADVISORY if subject.severity < self.fail_on else State.FAIL, mark, note=note)
 
 
 def subject_of(
@@ -144,20 +142,7 @@ def subject_of(
 ) -> Subject:
     """The subject of a finding; ``severity`` and ``controls`` (the test's markers) override and
     extend the check's own."""
-    obj = finding.obj
-    return Subject(
-        check=finding.check.id,
-        severity=finding.check.severity if severity is None else severity,
-        controls=tuple(dict.fromkeys((*finding.check.controls, *controls))),
-        target=target,
-        kind=obj.kind,
-        group=obj.api_group,
-        namespace=obj.namespace,
-        name=obj.name,
-        container=finding.container,
-        path=finding.path,
-        annotations=obj.annotations,
-    )
+    return subjects_of((finding,), lambda _: target, severity, controls)[0]
 
 
 # What a subject reads of its object, kept with the object (objects are immutable): every helper
@@ -200,7 +185,7 @@ def subjects_of(
             about = by_object[id(obj)] = (target(obj), *obj.memo(_IDENTITY, _identity))
         violation = finding.violation
         # Positional, in the field order: keywords cost more per finding (a test compares the
-        # subjects with subject_of's).
+        # subjects with ones built field by field).
         check_id, effective, merged = own
         target_name, kind, group, namespace, name, annotations = about
         append(

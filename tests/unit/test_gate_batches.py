@@ -8,7 +8,7 @@ import pytest
 
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.checks._check import Severity
-from pytest_k8ssec.engine import evaluate
+from pytest_k8ssec.engine import Finding, evaluate
 from pytest_k8ssec.model.objects import K8sObject, Provenance
 from pytest_k8ssec.policy import baseline as baseline_module
 from pytest_k8ssec.policy.baseline import Baseline, fingerprint, stable_path
@@ -44,12 +44,33 @@ def _subjects() -> list[Subject]:
     findings = evaluate(builtin_registry(), objects)
     assert len({f.check.id for f in findings}) > 5
     context = HelperContext(severity=Severity.LOW, controls=("ORG-1", "CIS-5.2.2"), target="stage")
-    expected = [context.subject(finding) for finding in findings]
-    assert context.subjects(findings) == expected
-    plain = [subject_of(f, target_of(f.obj)) for f in findings]
+    marked = [_built(f, target_of(f.obj, "stage"), Severity.LOW, ("ORG-1", "CIS-5.2.2")) for f in findings]
+    assert context.subjects(findings) == marked
+    assert [context.subject(finding) for finding in findings] == marked
+    plain = [_built(f, target_of(f.obj)) for f in findings]
     assert subjects_of(findings, target_of) == plain
+    assert [subject_of(f, target_of(f.obj)) for f in findings] == plain
     assert [s.annotations for s in subjects_of(findings, target_of)] == [s.annotations for s in plain]
     return plain
+
+
+def _built(finding: Finding, target: str, severity: Severity | None = None, controls: tuple[str, ...] = ()) -> Subject:
+    """A finding's subject, field by field: the test's markers override the check's severity and
+    add to its controls (each control once)."""
+    obj = finding.obj
+    return Subject(
+        check=finding.check.id,
+        severity=finding.check.severity if severity is None else severity,
+        controls=tuple(dict.fromkeys((*finding.check.controls, *controls))),
+        target=target,
+        kind=obj.kind,
+        group=obj.api_group,
+        namespace=obj.namespace,
+        name=obj.name,
+        container=finding.container,
+        path=finding.path,
+        annotations=obj.annotations,
+    )
 
 
 def test_subjects_of_a_batch_equal_each_finding_s_subject() -> None:
