@@ -8,18 +8,7 @@ from pathlib import Path
 
 import pytest
 
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: shop}}
-spec:
-  template:
-    spec:
-      containers:
-      - name: app
-        image: registry.example.com/{name}:1.0
-        securityContext: {{privileged: {privileged}}}
-"""
+from tests.plugin.test_manifest_sources_plugin import DEPLOYMENT
 
 # Logs, per process, every file libyaml parses (the cache serves the others); the controller's
 # lines say whether xdist had started the workers by then (a race the controller must not run).
@@ -72,15 +61,20 @@ def test_not_privileged(k8s_workload):
 """
 
 
+def write_workloads(pytester: pytest.Pytester, count: int, *, privileged_every: int) -> None:
+    """deploy/w0.yaml ... one Deployment each; w0 and every ``privileged_every``-th after it privileged."""
+    deploy = pytester.mkdir("deploy")
+    for index in range(count):
+        privileged = "true" if index % privileged_every == 0 else "false"
+        (deploy / f"w{index}.yaml").write_text(DEPLOYMENT.format(name=f"w{index}", privileged=privileged))
+
+
 @pytest.fixture
 def project(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "key-home"))
     monkeypatch.setenv("K8SSEC_TEST_PARSE_LOG", str(tmp_path / "parsed.log"))
     monkeypatch.setenv("K8SSEC_TEST_LOAD_LOG", str(tmp_path / "loaded.log"))
-    deploy = pytester.mkdir("deploy")
-    for index in range(6):
-        privileged = "true" if index % 3 == 0 else "false"
-        (deploy / f"w{index}.yaml").write_text(DEPLOYMENT.format(name=f"w{index}", privileged=privileged))
+    write_workloads(pytester, 6, privileged_every=3)
     pytester.makeconftest(COUNTING_CONFTEST)
     pytester.makepyfile(test_cached=TEST_FILE)
     return pytester

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from pytest_k8ssec.fixtures import targets
-from tests.plugin.test_manifest_cache_xdist import DEPLOYMENT
+from tests.plugin.test_manifest_cache_xdist import write_workloads
+from tests.plugin.test_manifest_sources_plugin import TEST_FILE
 
 # Registered at import, before the plugin's handler: atexit runs handlers last-in first-out, so
 # this one runs after it and sees what it left.
@@ -82,15 +83,9 @@ def _xdist_run(
     """``-n 2`` over four workloads, two of them privileged, one test per workload; ``conftest``
     logs to ``log`` (``K8SSEC_TEST_LOG``)."""
     monkeypatch.setenv("K8SSEC_TEST_LOG", str(log))
-    deploy = pytester.mkdir("deploy")
-    for index in range(4):
-        privileged = "true" if index % 2 == 0 else "false"
-        (deploy / f"w{index}.yaml").write_text(DEPLOYMENT.format(name=f"w{index}", privileged=privileged))
+    write_workloads(pytester, 4, privileged_every=2)
     pytester.makeconftest(conftest)
-    pytester.makepyfile(
-        test_workloads="from pytest_k8ssec import assert_not_privileged\n\n"
-        "def test_not_privileged(k8s_workload):\n    assert_not_privileged(k8s_workload)\n"
-    )
+    pytester.makepyfile(test_workloads=TEST_FILE)
     result = pytester.runpytest_subprocess("--k8s-manifests=deploy", "-p", "xdist", "-n", "2")
     result.assert_outcomes(passed=2, failed=2)
     return result
