@@ -24,6 +24,7 @@ from pytest_k8ssec.reporting import recording, report_options
 from pytest_k8ssec.reporting.results import (
     CHECK_PROPERTY,
     FINDING_PROPERTY,
+    FINDINGS_PROPERTY,
     JUDGED_PROPERTY,
     STATES,
     TEST_PROPERTY,
@@ -186,6 +187,9 @@ def _properties(item: pytest.Item, results: list[recording.HelperResult]) -> lis
         # Where the requirement is written: the place a result about no file (a live object, an
         # access question) points at, so code scanning can show every result.
         test_file, test_line = str(item.path), item.location[1] + 1 if item.location[1] is not None else None
+    # JUnit XML promises a property per finding; any other reader gets the test's records as one
+    # JSON array, which a worker encodes and xdist ships as one string instead of one per finding.
+    records: list[dict[str, Any]] | None = [] if not getattr(item.config.option, "xmlpath", None) else None
     for result in results:
         if result.findings or result.requirement or result.failed:
             states: dict[str, list[str]] = {check.id: [] for check in result.checks}
@@ -211,23 +215,34 @@ def _properties(item: pytest.Item, results: list[recording.HelperResult]) -> lis
                 via = finding.obj.provenance.via
                 record["field_line"] = fields.line(record["file"], record["line"], finding.path, via)
             record["test_file"], record["test_line"] = test_file, test_line
-            properties.append(_finding_property(record, remember))
+            _add_record(properties, records, record, remember)
         for subject, outcome in result.requirement:
             record = requirement_record(subject.check, subject, outcome, result.helper)
             if fields is not None:
                 record["field_line"] = None
             record["test_file"], record["test_line"] = test_file, test_line
-            properties.append(_finding_property(record, remember))
+            _add_record(properties, records, record, remember)
+    if records:
+        properties.append(_written_property(FINDINGS_PROPERTY, records, remember))
     return properties
 
 
-def _finding_property(record: dict[str, Any], remember: bool) -> tuple[str, object]:
-    """The ``k8ssec.finding`` property of a record; remembered, when this process folds it, so
-    that it is folded unread."""
-    text = json.dumps(record, sort_keys=True)
+def _add_record(
+    properties: list[tuple[str, object]], batch: list[dict[str, Any]] | None, record: dict[str, Any], remember: bool
+) -> None:
+    if batch is not None:
+        batch.append(record)
+    else:
+        properties.append(_written_property(FINDING_PROPERTY, record, remember))
+
+
+def _written_property(name: str, data: Any, remember: bool) -> tuple[str, object]:
+    """A ``k8ssec.finding(s)`` property as JSON; remembered, when this process folds it, so that
+    it is folded unread."""
+    text = json.dumps(data, sort_keys=True)
     if remember:
-        _WRITTEN[id(text)] = (text, record)
-    return FINDING_PROPERTY, text
+        _WRITTEN[id(text)] = (text, data)
+    return name, text
 
 
 @pytest.hookimpl(wrapper=True)
@@ -322,10 +337,10 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
 # (which the entry keeps alive, so the identity cannot be reused): a serial run folds its own
 # reports and need not read back tens of thousands of records it has just written. Reports from
 # xdist workers arrive as new strings and are read from their JSON.
-_WRITTEN: dict[int, tuple[str, dict[str, Any]]] = {}
+_WRITTEN: dict[int, tuple[str, Any]] = {}
 
 
-def _written(value: object) -> dict[str, Any] | None:
+def _written(value: object) -> Any:
     entry = _WRITTEN.pop(id(value), None)
     return entry[1] if entry is not None and entry[0] is value else None
 

@@ -22,6 +22,9 @@ from pytest_k8ssec.model.objects import MANIFESTS_TARGET
 #: Names of the ``user_properties`` entries (and JUnit ``<property>`` names).
 CHECK_PROPERTY: Final = "k8ssec.check"
 FINDING_PROPERTY: Final = "k8ssec.finding"
+#: One test's finding records as one JSON array: what a test carries when no JUnit XML is written,
+#: so that a test with thousands of findings is encoded, shipped (xdist) and read as one value.
+FINDINGS_PROPERTY: Final = "k8ssec.findings"
 JUDGED_PROPERTY: Final = "k8ssec.judged"
 TEST_PROPERTY: Final = "k8ssec.test"
 
@@ -77,12 +80,13 @@ class RunResults:
         nodeid: str,
         outcome: str,
         properties: Iterable[tuple[str, object]],
-        parsed: Callable[[object], dict[str, Any] | None] | None = None,
+        parsed: Callable[[object], Any] | None = None,
     ) -> None:
         """Fold one test's call report (its outcome and ``user_properties``) in.
 
-        ``parsed(value)`` may give a finding property's record without reading its JSON (the
-        process that wrote it still has it); None means read the JSON.
+        ``parsed(value)`` may give a finding property's record (or a findings property's list of
+        records) without reading its JSON (the process that wrote it still has it); None means
+        read the JSON.
         """
         test = self.tests.get(nodeid)
         if test is None:
@@ -95,6 +99,12 @@ class RunResults:
                 record = known if known is not None else json.loads(str(value))
                 record["test"] = nodeid
                 self.findings.append(record)
+            elif name == FINDINGS_PROPERTY:
+                known = parsed(value) if parsed is not None else None
+                records = known if known is not None else json.loads(str(value))
+                for record in records:
+                    record["test"] = nodeid
+                self.findings.extend(records)
             elif name == JUDGED_PROPERTY:
                 check, target, objects = parse_judged(str(value))
                 self.judged[check, target] = self.judged.get((check, target), 0) + objects

@@ -279,6 +279,48 @@ def test_junit_properties_and_terminal_summary_carry_the_findings(shop: pytest.P
     ]
 
 
+def test_without_junit_a_test_carries_its_findings_as_one_property(shop: pytest.Pytester) -> None:
+    # One JSON array per test, not one property per finding: what a worker encodes and xdist
+    # ships once. JUnit XML (above) keeps a property per finding.
+    shop.makeconftest(
+        """
+        import json
+
+        SEEN = []
+
+        def pytest_runtest_logreport(report):
+            if report.when == "call":
+                SEEN.append((hasattr(report, "node"), [name for name, _ in report.user_properties]))
+                for name, value in report.user_properties:
+                    if name == "k8ssec.findings":
+                        SEEN.append(("records", [r["path"] for r in json.loads(value)]))
+
+        def pytest_terminal_summary(terminalreporter):
+            for entry in SEEN:
+                terminalreporter.write_line(f"SEEN {entry}")
+        """
+    )
+    shop.makepyfile(
+        """
+        from pytest_k8ssec import assert_not_privileged
+
+        def test_priv(k8s_workloads):
+            assert_not_privileged(k8s_workloads)
+        """
+    )
+    for args, from_worker in (([], False), (["-p", "xdist", "-n", "2"], True)):
+        result = shop.runpytest_subprocess("--k8s-manifests", "deploy", *args)
+        result.assert_outcomes(failed=1)
+        out = result.stdout.str()
+        assert "'k8ssec.finding'" not in out
+        assert (
+            f"SEEN ({from_worker}, ['k8ssec.check', 'k8ssec.check', 'k8ssec.judged', 'k8ssec.judged', 'k8ssec.findings'])"
+            in out
+        )
+        assert "SEEN ('records', ['spec.template.spec.containers[0].securityContext.privileged'])" in out
+        assert "1 finding(s) from 2 check(s): 1 fail" in out
+
+
 def test_report_header_names_the_sources(shop: pytest.Pytester) -> None:
     shop.makepyfile("def test_x(): pass")
     result = shop.runpytest("--k8s-manifests", "deploy")

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from pytest_k8ssec.reporting.results import FINDING_PROPERTY, JUDGED_PROPERTY, RunResults, judged_value, parse_judged
+from pytest_k8ssec.reporting.results import (
+    FINDING_PROPERTY,
+    FINDINGS_PROPERTY,
+    JUDGED_PROPERTY,
+    RunResults,
+    judged_value,
+    parse_judged,
+)
 
 
 @pytest.mark.parametrize("target", ["manifests", "prod", "kind|odd|name", "ctx with spaces"])
@@ -73,3 +80,19 @@ def test_a_finding_record_is_left_untracked_by_the_collector() -> None:
     gc.collect()
     assert [gc.is_tracked(record) for record in records] == [False, False]
     assert json.loads(json.dumps(records[1]))["controls"] == list(subject.controls)
+
+
+def test_a_findings_property_folds_each_record_in_order_as_single_ones_do() -> None:
+    records = [
+        {"check": "host-port", "target": "prod", "object": obj, "path": "spec", "state": state}
+        for obj, state in (("a", "fail"), ("a", "waived"), ("b", "advisory"))
+    ]
+    batched, single = RunResults(), RunResults()
+    batched.add_properties("t1", "failed", [(FINDINGS_PROPERTY, json.dumps(records))])
+    single.add_properties("t1", "failed", [(FINDING_PROPERTY, json.dumps(r)) for r in records])
+    assert batched.findings == single.findings == [{**r, "test": "t1"} for r in records]
+    assert batched.check_counts() == single.check_counts()
+    # The process that wrote the property hands its records over unread.
+    known = RunResults()
+    known.add_properties("t2", "failed", [(FINDINGS_PROPERTY, "not JSON")], lambda value: [dict(records[0])])
+    assert known.findings == [{**records[0], "test": "t2"}]
