@@ -18,7 +18,11 @@ Rows (the issue's table, in its order; each is a whole measurement, each side in
    reports), one ``assert_passes`` test each over ``k8s_inventory``, vs ``kube-score score`` on the
    same files. Ours faster.
 8. row 7's suite warm, serial vs ``-n 2`` (pytest-xdist). ``-n 2`` <= 0.65x serial (the target is
-   at 10k). At every size.
+   at 10k). At every size. With it, ``8 bound``: the best ``-n 2`` could do on this machine with
+   this process model, ``X0 + (S - S0) / 2``: ``X0`` and ``S0`` are ``-n 2`` and serial runs of the
+   same tests over the same objects that only take ``k8s_inventory`` (start-up, each process's
+   load, shutdown: what a test cannot split), ``S`` the serial run; the tests' own time halved as
+   if two workers shared it perfectly, nothing done twice and no core given to the controller.
 9. the same suite over a 50-object corpus, cold, serial vs ``-n 2``. ``-n 2`` at most 1 s slower.
 
 Rows 1, 3 and 8 run at every ``--sizes`` entry; the other rows at the first one (default 10k). Every
@@ -158,6 +162,24 @@ def test_check(check_id, k8s_inventory):
         findings = len(exc.findings)
     RESULTS.mkdir(exist_ok=True)  # one file per test: xdist workers never write the same one
     (RESULTS / f"{check_id}.json").write_text(json.dumps({"findings": findings}))
+"""
+
+# Row 8's bound: the same tests over the same objects, judging nothing (what no test can split).
+FIXED_TEST = """\
+import pytest
+
+from pytest_k8ssec.checks import CheckKind, load_builtin_checks
+
+CHECK_IDS = [
+    c.id
+    for c in load_builtin_checks()
+    if c.kind in (CheckKind.OBJECT, CheckKind.SELECTION) and c.id != "image-vulnerable"
+]
+
+
+@pytest.mark.parametrize("check_id", CHECK_IDS)
+def test_check(check_id, k8s_inventory):
+    assert k8s_inventory.objects
 """
 
 FLOOR_CONFTEST = """\
@@ -751,11 +773,15 @@ def measure(args: argparse.Namespace, bench: Bench, rows: set[int]) -> tuple[lis
         print(f"row 8 at {size_label}", flush=True)
         if engine_dir is None:
             engine_dir = bench.workdir("engine", {"test_engine.py": ENGINE_TEST})
+        (engine_dir / "test_fixed.py").write_text(FIXED_TEST)
         engine_args = [f"--k8s-manifests={directory}", "test_engine.py"]
+        fixed_args = [f"--k8s-manifests={directory}", "test_fixed.py"]
         bench.fill_parse_cache(engine_dir, engine_args)
-        serial, parallel = bench.repeated(
+        serial, parallel, fixed_serial, fixed_parallel = bench.repeated(
             partial(bench.pytest, engine_dir, engine_args, warm=True),
             partial(bench.pytest, engine_dir, ["-n", "2", *engine_args], warm=True),
+            partial(bench.pytest, engine_dir, fixed_args, warm=True),
+            partial(bench.pytest, engine_dir, ["-n", "2", *fixed_args], warm=True),
         )
         compared = {
             **{f"serial {i + 1}": [_outcomes(r), _engine_findings(r)] for i, r in enumerate(serial)},
@@ -773,6 +799,18 @@ def measure(args: argparse.Namespace, bench: Bench, rows: set[int]) -> tuple[lis
                 "s",
                 Target("ratio", 0.65),
                 f"{sum(_outcomes(parallel[0]).values())} tests, {_engine_findings(parallel[0])} findings",
+            )
+        )
+        fixed_x, fixed_s = _seconds(fixed_parallel), _seconds(fixed_serial)
+        out.append(
+            Row(
+                "8",
+                f"bound: -n 2's fixed costs + half the serial tests ({size_label})",
+                fixed_x + (_seconds(serial) - fixed_s) / 2,
+                _seconds(serial),
+                "s",
+                Target("none"),
+                f"fixed costs: -n 2 {fixed_x:.2f} s, serial {fixed_s:.2f} s",
             )
         )
     if 9 in rows:
