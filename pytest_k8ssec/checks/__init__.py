@@ -63,6 +63,7 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "network_default_deny_missing",
     "network_egress_unrestricted",
     "network_policy_ineffective",
+    "network_egress_not_isolated",
     "network_reachability_unexpected",
     "network_ingress_from_allowed",
     "rbac_cluster_admin_subject",
