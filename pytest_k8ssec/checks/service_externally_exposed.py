@@ -14,7 +14,9 @@ NodePort.
 
 A violation is each exposure outside the allow list: the load balancer (``spec.type``) and the
 node ports (``spec.type`` of a NodePort Service; ``spec.allocateLoadBalancerNodePorts``, unset or
-true, of a LoadBalancer one). ``externalIPs`` are judged by service-external-ip-not-allowed. The
+true, of a LoadBalancer one; with it false, each ``nodePort`` the Service still requests, which the
+API server allocates regardless). An internal load balancer (a cloud provider's annotation) is
+still outside the cluster: allow it by name. ``externalIPs`` are judged by service-external-ip-not-allowed. The
 registry record allows no exposure; ``configure(allowed=..., allowed_types=...)`` allows named
 Services (``namespace/name``, or ``namespace/*``) or exposure types (``LoadBalancer``,
 ``NodePort``) outright. A type the API does not accept (or a non-string) is reported as
@@ -76,6 +78,16 @@ def _evaluator(allowed: tuple[str, ...], allowed_types: frozenset[str]) -> Calla
             return
         allocate = spec.get("allocateLoadBalancerNodePorts")
         if allocate is False:
+            # "If the caller requests specific NodePorts, those requests will be respected,
+            # regardless of this field" (ServiceSpec): a given nodePort is still opened.
+            for index, port in enumerate(as_list(spec.get("ports"))):
+                number = as_mapping(port).get("nodePort")
+                if number not in (None, 0):
+                    yield Violation(
+                        f"spec.ports[{index}].nodePort",
+                        f"nodePort {number!r} is opened on every node although allocateLoadBalancerNodePorts is false "
+                        "(a requested node port is always allocated)",
+                    )
             return
         if allocate not in (None, True):
             yield Violation(
