@@ -99,6 +99,9 @@ def _network_helper(check_id: str) -> Callable[[NetworkModel, list[K8sObject]], 
 
     helpers: dict[str, Callable[[NetworkModel, list[K8sObject]], None]] = {
         "network-not-isolated": lambda net, objs: network.assert_isolated(net, workloads(objs), direction="ingress"),
+        "network-egress-not-isolated": lambda net, objs: network.assert_isolated(
+            net, workloads(objs), direction="egress"
+        ),
         "network-egress-unrestricted": lambda net, objs: network.assert_egress_restricted(net, workloads(objs)),
         "network-policy-ineffective": lambda net, objs: network.assert_network_policies_effective(net),
         "network-default-deny-missing": default_deny,
@@ -115,6 +118,7 @@ NETWORK_SELECTION_CASES = [
         "network-egress-unrestricted",
         "network-policy-ineffective",
         "network-default-deny-missing",
+        "network-egress-not-isolated",
     }
     and "# configure:" not in case.values[1].read_text()
 ]
