@@ -55,6 +55,11 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "secret_in_manifest",
     "secret_env_var",
     "default_service_account",
+    "writable_host_path_mount",
+    "privileged_port",
+    "ssh_port_exposed",
+    "host_aliases_set",
+    "process_namespace_shared",
     # The Pod Security controls, in the order their own registry keeps.
     *(f"pss.{name}" for name in CONTROL_MODULES),
     "namespace_pod_security_too_weak",
