@@ -60,6 +60,13 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "ssh_port_exposed",
     "host_aliases_set",
     "process_namespace_shared",
+    "run_as_low_id",
+    "default_namespace_used",
+    "liveness_probe_missing",
+    "readiness_probe_missing",
+    "service_account_missing",
+    "dangerous_component",
+    "missing_ephemeral_storage_limit",
     # The Pod Security controls, in the order their own registry keeps.
     *(f"pss.{name}" for name in CONTROL_MODULES),
     "namespace_pod_security_too_weak",
