@@ -13,7 +13,9 @@ the request's namespace. The model reads an unset namespace as ``default`` every
 NetworkPolicy and RBAC models), so this check does too, and says that the namespace was unset, so
 the fix is to write the intended namespace into the manifest (or into the Helm or kustomize
 configuration that renders it). checkov does the same; kube-linter too. A live object always
-carries its namespace.
+carries its namespace. Manifests read with ``--k8s-default-namespace NS`` are placed as
+``kubectl apply -n NS`` would place them (``model.inventory.place`` writes the namespace into the
+object), so they are judged in ``NS``, and pass unless ``NS`` is ``default``.
 """
 
 from __future__ import annotations
@@ -44,7 +46,10 @@ CHECK = Check(
     id="default-namespace-used",
     title="Workload in the default namespace",
     summary="Workloads must run in a namespace of their own, not in default, and manifests must say which.",
-    remediation="Set metadata.namespace to the application's own namespace (or have Helm or kustomize set it).",
+    remediation=(
+        "Set metadata.namespace to the application's own namespace (or have Helm or kustomize set it); to judge "
+        "manifests where kubectl apply -n NS puts them, run with --k8s-default-namespace NS."
+    ),
     category=Category.NETWORK,
     severity=Severity.LOW,
     evaluate=_evaluate,

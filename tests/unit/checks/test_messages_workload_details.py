@@ -242,3 +242,16 @@ def test_missing_ephemeral_storage_limit_says_a_request_alone_does_not_bound() -
             "app",
         )
     ]
+
+
+def test_default_namespace_follows_where_the_default_namespace_option_places_objects() -> None:
+    from pytest_k8ssec.model.inventory import place
+
+    raw = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [container()]}}
+    check = default_namespace_used.CHECK
+    assert [f.path for f in evaluate([check], place([as_object(raw)]))] == ["metadata.namespace"]
+    assert evaluate([check], place([as_object(raw)], "shop")) == []
+    assert [f.message for f in evaluate([check], place([as_object(raw)], "default"))] == [
+        "workload sets no metadata.namespace, so it lands in the namespace of whoever applies it: "
+        '"default" unless their kubectl context or -n says otherwise'
+    ]
