@@ -2,7 +2,9 @@
 
 The labelled objects are the ones ``test_linter_agreement.py`` reads (kube-linter's
 ``expected_reports.json``, Polaris' ``index.csv``, kubesec's scores, all in ``../shared/oracles``),
-through its sources, so a label means the same thing in both files. The comparison differs in one
+through its sources, so a label means the same thing in both files; kube-score's grades for the
+two checks it shares with us are transcribed below from its Go tests, and its testdata is read
+from its Go module, as there. The comparison differs in one
 point: every object is judged together with the other objects of its file, as a selection check
 needs (``service-account-missing`` looks the account up among them); for object checks this is
 the same verdict.
@@ -21,15 +23,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_linter_agreement import PF, REPORTED, Source, kube_linter, kubesec_label, polaris
+from test_linter_agreement import (
+    GRADE_CRITICAL,
+    PF,
+    REPORTED,
+    Labelled,
+    Source,
+    kube_linter,
+    kubesec_label,
+    polaris,
+)
 
 from pytest_k8ssec.checks import builtin_registry
 from pytest_k8ssec.engine import evaluate
 from pytest_k8ssec.model.objects import K8sObject
+from pytest_k8ssec.sources.manifests import load_file
 from tests.builders import as_object
 
-# Fewer compared verdicts than this means a pair silently stopped comparing. Measured: 21.
-FLOOR = 21
+# Fewer compared verdicts than this means a pair silently stopped comparing. Measured: 28
+# (kube-linter 15, Polaris 6, kube-score 7).
+FLOOR = 28
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,39 @@ class Pair:
     @property
     def id(self) -> str:
         return f"{self.tool}:{self.theirs}~{self.ours}"
+
+
+# kube-score's grades for the two checks of ours it has, transcribed from its Go tests:
+# github.com/zegl/kube-score@v1.20.0 (tests/oracles/go-modules.txt), file:line of the call,
+# testdata file, grade. user-group-id is an optional check in kube-score too (the tests enable
+# it with EnabledOptionalTests).
+KUBE_SCORE_GRADES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "Container Ephemeral Storage Request and Limit": (
+        ("score/score_test.go:367", "pod-ephemeral-storage-request-nomatch-limit.yaml", "all_ok"),
+        ("score/score_test.go:372", "pod-ephemeral-storage-missing-limit.yaml", "critical"),
+        # Warning: the request is missing; the API server defaults it to the limit, so it passes here.
+        ("score/score_test.go:377", "pod-ephemeral-storage-missing-request.yaml", "warning"),
+    ),
+    "Container Security Context User Group ID": (
+        ("score/security_test.go:98", "pod-security-context-all-good.yaml", "all_ok"),
+        ("score/security_test.go:108", "pod-security-context-low-group-id.yaml", "critical"),
+        ("score/security_test.go:123", "pod-security-context-low-user-id.yaml", "critical"),
+        ("score/security_test.go:137", "pod-security-context-nosecuritycontext.yaml", "critical"),
+    ),
+}
+
+
+def kube_score(check_name: str) -> Source:
+    def source(module: Path) -> list[Labelled]:
+        cases = []
+        for where, name, grade in KUBE_SCORE_GRADES[check_name]:
+            objects = load_file(module / "score" / "testdata" / name)
+            assert len(objects) == 1, f"kube-score {name}: one object per file"
+            label = f"{grade} ({where})"
+            cases.append(Labelled(f"kube-score/score/testdata/{name}", objects[0], tuple(objects), grade, label))
+        return cases
+
+    return source
 
 
 PAIRS: tuple[Pair, ...] = (
@@ -119,7 +165,25 @@ PAIRS: tuple[Pair, ...] = (
         PF,
         "a container without readinessProbe (Polaris's fix adds one: the mutated file passes)",
     ),
+    Pair(
+        "kube-score",
+        "container-ephemeral-storage-request-and-limit",
+        "missing-ephemeral-storage-limit",
+        kube_score("Container Ephemeral Storage Request and Limit"),
+        GRADE_CRITICAL,
+        "critical when the limit is missing; its warning (request missing, limit set) passes here",
+    ),
+    Pair(
+        "kube-score",
+        "container-security-context-user-group-id",
+        "run-as-low-id",
+        kube_score("Container Security Context User Group ID"),
+        GRADE_CRITICAL,
+        "critical when runAsUser or runAsGroup is below 10000 or unset (no securityContext at all)",
+    ),
 )
+KUBE_SCORE_PAIRS = tuple(pair for pair in PAIRS if pair.tool == "kube-score")
+SHARED_PAIRS = tuple(pair for pair in PAIRS if pair.tool != "kube-score")
 
 
 @dataclass
@@ -150,9 +214,18 @@ def compare(pair: Pair, oracles: Path) -> Outcome:
     return outcome
 
 
-@pytest.mark.parametrize("pair", PAIRS, ids=[pair.id for pair in PAIRS])
+@pytest.mark.parametrize("pair", SHARED_PAIRS, ids=[pair.id for pair in SHARED_PAIRS])
 def test_agreement(pair: Pair, oracles: Path) -> None:
-    outcome = compare(pair, oracles)
+    _assert_agreement(pair, oracles)
+
+
+@pytest.mark.parametrize("pair", KUBE_SCORE_PAIRS, ids=[pair.id for pair in KUBE_SCORE_PAIRS])
+def test_kube_score_agreement(pair: Pair, kube_score_module: Path) -> None:
+    _assert_agreement(pair, kube_score_module)
+
+
+def _assert_agreement(pair: Pair, data: Path) -> None:
+    outcome = compare(pair, data)
     for where, why in outcome.excluded:
         print(f"  excluded {where}: {why}")
     assert outcome.compared, f"{pair.id}: no labelled object to compare; drop the pair or fix its source"
@@ -164,8 +237,9 @@ def test_agreement(pair: Pair, oracles: Path) -> None:
     assert not problems, f"{pair.id} ({pair.note}): {len(problems)} disagreement(s)\n" + "\n".join(problems)
 
 
-def test_compared_count(oracles: Path) -> None:
-    total = sum(len(compare(pair, oracles).compared) for pair in PAIRS)
+def test_compared_count(oracles: Path, kube_score_module: Path) -> None:
+    total = sum(len(compare(pair, oracles).compared) for pair in SHARED_PAIRS)
+    total += sum(len(compare(pair, kube_score_module).compared) for pair in KUBE_SCORE_PAIRS)
     assert total >= FLOOR, f"only {total} verdicts compared (floor {FLOOR}): some pairs stopped comparing"
 
 
@@ -268,6 +342,16 @@ DIFFERENCES: tuple[Difference, ...] = (
         _pod({"containers": [_app(resources={"limits": {"ephemeral-storage": "1Gi"}})]}),
         theirs_fails=True,
         ours_fails=False,
+    ),
+    Difference(
+        "kube-score",
+        "pod-probes",
+        "readiness-probe-missing",
+        "kube-score asks for a readiness probe only when a Service in the same files selects the pod; we "
+        "judge the container, since a Service created elsewhere (or later) sends it traffic all the same",
+        _pod({"containers": [_app(livenessProbe={"tcpSocket": {"port": 8080}})]}),
+        theirs_fails=False,
+        ours_fails=True,
     ),
     Difference(
         "Trivy",
