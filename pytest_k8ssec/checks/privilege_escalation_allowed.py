@@ -34,6 +34,12 @@ from pytest_k8ssec.model.workloads import pod_spec
 # spelling of SYS_ADMIN grants it (the API server itself only special-cases "CAP_SYS_ADMIN").
 _SYS_ADMIN_SPELLINGS: Final = frozenset({"SYS_ADMIN", "CAP_SYS_ADMIN"})
 
+#: What an unset field means: the kubelet sets no_new_privs only for an explicit false.
+UNSET_WHY: Final = (
+    "it is unset, so the kubelet leaves no_new_privs off and setuid binaries or file capabilities "
+    "can raise the process's privileges"
+)
+
 
 def _escalates_anyway(ref: ContainerRef) -> str | None:
     """Why escalation is possible although allowPrivilegeEscalation=false, or ``None``."""
@@ -57,11 +63,11 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
         path = f"{ref.path}.securityContext.allowPrivilegeEscalation"
         # The control accepts only a real boolean false; a string "false" is malformed and fails.
         if path in found.paths:
-            yield Violation(
-                path,
-                f'container "{ref.name}" must set securityContext.allowPrivilegeEscalation=false',
-                ref.name,
-            )
+            message = f'container "{ref.name}" must set securityContext.allowPrivilegeEscalation=false'
+            if ref.security_context.get("allowPrivilegeEscalation") is None:
+                # Unset reads as harmless; say what it leaves on.
+                message += f": {UNSET_WHY}"
+            yield Violation(path, message, ref.name)
             continue
         reason = _escalates_anyway(ref)
         if reason is not None:

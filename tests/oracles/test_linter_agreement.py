@@ -1355,15 +1355,10 @@ class Difference:
     reason: str
 
 
-# Their checks that look like ours but are not compared at all, and why.
+# Their checks that look like ours but are not compared at all, and why. kube-score's
+# container-security-context-user-group-id and kube-linter's writable-host-mount are compared in
+# test_agreement_workload_details.py (run-as-low-id, writable-host-path-mount).
 DIFFERENCES: tuple[Difference, ...] = (
-    Difference(
-        "kube-score",
-        "container-security-context-user-group-id",
-        "run-as-user-root, run-as-group-root",
-        "kube-score wants runAsUser and runAsGroup set and >= 10000 (to avoid host UID clashes); we and PSS "
-        "forbid only 0, and an unset UID is not a violation",
-    ),
     Difference(
         "kubesec",
         "RunAsUser / RunAsGroup",
@@ -1391,12 +1386,6 @@ DIFFERENCES: tuple[Difference, ...] = (
         "capabilities-not-dropped, dangerous-capabilities",
         "fires unless NET_RAW is dropped (also on its own 'dont-fire' objects, 4 reports for 2 named ones); "
         "we require dropping ALL, or report adding NET_RAW, neither of which is this rule",
-    ),
-    Difference(
-        "kube-linter",
-        "writable-host-mount",
-        "host-path-volume",
-        "about the volumeMount's readOnly flag; we forbid hostPath volumes (or the sensitive ones) outright",
     ),
     Difference(
         "kube-linter",

@@ -180,6 +180,20 @@ WITHOUT_CONTROL = {
     # Plain-HTTP Ingress hosts: no control of the catalog asks for TLS on workload traffic
     # (Kubescape's equivalent, C-0263, is in none of its frameworks either).
     "ingress-tls-missing",
+    # The workload details the scanners report (low ports, port 22, hostAliases, a shared process
+    # namespace) are in none of CIS section 5, NSA/CISA, PSS or the ATT&CK techniques catalogued.
+    "privileged-port",
+    "ssh-port-exposed",
+    "host-aliases-set",
+    "process-namespace-shared",
+    # Opt-in policies of the scanners, not of any framework (their modules say so).
+    "run-as-low-id",
+    "liveness-probe-missing",
+    "readiness-probe-missing",
+    # A workload's reference to an absent account: a broken pod, not a framework's control.
+    "service-account-missing",
+    # Tiller and an unauthenticated Dashboard: named by no framework of the catalog.
+    "dangerous-component",
 }
 
 

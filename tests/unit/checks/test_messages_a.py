@@ -39,13 +39,15 @@ def test_privilege_escalation_unset() -> None:
     assert run(privilege_escalation_allowed.CHECK, pod({"containers": [container()]})) == [
         Violation(
             "spec.containers[0].securityContext.allowPrivilegeEscalation",
-            'container "app" must set securityContext.allowPrivilegeEscalation=false',
+            'container "app" must set securityContext.allowPrivilegeEscalation=false: it is unset, so the '
+            "kubelet leaves no_new_privs off and setuid binaries or file capabilities can raise the "
+            "process's privileges",
             "app",
         )
     ]
 
 
-def test_privilege_escalation_true_gives_the_same_message() -> None:
+def test_privilege_escalation_true_names_the_required_value() -> None:
     obj = pod({"initContainers": [container("init", allowPrivilegeEscalation=True)]})
     assert [v.message for v in run(privilege_escalation_allowed.CHECK, obj)] == [
         'container "init" must set securityContext.allowPrivilegeEscalation=false'
