@@ -53,7 +53,12 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
         return
     ref = as_mapping(obj.raw.get("roleRef"))
     role = ref.get("name")
-    if ref.get("kind") != "ClusterRole" or role not in ROLES or (ref.get("apiGroup") or RBAC_GROUP) != RBAC_GROUP:
+    if (
+        ref.get("kind") != "ClusterRole"
+        or not isinstance(role, str)
+        or role not in ROLES
+        or (ref.get("apiGroup") or RBAC_GROUP) != RBAC_GROUP
+    ):
         return
     namespace = obj.namespace or ""
     where = "in every namespace" if obj.kind == "ClusterRoleBinding" else f"in namespace {namespace}"
