@@ -34,11 +34,12 @@ such a binding grants nothing until the role is created: it is left to rbac-role
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Final
 
 from pytest_k8ssec.checks._bindings import BindingView, bindings_of, problem_path
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
 from pytest_k8ssec.model.objects import K8sObject
-from pytest_k8ssec.model.rbac import Permission, SubjectHit, describe, subject_risks
+from pytest_k8ssec.model.rbac import CATALOG, Permission, RbacSubject, SubjectHit, describe, subject_risks
 from pytest_k8ssec.sources.default_roles import is_default_binding
 
 ID = "rbac-risky-binding"
@@ -56,7 +57,13 @@ def _granted(hits: Sequence[SubjectHit]) -> str:
     )
 
 
-def _judge(view: BindingView) -> Iterator[Violation]:
+# Only catalog entries about a bound role (cluster-admin-service-account) depend on the subject;
+# the others depend on the rules and the scope alone, so bindings of one role share their answer.
+_BOUND_ROLES: Final = frozenset(entry.bound_role for entry in CATALOG if entry.bound_role is not None)
+_HitsKey = tuple[str, bool, "RbacSubject | None"]
+
+
+def _judge(view: BindingView, answered: dict[_HitsKey, list[SubjectHit]]) -> Iterator[Violation]:
     if view.binding is None:
         problem = view.problem or "it is not valid"
         yield Violation(problem_path(problem), f"cannot be judged: the API server would reject it ({problem})")
@@ -78,10 +85,14 @@ def _judge(view: BindingView) -> Iterator[Violation]:
         return
     scope = "cluster-wide" if binding.kind == "ClusterRoleBinding" else f"in namespace {binding.namespace}"
     for index, subject in enumerate(binding.subjects):
-        perms = [
-            Permission(binding.namespace or None, rule, binding.ref, binding.role_ref, subject) for rule in role.rules
-        ]
-        hits = subject_risks(perms)
+        key = (role.ref, bool(binding.namespace), subject if role.ref in _BOUND_ROLES else None)
+        hits = answered.get(key)
+        if hits is None:
+            perms = [
+                Permission(binding.namespace or None, rule, binding.ref, binding.role_ref, subject)
+                for rule in role.rules
+            ]
+            hits = answered[key] = subject_risks(perms)
         if not hits:
             continue
         # One entry's reason is worth its length; for several, the catalog (docs) gives each.
@@ -92,10 +103,11 @@ def _judge(view: BindingView) -> Iterator[Violation]:
 
 
 def _evaluate(objects: Sequence[K8sObject]) -> Iterator[tuple[K8sObject, Violation]]:
+    answered: dict[_HitsKey, list[SubjectHit]] = {}
     for view in bindings_of(objects):
         if is_default_binding(view.obj):
             continue
-        for violation in _judge(view):
+        for violation in _judge(view, answered):
             yield view.obj, violation
 
 
