@@ -345,6 +345,7 @@ def test_catalog_entries_are_documented_and_triggerable() -> None:
         "csr-sign",
         "webhook-config-write",
         "persistentvolume-create",
+        "services-status-write",
         "wildcard-all",
         "cluster-admin-service-account",
     ):
@@ -376,7 +377,12 @@ def rules(*raw: dict[str, Any]) -> list[PolicyRule]:
         ({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, ["wildcard-all"]),
         ({"apiGroups": [""], "resources": ["*"], "verbs": ["*"]},
          ["impersonate", "read-secrets", "create-pods", "pods-exec", "pods-attach", "pods-portforward", "nodes-proxy",
-          "serviceaccount-token", "persistentvolume-create"]),
+          "serviceaccount-token", "services-status-write", "persistentvolume-create"]),
+        # CVE-2020-8554: only writing the status subresource is the risk; reading it and writing the Service are not.
+        ({"apiGroups": [""], "resources": ["services/status"], "verbs": ["patch"]}, ["services-status-write"]),
+        ({"apiGroups": [""], "resources": ["services", "services/status"], "verbs": ["get", "update"]},
+         ["services-status-write"]),
+        ({"apiGroups": [""], "resources": ["services"], "verbs": ["update", "patch"]}, []),
     ],
 )  # fmt: skip
 def test_rule_risks_follow_the_authorizer(rule: dict[str, Any], expected: list[str]) -> None:

@@ -3,10 +3,11 @@
 Sources: the Kubernetes documentation "Role Based Access Control Good Practices" (section
 "Kubernetes RBAC - privilege escalation risks": listing secrets, workload creation, persistent
 volume creation, nodes/proxy, escalate, bind, impersonate, CSRs and certificate issuing, token
-request, admission webhooks), CIS Kubernetes Benchmark 5.1.1-5.1.13 (cluster-admin, secrets,
-wildcards, pod creation, bind/impersonate/escalate, persistent volumes, nodes/proxy, CSR approval,
-webhook configurations, serviceaccounts/token)
-and the RBAC authorizer's own semantics (pytest_k8ssec.model.rbac.rules) for deciding whether a rule
+request, admission webhooks), CVE-2020-8554 (writing ``services/status`` sets a LoadBalancer's
+ingress IPs, so the cluster's proxies send traffic for those addresses to the Service), CIS
+Kubernetes Benchmark 5.1.1-5.1.13 (cluster-admin, secrets, wildcards, pod creation,
+bind/impersonate/escalate, persistent volumes, nodes/proxy, CSR approval, webhook configurations,
+serviceaccounts/token) and the RBAC authorizer's own semantics (pytest_k8ssec.model.rbac.rules) for deciding whether a rule
 grants an entry.
 
 An entry is triggered by requests, not by spellings: a rule grants an entry when the RBAC authorizer
@@ -228,6 +229,14 @@ CATALOG: Final[tuple[Risk, ...]] = (
                 ),
             ),
         ),
+    ),
+    Risk(
+        "services-status-write",
+        "write services/status",
+        "status.loadBalancer.ingress of a LoadBalancer Service is trusted by kube-proxy: whoever may update it "
+        "routes the cluster's traffic for any IP it names to its own Service (CVE-2020-8554, which has no fix "
+        "but restricting this permission)",
+        ((Access(("update", "patch"), ("services/status",)),),),
     ),
     Risk(
         "persistentvolume-create",
