@@ -39,7 +39,9 @@ def test_ci_runs_the_unit_plugin_and_check_tests_with_the_oldest_declared_versio
 
 def test_the_sample_failure_is_what_the_demo_prints(pytester: pytest.Pytester) -> None:
     sample = README.split("the container and the fix:\n\n```\n", 1)[1].split("```", 1)[0].strip().splitlines()
-    result = pytester.runpytest(
+    # In a process of its own: an in-process run drops the modules it imported first when it ends,
+    # and a later test that imports them again gets new module objects.
+    result = pytester.runpytest_subprocess(
         str(ROOT / "example_suites" / "workload_hardening"),
         f"--k8s-manifests={ROOT / 'example_suites' / 'manifests' / 'insecure'}",
         f"--rootdir={ROOT}",
