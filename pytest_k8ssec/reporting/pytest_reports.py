@@ -187,8 +187,10 @@ def _properties(item: pytest.Item, results: list[recording.HelperResult]) -> lis
         # Where the requirement is written: the place a result about no file (a live object, an
         # access question) points at, so code scanning can show every result.
         test_file, test_line = str(item.path), item.location[1] + 1 if item.location[1] is not None else None
-    # JUnit XML promises a property per finding; any other reader gets the test's records as one
-    # JSON array, which a worker encodes and xdist ships as one string instead of one per finding.
+    # JUnit XML promises a property per finding (JSON text); any other reader gets the test's
+    # records as one property: the list itself in the process that folds it (nothing to encode),
+    # and from an xdist worker one JSON text, which C encodes and decodes and execnet ships as one
+    # string (its own serialisation walks every value in Python).
     records: list[dict[str, Any]] | None = [] if not getattr(item.config.option, "xmlpath", None) else None
     for result in results:
         if result.findings or result.requirement or result.failed:
@@ -223,7 +225,7 @@ def _properties(item: pytest.Item, results: list[recording.HelperResult]) -> lis
             record["test_file"], record["test_line"] = test_file, test_line
             _add_record(properties, records, record, remember)
     if records:
-        properties.append(_written_property(FINDINGS_PROPERTY, records, remember))
+        properties.append((FINDINGS_PROPERTY, records if remember else json.dumps(records)))
     return properties
 
 
@@ -236,12 +238,12 @@ def _add_record(
         properties.append(_written_property(FINDING_PROPERTY, record, remember))
 
 
-def _written_property(name: str, data: Any, remember: bool) -> tuple[str, object]:
-    """A ``k8ssec.finding(s)`` property as JSON; remembered, when this process folds it, so that
-    it is folded unread."""
-    text = json.dumps(data, sort_keys=True)
+def _written_property(name: str, record: dict[str, Any], remember: bool) -> tuple[str, object]:
+    """A ``k8ssec.finding`` property as JSON; remembered, when this process folds it, so that it is
+    folded unread."""
+    text = json.dumps(record, sort_keys=True)
     if remember:
-        _WRITTEN[id(text)] = (text, data)
+        _WRITTEN[id(text)] = (text, record)
     return name, text
 
 
@@ -337,10 +339,10 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
 # (which the entry keeps alive, so the identity cannot be reused): a serial run folds its own
 # reports and need not read back tens of thousands of records it has just written. Reports from
 # xdist workers arrive as new strings and are read from their JSON.
-_WRITTEN: dict[int, tuple[str, Any]] = {}
+_WRITTEN: dict[int, tuple[str, dict[str, Any]]] = {}
 
 
-def _written(value: object) -> Any:
+def _written(value: object) -> dict[str, Any] | None:
     entry = _WRITTEN.pop(id(value), None)
     return entry[1] if entry is not None and entry[0] is value else None
 

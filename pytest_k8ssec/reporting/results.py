@@ -22,8 +22,8 @@ from pytest_k8ssec.model.objects import MANIFESTS_TARGET
 #: Names of the ``user_properties`` entries (and JUnit ``<property>`` names).
 CHECK_PROPERTY: Final = "k8ssec.check"
 FINDING_PROPERTY: Final = "k8ssec.finding"
-#: One test's finding records as one JSON array: what a test carries when no JUnit XML is written,
-#: so that a test with thousands of findings is encoded, shipped (xdist) and read as one value.
+#: One test's finding records as one value, when no JUnit XML is written: the list of records in
+#: the process that ran the test, their JSON text (one array) when it comes from an xdist worker.
 FINDINGS_PROPERTY: Final = "k8ssec.findings"
 JUDGED_PROPERTY: Final = "k8ssec.judged"
 TEST_PROPERTY: Final = "k8ssec.test"
@@ -80,13 +80,12 @@ class RunResults:
         nodeid: str,
         outcome: str,
         properties: Iterable[tuple[str, object]],
-        parsed: Callable[[object], Any] | None = None,
+        parsed: Callable[[object], dict[str, Any] | None] | None = None,
     ) -> None:
         """Fold one test's call report (its outcome and ``user_properties``) in.
 
-        ``parsed(value)`` may give a finding property's record (or a findings property's list of
-        records) without reading its JSON (the process that wrote it still has it); None means
-        read the JSON.
+        ``parsed(value)`` may give a finding property's record without reading its JSON (the
+        process that wrote it still has it); None means read the JSON.
         """
         test = self.tests.get(nodeid)
         if test is None:
@@ -100,8 +99,7 @@ class RunResults:
                 record["test"] = nodeid
                 self.findings.append(record)
             elif name == FINDINGS_PROPERTY:
-                known = parsed(value) if parsed is not None else None
-                records = known if known is not None else json.loads(str(value))
+                records = value if isinstance(value, list) else json.loads(str(value))
                 for record in records:
                     record["test"] = nodeid
                 self.findings.extend(records)

@@ -280,8 +280,9 @@ def test_junit_properties_and_terminal_summary_carry_the_findings(shop: pytest.P
 
 
 def test_without_junit_a_test_carries_its_findings_as_one_property(shop: pytest.Pytester) -> None:
-    # One JSON array per test, not one property per finding: what a worker encodes and xdist
-    # ships once. JUnit XML (above) keeps a property per finding.
+    # One property per test, not one per finding: the records themselves where the test ran
+    # (nothing encoded), one JSON text from an xdist worker. JUnit XML (above) keeps a property
+    # per finding.
     shop.makeconftest(
         """
         import json
@@ -293,7 +294,8 @@ def test_without_junit_a_test_carries_its_findings_as_one_property(shop: pytest.
                 SEEN.append((hasattr(report, "node"), [name for name, _ in report.user_properties]))
                 for name, value in report.user_properties:
                     if name == "k8ssec.findings":
-                        SEEN.append(("records", [r["path"] for r in json.loads(value)]))
+                        records = json.loads(value) if isinstance(value, str) else value
+                        SEEN.append((type(value).__name__, [r["path"] for r in records]))
 
         def pytest_terminal_summary(terminalreporter):
             for entry in SEEN:
@@ -317,7 +319,9 @@ def test_without_junit_a_test_carries_its_findings_as_one_property(shop: pytest.
             f"SEEN ({from_worker}, ['k8ssec.check', 'k8ssec.check', 'k8ssec.judged', 'k8ssec.judged', 'k8ssec.findings'])"
             in out
         )
-        assert "SEEN ('records', ['spec.template.spec.containers[0].securityContext.privileged'])" in out
+        # The list itself where the test ran; JSON text from a worker.
+        form = "str" if from_worker else "list"
+        assert f"SEEN ('{form}', ['spec.template.spec.containers[0].securityContext.privileged'])" in out
         assert "1 finding(s) from 2 check(s): 1 fail" in out
 
 
