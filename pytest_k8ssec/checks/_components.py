@@ -801,11 +801,30 @@ def container_violations(obj: K8sObject, component: str) -> Iterator[Violation]:
         if parsed is None or parsed.component != component:
             continue
         settings = Settings(component, parsed)
+        if component == ETCD:
+            yield from _unread_etcd_env(ref.path, ref.name, ref.container, parsed)
         for finding in judge(settings):
             yield Violation(
                 _argv_path(ref.path, finding, settings, len(command), ref.container),
                 f'container "{ref.name}": {finding.item}: {finding.message}; fix: {finding.fix}',
                 ref.name,
+            )
+
+
+def _unread_etcd_env(base: str, name: str, container: Mapping[str, Any], parsed: CommandLine) -> Iterator[Violation]:
+    # An ETCD_* variable set from a ConfigMap, a Secret or as a non-string holds a value this check
+    # cannot read: unless a flag overrides it, etcd's setting is unknown, so it fails closed.
+    for index, item in enumerate(as_list(container.get("env"))):
+        if not isinstance(item, Mapping) or isinstance(item.get("value"), str):
+            continue
+        key = str(item.get("name", ""))
+        flag = key[5:].lower().replace("_", "-")
+        if key.startswith("ETCD_") and parsed.get(flag) is None:
+            yield Violation(
+                f"{base}.env[{index}]",
+                f'container "{name}": {key} has no literal value here, so etcd\'s --{flag} is unknown; '
+                f"fix: set --{flag} on the command line (a flag wins over the variable).",
+                name,
             )
 
 
