@@ -111,3 +111,42 @@ def test_the_suite_judges_a_nodes_files_item_by_item(pytester: pytest.Pytester, 
         "CIS-4.1.4": "skipped",
     }
     assert outcomes == expected
+
+
+STATIC_PODS = """
+from pytest_k8ssec import assert_passes
+
+IDS = ["apiserver-flag-insecure", "controller-manager-flag-insecure", "scheduler-flag-insecure",
+       "etcd-flag-insecure", "kubelet-config-insecure"]
+
+def test_node_files_on_disk(k8s_inventory):
+    assert_passes(IDS, k8s_inventory)
+"""
+
+
+def test_static_pod_manifests_and_the_kubelet_config_on_disk_are_judged_as_manifests(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    # As checkov reads a node: /etc/kubernetes/manifests/*.yaml and /var/lib/kubelet/config.yaml,
+    # loaded with --k8s-manifests; the kubelet's file has no metadata and is named by its file.
+    data = Path(__file__).parents[1] / "data" / "checks"
+    manifests = tmp_path / "etc" / "kubernetes" / "manifests"
+    manifests.mkdir(parents=True)
+    (manifests / "kube-apiserver.yaml").write_text(
+        (data / "apiserver-flag-insecure" / "pass-hardened.yaml").read_text()
+    )
+    (manifests / "etcd.yaml").write_text((data / "etcd-flag-insecure" / "pass-kubeadm.yaml").read_text())
+    config = tmp_path / "var" / "lib" / "kubelet" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text((data / "kubelet-config-insecure" / "fail-kubeadm-defaults.yaml").read_text())
+    pytester.makepyfile(STATIC_PODS)
+    result = pytester.runpytest(f"--k8s-manifests={manifests}", f"--k8s-manifests={config}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*5 checks: 1 violation in KubeletConfiguration config.yaml (*/var/lib/kubelet/config.yaml:*)",
+            "*[[]kubelet-config-insecure[]] - protectKernelDefaults: no CIS item: protectKernelDefaults is false*",
+        ]
+    )
+    # The hardened static pods were judged (two objects each) and passed.
+    result.stdout.fnmatch_lines(["apiserver-flag-insecure * 2 * 2 * 0 *", "etcd-flag-insecure * 2 * 2 * 0 *"])
