@@ -24,6 +24,7 @@ import yaml
 
 from pytest_k8ssec.asserts._failure import _check, _fail, _record_pass
 from pytest_k8ssec.checks._components import Settings, judge
+from pytest_k8ssec.errors import K8sSecError
 from pytest_k8ssec.model.components import APISERVER, CONTROLLER_MANAGER, ETCD, KUBELET, SCHEDULER, parse
 from pytest_k8ssec.model.node_files import FileFacts, FileResult, judge_files
 
@@ -85,13 +86,15 @@ def _unwrap(host: Any, root: str | None) -> tuple[Any, str, str]:
 def component_processes(node: Any, component: str | None = None) -> list[ComponentProcess]:
     """The host's running components (only ``component``'s when given), by ``/proc/<pid>/cmdline``.
 
+    Raises ``K8sSecError`` when the host cannot list its processes (never an empty list).
+
     etcd's environment is read too (``/proc/<pid>/environ``, readable as root or as its user): etcd
     reads unset flags from ``ETCD_*`` variables. Processes are the host's own whatever ``root``.
     """
     machine, _, where = _unwrap(node, None)
     result = machine.run(_LIST_PROCESSES)
     if result.rc != 0 and not result.stdout:
-        raise RuntimeError(f"{where}: cannot list processes: {str(result.stderr).strip()}")
+        raise K8sSecError(f"{where}: cannot list processes: {str(result.stderr).strip()}")
     found = []
     for line in str(result.stdout).splitlines():
         pid_text, _, cmdline = line.partition("\t")

@@ -150,3 +150,19 @@ def test_static_pod_manifests_and_the_kubelet_config_on_disk_are_judged_as_manif
     )
     # The hardened static pods were judged (two objects each) and passed.
     result.stdout.fnmatch_lines(["apiserver-flag-insecure * 2 * 2 * 0 *", "etcd-flag-insecure * 2 * 2 * 0 *"])
+
+
+def test_a_host_with_nothing_of_kubernetes_fails_the_suite(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    result = pytester.runpytest(
+        "--pyargs",
+        "pytest_k8ssec.suites.cis_nodes",
+        "-k",
+        "test_host_runs_kubernetes",
+        "--k8s-hosts=local://",
+        f"--k8s-host-root={tmp_path}",
+    )
+    if result.parseoutcomes().get("passed"):
+        # Processes are the machine's own whatever the root: a control plane running here passes it.
+        pytest.skip("this machine runs a Kubernetes component itself (a local control plane?)")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*no Kubernetes component runs and none of the CIS files exists under*"])
