@@ -69,6 +69,7 @@ GROUPS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ),
     ("Admission guardrails (live)", ("pytest_k8ssec.asserts.admission",)),
     ("In-pod (a running container)", ("pytest_k8ssec.asserts.inpod", "pytest_k8ssec.fixtures.pod_host")),
+    ("Nodes and control plane (testinfra hosts)", ("pytest_k8ssec.asserts.nodes",)),
     ("Targets and live clusters", ("pytest_k8ssec.fixtures.targets", "pytest_k8ssec.fixtures.cluster")),
     (
         "Objects and manifests",

@@ -18,6 +18,7 @@ pytest_plugins = (
     "pytest_k8ssec.fixtures.network",
     "pytest_k8ssec.fixtures.cluster",
     "pytest_k8ssec.fixtures.pod_host",
+    "pytest_k8ssec.fixtures.node_host",
     "pytest_k8ssec.fixtures.profile",
     "pytest_k8ssec.reporting.gate",
     "pytest_k8ssec.reporting.controls",

@@ -94,6 +94,13 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "in_pod_root_filesystem_writable",
     "in_pod_package_manager_present",
     "in_pod_shell_present",
+    # The control plane's and nodes' settings (CIS sections 1-4), on static pods and kubelet config files.
+    "apiserver_flag_insecure",
+    "controller_manager_flag_insecure",
+    "scheduler_flag_insecure",
+    "etcd_flag_insecure",
+    "kubelet_config_insecure",
+    "node_file_insecure",
 )
 
 #: Check ids renamed in 0.2.0 (old -> new): ``Registry.get`` resolves an old id to its check with a

@@ -42,6 +42,8 @@ class Category(str, enum.Enum):
     CREDENTIALS = "credentials"
     RBAC = "rbac"
     NETWORK = "network"
+    #: The control plane's and nodes' own settings (component flags, kubelet config, node files).
+    CONTROL_PLANE = "control-plane"
 
     def __str__(self) -> str:
         return self.value

@@ -9,6 +9,9 @@ select by them and a typo is an error instead of a control nobody implements:
   HostPath and HostPorts were 5.2.11 to 5.2.13), v1.9/v1.10 put General Policies at 5.7 (v1.11
   moved them to 5.6), and v1.12 dropped "added capabilities". Ids follow v1.12 only; a tool that
   cites ``5.7.1`` means ``CIS-5.6.1`` here.
+- ``CIS-1.x.y`` to ``CIS-4.x.y``: sections 1-4 of the same benchmark (control plane components and
+  files, etcd, control plane configuration, worker nodes), as kube-bench's ``cfg/cis-1.12``
+  numbers them (etcd's items are ``CIS-2.1`` to ``CIS-2.7``).
 - ``NSA-<slug>``: a section of the NSA/CISA Kubernetes Hardening Guidance v1.2 (August 2022).
 - ``PSS-<level>-<slug>``: a Pod Security Standards control, the slug spelled from the name the
   upstream page gives it (``PSS-baseline-privileged-containers``). Each maps to one upstream
@@ -35,7 +38,7 @@ from pytest_k8ssec.errors import K8sSecError
 #: Framework key -> the document it names (the docs and reports print this).
 FRAMEWORKS: Final[Mapping[str, str]] = MappingProxyType(
     {
-        "CIS": "CIS Kubernetes Benchmark v1.12, section 5 (Policies)",
+        "CIS": "CIS Kubernetes Benchmark v1.12, section 5 (Policies) and sections 1-4 (control plane, etcd, nodes)",
         "NSA": "NSA/CISA Kubernetes Hardening Guidance v1.2",
         "PSS": "Pod Security Standards",
         "MITRE": "MITRE ATT&CK for Containers",
@@ -209,9 +212,139 @@ _MITRE: Final = (
 )
 
 
+# --- CIS Kubernetes Benchmark v1.12, sections 1-4 (control plane, etcd, control plane configuration, nodes) ---
+
+# Numbered as kube-bench's cfg/cis-1.12 (master.yaml, etcd.yaml, controlplane.yaml, node.yaml) carries them;
+# the checks over component flags and node files (checks/_components.py, model/node_files.py) claim them.
+_CIS_NODE_SECTIONS: Final = {
+    "1.1": "1.1 Control Plane Node Configuration Files",
+    "1.2": "1.2 API Server",
+    "1.3": "1.3 Controller Manager",
+    "1.4": "1.4 Scheduler",
+    "2": "2 Etcd Node Configuration",
+    "3.1": "3.1 Authentication and Authorization",
+    "3.2": "3.2 Logging",
+    "4.1": "4.1 Worker Node Configuration Files",
+    "4.2": "4.2 Kubelet",
+    "4.3": "4.3 kube-proxy",
+}
+_CIS_NODES: Final = (
+    ("1.1.1", "Ensure that the API server pod specification file permissions are set to 600 or more restrictive"),
+    ("1.1.2", "Ensure that the API server pod specification file ownership is set to root:root"),
+    (
+        "1.1.3",
+        "Ensure that the controller manager pod specification file permissions are set to 600 or more restrictive",
+    ),
+    ("1.1.4", "Ensure that the controller manager pod specification file ownership is set to root:root"),
+    ("1.1.5", "Ensure that the scheduler pod specification file permissions are set to 600 or more restrictive"),
+    ("1.1.6", "Ensure that the scheduler pod specification file ownership is set to root:root"),
+    ("1.1.7", "Ensure that the etcd pod specification file permissions are set to 600 or more restrictive"),
+    ("1.1.8", "Ensure that the etcd pod specification file ownership is set to root:root"),
+    ("1.1.9", "Ensure that the Container Network Interface file permissions are set to 600 or more restrictive"),
+    ("1.1.10", "Ensure that the Container Network Interface file ownership is set to root:root"),
+    ("1.1.11", "Ensure that the etcd data directory permissions are set to 700 or more restrictive"),
+    ("1.1.12", "Ensure that the etcd data directory ownership is set to etcd:etcd"),
+    ("1.1.13", "Ensure that the default administrative credential file permissions are set to 600"),
+    ("1.1.14", "Ensure that the default administrative credential file ownership is set to root:root"),
+    ("1.1.15", "Ensure that the scheduler.conf file permissions are set to 600 or more restrictive"),
+    ("1.1.16", "Ensure that the scheduler.conf file ownership is set to root:root"),
+    ("1.1.17", "Ensure that the controller-manager.conf file permissions are set to 600 or more restrictive"),
+    ("1.1.18", "Ensure that the controller-manager.conf file ownership is set to root:root"),
+    ("1.1.19", "Ensure that the Kubernetes PKI directory and file ownership is set to root:root"),
+    ("1.1.20", "Ensure that the Kubernetes PKI certificate file permissions are set to 644 or more restrictive"),
+    ("1.1.21", "Ensure that the Kubernetes PKI key file permissions are set to 600"),
+    ("1.2.1", "Ensure that the --anonymous-auth argument is set to false"),
+    ("1.2.2", "Ensure that the --token-auth-file parameter is not set"),
+    ("1.2.3", "Ensure that the --DenyServiceExternalIPs is set"),
+    ("1.2.4", "Ensure that the --kubelet-client-certificate and --kubelet-client-key arguments are set as appropriate"),
+    ("1.2.5", "Ensure that the --kubelet-certificate-authority argument is set as appropriate"),
+    ("1.2.6", "Ensure that the --authorization-mode argument is not set to AlwaysAllow"),
+    ("1.2.7", "Ensure that the --authorization-mode argument includes Node"),
+    ("1.2.8", "Ensure that the --authorization-mode argument includes RBAC"),
+    ("1.2.9", "Ensure that the admission control plugin EventRateLimit is set"),
+    ("1.2.10", "Ensure that the admission control plugin AlwaysAdmit is not set"),
+    ("1.2.11", "Ensure that the admission control plugin AlwaysPullImages is set"),
+    ("1.2.12", "Ensure that the admission control plugin ServiceAccount is set"),
+    ("1.2.13", "Ensure that the admission control plugin NamespaceLifecycle is set"),
+    ("1.2.14", "Ensure that the admission control plugin NodeRestriction is set"),
+    ("1.2.15", "Ensure that the --profiling argument is set to false"),
+    ("1.2.16", "Ensure that the --audit-log-path argument is set"),
+    ("1.2.17", "Ensure that the --audit-log-maxage argument is set to 30 or as appropriate"),
+    ("1.2.18", "Ensure that the --audit-log-maxbackup argument is set to 10 or as appropriate"),
+    ("1.2.19", "Ensure that the --audit-log-maxsize argument is set to 100 or as appropriate"),
+    ("1.2.20", "Ensure that the --request-timeout argument is set as appropriate"),
+    ("1.2.21", "Ensure that the --service-account-lookup argument is set to true"),
+    ("1.2.22", "Ensure that the --service-account-key-file argument is set as appropriate"),
+    ("1.2.23", "Ensure that the --etcd-certfile and --etcd-keyfile arguments are set as appropriate"),
+    ("1.2.24", "Ensure that the --tls-cert-file and --tls-private-key-file arguments are set as appropriate"),
+    ("1.2.25", "Ensure that the --client-ca-file argument is set as appropriate"),
+    ("1.2.26", "Ensure that the --etcd-cafile argument is set as appropriate"),
+    ("1.2.27", "Ensure that the --encryption-provider-config argument is set as appropriate"),
+    ("1.2.28", "Ensure that encryption providers are appropriately configured"),
+    ("1.2.29", "Ensure that the API Server only makes use of Strong Cryptographic Ciphers"),
+    ("1.2.30", "Ensure that the --service-account-extend-token-expiration parameter is set to false"),
+    ("1.3.1", "Ensure that the --terminated-pod-gc-threshold argument is set as appropriate"),
+    ("1.3.2", "Ensure that the --profiling argument is set to false"),
+    ("1.3.3", "Ensure that the --use-service-account-credentials argument is set to true"),
+    ("1.3.4", "Ensure that the --service-account-private-key-file argument is set as appropriate"),
+    ("1.3.5", "Ensure that the --root-ca-file argument is set as appropriate"),
+    ("1.3.6", "Ensure that the RotateKubeletServerCertificate argument is set to true"),
+    ("1.3.7", "Ensure that the --bind-address argument is set to 127.0.0.1"),
+    ("1.4.1", "Ensure that the --profiling argument is set to false"),
+    ("1.4.2", "Ensure that the --bind-address argument is set to 127.0.0.1"),
+    ("2.1", "Ensure that the --cert-file and --key-file arguments are set as appropriate"),
+    ("2.2", "Ensure that the --client-cert-auth argument is set to true"),
+    ("2.3", "Ensure that the --auto-tls argument is not set to true"),
+    ("2.4", "Ensure that the --peer-cert-file and --peer-key-file arguments are set as appropriate"),
+    ("2.5", "Ensure that the --peer-client-cert-auth argument is set to true"),
+    ("2.6", "Ensure that the --peer-auto-tls argument is not set to true"),
+    ("2.7", "Ensure that a unique Certificate Authority is used for etcd"),
+    ("3.1.1", "Client certificate authentication should not be used for users"),
+    ("3.1.2", "Service account token authentication should not be used for users"),
+    ("3.1.3", "Bootstrap token authentication should not be used for users"),
+    ("3.2.1", "Ensure that a minimal audit policy is created"),
+    ("3.2.2", "Ensure that the audit policy covers key security concerns"),
+    ("4.1.1", "Ensure that the kubelet service file permissions are set to 600 or more restrictive"),
+    ("4.1.2", "Ensure that the kubelet service file ownership is set to root:root"),
+    ("4.1.3", "If proxy kubeconfig file exists ensure permissions are set to 600 or more restrictive"),
+    ("4.1.4", "If proxy kubeconfig file exists ensure ownership is set to root:root"),
+    ("4.1.5", "Ensure that the --kubeconfig kubelet.conf file permissions are set to 600 or more restrictive"),
+    ("4.1.6", "Ensure that the --kubeconfig kubelet.conf file ownership is set to root:root"),
+    ("4.1.7", "Ensure that the certificate authorities file permissions are set to 644 or more restrictive"),
+    ("4.1.8", "Ensure that the client certificate authorities file ownership is set to root:root"),
+    (
+        "4.1.9",
+        "If the kubelet config.yaml configuration file is being used validate permissions set to 600 or more restrictive",
+    ),
+    (
+        "4.1.10",
+        "If the kubelet config.yaml configuration file is being used validate file ownership is set to root:root",
+    ),
+    ("4.2.1", "Ensure that the --anonymous-auth argument is set to false"),
+    ("4.2.2", "Ensure that the --authorization-mode argument is not set to AlwaysAllow"),
+    ("4.2.3", "Ensure that the --client-ca-file argument is set as appropriate"),
+    ("4.2.4", "Verify that if defined, the --read-only-port argument is set to 0"),
+    ("4.2.5", "Ensure that the --streaming-connection-idle-timeout argument is not set to 0"),
+    ("4.2.6", "Ensure that the --make-iptables-util-chains argument is set to true"),
+    ("4.2.7", "Ensure that the --hostname-override argument is not set"),
+    ("4.2.8", "Ensure that the eventRecordQPS argument is set to a level which ensures appropriate event capture"),
+    ("4.2.9", "Ensure that the --tls-cert-file and --tls-private-key-file arguments are set as appropriate"),
+    ("4.2.10", "Ensure that the --rotate-certificates argument is not set to false"),
+    ("4.2.11", "Verify that the RotateKubeletServerCertificate argument is set to true"),
+    ("4.2.12", "Ensure that the Kubelet only makes use of Strong Cryptographic Ciphers"),
+    ("4.2.13", "Ensure that a limit is set on pod PIDs"),
+    ("4.2.14", "Ensure that the --seccomp-default parameter is set to true"),
+    ("4.3.1", "Ensure that the kube-proxy metrics service is bound to localhost"),
+)
+
+
 def _builtin() -> dict[str, Control]:
     controls = [
         Control(f"CIS-{item}", "CIS", title, _CIS_URL, _CIS_SECTIONS[item.rsplit(".", 1)[0]]) for item, title in _CIS
+    ]
+    controls += [
+        Control(f"CIS-{item}", "CIS", title, _CIS_URL, _CIS_NODE_SECTIONS[item.rsplit(".", 1)[0]])
+        for item, title in _CIS_NODES
     ]
     controls += [Control(f"NSA-{slug}", "NSA", title, _NSA_URL, section) for slug, section, title in _NSA]
     controls += [

@@ -48,7 +48,7 @@ HOST = testinfra.get_host("local://")
 # namespace and what to send there), for assert_passes the checks to run, and the parts of the
 # question an RBAC or network helper answers (who, verb, resource; from, to, port).
 SUBJECTS = frozenset(
-    {"objs", "ns", "inventory", "host", "namespace", "manifest", "checks", "net", "rbac", "rbac_or_objs"}
+    {"objs", "ns", "inventory", "host", "node", "namespace", "manifest", "checks", "net", "rbac", "rbac_or_objs"}
     | {"subject", "verb", "resource", "src", "dst", "workloads", "port"}
 )
 # Request parts with a meaningful default (every resource, every port) may stay positional.

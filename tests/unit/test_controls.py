@@ -50,7 +50,7 @@ def team_control() -> Iterator[Control]:
 
 
 def test_cis_section_5_is_complete_in_v1_12_numbering() -> None:
-    cis = [c.id for c in controls_by_framework()["CIS"]]
+    cis = [c.id for c in controls_by_framework()["CIS"] if c.id.startswith("CIS-5.")]
     assert cis == [f"CIS-{item}" for item in CIS_V1_12]
     # The v1.9/v1.10 numbering (General Policies at 5.7, 13 items in 5.2) is not accepted.
     assert not known("CIS-5.7.1") and not known("CIS-5.2.13")
@@ -97,9 +97,31 @@ def test_nsa_and_mitre_ids() -> None:
         assert known(f"MITRE-{technique}")
 
 
+def test_cis_sections_1_to_4_are_complete_in_v1_12_numbering() -> None:
+    # kube-bench's cfg/cis-1.12: 21 + 30 + 7 + 2 items in section 1, 7 in 2, 5 in 3, 10 + 14 + 1 in 4.
+    nodes = [c.id for c in controls_by_framework()["CIS"] if not c.id.startswith("CIS-5.")]
+    sections = [c.rsplit(".", 1)[0] for c in nodes]
+    counts = {section: sections.count(section) for section in dict.fromkeys(sections)}
+    assert counts == {
+        "CIS-1.1": 21,
+        "CIS-1.2": 30,
+        "CIS-1.3": 7,
+        "CIS-1.4": 2,
+        "CIS-2": 7,
+        "CIS-3.1": 3,
+        "CIS-3.2": 2,
+        "CIS-4.1": 10,
+        "CIS-4.2": 14,
+        "CIS-4.3": 1,
+    }
+    assert control("CIS-1.2.1").title == "Ensure that the --anonymous-auth argument is set to false"
+    assert control("CIS-2.5").section == "2 Etcd Node Configuration"
+    assert control("CIS-4.2.10").section == "4.2 Kubelet"
+
+
 def test_every_id_is_well_formed_and_every_control_has_a_title_and_a_source() -> None:
     pattern = re.compile(
-        r"^(CIS-5\.\d\.\d+|NSA-[a-z]+(-[a-z]+)*|PSS-(baseline|restricted)-[a-z]+(-[a-z]+)*|MITRE-T\d{4}(\.\d{3})?)$"
+        r"^(CIS-5\.\d\.\d+|CIS-[1-4](\.\d+){1,2}|NSA-[a-z]+(-[a-z]+)*|PSS-(baseline|restricted)-[a-z]+(-[a-z]+)*|MITRE-T\d{4}(\.\d{3})?)$"
     )
     for control_id, found in BUILTIN_CONTROLS.items():
         assert pattern.match(control_id), control_id

@@ -556,6 +556,11 @@ def _validated(document: dict[str, Any], prov: Provenance) -> K8sObject:
             got = "is missing" if value is None else f"is {value!r}, not a non-empty string"
             raise ManifestError(f"{prov}: {key} {got}")
     metadata = document.get("metadata")
+    if metadata is None and _component_config(document):
+        # A component's own configuration file (the kubelet's --config) has no metadata: the API
+        # never serves it. Its file name stands for its name, so findings can name it.
+        metadata = {"name": prov.source.rsplit("/", 1)[-1] or document["kind"]}
+        document = {**document, "metadata": metadata}
     what = f"{document['kind']}"
     if not isinstance(metadata, dict):
         got = "is missing" if metadata is None else f"is a {_type_name(metadata)}, not a mapping"
@@ -567,6 +572,15 @@ def _validated(document: dict[str, Any], prov: Provenance) -> K8sObject:
     if namespace is not None and not isinstance(namespace, str):
         raise ManifestError(f"{prov}: metadata.namespace of {what} {name} is not a string")
     return K8sObject(document, prov)
+
+
+#: API groups of component configuration files (``KubeletConfiguration``): read as objects
+#: without metadata.
+COMPONENT_CONFIG_GROUPS = ("kubelet.config.k8s.io/",)
+
+
+def _component_config(document: Mapping[str, Any]) -> bool:
+    return str(document.get("apiVersion", "")).startswith(COMPONENT_CONFIG_GROUPS)
 
 
 def _type_name(value: object) -> str:
