@@ -51,11 +51,17 @@ class Category(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    """One thing wrong in one object: the field path, a message naming the container, the container."""
+    """One thing wrong in one object: the field path, a message naming the container, the container.
+
+    ``controls``: the controls this one violation fails besides its check's own, for a check whose
+    findings each belong to another item of a benchmark (the control-plane flag checks: one CIS
+    item per flag); each must be in the check's ``finding_controls``.
+    """
 
     path: str
     message: str
     container: str | None = None
+    controls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +136,10 @@ class Check:
     evaluate: Evaluate = field(default=_unset, repr=False, compare=False)
     targets: frozenset[str] | None = None
     controls: tuple[str, ...] = ()
+    #: Controls a single finding may fail besides ``controls`` (its ``Violation.controls`` name
+    #: which): a check that judges many items of a benchmark, where a control claimed by the check
+    #: would have to hold for every finding.
+    finding_controls: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     pss: PssControl | None = None
     evaluate_selection: EvaluateSelection | None = field(default=None, repr=False, compare=False)
@@ -143,7 +153,10 @@ class Check:
             raise ValueError(f"check id {self.id!r} is not kebab-case")
         if not self.remediation.endswith("."):
             raise ValueError(f"remediation of {self.id} must be a sentence ending with a period")
-        for control_id in self.controls:
+        if set(self.controls) & set(self.finding_controls):
+            # A control of the check holds for every finding: counting it per finding too would count it twice.
+            raise ValueError(f"check {self.id}: a control is both the check's and a finding's")
+        for control_id in (*self.controls, *self.finding_controls):
             # Reports count per control id and --k8s-controls selects by them: free text or a
             # typo would be a control nobody can select, so only catalog ids are accepted.
             if not known(control_id):

@@ -808,7 +808,14 @@ def container_violations(obj: K8sObject, component: str) -> Iterator[Violation]:
                 _argv_path(ref.path, finding, settings, len(command), ref.container),
                 f'container "{ref.name}": {finding.item}: {finding.message}; fix: {finding.fix}',
                 ref.name,
+                _controls(finding),
             )
+
+
+def _controls(finding: FlagFinding) -> tuple[str, ...]:
+    # The finding's CIS item travels as its control: reports count it, waivers and
+    # --k8s-controls select it, as they do a check's own controls.
+    return (finding.control,) if finding.control else ()
 
 
 def _unread_etcd_env(base: str, name: str, container: Mapping[str, Any], parsed: CommandLine) -> Iterator[Violation]:
@@ -852,4 +859,4 @@ def config_violations(obj: K8sObject) -> Iterator[Violation]:
             finding.flag, finding.flag
         )
         message = finding.message.replace(f"--{finding.flag} is", f"{path} is", 1)
-        yield Violation(path, f"{finding.item}: {message}; fix: {finding.fix}")
+        yield Violation(path, f"{finding.item}: {message}; fix: {finding.fix}", controls=_controls(finding))

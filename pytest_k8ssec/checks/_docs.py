@@ -82,6 +82,13 @@ def render(checks: Iterable[Check]) -> str:
             ]
         if check.controls:
             lines += ["", "Controls: " + "; ".join(_control_ref(c) for c in check.controls) + "."]
+        if check.finding_controls:
+            lines += [
+                "",
+                "Controls per finding (each finding carries the one it fails): "
+                + "; ".join(f"[`{c}`](controls.md#{c.lower().replace('.', '')})" for c in check.finding_controls)
+                + ".",
+            ]
         if check.references:
             lines += ["", "References: " + ", ".join(f"<{ref}>" for ref in check.references)]
     return "\n".join(lines) + "\n"
@@ -124,7 +131,7 @@ def render_controls(checks: Iterable[Check]) -> str:
     checks = list(checks)
     implementing: dict[str, list[str]] = {}
     for check in checks:
-        for control_id in check.controls:
+        for control_id in (*check.controls, *check.finding_controls):
             implementing.setdefault(control_id, []).append(check.id)
     upstream = {control_id: name for name, control_id in PSS_UPSTREAM.items()}
     by_framework: dict[str, list[Control]] = {}

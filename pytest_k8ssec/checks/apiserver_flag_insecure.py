@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
-from pytest_k8ssec.checks._components import container_violations
+from pytest_k8ssec.checks._components import container_violations, controls_of
 from pytest_k8ssec.model.components import APISERVER
 from pytest_k8ssec.model.objects import K8sObject
 
@@ -35,6 +35,7 @@ CHECK = Check(
     remediation="Set the flag each finding names in the kube-apiserver command (its static-pod manifest).",
     category=Category.CONTROL_PLANE,
     controls=("NSA-net-control-plane",),
+    finding_controls=controls_of(APISERVER),
     severity=Severity.HIGH,
     evaluate=_evaluate,
     references=(

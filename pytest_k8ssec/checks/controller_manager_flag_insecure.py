@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
-from pytest_k8ssec.checks._components import container_violations
+from pytest_k8ssec.checks._components import container_violations, controls_of
 from pytest_k8ssec.model.components import CONTROLLER_MANAGER
 from pytest_k8ssec.model.objects import K8sObject
 
@@ -31,6 +31,7 @@ CHECK = Check(
     remediation="Set the flag each finding names in the kube-controller-manager command (its static-pod manifest).",
     category=Category.CONTROL_PLANE,
     controls=("NSA-net-control-plane",),
+    finding_controls=controls_of(CONTROLLER_MANAGER),
     severity=Severity.MEDIUM,
     evaluate=_evaluate,
     references=(

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
-from pytest_k8ssec.checks._components import config_violations
+from pytest_k8ssec.checks._components import config_violations, controls_of
+from pytest_k8ssec.model.components import KUBELET
 from pytest_k8ssec.model.objects import K8sObject
 
 
@@ -34,6 +35,7 @@ CHECK = Check(
     remediation="Set the field each finding names in the kubelet config file, with no kubelet flag overriding it.",
     category=Category.CONTROL_PLANE,
     controls=("NSA-net-control-plane",),
+    finding_controls=controls_of(KUBELET),
     severity=Severity.HIGH,
     evaluate=_evaluate,
     targets=frozenset({"KubeletConfiguration"}),

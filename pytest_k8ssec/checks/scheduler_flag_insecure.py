@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
-from pytest_k8ssec.checks._components import container_violations
+from pytest_k8ssec.checks._components import container_violations, controls_of
 from pytest_k8ssec.model.components import SCHEDULER
 from pytest_k8ssec.model.objects import K8sObject
 
@@ -30,6 +30,7 @@ CHECK = Check(
     remediation="Set the flag each finding names in the kube-scheduler command (its static-pod manifest).",
     category=Category.CONTROL_PLANE,
     controls=("NSA-net-control-plane",),
+    finding_controls=controls_of(SCHEDULER),
     severity=Severity.MEDIUM,
     evaluate=_evaluate,
     references=(

@@ -187,6 +187,8 @@ def subjects_of(
         # Positional, in the field order: keywords cost more per finding (a test compares the
         # subjects with ones built field by field).
         check_id, effective, merged = own
+        if violation.controls:
+            merged = tuple(dict.fromkeys((*check.controls, *violation.controls, *controls)))
         target_name, kind, group, namespace, name, annotations = about
         append(
             Subject(

@@ -48,6 +48,10 @@ def _controls_of(registry: Registry) -> dict[str, tuple[str, ...]]:
     return {check.id: check.controls for check in registry}
 
 
+def _finding_controls_of(registry: Registry) -> dict[str, tuple[str, ...]]:
+    return {check.id: check.finding_controls for check in registry if check.finding_controls}
+
+
 def _finding(record: Mapping[str, Any]) -> dict[str, Any]:
     waiver = record.get("waiver") or None
     return {
@@ -73,11 +77,11 @@ def _finding(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def report_data(results: RunResults, registry: Registry, facts: RunFacts) -> dict[str, Any]:
     """The report as data (what the JSON file holds and the other formats render)."""
-    controls_of = _controls_of(registry)
+    controls_of, finding_controls_of = _controls_of(registry), _finding_controls_of(registry)
     targets = []
     for target in results.targets:
         controls = []
-        for control, row in sorted(results.control_counts(controls_of, target).items()):
+        for control, row in sorted(results.control_counts(controls_of, target, finding_controls_of).items()):
             framework, title = control_info(control)
             controls.append({"framework": framework, "id": control, "title": title, **row})
         checks = []

@@ -165,16 +165,26 @@ class RunResults:
         return counts
 
     def control_counts(
-        self, controls_of: Mapping[str, tuple[str, ...]], target: str | None = None
+        self,
+        controls_of: Mapping[str, tuple[str, ...]],
+        target: str | None = None,
+        finding_controls_of: Mapping[str, tuple[str, ...]] | None = None,
     ) -> dict[str, dict[str, int]]:
         """Per control: the check counts of every check carrying it, plus the tests marked with it
-        (a marked test counts as one result: pass, fail, or its gate state)."""
+        (a marked test counts as one result: pass, fail, or its gate state).
+
+        ``finding_controls_of`` names, per check, the controls single findings carry
+        (``Check.finding_controls``): each object the check judged was judged for each of them,
+        and it fails one only through a finding that names it."""
         counts: dict[str, dict[str, int]] = {}
-        for check, row in self.check_counts(target).items():
+        check_rows = self.check_counts(target)
+        for check, row in check_rows.items():
             for control in controls_of.get(check, ()):
                 total = counts.setdefault(control, dict.fromkeys(COLUMNS, 0))
                 for column in COLUMNS:
                     total[column] += row[column]
+        if finding_controls_of:
+            self._add_finding_controls(counts, check_rows, finding_controls_of, target)
         for test in self.tests.values():
             if test.outcome == "skipped" or (target is not None and test.target not in (None, target)):
                 continue  # a skipped test judged nothing
@@ -183,6 +193,38 @@ class RunResults:
                 total["judged"] += 1
                 total[case_state(test)] += 1
         return counts
+
+    def _add_finding_controls(
+        self,
+        counts: dict[str, dict[str, int]],
+        check_rows: Mapping[str, Mapping[str, int]],
+        finding_controls_of: Mapping[str, tuple[str, ...]],
+        target: str | None,
+    ) -> None:
+        # (control, check) -> result -> its worst state among the findings that name the control.
+        states: dict[tuple[str, str], dict[tuple[str, str, str], str]] = {}
+        for finding in self.findings:
+            own = finding_controls_of.get(finding["check"])
+            if not own or (target is not None and finding["target"] != target):
+                continue
+            result = (finding["test"], finding["target"], finding.get("object") or finding["path"])
+            for control in finding.get("controls", ()):
+                if control in own:
+                    found = states.setdefault((control, finding["check"]), {})
+                    old = found.get(result)
+                    if old is None or STATES.index(finding["state"]) < STATES.index(old):
+                        found[result] = finding["state"]
+        for check, controls in finding_controls_of.items():
+            row = check_rows.get(check)
+            if row is None:
+                continue  # the check did not run
+            for control in controls:
+                total = counts.setdefault(control, dict.fromkeys(COLUMNS, 0))
+                failing = states.get((control, check), {})
+                total["judged"] += row["judged"]
+                for state in failing.values():
+                    total[state] += 1
+                total["pass"] += max(row["judged"] - len(failing), 0)
 
     def state_totals(self) -> dict[str, int]:
         """Findings per state over the run."""
