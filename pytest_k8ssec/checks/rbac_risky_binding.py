@@ -29,6 +29,10 @@ to a role that is neither in the selection nor a default ClusterRole is reported
 ``roleRef.name``: what it grants is decided by objects outside the selection (rbac-role-ref-missing
 reports the same reference as a dangling one). On a live cluster the listing is the cluster's, so
 such a binding grants nothing until the role is created: it is left to rbac-role-ref-missing.
+
+Controls: each finding carries those of the entries it names (``checks/_rbac_risks.py``: a secrets
+reader fails CIS 5.1.2, not 5.1.8); the check claims only NSA's RBAC guidance, which every
+finding fails.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from typing import Final
 
 from pytest_k8ssec.checks._bindings import BindingView, bindings_of, problem_path
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks._rbac_risks import FINDING_CONTROLS, controls_of
 from pytest_k8ssec.model.objects import K8sObject
 from pytest_k8ssec.model.rbac import CATALOG, Permission, RbacSubject, SubjectHit, describe, subject_risks
 from pytest_k8ssec.sources.default_roles import is_default_binding
@@ -98,7 +103,9 @@ def _judge(view: BindingView, answered: dict[_HitsKey, list[SubjectHit]]) -> Ite
         # One entry's reason is worth its length; for several, the catalog (docs) gives each.
         why = f": {hits[0].risk.why}" if len({hit.risk.id for hit in hits}) == 1 else ""
         yield Violation(
-            f"subjects[{index}]", f"{subject} gets {_granted(hits)} {scope} through {binding.role_ref}{why}"
+            f"subjects[{index}]",
+            f"{subject} gets {_granted(hits)} {scope} through {binding.role_ref}{why}",
+            controls=controls_of(hit.risk.id for hit in hits),
         )
 
 
@@ -120,23 +127,8 @@ CHECK = Check(
     severity=Severity.HIGH,
     evaluate_selection=_evaluate,
     targets=frozenset({"ClusterRoleBinding", "RoleBinding"}),
-    controls=(
-        "CIS-5.1.1",
-        "CIS-5.1.2",
-        "CIS-5.1.4",
-        "CIS-5.1.8",
-        "CIS-5.1.9",
-        "CIS-5.1.10",
-        "CIS-5.1.11",
-        "CIS-5.1.12",
-        "CIS-5.1.13",
-        "NSA-authz-rbac",
-        "MITRE-T1098.006",
-        "MITRE-T1528",
-        "MITRE-T1552.007",
-        "MITRE-T1609",
-        "MITRE-T1610",
-    ),
+    controls=("NSA-authz-rbac",),
+    finding_controls=FINDING_CONTROLS,
     references=(
         "https://kubernetes.io/docs/concepts/security/rbac-good-practices/#privilege-escalation-risks",
         "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#rolebinding-and-clusterrolebinding",

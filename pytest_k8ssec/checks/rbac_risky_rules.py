@@ -14,6 +14,10 @@ never reported for cluster-scoped resources (a RoleBinding cannot grant them). N
 default ClusterRole of a shipped Kubernetes version has verbatim (admin, edit and the controllers'
 roles need these permissions by design; a widened default is reported), and aggregated
 ClusterRoles, whose rules come from the roles they select (judged themselves).
+
+Controls: each finding carries those of the entries it names (``checks/_rbac_risks.py``: a secrets
+reader fails CIS 5.1.2, not 5.1.8); the check claims only NSA's RBAC guidance, which every
+finding fails.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pytest_k8ssec.checks._check import Category, Check, Severity, Violation
+from pytest_k8ssec.checks._rbac_risks import FINDING_CONTROLS, controls_of
 from pytest_k8ssec.model.objects import K8sObject, as_list
 from pytest_k8ssec.model.rbac import RBAC_GROUP, PolicyRule, describe, role_risks
 from pytest_k8ssec.sources.default_roles import is_default_rule
@@ -42,6 +47,7 @@ def _evaluate(obj: K8sObject) -> Iterator[Violation]:
             yield Violation(
                 f"rules[{judged[position][0]}]",
                 f"grants {hit.risk.id} ({describe(req)}): {hit.risk.why}",
+                controls=controls_of((hit.risk.id,)),
             )
 
 
@@ -54,21 +60,7 @@ CHECK = Check(
     severity=Severity.HIGH,
     evaluate=_evaluate,
     targets=frozenset({"Role", "ClusterRole"}),
-    controls=(
-        "CIS-5.1.2",
-        "CIS-5.1.4",
-        "CIS-5.1.8",
-        "CIS-5.1.9",
-        "CIS-5.1.10",
-        "CIS-5.1.11",
-        "CIS-5.1.12",
-        "CIS-5.1.13",
-        "NSA-authz-rbac",
-        "MITRE-T1098.006",
-        "MITRE-T1528",
-        "MITRE-T1552.007",
-        "MITRE-T1609",
-        "MITRE-T1610",
-    ),
+    controls=("NSA-authz-rbac",),
+    finding_controls=FINDING_CONTROLS,
     references=("https://kubernetes.io/docs/concepts/security/rbac-good-practices/#privilege-escalation-risks",),
 )

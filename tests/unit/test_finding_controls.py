@@ -5,6 +5,7 @@ control counts and SARIF, and the docs list them as covered."""
 from __future__ import annotations
 
 import datetime
+import re
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,34 @@ def test_finding_controls_are_catalog_ids_the_check_does_not_claim_itself(
             controls=controls,
             finding_controls=finding_controls,
         )
+
+
+def test_every_risky_permission_entry_has_its_controls() -> None:
+    from pytest_k8ssec.checks._rbac_risks import RISK_CONTROLS
+    from pytest_k8ssec.model.rbac.risks import CATALOG
+
+    assert set(RISK_CONTROLS) == {entry.id for entry in CATALOG}
+
+
+@pytest.mark.parametrize("check_id", ["rbac-risky-rules", "rbac-risky-binding"])
+def test_a_risky_permission_finding_carries_the_controls_of_the_entries_it_names(check_id: str) -> None:
+    from pytest_k8ssec.checks._rbac_risks import RISK_CONTROLS
+
+    check = builtin_registry().get(check_id)
+    assert check.controls == ("NSA-authz-rbac",)
+    objects = [o for path in sorted((DATA / check_id).glob("fail-*.yaml")) for o in load([str(path)]).objects]
+    findings = evaluate([check], objects)
+    granting = [f for f in findings if "cannot be" not in f.message]
+    assert granting
+    secrets_only = []
+    for finding in granting:
+        granted = finding.message.split(": ", 1)[0]  # what is granted; the reason follows
+        named = [risk for risk in RISK_CONTROLS if re.search(rf"(?<![\w-]){re.escape(risk)}(?![\w-])", granted)]
+        assert named, finding.message
+        expected = {c for risk in named for c in RISK_CONTROLS[risk]}
+        assert set(finding.violation.controls) == expected, finding.message
+        assert set(finding.violation.controls) <= set(check.finding_controls)
+        if named == ["read-secrets"]:
+            secrets_only.append(finding)
+    # A secrets reader fails CIS 5.1.2, not 5.1.8 (bind, escalate, impersonate).
+    assert secrets_only and all(f.violation.controls == ("CIS-5.1.2", "MITRE-T1552.007") for f in secrets_only)
