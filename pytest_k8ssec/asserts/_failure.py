@@ -299,9 +299,11 @@ def _fail(
     objects: int = 1,
     *,
     error: bool = False,
+    controls: Sequence[str] = (),
 ) -> None:
     """Record ``check`` as failed and raise unless the gate lets the failure pass: the message is
-    ``title`` (one line) then ``lines``, bounded by ``format_lines``.
+    ``title`` (one line) then ``lines``, bounded by ``format_lines``. ``controls``: those of the
+    check's ``finding_controls`` a failure without findings fails (the items it missed).
 
     For helpers whose verdict is not a list of object findings (a dry-run, an in-pod probe, an
     access question, a reachability requirement); ``findings`` are attached when the failure is
@@ -319,7 +321,7 @@ def _fail(
         notes = _expired_notes(findings, outcomes)
     else:
         outcomes = []
-        subject = context.requirement(check, title)
+        subject = context.requirement(check, title, controls)
         outcome = Outcome(State.FAIL, subject.fingerprint) if error else context.gate.judge(subject)
         requirement.append((subject, outcome))
         blocking = outcome.blocking

@@ -165,13 +165,22 @@ def assert_component_flags(
         return _fail(f"{where}: no {component} process runs, so none was judged", check, error=True)
     chosen = None if controls is None else list(controls)
     lines: list[str] = []
+    missed: list[str] = []
     for process in processes:
         for finding in judge(process_settings(node, process, root=root), chosen):
             lines.append(f"  - {component} pid {process.pid}: {finding.item}: {finding.message}")
             lines.append(f"    fix: {finding.fix}")
+            if finding.control:
+                missed.append(finding.control)
     scope = f" ({', '.join(chosen)})" if chosen is not None else ""
     if lines:
-        return _fail(f"{where}: {component} flags miss the CIS Benchmark{scope}", check, lines, objects=len(processes))
+        return _fail(
+            f"{where}: {component} flags miss the CIS Benchmark{scope}",
+            check,
+            lines,
+            objects=len(processes),
+            controls=_in_order(missed, check.finding_controls),
+        )
     _record_pass(f"{where}: {component} flags{scope}", check, len(processes))
 
 
@@ -233,8 +242,17 @@ def assert_node_files(
         )
     if result.findings:
         lines = [line for f in result.findings for line in (f"  - {f.message}", f"    fix: {f.fix}")]
-        return _fail(f"{where}: node files miss the CIS Benchmark{scope}", check, lines, objects=judged)
+        missed = _in_order([f.control for f in result.findings], check.finding_controls)
+        return _fail(
+            f"{where}: node files miss the CIS Benchmark{scope}", check, lines, objects=judged, controls=missed
+        )
     _record_pass(f"{where}: node files{scope}", check, judged)
+
+
+def _in_order(missed: Iterable[str], controls: Sequence[str]) -> tuple[str, ...]:
+    # The items a failure missed, each once, in the benchmark's order (the check's list).
+    found = set(missed)
+    return tuple(control for control in controls if control in found)
 
 
 __all__ = (

@@ -15,6 +15,7 @@ assert_node_files().
 from __future__ import annotations
 
 from pytest_k8ssec.checks._check import Category, Check, Severity
+from pytest_k8ssec.model.node_files import file_controls
 
 CHECK = Check(
     id="node-file-insecure",
@@ -23,6 +24,7 @@ CHECK = Check(
     remediation="Run the chmod or chown each finding names on the node.",
     category=Category.CONTROL_PLANE,
     controls=("NSA-net-control-plane",),
+    finding_controls=file_controls(),
     severity=Severity.HIGH,
     targets=frozenset(),
     helpers=("assert_node_files",),

@@ -53,12 +53,13 @@ class HelperContext:
     def _target(self, obj: K8sObject) -> str:
         return target_of(obj, self.target)
 
-    def requirement(self, check: Check, what: str) -> Subject:
-        """The gate's subject for a failed requirement about no object (``what`` names it)."""
+    def requirement(self, check: Check, what: str, controls: Sequence[str] = ()) -> Subject:
+        """The gate's subject for a failed requirement about no object (``what`` names it);
+        ``controls``: those of the check's ``finding_controls`` the failure fails."""
         return Subject(
             check=check.id,
             severity=check.severity if self.severity is None else self.severity,
-            controls=tuple(dict.fromkeys((*check.controls, *self.controls))),
+            controls=tuple(dict.fromkeys((*check.controls, *controls, *self.controls))),
             target=self.target,
             path=what,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -166,3 +167,31 @@ def test_a_host_with_nothing_of_kubernetes_fails_the_suite(pytester: pytest.Pyte
         pytest.skip("this machine runs a Kubernetes component itself (a local control plane?)")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*no Kubernetes component runs and none of the CIS files exists under*"])
+
+
+def test_a_node_helpers_failure_carries_the_items_it_missed_as_controls(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    # One kubelet config too open (CIS 4.1.9), the others fine: the failure's record names 4.1.9
+    # beside the check's own control, and no item it did not miss.
+    _plant(tmp_path, "/var/lib/kubelet/config.yaml", 0o644)
+    _plant(tmp_path, "/etc/kubernetes/kubelet.conf", 0o600)
+    pytester.makepyfile(
+        """
+        from pytest_k8ssec import assert_node_files
+
+        def test_files(k8s_node_host):
+            assert_node_files(k8s_node_host, controls=["CIS-4.1.5", "CIS-4.1.9"])
+        """
+    )
+    xml = tmp_path / "junit.xml"
+    result = pytester.runpytest(
+        "-p", "no:randomly", "--k8s-hosts=local://", f"--k8s-host-root={tmp_path}", f"--junitxml={xml}"
+    )
+    result.assert_outcomes(failed=1)
+    records = [
+        json.loads(str(p.get("value")))
+        for p in ET.parse(xml).getroot().iter("property")
+        if p.get("name") == "k8ssec.finding"
+    ]
+    assert [record["controls"] for record in records] == [["NSA-net-control-plane", "CIS-4.1.9"]]
