@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import gc
 import operator
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -71,8 +70,14 @@ def evaluate_judged(checks: Iterable[Check], objects: Iterable[K8sObject]) -> Ev
     selection = _selection(tuple(objects))
     judged: tuple[list[K8sObject], ...] = tuple([] for _ in checks)
     found: list[tuple[int, Check, Hits]] = []
-    with _collector_paused():
-        selection.prepare([(check.evaluate, check.targets) for check in checks if check.kind is CheckKind.OBJECT])
+    # A large selection's first evaluations are arranged for it (see _judge_together and
+    # _pause_collector); a few objects' are a few allocations with no caches to keep warm, and
+    # tests of one workload each make thousands of such calls.
+    large = len(selection.objects) >= _SELECTION_MIN
+    paused = large and _pause_collector()
+    try:
+        if large:
+            selection.prepare([(c.evaluate, c.targets) for c in checks if c.kind is CheckKind.OBJECT])
         for index, check in enumerate(checks):
             if check.kind is not CheckKind.OBJECT:
                 continue
@@ -80,6 +85,9 @@ def evaluate_judged(checks: Iterable[Check], objects: Iterable[K8sObject]) -> Ev
             judged[index].extend(mine)
             if hits:
                 found.append((index, check, hits))
+    finally:
+        if paused:
+            gc.enable()
     if len(found) == 1:
         # One check's hits are in object order already: the common case (malformed-object,
         # which helpers add to every run, rarely finds anything) needs no entries and no sort.
@@ -187,19 +195,37 @@ class _Selection:
     def judge(self, run: Evaluate, targets: frozenset[str] | None) -> tuple[Hits, list[K8sObject]]:
         """The violations of ``run`` over the objects ``targets`` select (only those with any),
         and the objects it judged."""
-        if memoized(run):
+        keep = memoized(run)
+        if keep:
             known = self._results.get(run)
-            if known is None:
-                self._judge_together([run], targets)
-                known = self._results[run]
-            return known
+            if known is not None:
+                return known
         hits: Hits = []
         candidates = self.candidates(targets)
-        for position, obj in candidates:
-            violations = _violations(run, obj)
-            if violations:
-                hits.append((position, obj, violations))
-        return hits, self._memos_of(targets, candidates)[0]
+        mine, memos = self._memos_of(targets, candidates)
+        if not keep:
+            for position, obj in candidates:
+                violations = _violations(run, obj)
+                if violations:
+                    hits.append((position, obj, violations))
+        else:
+            # The loop every (check, object) pair of a few objects goes through once (a large
+            # selection's go through _judge_together's), with each object's memo found once per
+            # selection, and the evaluation inlined (as _violations does it).
+            for (position, obj), memo in zip(candidates, memos):
+                kept = memo.get(run)
+                if kept is None:
+                    found: list[Violation] = []
+                    try:
+                        found.extend(run(obj))
+                    except Exception as exc:
+                        found.append(_crashed(exc))
+                    kept = memo[run] = tuple(found) if found else ()
+                if kept:
+                    hits.append((position, obj, kept))
+        if keep:
+            self._results[run] = (hits, mine)
+        return hits, mine
 
     def _judge_together(self, runs: list[Evaluate], targets: frozenset[str] | None) -> None:
         """Judge the memoized ``runs`` (all asked with ``targets``) over the objects, one object
@@ -214,8 +240,7 @@ class _Selection:
         candidates = self.candidates(targets)
         mine, memos = self._memos_of(targets, candidates)
         collected: list[tuple[Evaluate, Hits]] = [(run, []) for run in runs]
-        # The loop every (check, object) pair goes through once, with each object's memo found
-        # once per selection, and the evaluation inlined (as _violations does it).
+        # As judge's loop, with the object outside and the runs inside.
         for (position, obj), memo in zip(candidates, memos):
             for run, hits in collected:
                 kept = memo.get(run)
@@ -285,9 +310,9 @@ def memoized(run: Evaluate) -> bool:
     return getattr(run, "_k8ssec_memo", True) is not False
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Keep Python's cyclic garbage collector from running while checks are evaluated.
+def _pause_collector() -> bool:
+    """Keep Python's cyclic garbage collector from running while checks are evaluated; True when
+    it was running (the caller resumes it), False when the caller had already stopped it.
 
     A first evaluation over thousands of objects allocates a few hundred thousand small values
     (memo tuples and dicts, violations, container refs) and frees few: every few hundred
@@ -296,16 +321,12 @@ def _collector_paused() -> Iterator[None]:
     (tuples, dicts and records that point down to the objects, never back; a check's generator
     is finished or closed when its evaluation ends, and ``except ... as`` unbinds the exception),
     so reference counting frees whatever is dropped, and a cycle a custom check might build is
-    collected once the collector resumes, at the end of the evaluation. Nested blocks leave the
-    collector to the outermost, and a collector the caller disabled stays disabled.
+    collected once the collector resumes, at the end of the evaluation.
     """
-    enabled = gc.isenabled()
+    if not gc.isenabled():
+        return False
     gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    return True
 
 
 def _violations(run: Evaluate, obj: K8sObject) -> tuple[Violation, ...]:

@@ -338,11 +338,11 @@ def test_the_checks_of_one_call_are_evaluated_object_by_object() -> None:
     findings = evaluate([first, second], pods)
     assert calls == [(name, f"p{index}") for index in range(40) for name in ("first", "second")]
     assert [(f.check.id, f.obj.name) for f in findings] == calls
-    # A few objects (no index kept) go the same way.
+    # A few objects (one workload per test) keep the plain check-by-check loop: nothing to gain.
     calls.clear()
     few = [_pod("a"), _pod("b")]
     evaluate([recording("third"), recording("fourth")], few)
-    assert calls == [("third", "a"), ("fourth", "a"), ("third", "b"), ("fourth", "b")]
+    assert calls == [("third", "a"), ("third", "b"), ("fourth", "a"), ("fourth", "b")]
 
 
 def test_the_collector_is_paused_while_checks_run_and_resumed_after() -> None:
@@ -355,18 +355,22 @@ def test_the_collector_is_paused_while_checks_run_and_resumed_after() -> None:
         return iter(())
 
     check = dataclasses.replace(_counting([]), evaluate=evaluate_seen)
+    pods = [_pod(f"a{index}") for index in range(40)]  # past the engine's index threshold
     assert gc.isenabled()
-    evaluate([check], [_pod("a")])
-    assert seen == [False]
+    evaluate([check], pods)
+    assert seen == [False] * 40
     assert gc.isenabled()
     # A collector the caller turned off stays off.
     gc.disable()
     try:
-        evaluate([check], [_pod("b")])
+        evaluate([check], [_pod(f"b{index}") for index in range(40)])
         assert not gc.isenabled()
     finally:
         gc.enable()
-    assert seen == [False, False]
+    assert seen == [False] * 80
+    # One workload per test: a few allocations, the collector is left alone.
+    evaluate([check], [_pod("c")])
+    assert seen[-1] is True
 
 
 def test_a_control_asked_through_outcome_shares_judge_s_memo() -> None:
