@@ -31,11 +31,19 @@ MAX_VIOLATIONS_SHOWN = 20
 MAX_LINES_SHOWN = 100
 
 
+_OBJECT_TYPES = frozenset((K8sObject,))
+
+
 def _objects(objs: Objects) -> list[K8sObject]:
     if isinstance(objs, K8sObject):
         return [objs]
     if isinstance(objs, Mapping):
         return [K8sObject(objs, Provenance("<dict>"))]
+    if type(objs) is list or type(objs) is tuple:
+        # The common input (a fixture's list of objects): one C loop over the items' types
+        # answers what the loop below would do item by item.
+        if set(map(type, objs)) <= _OBJECT_TYPES:
+            return list(objs)
     result = []
     for obj in objs:
         if isinstance(obj, K8sObject):

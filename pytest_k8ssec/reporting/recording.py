@@ -48,10 +48,18 @@ class HelperContext:
 
     def subjects(self, findings: Sequence[Finding]) -> list[Subject]:
         """``subject`` of each finding, in order (see ``policy.gate.subjects_of``)."""
-        return subjects_of(findings, self._target, self.severity, self.controls)
+        # target_of reads only the provenance's source: asked once per source, not per object
+        # (thousands of failing workloads come from a few hundred files).
+        by_source: dict[str, str] = {}
 
-    def _target(self, obj: K8sObject) -> str:
-        return target_of(obj, self.target)
+        def target(obj: K8sObject) -> str:
+            source = obj.provenance.source
+            found = by_source.get(source)
+            if found is None:
+                found = by_source[source] = target_of(obj, self.target)
+            return found
+
+        return subjects_of(findings, target, self.severity, self.controls)
 
     def requirement(self, check: Check, what: str, controls: Sequence[str] = ()) -> Subject:
         """The gate's subject for a failed requirement about no object (``what`` names it);

@@ -319,3 +319,75 @@ def test_a_large_selection_is_judged_as_object_order_then_check_order_and_asked_
     again = evaluate_judged(checks, list(objects))  # an equal list: the same selection
     assert [(f.check.id, f.obj.name, f.path) for f in again.findings] == expected
     assert len(calls) == 40
+
+
+def test_the_checks_of_one_call_are_evaluated_object_by_object() -> None:
+    # Each object's evaluations run one after the other (its fields are still in the CPU's
+    # caches), then the next object's; the findings keep object order, then check order.
+    calls: list[tuple[str, str]] = []
+
+    def recording(name: str) -> Check:
+        def evaluate_recorded(obj: K8sObject) -> Iterator[Violation]:
+            calls.append((name, obj.name))
+            yield Violation("spec", f"{name} violation")
+
+        return dataclasses.replace(_counting([]), id=name, evaluate=evaluate_recorded)
+
+    first, second = recording("first"), recording("second")
+    pods = [_pod(f"p{index}") for index in range(40)]  # past the engine's index threshold
+    findings = evaluate([first, second], pods)
+    assert calls == [(name, f"p{index}") for index in range(40) for name in ("first", "second")]
+    assert [(f.check.id, f.obj.name) for f in findings] == calls
+    # A few objects (one workload per test) keep the plain check-by-check loop: nothing to gain.
+    calls.clear()
+    few = [_pod("a"), _pod("b")]
+    evaluate([recording("third"), recording("fourth")], few)
+    assert calls == [("third", "a"), ("third", "b"), ("fourth", "a"), ("fourth", "b")]
+
+
+def test_the_collector_is_paused_while_checks_run_and_resumed_after() -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    def evaluate_seen(obj: K8sObject) -> Iterator[Violation]:
+        seen.append(gc.isenabled())
+        return iter(())
+
+    check = dataclasses.replace(_counting([]), evaluate=evaluate_seen)
+    pods = [_pod(f"a{index}") for index in range(40)]  # past the engine's index threshold
+    assert gc.isenabled()
+    evaluate([check], pods)
+    assert seen == [False] * 40
+    assert gc.isenabled()
+    # A collector the caller turned off stays off.
+    gc.disable()
+    try:
+        evaluate([check], [_pod(f"b{index}") for index in range(40)])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert seen == [False] * 80
+    # One workload per test: a few allocations, the collector is left alone.
+    evaluate([check], [_pod("c")])
+    assert seen[-1] is True
+
+
+def test_a_control_asked_through_outcome_shares_judge_s_memo() -> None:
+    from pytest_k8ssec.checks.pss._registry import Control, Versioned, outcome, v
+
+    calls: list[str] = []
+
+    def newest(pod: PodSpecRef, obj: K8sObject) -> Outcome:
+        calls.append(obj.name)
+        return Outcome(False, "reason", "detail", (f"{pod.path}.containers[0]",))
+
+    control = Control("counted", "baseline", (Versioned(v(1, 0), newest),), "pss-counted")
+    pod = _pod()
+    ref = pod_spec(pod)
+    assert ref is not None
+    first = outcome(control, pod)
+    assert outcome(control, pod) is first
+    assert judge(newest, ref, pod) is first
+    assert outcome(control, pod, v(1, 30)) is first
+    assert calls == ["p"]

@@ -104,3 +104,25 @@ def test_network_failures_are_bounded_by_the_shared_format() -> None:
         " more lines (every finding is attached to the exception as .findings)"
     )
     assert len(out) == MAX_LINES_SHOWN + 2
+
+
+def test_helpers_coerce_lists_and_tuples_of_objects_the_same_way_as_any_iterable() -> None:
+    from pytest_k8ssec.asserts._failure import _objects
+    from pytest_k8ssec.model.objects import K8sObject, Provenance
+
+    class Labelled(K8sObject):
+        __slots__ = ()
+
+    raw = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}
+    plain, sub = K8sObject(raw, Provenance("a.yaml")), Labelled(raw, Provenance("b.yaml"))
+    given = [plain, sub, plain]
+    # Objects only (a fixture's list): a new list of the same objects, whatever the container.
+    for objs in (given, tuple(given), iter(given)):
+        coerced = _objects(objs)
+        assert coerced is not given and [id(obj) for obj in coerced] == [id(obj) for obj in given]
+    assert _objects([]) == [] and _objects(()) == []
+    # A dict among them is made an object, as from any other iterable.
+    mixed = _objects([plain, raw])
+    assert mixed[0] is plain and mixed[1].raw is raw and str(mixed[1].provenance) == "<dict>"
+    with pytest.raises(TypeError, match="expected K8sObject or a manifest dict, got int"):
+        _objects([plain, 1])  # type: ignore[list-item]

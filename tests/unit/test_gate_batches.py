@@ -111,3 +111,27 @@ def test_stable_path_is_worked_out_once_per_path_and_container(monkeypatch: pyte
     assert stable_path(path, "app") == "spec.template.spec.initContainers[name=app].securityContext.privileged"
     assert stable_path(path, "web") == "spec.template.spec.initContainers[name=web].securityContext.privileged"
     assert calls == [path, path]
+
+
+def test_a_helper_s_subjects_ask_each_source_s_target_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_k8ssec.reporting import recording
+
+    asked: list[str] = []
+
+    def counted(obj: K8sObject, default: str = recording.MANIFESTS) -> str:
+        asked.append(obj.provenance.source)
+        return target_of(obj, default)
+
+    monkeypatch.setattr(recording, "target_of", counted)
+    objects = [
+        *(_pod(f"f{index}", Provenance("pods.yaml", index)) for index in range(3)),
+        *(_pod(f"c{index}", Provenance.of_cluster("prod")) for index in range(2)),
+        _pod("d", Provenance("<dict>")),
+    ]
+    findings = evaluate(builtin_registry(), objects)
+    subjects = HelperContext(target="stage").subjects(findings)
+    assert sorted(asked) == ["<dict>", "cluster prod", "pods.yaml"]
+    assert {(s.name, s.target) for s in subjects} == {
+        ("f0", "manifests"), ("f1", "manifests"), ("f2", "manifests"),
+        ("c0", "prod"), ("c1", "prod"), ("d", "stage"),
+    }  # fmt: skip
