@@ -855,8 +855,8 @@ def config_violations(obj: K8sObject) -> Iterator[Violation]:
     settings = Settings(KUBELET, None, obj.raw, obj.provenance.source)
     for finding in judge(settings):
         setting = finding.setting or settings.get(finding.flag)
-        path = (setting.config_path if setting is not None else None) or KUBELET_CONFIG_FIELDS.get(
-            finding.flag, finding.flag
-        )
+        # Where the config file sets it, else the field that would (the flag's name if none).
+        config_path = setting.config_path if setting is not None else None
+        path = config_path if config_path else KUBELET_CONFIG_FIELDS.get(finding.flag, finding.flag)
         message = finding.message.replace(f"--{finding.flag} is", f"{path} is", 1)
         yield Violation(path, f"{finding.item}: {message}; fix: {finding.fix}", controls=_controls(finding))
