@@ -235,16 +235,16 @@ def _add_record(
     if batch is not None:
         batch.append(record)
     else:
-        properties.append(_written_property(FINDING_PROPERTY, record, remember))
+        properties.append(_finding_property(record, remember))
 
 
-def _written_property(name: str, record: dict[str, Any], remember: bool) -> tuple[str, object]:
+def _finding_property(record: dict[str, Any], remember: bool) -> tuple[str, object]:
     """A ``k8ssec.finding`` property as JSON; remembered, when this process folds it, so that it is
     folded unread."""
     text = json.dumps(record, sort_keys=True)
     if remember:
         _WRITTEN[id(text)] = (text, record)
-    return name, text
+    return FINDING_PROPERTY, text
 
 
 @pytest.hookimpl(wrapper=True)
