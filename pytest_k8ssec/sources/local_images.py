@@ -1,0 +1,381 @@
+"""Container images for the local node, built here without a registry or a container tool.
+
+The local node's pods cannot pull: no registry is reachable. These images are OCI image layouts
+written as tarballs (``index.json``, ``oci-layout``, ``blobs/sha256/...``), one gzip layer each, from
+files already on the machine: the ``k8ssec-probe`` program (``controlplane/probe/build.sh``),
+Debian's ``busybox-static`` and Debian's ``dash`` with the C library it links. ``ctr images import``
+reads them; pods use them with ``imagePullPolicy: Never``.
+
+The build is byte-for-byte deterministic for the same input files: fixed modification times,
+sorted entries, owner 0:0, no host user or group names, gzip without a timestamp, JSON with sorted
+keys.
+
+Why dash is ``/bin/sh`` in the probe images and not busybox: Debian's busybox is built with its
+shell's "standalone" mode, so ``command -v dpkg`` (and ``ash``, ``rpm``) succeeds inside any image
+whose shell is that busybox, whatever symlinks exist. The in-pod assertions ask exactly that, so
+such an image could never pass ``assert_in_pod_no_package_manager`` or
+``assert_in_pod_no_shell``. With dash, only the files in the image answer.
+
+>>> tarballs = build_images(Path("controlplane/.cache/bin/k8ssec-probe"), Path("/bin/busybox"), out)
+>>> import_images(tarballs, ctr=["ctr"], address="/run/containerd/containerd.sock")
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import subprocess
+import tarfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from pytest_k8ssec.errors import K8sSecError
+
+REGISTRY: Final = "k8ssec.local"
+TAG: Final = "1"
+ARCHITECTURE: Final = "amd64"
+
+MEDIA_INDEX: Final = "application/vnd.oci.image.index.v1+json"
+MEDIA_MANIFEST: Final = "application/vnd.oci.image.manifest.v1+json"
+MEDIA_CONFIG: Final = "application/vnd.oci.image.config.v1+json"
+MEDIA_LAYER: Final = "application/vnd.oci.image.layer.v1.tar+gzip"
+# containerd's importer names an image after this annotation, unchanged, when ctr imports without
+# --base-name (containerd v2.4.2: core/transfer/image/imagestore.go imageName, and
+# client/import.go for --local); the OCI ref name alone would get an "import-<date>" prefix.
+ANNOTATION_CONTAINERD_NAME: Final = "io.containerd.image.name"
+ANNOTATION_REF_NAME: Final = "org.opencontainers.image.ref.name"
+
+DEFAULT_BUSYBOX: Final = Path("/bin/busybox")
+DEFAULT_SHELL: Final = Path("/bin/dash")
+# What Debian's dash (amd64) loads: its ELF interpreter and libc, at the paths the binary and
+# Debian's ld.so look in. In the image they are regular files, not the host's symlinks.
+DEFAULT_SHELL_LIBS: Final[Mapping[str, Path]] = {
+    "lib64/ld-linux-x86-64.so.2": Path("/lib64/ld-linux-x86-64.so.2"),
+    "lib/x86_64-linux-gnu/libc.so.6": Path("/lib/x86_64-linux-gnu/libc.so.6"),
+}
+
+PATH_ENV: Final = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+PROBE: Final = "/bin/k8ssec-probe"
+# The probe images' default: answer on 8080 with every protocol the node has; a pod overrides it
+# with ``args`` (the entrypoint stays the probe) or ``command``.
+DEFAULT_CMD: Final = ("serve", "--port", "8080", "--protocols", "tcp,udp,sctp")
+
+# busybox applets linked in /bin of every probe image: a shell's companions, the network clients
+# and servers, ps/id for the in-pod tests. Not ``sh``/``ash`` (dash is /bin/sh; ``ash`` is what
+# probe-shell adds) and not ``dpkg``/``rpm`` (what probe-pkg adds).
+APPLETS: Final = (
+    "[", "awk", "basename", "cat", "chmod", "cp", "cut", "date", "df", "dirname", "du", "echo",
+    "env", "expr", "false", "find", "grep", "head", "hostname", "httpd", "id", "ip", "kill", "ln",
+    "ls", "mkdir", "mktemp", "mount", "mv", "nc", "netstat", "nslookup", "ping", "printf", "ps",
+    "pwd", "readlink", "rm", "sed", "seq", "sleep", "sort", "stat", "tail", "tee", "telnet", "test",
+    "timeout", "top", "touch", "tr", "true", "uname", "uptime", "wc", "wget", "which", "whoami",
+    "xargs",
+)  # fmt: skip
+PACKAGE_MANAGER_APPLETS: Final = ("dpkg", "dpkg-deb", "rpm")
+SHELL_APPLETS: Final = ("ash",)
+
+# root, nobody (the probe images' user) and nonroot (distroless's user, 65532 as in
+# gcr.io/distroless), so ``id`` and the runtime's user lookup find names and groups.
+PASSWD: Final = (
+    "root:x:0:0:root:/root:/sbin/nologin\n"
+    "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+    "nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"
+)
+GROUP: Final = "root:x:0:\nnonroot:x:65532:\nnogroup:x:65534:\n"
+
+# Every entry's modification time: fixed, so two builds are identical.
+EPOCH: Final = 0
+
+
+class LocalImageError(K8sSecError):
+    """An image could not be built or imported; the message says what is missing and how to get it."""
+
+
+@dataclass(frozen=True)
+class Image:
+    """One image: its short name (``k8ssec.local/<name>:1``), user and what its layer holds."""
+
+    name: str
+    user: str
+    entrypoint: tuple[str, ...]
+    cmd: tuple[str, ...]
+    busybox: bool
+    applets: tuple[str, ...] = ()
+    summary: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{REGISTRY}/{self.name}:{TAG}"
+
+
+IMAGES: Final = (
+    Image("pause", "65535:65535", (PROBE, "pause"), (), busybox=False, summary="the pod sandbox: k8ssec-probe pause only"),
+    Image("probe", "65534:65534", (PROBE,), DEFAULT_CMD, busybox=True, applets=APPLETS,
+          summary="dash as /bin/sh, busybox applets, k8ssec-probe; no package manager, no shell but sh"),
+    Image("probe-root", "0:0", (PROBE,), DEFAULT_CMD, busybox=True, applets=APPLETS,
+          summary="probe running as root (the kubelet must refuse it under runAsNonRoot)"),
+    Image("probe-pkg", "65534:65534", (PROBE,), DEFAULT_CMD, busybox=True,
+          applets=APPLETS + PACKAGE_MANAGER_APPLETS, summary="probe plus busybox's dpkg, dpkg-deb and rpm"),
+    Image("probe-shell", "65534:65534", (PROBE,), DEFAULT_CMD, busybox=True,
+          applets=APPLETS + SHELL_APPLETS, summary="probe plus busybox's ash, an interactive shell"),
+    Image("distroless", "65532:65532", (PROBE,), DEFAULT_CMD, busybox=False,
+          summary="k8ssec-probe, /etc/passwd and /etc/group only; no shell"),
+)  # fmt: skip
+
+
+def image_refs() -> dict[str, str]:
+    """Short name -> the full reference pods use, e.g. ``probe`` -> ``k8ssec.local/probe:1``."""
+    return {image.name: image.ref for image in IMAGES}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    path: str
+    kind: bytes  # tarfile.DIRTYPE, REGTYPE or SYMTYPE
+    mode: int
+    data: bytes = b""
+    target: str = ""
+
+
+def _read(path: Path, what: str, how: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise LocalImageError(f"{what} {path} cannot be read ({error.strerror}); {how}") from None
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    probe: bytes
+    busybox: bytes
+    shell: bytes
+    shell_libs: tuple[tuple[str, bytes], ...]
+
+
+def _load_inputs(probe: Path, busybox: Path, shell: Path, shell_libs: Mapping[str, Path]) -> _Inputs:
+    probe_bytes = _read(probe, "the probe binary", "build it with `bash controlplane/probe/build.sh`")
+    if not probe_bytes.startswith(b"\x7fELF"):
+        raise LocalImageError(
+            f"the probe binary {probe} is not an ELF executable; rebuild it with controlplane/probe/build.sh"
+        )
+    return _Inputs(
+        probe=probe_bytes,
+        busybox=_read(busybox, "busybox", "install Debian's busybox-static (`apt-get install busybox-static`)"),
+        shell=_read(shell, "the shell", "install Debian's dash (`apt-get install dash`)"),
+        shell_libs=tuple(
+            (dest, _read(src, "the shell's library", "install Debian's libc6 (amd64)"))
+            for dest, src in sorted(shell_libs.items())
+        ),
+    )
+
+
+def _entries(image: Image, inputs: _Inputs) -> list[_Entry]:
+    entries = [
+        _Entry("bin", tarfile.DIRTYPE, 0o755),
+        _Entry("dev", tarfile.DIRTYPE, 0o755),
+        _Entry("etc", tarfile.DIRTYPE, 0o755),
+        _Entry("proc", tarfile.DIRTYPE, 0o555),
+        _Entry("sys", tarfile.DIRTYPE, 0o555),
+        _Entry(PROBE.lstrip("/"), tarfile.REGTYPE, 0o755, inputs.probe),
+    ]
+    if image.name != "pause":
+        entries += [
+            _Entry("etc/passwd", tarfile.REGTYPE, 0o644, PASSWD.encode()),
+            _Entry("etc/group", tarfile.REGTYPE, 0o644, GROUP.encode()),
+            # Sticky and world-writable like a real /tmp: any user the pod picks can write there.
+            _Entry("tmp", tarfile.DIRTYPE, 0o1777),
+        ]
+    if image.busybox:
+        entries += [
+            _Entry("bin/busybox", tarfile.REGTYPE, 0o755, inputs.busybox),
+            _Entry("bin/sh", tarfile.REGTYPE, 0o755, inputs.shell),
+        ]
+        entries += [_Entry(f"bin/{applet}", tarfile.SYMTYPE, 0o777, target="busybox") for applet in image.applets]
+        dirs = {os.path.dirname(dest) for dest, _ in inputs.shell_libs}
+        for parent in sorted(dirs | {os.path.dirname(d) for d in dirs} - {""}):
+            entries.append(_Entry(parent, tarfile.DIRTYPE, 0o755))
+        entries += [_Entry(dest, tarfile.REGTYPE, 0o755, data) for dest, data in inputs.shell_libs]
+    return sorted(entries, key=lambda entry: entry.path)
+
+
+def _tar(members: Sequence[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buffer.getvalue()
+
+
+def _info(name: str, kind: bytes, mode: int, size: int = 0, target: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.mode = mode
+    info.size = size
+    info.linkname = target
+    info.mtime = EPOCH
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def _layer(entries: Sequence[_Entry]) -> bytes:
+    return _tar(
+        [
+            (_info(e.path, e.kind, e.mode, len(e.data), e.target), e.data if e.kind == tarfile.REGTYPE else None)
+            for e in entries
+        ]
+    )
+
+
+def _gzip(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    # mtime=0 and no file name: the gzip header carries nothing of the build.
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=6) as out:
+        out.write(data)
+    return buffer.getvalue()
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _descriptor(media_type: str, data: bytes) -> dict[str, Any]:
+    return {"mediaType": media_type, "digest": _digest(data), "size": len(data)}
+
+
+def _layout(image: Image, inputs: _Inputs) -> bytes:
+    """The OCI image layout tarball of ``image``."""
+    layer_tar = _layer(_entries(image, inputs))
+    layer = _gzip(layer_tar)
+    config: dict[str, Any] = {
+        "architecture": ARCHITECTURE,
+        "os": "linux",
+        "config": {"User": image.user, "Env": [PATH_ENV], "Entrypoint": list(image.entrypoint), "WorkingDir": "/"},
+        "rootfs": {"type": "layers", "diff_ids": [_digest(layer_tar)]},
+        "history": [{"created_by": f"pytest_k8ssec.sources.local_images: {image.summary}"}],
+    }
+    if image.cmd:
+        config["config"]["Cmd"] = list(image.cmd)
+    config_bytes = _json(config)
+    manifest = _json(
+        {
+            "schemaVersion": 2,
+            "mediaType": MEDIA_MANIFEST,
+            "config": _descriptor(MEDIA_CONFIG, config_bytes),
+            "layers": [_descriptor(MEDIA_LAYER, layer)],
+        }
+    )
+    index = _json(
+        {
+            "schemaVersion": 2,
+            "mediaType": MEDIA_INDEX,
+            "manifests": [
+                {
+                    **_descriptor(MEDIA_MANIFEST, manifest),
+                    "platform": {"architecture": ARCHITECTURE, "os": "linux"},
+                    "annotations": {ANNOTATION_CONTAINERD_NAME: image.ref, ANNOTATION_REF_NAME: TAG},
+                }
+            ],
+        }
+    )
+    blobs = sorted({_digest(b).removeprefix("sha256:"): b for b in (layer, config_bytes, manifest)}.items())
+    files: list[tuple[tarfile.TarInfo, bytes | None]] = [
+        (_info("blobs", tarfile.DIRTYPE, 0o755), None),
+        (_info("blobs/sha256", tarfile.DIRTYPE, 0o755), None),
+    ]
+    files += [(_info(f"blobs/sha256/{hexdigest}", tarfile.REGTYPE, 0o644, len(b)), b) for hexdigest, b in blobs]
+    files += [
+        (_info("index.json", tarfile.REGTYPE, 0o644, len(index)), index),
+        (_info("oci-layout", tarfile.REGTYPE, 0o644, len(layout := _json({"imageLayoutVersion": "1.0.0"}))), layout),
+    ]
+    return _tar(files)
+
+
+def build_images(
+    probe_binary: Path,
+    busybox: Path,
+    out_dir: Path,
+    *,
+    shell: Path = DEFAULT_SHELL,
+    shell_libs: Mapping[str, Path] = DEFAULT_SHELL_LIBS,
+    names: Sequence[str] | None = None,
+) -> dict[str, Path]:
+    """Write ``<out_dir>/<name>.oci.tar`` for every image (or only ``names``); name -> tarball.
+
+    A tarball is rewritten only when its bytes differ, so a rebuild from the same inputs leaves
+    the files (and their mtimes) alone.
+    """
+    wanted = [image for image in IMAGES if names is None or image.name in names]
+    unknown = sorted(set(names or ()) - {image.name for image in IMAGES})
+    if unknown:
+        raise LocalImageError(f"unknown image names {unknown}; known: {[image.name for image in IMAGES]}")
+    inputs = _load_inputs(probe_binary, busybox, shell, shell_libs)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for image in wanted:
+        data = _layout(image, inputs)
+        path = out_dir / f"{image.name}.oci.tar"
+        if not path.exists() or path.read_bytes() != data:
+            tmp = path.with_name(path.name + f".tmp.{os.getpid()}")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        written[image.name] = path
+    return written
+
+
+def import_images(
+    tarballs: Mapping[str, Path],
+    *,
+    ctr: Sequence[str] = ("ctr",),
+    address: str | None = None,
+    namespace: str = "k8s.io",
+    snapshotter: str | None = None,
+    timeout: float = 120.0,
+) -> list[str]:
+    """Import every tarball with ``ctr`` into containerd's ``namespace``; the image names imported.
+
+    ``k8s.io`` is the namespace the kubelet's CRI sees. The names are checked against
+    ``ctr images ls`` afterwards: an import that ran but named nothing is an error, not a pass.
+    """
+    if not tarballs:
+        raise LocalImageError("no image tarballs to import; build them with build_images()")
+    missing = sorted(f"{name}: {path}" for name, path in tarballs.items() if not Path(path).is_file())
+    if missing:
+        raise LocalImageError(f"image tarballs missing: {', '.join(missing)}; build them with build_images()")
+    base = [*ctr, *(["--address", address] if address else []), "--namespace", namespace]
+    expected = image_refs()
+    for name, path in sorted(tarballs.items()):
+        if name not in expected:
+            raise LocalImageError(f"unknown image name {name!r}; known: {sorted(expected)}")
+        _run_ctr(
+            [*base, "images", "import", *(["--snapshotter", snapshotter] if snapshotter else []), str(path)], timeout
+        )
+    listed = set(_run_ctr([*base, "images", "ls", "--quiet"], timeout).split())
+    wanted = sorted(expected[name] for name in tarballs)
+    absent = [ref for ref in wanted if ref not in listed]
+    if absent:
+        raise LocalImageError(f"ctr imported the tarballs but lists no image {absent} in namespace {namespace!r}")
+    return wanted
+
+
+def _run_ctr(argv: Sequence[str], timeout: float) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except FileNotFoundError:
+        raise LocalImageError(
+            f"{argv[0]} not found: the ctr client comes with containerd (the local node's build)"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise LocalImageError(f"{' '.join(argv)} did not finish in {timeout:g} s") from None
+    if done.returncode != 0:
+        raise LocalImageError(f"{' '.join(argv)} failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
+    return done.stdout
