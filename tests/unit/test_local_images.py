@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -278,7 +280,10 @@ class ChrootHost:
 def _unpack(tarball: Path, root: Path) -> Path:
     layout = read_layout(tarball)
     root.mkdir()
-    layout.layer.extractall(root, filter="tar")
+    # The "tar" filter where this Python has extraction filters (3.10.12+, 3.11.4+), so 3.14's
+    # default does not change what is unpacked; the layer holds only relative names and links.
+    extra: dict[str, Any] = {"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}
+    layout.layer.extractall(root, **extra)
     return root
 
 
@@ -319,3 +324,73 @@ def test_real_probe_images_answer_the_in_pod_assertions(tmp_path: Path) -> None:
     with pytest.raises(SecurityAssertionError, match=r"ash \(/bin/ash\)"):
         assert_in_pod_no_shell(shell)
     assert_in_pod_no_package_manager(shell)
+
+
+# --- The real import, with a throwaway containerd (built by controlplane/build-node.sh). ---
+
+NODE_BIN = REPO / "controlplane" / ".cache" / "bin" / "node"
+
+CONTAINERD_CONFIG = """\
+version = 4
+root = "{root}/root"
+state = "{root}/state"
+# No CRI (no kubelet here) and no NRI (its socket lives under /var/run): only the content and
+# image stores and the snapshotter an import needs.
+disabled_plugins = [
+  "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images",
+  "io.containerd.podsandbox.controller.v1.podsandbox", "io.containerd.nri.v1.nri",
+]
+[plugins."io.containerd.server.v1.grpc"]
+  address = "{root}/containerd.sock"
+[plugins."io.containerd.server.v1.ttrpc"]
+  address = "{root}/containerd.sock.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{root}/opt"
+"""
+
+
+def test_ctr_imports_the_images_under_their_names(tmp_path: Path) -> None:
+    containerd, ctr = NODE_BIN / "containerd", NODE_BIN / "ctr"
+    missing = [str(p) for p in (containerd, ctr, PROBE_BIN) if not p.is_file()]
+    if missing or os.geteuid() != 0:
+        pytest.skip(
+            f"needs {', '.join(missing) or 'root'} (bash controlplane/build-node.sh; bash controlplane/probe/build.sh)"
+        )
+    built = build_images(PROBE_BIN, local_images.DEFAULT_BUSYBOX, tmp_path / "out")
+    # A short root: the socket path must fit in sun_path (108 bytes).
+    root = Path(tempfile.mkdtemp(prefix="k8ssec-ctd-"))
+    config = root / "config.toml"
+    config.write_text(CONTAINERD_CONFIG.format(root=root))
+    log = (root / "containerd.log").open("wb")
+    daemon = subprocess.Popen([str(containerd), "--config", str(config)], stdout=log, stderr=log)
+    try:
+        socket = root / "containerd.sock"
+        deadline = time.monotonic() + 20
+        while not socket.exists():
+            assert daemon.poll() is None, (root / "containerd.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "containerd made no socket in 20 s"
+            time.sleep(0.05)
+        got = import_images(built, ctr=[str(ctr)], address=str(socket))
+        assert got == sorted(f"k8ssec.local/{name}:1" for name in NAMES)
+        listing = subprocess.run(
+            [str(ctr), "--address", str(socket), "--namespace", "k8s.io", "images", "check"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        rows = [line.split() for line in listing.splitlines()[1:]]
+        # Every image complete and unpacked into the snapshotter, ready for a container.
+        assert sorted(row[0] for row in rows) == got
+        assert all(row[-1] == "true" and row[3] == "complete" for row in rows), listing
+    finally:
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        log.close()
+        mounts = Path("/proc/self/mounts").read_text()
+        leftover = [line for line in mounts.splitlines() if str(root) in line]
+        shutil.rmtree(root, ignore_errors=True)
+    assert not leftover, leftover
