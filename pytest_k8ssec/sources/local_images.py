@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import os
+import struct
 import subprocess
 import tarfile
 from collections.abc import Mapping, Sequence
@@ -157,15 +158,36 @@ class _Inputs:
     shell_libs: tuple[tuple[str, bytes], ...]
 
 
+def _static_elf(data: bytes) -> bool:
+    """Whether ``data`` is a 64-bit little-endian ELF file without a program interpreter."""
+    if data[:6] != b"\x7fELF\x02\x01" or len(data) < 64:
+        return False
+    (phoff,) = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    pt_interp = 3
+    for i in range(phnum):
+        (p_type,) = struct.unpack_from("<I", data, phoff + i * phentsize)
+        if p_type == pt_interp:
+            return False
+    return True
+
+
 def _load_inputs(probe: Path, busybox: Path, shell: Path, shell_libs: Mapping[str, Path]) -> _Inputs:
+    # The images hold no libc for these two: a dynamically linked one (Debian's plain `busybox`
+    # package, a cgo build) would fail only when a container starts, far from the cause.
     probe_bytes = _read(probe, "the probe binary", "build it with `bash controlplane/probe/build.sh`")
-    if not probe_bytes.startswith(b"\x7fELF"):
+    if not _static_elf(probe_bytes):
         raise LocalImageError(
-            f"the probe binary {probe} is not an ELF executable; rebuild it with controlplane/probe/build.sh"
+            f"the probe binary {probe} is not a static 64-bit ELF executable; rebuild it with controlplane/probe/build.sh"
+        )
+    busybox_bytes = _read(busybox, "busybox", "install Debian's busybox-static (`apt-get install busybox-static`)")
+    if not _static_elf(busybox_bytes):
+        raise LocalImageError(
+            f"{busybox} is not a static 64-bit ELF executable; install Debian's busybox-static, not busybox"
         )
     return _Inputs(
         probe=probe_bytes,
-        busybox=_read(busybox, "busybox", "install Debian's busybox-static (`apt-get install busybox-static`)"),
+        busybox=busybox_bytes,
         shell=_read(shell, "the shell", "install Debian's dash (`apt-get install dash`)"),
         shell_libs=tuple(
             (dest, _read(src, "the shell's library", "install Debian's libc6 (amd64)"))

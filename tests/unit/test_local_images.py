@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tarfile
@@ -34,13 +35,23 @@ PROBE_BIN = REPO / "controlplane" / ".cache" / "bin" / "k8ssec-probe"
 NAMES = ["pause", "probe", "probe-root", "probe-pkg", "probe-shell", "distroless"]
 
 
+def elf(payload: bytes, *, interpreter: bool = False) -> bytes:
+    """A 64-bit ELF header with one program header (PT_INTERP or PT_LOAD), then ``payload``."""
+    header = bytearray(64)
+    header[:6] = b"\x7fELF\x02\x01"
+    struct.pack_into("<Q", header, 0x20, 64)  # e_phoff
+    struct.pack_into("<HH", header, 0x36, 56, 1)  # e_phentsize, e_phnum
+    program = struct.pack("<I", 3 if interpreter else 1).ljust(56, b"\0")
+    return bytes(header) + program + payload
+
+
 @pytest.fixture
 def inputs(tmp_path: Path) -> dict[str, Any]:
     """Stand-in input files: the layout does not care what the binaries do."""
     files = tmp_path / "in"
     files.mkdir()
-    (files / "probe").write_bytes(b"\x7fELF probe")
-    (files / "busybox").write_bytes(b"\x7fELF busybox")
+    (files / "probe").write_bytes(elf(b"probe"))
+    (files / "busybox").write_bytes(elf(b"busybox"))
     (files / "dash").write_bytes(b"\x7fELF dash")
     (files / "ld.so").write_bytes(b"\x7fELF ld")
     (files / "libc.so.6").write_bytes(b"\x7fELF libc")
@@ -195,7 +206,7 @@ def test_the_build_is_byte_for_byte_deterministic(inputs: dict[str, Any], tmp_pa
     os.utime(first["probe"], ns=(before - 10**9, before - 10**9))
     build_images(out_dir=tmp_path / "a", **inputs)
     assert first["probe"].stat().st_mtime_ns == before - 10**9
-    inputs["probe_binary"].write_bytes(b"\x7fELF probe v2")
+    inputs["probe_binary"].write_bytes(elf(b"probe v2"))
     third = build_images(out_dir=tmp_path / "c", **inputs)
     assert third["probe"].read_bytes() != first["probe"].read_bytes()
 
@@ -205,6 +216,12 @@ def test_missing_inputs_say_how_to_get_them(inputs: dict[str, Any], tmp_path: Pa
         build_images(**{**inputs, "probe_binary": tmp_path / "nope"}, out_dir=tmp_path / "out")
     with pytest.raises(LocalImageError, match="apt-get install busybox-static"):
         build_images(**{**inputs, "busybox": tmp_path / "nope"}, out_dir=tmp_path / "out")
+    dynamic = tmp_path / "dynamic-busybox"
+    dynamic.write_bytes(elf(b"busybox", interpreter=True))
+    with pytest.raises(LocalImageError, match="not a static 64-bit ELF executable; install Debian's busybox-static"):
+        build_images(**{**inputs, "busybox": dynamic}, out_dir=tmp_path / "out")
+    with pytest.raises(LocalImageError, match=r"not a static .*controlplane/probe/build\.sh"):
+        build_images(**{**inputs, "probe_binary": dynamic}, out_dir=tmp_path / "out")
     with pytest.raises(LocalImageError, match="apt-get install dash"):
         build_images(**{**inputs, "shell": tmp_path / "nope"}, out_dir=tmp_path / "out")
     with pytest.raises(LocalImageError, match="unknown image names"):
