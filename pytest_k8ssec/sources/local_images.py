@@ -29,6 +29,7 @@ import json
 import os
 import struct
 import subprocess
+import sys
 import tarfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -401,3 +402,27 @@ def _run_ctr(argv: Sequence[str], timeout: float) -> str:
     if done.returncode != 0:
         raise LocalImageError(f"{' '.join(argv)} failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
     return done.stdout
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m pytest_k8ssec.sources.local_images OUT_DIR`` (from the repository root): build the
+    images and print each reference and tarball."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m pytest_k8ssec.sources.local_images", description=main.__doc__)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--probe", type=Path, default=Path("controlplane/.cache/bin/k8ssec-probe"))
+    parser.add_argument("--busybox", type=Path, default=DEFAULT_BUSYBOX)
+    args = parser.parse_args(argv)
+    try:
+        built = build_images(args.probe, args.busybox, args.out_dir)
+    except LocalImageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for name, path in built.items():
+        print(f"{image_refs()[name]} {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

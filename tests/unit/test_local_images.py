@@ -411,3 +411,18 @@ def test_ctr_imports_the_images_under_their_names(tmp_path: Path) -> None:
         leftover = [line for line in mounts.splitlines() if str(root) in line]
         shutil.rmtree(root, ignore_errors=True)
     assert not leftover, leftover
+
+
+def test_the_command_line_builds_and_names_what_is_missing(
+    inputs: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(tmp_path / "out"), "--probe", str(inputs["probe_binary"]), "--busybox", str(inputs["busybox"])]
+    # The command line uses the machine's dash; the stand-in shell is for build_images() only.
+    if not local_images.DEFAULT_SHELL.is_file():
+        pytest.skip("needs /bin/dash (Debian's dash)")
+    assert local_images.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == f"k8ssec.local/probe:1 {tmp_path / 'out' / 'probe.oci.tar'}"
+    assert len(lines) == len(NAMES)
+    assert local_images.main([str(tmp_path / "out"), "--probe", str(tmp_path / "nope")]) == 1
+    assert "bash controlplane/probe/build.sh" in capsys.readouterr().err
