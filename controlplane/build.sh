@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the multi-call control-plane binary (kube-apiserver,
-# kube-controller-manager, etcd; see main.go) into the git-ignored cache
+# kube-controller-manager, kube-scheduler, kubelet, etcd; see main.go) into the git-ignored cache
 #   controlplane/.cache/bin/k8s-controlplane
 # from the pinned module graph in go.mod/go.sum, using only the Go toolchain
 # on PATH and the Go module proxy.

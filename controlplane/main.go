@@ -1,24 +1,26 @@
 // Command k8s-controlplane is a multi-call ("hyperkube"-style) binary that
-// bundles the three control-plane components pytest-k8ssec's local-cluster
-// harness starts as separate processes:
+// bundles the Kubernetes components pytest-k8ssec's local-cluster harness
+// starts as separate processes:
 //
 //	k8s-controlplane kube-apiserver          [stock kube-apiserver flags]
 //	k8s-controlplane kube-controller-manager [stock kube-controller-manager flags]
+//	k8s-controlplane kube-scheduler          [stock kube-scheduler flags]
+//	k8s-controlplane kubelet                 [stock kubelet flags]
 //	k8s-controlplane etcd                    [stock etcd flags]
 //	k8s-controlplane version
 //
 // The component can also be chosen through argv[0]: a symlink named
-// kube-apiserver, kube-controller-manager or etcd pointing at this binary
-// behaves like the stock binary of that name.
+// kube-apiserver, kube-controller-manager, kube-scheduler, kubelet or etcd
+// pointing at this binary behaves like the stock binary of that name.
 //
-// Why one binary: the three programs share most of their dependency graph
+// Why one binary: the programs share most of their dependency graph
 // (client-go, apimachinery, the etcd client/server, grpc, prometheus), so one
-// link step and one ~150 MB file replace three links and ~300 MB of
-// binaries, and a single version stamp says which release all three come
+// link step and one file replace five links and several times its size in
+// binaries, and a single version stamp says which release they all come
 // from. Each subcommand only forwards its arguments to the upstream entry
 // point, so every upstream flag and default applies unchanged; nothing here
 // changes how the components behave. Each component still runs in its own
-// process (the harness starts the binary three times): kube-apiserver's
+// process (the harness starts the binary once per component): kube-apiserver's
 // signal handler may be set up once per process, and the components' global
 // klog/feature-gate/metrics state must not be shared.
 //
@@ -26,6 +28,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -44,6 +47,8 @@ import (
 	kubeversion "k8s.io/component-base/version"
 	apiserverapp "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	kcmapp "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	schedulerapp "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	kubeletapp "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
 // buildStamp is set by build.sh (-X main.buildStamp=...). It names the pinned
@@ -56,6 +61,8 @@ const usage = `usage: k8s-controlplane <component> [flags...]
 components:
   kube-apiserver           run k8s.io/kubernetes/cmd/kube-apiserver
   kube-controller-manager  run k8s.io/kubernetes/cmd/kube-controller-manager
+  kube-scheduler           run k8s.io/kubernetes/cmd/kube-scheduler
+  kubelet                  run k8s.io/kubernetes/cmd/kubelet
   etcd                     run go.etcd.io/etcd/server/v3 (etcdmain)
   version                  print the versions this binary was built from
 
@@ -87,7 +94,7 @@ func main() {
 
 func isComponent(name string) bool {
 	switch name {
-	case "kube-apiserver", "kube-controller-manager", "etcd":
+	case "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "etcd":
 		return true
 	}
 	return false
@@ -99,6 +106,12 @@ func run(name string, args []string) int {
 		return runCobra(apiserverapp.NewAPIServerCommand(), args)
 	case "kube-controller-manager":
 		return runCobra(kcmapp.NewControllerManagerCommand(), args)
+	case "kube-scheduler":
+		return runCobra(schedulerapp.NewSchedulerCommand(), args)
+	case "kubelet":
+		// As the stock kubelet main: the command's context is the
+		// background one; kubelet installs its own signal handling.
+		return runCobra(kubeletapp.NewKubeletCommand(context.Background()), args)
 	case "etcd":
 		// etcdmain.Main takes an os.Args-style slice (args[0] is the
 		// program name). Its "gateway"/"grpc-proxy" modes are cobra
