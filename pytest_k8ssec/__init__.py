@@ -33,10 +33,14 @@ if TYPE_CHECKING:
         assert_pull_policy,
     )
     from pytest_k8ssec.asserts.inpod import (
+        Connection,
+        assert_in_pod_cannot_connect,
+        assert_in_pod_connects,
         assert_in_pod_no_package_manager,
         assert_in_pod_no_shell,
         assert_in_pod_read_only_root_filesystem,
         assert_in_pod_runs_as_non_root,
+        probe_connection,
     )
     from pytest_k8ssec.asserts.inpod import assert_main_process_not_root as assert_main_process_not_root
     from pytest_k8ssec.asserts.inpod import assert_no_package_manager as assert_no_package_manager
@@ -185,10 +189,14 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "node_files",
     ),
     "pytest_k8ssec.asserts.inpod": (
+        "Connection",
+        "assert_in_pod_cannot_connect",
+        "assert_in_pod_connects",
         "assert_in_pod_no_package_manager",
         "assert_in_pod_no_shell",
         "assert_in_pod_read_only_root_filesystem",
         "assert_in_pod_runs_as_non_root",
+        "probe_connection",
     ),
     "pytest_k8ssec.checks": (
         "Category",
@@ -334,6 +342,7 @@ __all__ = (
     "Cidr",
     "ClusterError",
     "ComponentProcess",
+    "Connection",
     "ContainerRef",
     "DirectionName",
     "EndpointSpec",
@@ -394,6 +403,8 @@ __all__ = (
     "assert_images_from",
     "assert_images_not_from",
     "assert_images_pinned",
+    "assert_in_pod_cannot_connect",
+    "assert_in_pod_connects",
     "assert_in_pod_no_package_manager",
     "assert_in_pod_no_shell",
     "assert_in_pod_read_only_root_filesystem",
@@ -443,5 +454,6 @@ __all__ = (
     "node_files",
     "parse_image",
     "pod_spec",
+    "probe_connection",
     "write_network_report",
 )

@@ -94,6 +94,8 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "in_pod_root_filesystem_writable",
     "in_pod_package_manager_present",
     "in_pod_shell_present",
+    "in_pod_connection_allowed",
+    "in_pod_connection_blocked",
     # The control plane's and nodes' settings (CIS sections 1-4), on static pods and kubelet config files.
     "apiserver_flag_insecure",
     "controller_manager_flag_insecure",

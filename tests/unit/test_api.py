@@ -129,10 +129,14 @@ def test_levels_modes_and_severities_are_literals_of_the_values_the_code_accepts
 def test_in_pod_helpers_have_one_prefix_and_no_name_an_object_helper_could_have() -> None:
     in_pod = [name for name, module in pytest_k8ssec._HOME.items() if module == "pytest_k8ssec.asserts.inpod"]
     assert sorted(in_pod) == [
+        "Connection",
+        "assert_in_pod_cannot_connect",
+        "assert_in_pod_connects",
         "assert_in_pod_no_package_manager",
         "assert_in_pod_no_shell",
         "assert_in_pod_read_only_root_filesystem",
         "assert_in_pod_runs_as_non_root",
+        "probe_connection",
     ]
     for name, func in helpers():
         first = next(iter(inspect.signature(func).parameters))

@@ -216,6 +216,9 @@ WITHOUT_CONTROL = {
     "service-account-missing",
     # Tiller and an unauthenticated Dashboard: named by no framework of the catalog.
     "dangerous-component",
+    # A required connection that is blocked is an outage, not a weakness: no framework asks that
+    # traffic gets through (its module says so).
+    "in-pod-connection-blocked",
 }
 
 

@@ -197,6 +197,8 @@ def test_the_former_ad_hoc_checks_are_registry_checks_of_the_right_kind() -> Non
         "in-pod-root-filesystem-writable": CheckKind.REQUIREMENT,
         "in-pod-package-manager-present": CheckKind.REQUIREMENT,
         "in-pod-shell-present": CheckKind.REQUIREMENT,
+        "in-pod-connection-allowed": CheckKind.REQUIREMENT,
+        "in-pod-connection-blocked": CheckKind.REQUIREMENT,
         "node-file-insecure": CheckKind.REQUIREMENT,
     }
     assert {check_id: registry.get(check_id).kind for check_id in expected} == expected
