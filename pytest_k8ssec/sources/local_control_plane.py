@@ -10,7 +10,9 @@ What a security suite needs from it and gets: RBAC and Node authorization with a
 admission plugins, PodSecurity included; the controllers that make RBAC and namespaces real
 (clusterrole aggregation fills ``admin``/``edit``/``view``; namespaces get their ``default``
 ServiceAccount and really disappear when deleted). Pods stay Pending: there is no scheduler and
-no kubelet, which admission and authorization tests do not need.
+no kubelet, which admission and authorization tests do not need; ``start(node=True)`` adds
+kube-scheduler, the controllers that turn workloads into pods, and one real node
+(``local_node``), so pods run.
 
 >>> with LocalControlPlane.start() as plane:
 ...     print(plane.kubeconfig, plane.contexts)
@@ -19,7 +21,6 @@ no kubelet, which admission and authorization tests do not need.
 from __future__ import annotations
 
 import atexit
-import base64
 import contextlib
 import datetime
 import http.client
@@ -31,7 +32,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,7 +39,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import yaml
 from cryptography import x509
@@ -50,6 +50,11 @@ from cryptography.x509.oid import NameOID
 from pytest_k8ssec._processes import alive as _alive
 from pytest_k8ssec._processes import owner as _owner
 from pytest_k8ssec.errors import K8sSecError
+from pytest_k8ssec.sources._local_common import die_with_parent as _die_with_parent
+from pytest_k8ssec.sources._local_common import kubeconfig as _kubeconfig
+
+if TYPE_CHECKING:
+    from pytest_k8ssec.sources.local_node import LocalNode, NodeBinaries
 
 MULTICALL: Final = "k8s-controlplane"
 COMPONENTS: Final = ("etcd", "kube-apiserver", "kube-controller-manager")
@@ -59,6 +64,7 @@ BIN_ENV: Final = "K8SSEC_CONTROL_PLANE_BIN"
 # pytest_k8ssec/sources/local_control_plane.py, so the checkout is three levels up.
 BUILD_CACHE: Final = Path(__file__).resolve().parents[2] / "controlplane" / ".cache" / "bin"
 SERVICE_CIDR: Final = "10.0.0.0/24"
+CLUSTER_CIDR: Final = "10.244.0.0/16"
 SERVICE_IP: Final = "10.0.0.1"
 CONTROLLERS: Final = (
     "namespace-controller",
@@ -67,6 +73,22 @@ CONTROLLERS: Final = (
     "clusterrole-aggregation-controller",
     "garbage-collector-controller",
     "root-ca-certificate-publisher-controller",
+)
+# With a node, the controllers that turn workloads into pods and pods into endpoints, and the
+# node lifecycle controller that lifts the not-ready taint (the scheduler waits for that).
+NODE_CONTROLLERS: Final = (
+    "deployment-controller",
+    "replicaset-controller",
+    "statefulset-controller",
+    "daemonset-controller",
+    "job-controller",
+    "cronjob-controller",
+    "endpoints-controller",
+    "endpointslice-controller",
+    "node-ipam-controller",
+    "node-lifecycle-controller",
+    "pod-garbage-collector-controller",
+    "ttl-controller",
 )
 # Users with a client certificate and no rights until RBAC grants them (CN = user, O = groups).
 NON_ADMIN_USERS: Final[dict[str, tuple[str, ...]]] = {"alice": (), "bob": ("dev-team",)}
@@ -142,6 +164,21 @@ class Binaries:
         return cls((str(path / "etcd"),), (str(path / "kube-apiserver"),), (str(path / "kube-controller-manager"),))
 
 
+def _node_binaries(binaries: Binaries, node_bin: str | None) -> NodeBinaries:
+    from pytest_k8ssec.sources.local_node import NodeBinaries, NodeUnavailable, missing_features
+
+    if len(binaries.apiserver) != 2:
+        raise NodeUnavailable(
+            f"the local node runs the kubelet and kube-scheduler of the {MULTICALL} multi-call binary, "
+            f"and the control plane binaries are separate files ({binaries.apiserver[0]}); {BUILD_HINT}"
+        )
+    found = NodeBinaries.find(binaries.apiserver[0], node_bin)
+    missing = missing_features()
+    if missing:
+        raise NodeUnavailable(f"this machine cannot run the local node: it lacks {'; '.join(missing)}")
+    return found
+
+
 def _executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
@@ -191,9 +228,18 @@ class _Pki:
         )
 
     def issue(
-        self, common_name: str, organizations: Sequence[str] = (), *, server: bool = False
+        self,
+        common_name: str,
+        organizations: Sequence[str] = (),
+        *,
+        server: bool = False,
+        addresses: Sequence[str] = (),
     ) -> tuple[bytes, bytes]:
-        """A certificate and key (PEM) for a client (CN = user, O = groups) or the API server."""
+        """A certificate and key (PEM) for a client (CN = user, O = groups) or a server.
+
+        A server certificate names loopback and the API server's names, plus ``addresses`` (the
+        local node's kubelet serves on its InternalIP).
+        """
         assert self.ca_cert is not None
         key = _key()
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -216,6 +262,7 @@ class _Pki:
                 x509.DNSName("kubernetes.default"),
                 x509.DNSName("kubernetes.default.svc"),
                 x509.DNSName("kubernetes.default.svc.cluster.local"),
+                *(x509.IPAddress(ipaddress.ip_address(address)) for address in addresses),
             ]
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
             usage = x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH])
@@ -238,16 +285,6 @@ def _pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 
 # --- processes ----------------------------------------------------------------------------------
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    # PR_SET_PDEATHSIG: the kernel kills the component if pytest dies, even by SIGKILL, so no
-    # etcd or apiserver outlives its run. Linux only; elsewhere teardown and atexit must do.
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)
 
 
 @dataclass
@@ -282,6 +319,8 @@ class LocalControlPlane:
     timings: dict[str, float] = field(default_factory=dict)
     #: Where the API server writes its audit log (JSON lines), or None (the default: no audit log).
     audit_log: Path | None = None
+    #: The node started with ``node=True`` (kubelet, containerd, kube-router), else None.
+    node: LocalNode | None = None
     _ssl: ssl.SSLContext | None = None
     _signals: dict[int, Any] = field(default_factory=dict)
 
@@ -305,8 +344,16 @@ class LocalControlPlane:
         timeout: float = 120.0,
         workdir: str | None = None,
         audit_log: str | os.PathLike[str] | None = None,
+        node: bool = False,
+        node_bin: str | None = None,
     ) -> LocalControlPlane:
         """Start etcd, kube-apiserver and kube-controller-manager and wait until they are ready.
+
+        ``node``: also start kube-scheduler and one node (``local_node``: kubelet, containerd,
+        runc, CNI, kube-router's firewall) and wait until the Node is Ready, so pods run.
+        ``node_bin`` is the folder of the node's programs (default ``$K8SSEC_NODE_BIN`` or the
+        checkout's build cache). A machine that cannot run it raises ``NodeUnavailable`` naming
+        the missing feature, before anything starts.
 
         ``audit_log``: a file for the API server's audit log (``AUDIT_POLICY``: who did what to
         which object, never a request or response body except for namespace creation), so a run
@@ -317,6 +364,7 @@ class LocalControlPlane:
                 did not become ready in ``timeout`` seconds (with the tail of its log).
         """
         binaries = binaries or Binaries.find()
+        node_binaries = _node_binaries(binaries, node_bin) if node else None
         # Before anything exists on disk: a SIGTERM or SIGHUP from here on unwinds through stop()
         # (the working folder holds etcd's data, applied Secrets included, and private keys).
         signals = _interrupt_on_signals()
@@ -328,7 +376,7 @@ class LocalControlPlane:
             plane.audit_log = Path(audit_log).resolve() if audit_log is not None else None
             atexit.register(plane.stop)
             (plane.workdir / OWNER_FILE).write_text(_owner(os.getpid()))
-            plane._boot(binaries, timeout)
+            plane._boot(binaries, timeout, node_binaries)
         except BaseException:
             if plane is not None:
                 plane.stop()
@@ -345,12 +393,13 @@ class LocalControlPlane:
 
     # --- boot -----------------------------------------------------------------------------------
 
-    def _boot(self, binaries: Binaries, timeout: float) -> None:
+    def _boot(self, binaries: Binaries, timeout: float, node: NodeBinaries | None = None) -> None:
         began = time.monotonic()
         deadline = began + timeout
         etcd_port, peer_port, api_port = _free_port(), _free_port(), _free_port()
         self.server = f"https://127.0.0.1:{api_port}"
-        files = self._write_pki(_Pki())
+        pki = _Pki()
+        files = self._write_pki(pki)
         etcd = self._spawn(
             "etcd",
             [
@@ -390,6 +439,7 @@ class LocalControlPlane:
                 f"--cert-dir={self.workdir / 'certs'}",
                 "--profiling=false",
                 *self._audit_args(),
+                *(self._kubelet_client_args(pki) if node else []),
                 "--v=0",
             ],
         )
@@ -401,7 +451,12 @@ class LocalControlPlane:
                 *binaries.controller_manager,
                 f"--kubeconfig={files['kcm.kubeconfig']}",
                 "--leader-elect=false",
-                f"--controllers={','.join(CONTROLLERS)}",
+                f"--controllers={','.join(CONTROLLERS + (NODE_CONTROLLERS if node else ()))}",
+                *(
+                    ["--allocate-node-cidrs=true", f"--cluster-cidr={CLUSTER_CIDR}", "--node-cidr-mask-size=24"]
+                    if node
+                    else []
+                ),
                 f"--service-account-private-key-file={files['sa.key']}",
                 f"--root-ca-file={files['ca.crt']}",
                 "--use-service-account-credentials=true",
@@ -418,6 +473,47 @@ class LocalControlPlane:
             "ServiceAccount default/default",
         )
         self.timings["ready"] = time.monotonic() - began
+        if node is not None:
+            self._boot_node(pki, files, node, deadline)
+            self.timings["node ready"] = time.monotonic() - began
+
+    def _kubelet_client_args(self, pki: _Pki) -> list[str]:
+        # The API server's own client identity towards the kubelet (exec, logs, port-forward),
+        # and the CA that must have signed the kubelet's serving certificate.
+        cert, key = pki.issue("kube-apiserver-kubelet-client", ("system:masters",))
+        folder = self.workdir / "pki"
+        (folder / "kubelet-client.crt").write_bytes(cert)
+        (folder / "kubelet-client.key").write_bytes(key)
+        (folder / "kubelet-client.key").chmod(0o600)
+        return [
+            f"--kubelet-client-certificate={folder / 'kubelet-client.crt'}",
+            f"--kubelet-client-key={folder / 'kubelet-client.key'}",
+            f"--kubelet-certificate-authority={folder / 'ca.crt'}",
+            "--kubelet-preferred-address-types=InternalIP",
+        ]
+
+    def _boot_node(self, pki: _Pki, files: dict[str, Path], binaries: NodeBinaries, deadline: float) -> None:
+        from pytest_k8ssec.sources.local_node import LocalNode
+
+        scheduler_cert = pki.issue("system:kube-scheduler")
+        scheduler_config = self.workdir / "pki" / "scheduler.kubeconfig"
+        scheduler_config.write_text(yaml.safe_dump(_kubeconfig(self.server, pki.ca_pem, {"scheduler": scheduler_cert})))
+        scheduler_config.chmod(0o600)
+        self._spawn(
+            "kube-scheduler",
+            [
+                binaries.multicall,
+                "kube-scheduler",
+                f"--kubeconfig={scheduler_config}",
+                f"--authentication-kubeconfig={scheduler_config}",
+                f"--authorization-kubeconfig={scheduler_config}",
+                "--leader-elect=false",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={_free_port()}",
+                "--v=0",
+            ],
+        )
+        self.node = LocalNode.start(self, pki, binaries, deadline)
 
     def _audit_args(self) -> list[str]:
         if self.audit_log is None:
@@ -473,7 +569,7 @@ class LocalControlPlane:
         write("kcm.kubeconfig", yaml.safe_dump(_kubeconfig(self.server, pki.ca_pem, {"kcm": kcm})).encode())
         return files
 
-    def _spawn(self, name: str, argv: list[str]) -> _Process:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> _Process:
         log = self.workdir / f"{name}.log"
         handle = log.open("wb")
         try:
@@ -485,6 +581,7 @@ class LocalControlPlane:
                 cwd=self.workdir,
                 start_new_session=True,  # its own process group: teardown kills the whole group
                 preexec_fn=_die_with_parent,
+                env=env,
             )
         except OSError as exc:
             raise LocalClusterError(f"cannot start {name} ({argv[0]}): {exc.strerror or exc}") from None
@@ -538,6 +635,15 @@ class LocalControlPlane:
         for process in reversed(self.processes):
             _terminate(process.popen, timeout)
         self.processes.clear()
+        if self.node is not None:
+            # After the kubelet is gone (it would restart what is killed): containers, shims,
+            # cgroups, mounts and the node's network namespace.
+            self.node.stop()
+            self.node = None
+        else:
+            from pytest_k8ssec.sources.local_node import teardown
+
+            teardown(self.workdir / "node")  # a node that failed half-way through its start
         atexit.unregister(self.stop)
         if not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -601,6 +707,10 @@ def sweep_dead_workdirs(folder: str | None = None) -> list[Path]:
         else:
             if _alive(owner):
                 continue
+        from pytest_k8ssec.sources.local_node import teardown
+
+        # A killed run's node: its containers, cgroups and network namespace outlive it.
+        teardown(path / "node")
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed
@@ -627,24 +737,6 @@ def _http_ok(url: str) -> bool:
         return connection.getresponse().status == 200
     finally:
         connection.close()
-
-
-def _kubeconfig(server: str, ca_pem: bytes, users: dict[str, tuple[bytes, bytes]]) -> dict[str, Any]:
-    def b64(data: bytes) -> str:
-        return base64.b64encode(data).decode()
-
-    names = list(users)
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "local", "cluster": {"server": server, "certificate-authority-data": b64(ca_pem)}}],
-        "users": [
-            {"name": name, "user": {"client-certificate-data": b64(cert), "client-key-data": b64(key)}}
-            for name, (cert, key) in users.items()
-        ],
-        "contexts": [{"name": name, "context": {"cluster": "local", "user": name}} for name in names],
-        "current-context": names[0],
-    }
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ import pytest
 from pytest_k8ssec.sources.cluster import ClusterSource
 from pytest_k8ssec.sources.cluster_options import ClusterOptions
 from pytest_k8ssec.sources.local_control_plane import Binaries, LocalClusterError, LocalControlPlane
+from pytest_k8ssec.sources.local_node import NodeBinaries
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +41,33 @@ def admin(control_plane: LocalControlPlane) -> ClusterSource:
 def live_args(control_plane: LocalControlPlane) -> list[str]:
     """Arguments that point a pytester run at the control plane's kubeconfig."""
     return [f"--k8ssec-kubeconfig={control_plane.kubeconfig}", "-p", "no:cacheprovider"]
+
+
+@pytest.fixture(scope="session")
+def node_binaries(binaries: Binaries) -> NodeBinaries:
+    """The local node's programs; a missing one fails the test with the way to get it."""
+    from pytest_k8ssec.sources.local_control_plane import _node_binaries
+    from pytest_k8ssec.sources.local_node import NodeUnavailable, missing_features
+
+    try:
+        # Programs first: a missing program is an install step left out, never a reason to skip.
+        NodeBinaries.find(binaries.apiserver[0])
+    except NodeUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    missing = missing_features()
+    if missing:
+        # What the kernel or the sandbox lacks cannot be installed by the suite: skip, naming it.
+        pytest.skip(f"this machine cannot run the local node: it lacks {'; '.join(missing)}")
+    return _node_binaries(binaries, None)
+
+
+@pytest.fixture(scope="session")
+def node_plane(binaries: Binaries, node_binaries: NodeBinaries) -> Iterator[LocalControlPlane]:
+    """A control plane with one real node (kubelet, containerd, kube-router), for the session."""
+    with LocalControlPlane.start(binaries, node=True) as plane:
+        yield plane
+
+
+@pytest.fixture(scope="session")
+def node_admin(node_plane: LocalControlPlane) -> ClusterSource:
+    return ClusterSource.from_kubeconfig("admin", ClusterOptions(kubeconfig=str(node_plane.kubeconfig)))

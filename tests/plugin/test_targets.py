@@ -441,3 +441,10 @@ def test_manifests_from_stdin_reach_every_xdist_worker(pytester: pytest.Pytester
         out = proc.stdout.decode()
         assert proc.returncode == 0, out
         assert "4 passed" in out, out
+
+
+def test_local_node_needs_the_local_control_plane(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest("--k8s-local-node")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--k8s-local-node needs --k8s-local-control-plane (the node joins it)*"])
