@@ -62,8 +62,12 @@ fi
 
 start=$(date +%s)
 "$go" mod download
-tmp="$bin.tmp.$$"
-trap 'rm -f "$tmp"' EXIT
+# The temporary binary keeps the name k8ssec-probe: under any other name the
+# program is the stand-in (standin.go), and `version` would not be read.
+tmpdir="$bindir/.k8ssec-probe.tmp.$$"
+tmp="$tmpdir/k8ssec-probe"
+mkdir -p "$tmpdir"
+trap 'rm -rf "$tmpdir"' EXIT
 "$go" build "${build_flags[@]}" -ldflags "-s -w -X 'main.buildStamp=$stamp'" -o "$tmp" .
 have="$("$tmp" version | sed -n 's/^stamp: //p')"
 if [[ "$have" != "$stamp" ]]; then
@@ -71,6 +75,7 @@ if [[ "$have" != "$stamp" ]]; then
     exit 1
 fi
 mv -f "$tmp" "$bin"
+rmdir "$tmpdir"
 trap - EXIT
 echo "k8ssec-probe: built in $(( $(date +%s) - start )) s: $(stat -c %s "$bin") bytes"
 echo "$bin"

@@ -4,7 +4,8 @@
 // says in one JSON line what happened to it (connect). The NetworkPolicy
 // tests read that line to compare real traffic with the model's verdict, so
 // the outcome names must stay stable: connected, refused, timeout,
-// unreachable, error.
+// unreachable, error. Started under any name but its own, or as `standin`,
+// it stands in for an application whose image cannot be pulled (standin.go).
 package main
 
 import (
@@ -25,12 +26,13 @@ func usage(w io.Writer) {
   k8ssec-probe pause
   k8ssec-probe serve [--address ADDR] --port N [--port N ...] [--protocols tcp,udp,sctp]
   k8ssec-probe connect [--protocol tcp|udp|sctp] [--timeout 2s] HOST:PORT
+  k8ssec-probe standin        (also: the program started under any other name)
   k8ssec-probe version
 `)
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(dispatch(os.Args, os.Getenv, os.Stdout, os.Stderr))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -45,6 +47,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serveMain(args[1:], stdout, stderr)
 	case "connect":
 		return connectMain(args[1:], stdout, stderr)
+	case standinName:
+		// The real application's arguments follow; they are not ours.
+		return standinMain(standinName, os.Getenv, stdout, stderr)
 	case "version", "-v", "--version":
 		fmt.Fprintf(stdout, "k8ssec-probe %s\nstamp: %s\ngo: %s %s/%s\n", version, buildStamp, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0

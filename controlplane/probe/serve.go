@@ -80,8 +80,9 @@ func serveMain(args []string, stdout, stderr io.Writer) int {
 }
 
 type server struct {
-	hostname string
-	closers  []io.Closer
+	hostname  string
+	httpAware bool
+	closers   []io.Closer
 	// addrs holds "protocol address" per listener, in start order, with the
 	// port the kernel chose when 0 was asked for (the tests use that).
 	addrs []string
@@ -93,56 +94,83 @@ type server struct {
 // a pod spec asking for tcp,udp,sctp works on every node; any other
 // listener failure is an error, as is ending up with no listener at all.
 func startServe(address string, ports []int, protos []string, log io.Writer) (*server, error) {
+	var want []listenSpec
+	for _, proto := range protos {
+		for _, port := range ports {
+			want = append(want, listenSpec{proto, port})
+		}
+	}
+	return startListeners(address, want, false, log)
+}
+
+// listenSpec is one listener: a protocol (tcp, udp, sctp) and a port.
+type listenSpec struct {
+	proto string
+	port  int
+}
+
+// startListeners opens the given listeners. With httpAware, a TCP client
+// that starts with an HTTP request line gets an HTTP response instead of the
+// bare hostname (see serveTCPConn).
+func startListeners(address string, want []listenSpec, httpAware bool, log io.Writer) (*server, error) {
 	hostname, err := os.Hostname()
 	if err != nil {
 		return nil, fmt.Errorf("hostname: %w", err)
 	}
-	s := &server{hostname: hostname}
-	for _, proto := range protos {
+	s := &server{hostname: hostname, httpAware: httpAware}
+	sctpChecked, sctpErr := false, error(nil)
+	for _, w := range want {
+		proto, port := w.proto, w.port
 		if proto == "sctp" {
-			if err := sctpAvailable(); err != nil {
-				fmt.Fprintf(log, "k8ssec-probe serve: sctp unavailable: %v; serving the other protocols\n", err)
+			if !sctpChecked {
+				sctpChecked, sctpErr = true, sctpAvailable()
+				if sctpErr != nil {
+					fmt.Fprintf(log, "k8ssec-probe serve: sctp unavailable: %v; serving the other protocols\n", sctpErr)
+				}
+			}
+			if sctpErr != nil {
 				continue
 			}
 		}
-		for _, port := range ports {
-			hostport := net.JoinHostPort(address, strconv.Itoa(port))
-			var bound string
-			switch proto {
-			case "tcp":
-				l, err := net.Listen("tcp", hostport)
-				if err != nil {
-					s.Close()
-					return nil, err
-				}
-				s.closers = append(s.closers, l)
-				bound = l.Addr().String()
-				s.wg.Add(1)
-				go s.serveTCP(l)
-			case "udp":
-				c, err := net.ListenPacket("udp", hostport)
-				if err != nil {
-					s.Close()
-					return nil, err
-				}
-				s.closers = append(s.closers, c)
-				bound = c.LocalAddr().String()
-				s.wg.Add(1)
-				go s.serveUDP(c)
-			case "sctp":
-				l, err := sctpListen(address, port)
-				if err != nil {
-					s.Close()
-					return nil, fmt.Errorf("sctp listen on %s: %w", hostport, err)
-				}
-				s.closers = append(s.closers, l)
-				bound = l.addr
-				s.wg.Add(1)
-				go s.serveSCTP(l)
+		hostport := net.JoinHostPort(address, strconv.Itoa(port))
+		var bound string
+		switch proto {
+		case "tcp":
+			l, err := net.Listen("tcp", hostport)
+			if err != nil {
+				s.Close()
+				return nil, err
 			}
-			s.addrs = append(s.addrs, proto+" "+bound)
-			fmt.Fprintf(log, "k8ssec-probe serve: %s listening on %s\n", proto, bound)
+			s.closers = append(s.closers, l)
+			bound = l.Addr().String()
+			s.wg.Add(1)
+			go s.serveTCP(l)
+		case "udp":
+			c, err := net.ListenPacket("udp", hostport)
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			s.closers = append(s.closers, c)
+			bound = c.LocalAddr().String()
+			s.wg.Add(1)
+			go s.serveUDP(c)
+		case "sctp":
+			l, err := sctpListen(address, port)
+			if err != nil {
+				s.Close()
+				return nil, fmt.Errorf("sctp listen on %s: %w", hostport, err)
+			}
+			s.closers = append(s.closers, l)
+			bound = l.addr
+			s.wg.Add(1)
+			go s.serveSCTP(l)
+		default:
+			s.Close()
+			return nil, fmt.Errorf("unknown protocol %q", proto)
 		}
+		s.addrs = append(s.addrs, proto+" "+bound)
+		fmt.Fprintf(log, "k8ssec-probe serve: %s listening on %s\n", proto, bound)
 	}
 	if len(s.closers) == 0 {
 		return nil, errors.New("no listener could be opened")
@@ -171,10 +199,7 @@ func (s *server) serveTCP(l net.Listener) {
 			}
 			continue
 		}
-		go func() {
-			c.Write(s.reply())
-			c.Close()
-		}()
+		go s.serveTCPConn(c)
 	}
 }
 
