@@ -27,16 +27,21 @@ import hashlib
 import io
 import json
 import os
+import posixpath
 import struct
 import subprocess
 import sys
 import tarfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from pytest_k8ssec.errors import K8sSecError
+from pytest_k8ssec.model.containers import containers
+from pytest_k8ssec.model.images import ImageReferenceError, parse_image
+from pytest_k8ssec.model.objects import K8sObject, Provenance, as_list, as_mapping
+from pytest_k8ssec.model.workloads import pod_spec
 
 REGISTRY: Final = "k8ssec.local"
 TAG: Final = "1"
@@ -277,26 +282,54 @@ def _descriptor(media_type: str, data: bytes) -> dict[str, Any]:
 
 def _layout(image: Image, inputs: _Inputs) -> bytes:
     """The OCI image layout tarball of ``image``."""
-    layer_tar = _layer(_entries(image, inputs))
+    container_config: dict[str, Any] = {
+        "User": image.user,
+        "Env": [PATH_ENV],
+        "Entrypoint": list(image.entrypoint),
+        "WorkingDir": "/",
+    }
+    if image.cmd:
+        container_config["Cmd"] = list(image.cmd)
+    return _oci_layout(_entries(image, inputs), container_config, image.summary, image.ref)
+
+
+def _oci_ref_name(name: str) -> str:
+    """``org.opencontainers.image.ref.name`` as containerd's exporter writes it
+    (core/images/archive/reference.go ``ociReferenceName``): the tag alone, or the whole name
+    when the image is named by digest."""
+    if "@" in name:
+        return name
+    return name.rpartition(":")[2]
+
+
+def _oci_layout(
+    entries: Sequence[_Entry],
+    container_config: Mapping[str, Any],
+    summary: str,
+    name: str,
+    annotations: Mapping[str, str] | None = None,
+) -> bytes:
+    """One OCI image layout tarball: one gzip layer of ``entries``, the image config, a manifest
+    (with ``annotations``) and an index naming the image ``name`` for containerd."""
+    layer_tar = _layer(entries)
     layer = _gzip(layer_tar)
     config: dict[str, Any] = {
         "architecture": ARCHITECTURE,
         "os": "linux",
-        "config": {"User": image.user, "Env": [PATH_ENV], "Entrypoint": list(image.entrypoint), "WorkingDir": "/"},
+        "config": dict(container_config),
         "rootfs": {"type": "layers", "diff_ids": [_digest(layer_tar)]},
-        "history": [{"created_by": f"pytest_k8ssec.sources.local_images: {image.summary}"}],
+        "history": [{"created_by": f"pytest_k8ssec.sources.local_images: {summary}"}],
     }
-    if image.cmd:
-        config["config"]["Cmd"] = list(image.cmd)
     config_bytes = _json(config)
-    manifest = _json(
-        {
-            "schemaVersion": 2,
-            "mediaType": MEDIA_MANIFEST,
-            "config": _descriptor(MEDIA_CONFIG, config_bytes),
-            "layers": [_descriptor(MEDIA_LAYER, layer)],
-        }
-    )
+    manifest_value: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": MEDIA_MANIFEST,
+        "config": _descriptor(MEDIA_CONFIG, config_bytes),
+        "layers": [_descriptor(MEDIA_LAYER, layer)],
+    }
+    if annotations:
+        manifest_value["annotations"] = dict(annotations)
+    manifest = _json(manifest_value)
     index = _json(
         {
             "schemaVersion": 2,
@@ -305,7 +338,7 @@ def _layout(image: Image, inputs: _Inputs) -> bytes:
                 {
                     **_descriptor(MEDIA_MANIFEST, manifest),
                     "platform": {"architecture": ARCHITECTURE, "os": "linux"},
-                    "annotations": {ANNOTATION_CONTAINERD_NAME: image.ref, ANNOTATION_REF_NAME: TAG},
+                    "annotations": {ANNOTATION_CONTAINERD_NAME: name, ANNOTATION_REF_NAME: _oci_ref_name(name)},
                 }
             ],
         }
@@ -321,6 +354,14 @@ def _layout(image: Image, inputs: _Inputs) -> bytes:
         (_info("oci-layout", tarfile.REGTYPE, 0o644, len(layout := _json({"imageLayoutVersion": "1.0.0"}))), layout),
     ]
     return _tar(files)
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, unless the file already holds exactly it."""
+    if not path.exists() or path.read_bytes() != data:
+        tmp = path.with_name(path.name + f".tmp.{os.getpid()}")
+        tmp.write_bytes(data)
+        tmp.replace(path)
 
 
 def build_images(
@@ -345,14 +386,261 @@ def build_images(
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for image in wanted:
-        data = _layout(image, inputs)
         path = out_dir / f"{image.name}.oci.tar"
-        if not path.exists() or path.read_bytes() != data:
-            tmp = path.with_name(path.name + f".tmp.{os.getpid()}")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+        _write_if_changed(path, _layout(image, inputs))
         written[image.name] = path
     return written
+
+
+# --- Stand-ins: images named like a manifest's references, for manifests no registry serves. ---
+
+#: The image config label (and manifest annotation) naming the reference an image stands in for.
+LABEL_STANDIN_FOR: Final = "io.k8ssec.standin-for"
+#: What k8ssec-probe's standin mode reads (controlplane/probe/standin.go).
+ENV_STANDIN_EXIT: Final = "K8SSEC_STANDIN_EXIT"
+ENV_STANDIN_PORTS: Final = "K8SSEC_STANDIN_PORTS"
+#: The name the exit list uses for a container without ``command``: the image's entrypoint,
+#: ``k8ssec-probe standin``, runs it.
+STANDIN: Final = "standin"
+STANDIN_ENTRYPOINT: Final = (PROBE, STANDIN)
+STANDIN_USER: Final = "65534:65534"
+#: Where a program named without a ``/`` (``pg_isready``) goes: the first directory of PATH_ENV
+#: that the runtime searches (runc resolves ``args[0]`` with the container's PATH).
+STANDIN_BIN_DIR: Final = "/usr/local/bin"
+# Kinds whose pods run to completion: their containers are stand-ins that exit 0.
+_RUN_TO_COMPLETION: Final = frozenset({("batch", "Job"), ("batch", "CronJob")})
+_PROTOCOLS: Final = ("TCP", "UDP", "SCTP")
+
+
+def containerd_name(reference: str) -> str:
+    """The name under which containerd's CRI finds the image a pod's ``image`` names.
+
+    The CRI's ``LocalResolve`` (containerd v2.4.2, internal/cri/server/images/service.go) looks
+    the reference up by ``docker.ParseDockerRef(ref).String()`` in a map keyed by image names:
+    ``docker.io/library/`` added to short names, ``:latest`` when neither tag nor digest is
+    written, and the tag dropped when a digest is. An image imported under that name stands in
+    for the reference; nothing compares the digest in the name with the image's content.
+    """
+    try:
+        return parse_image(reference).docker_ref()
+    except ImageReferenceError as error:
+        raise LocalImageError(f"no stand-in for {reference!r}: {error.reason}") from None
+
+
+@dataclass(frozen=True)
+class StandinSpec:
+    """One stand-in image: the reference it answers to and what its pods' containers run.
+
+    ``entry_points`` are the programs the manifests' ``command``s (and exec probes and hooks)
+    name; ``exit_paths`` those of them that must exit 0 at once (``standin`` for a container
+    without ``command``); ``ports`` the declared ``containerPort/protocol``s, e.g. ``8080/TCP``.
+    """
+
+    reference: str
+    entry_points: tuple[str, ...] = ()
+    exit_paths: tuple[str, ...] = ()
+    ports: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The containerd image name (:func:`containerd_name`)."""
+        return containerd_name(self.reference)
+
+
+def _program_path(program: str) -> str:
+    """Where in the image a ``command[0]`` must be so the runtime finds it: absolute paths as they
+    are; a bare name in :data:`STANDIN_BIN_DIR` (found through PATH); a relative path under the
+    working directory ``/``."""
+    if "/" not in program:
+        return f"{STANDIN_BIN_DIR}/{program}"
+    return posixpath.normpath(posixpath.join("/", program))
+
+
+def _standin_entries(probe: bytes, entry_points: Sequence[str]) -> list[_Entry]:
+    entries: dict[str, _Entry] = {
+        "bin": _Entry("bin", tarfile.DIRTYPE, 0o755),
+        "etc": _Entry("etc", tarfile.DIRTYPE, 0o755),
+        "dev": _Entry("dev", tarfile.DIRTYPE, 0o755),
+        "proc": _Entry("proc", tarfile.DIRTYPE, 0o555),
+        "sys": _Entry("sys", tarfile.DIRTYPE, 0o555),
+        "tmp": _Entry("tmp", tarfile.DIRTYPE, 0o1777),
+        "etc/passwd": _Entry("etc/passwd", tarfile.REGTYPE, 0o644, PASSWD.encode()),
+        "etc/group": _Entry("etc/group", tarfile.REGTYPE, 0o644, GROUP.encode()),
+        PROBE.lstrip("/"): _Entry(PROBE.lstrip("/"), tarfile.REGTYPE, 0o755, probe),
+    }
+    for program in entry_points:
+        path = _program_path(program).lstrip("/")
+        if not path or path == PROBE.lstrip("/"):
+            continue
+        if path in entries:
+            raise LocalImageError(f"stand-in entry point {program!r} would replace the image's /{path}")
+        # A symlink: the kernel follows it, and argv[0] stays the path the runtime exec'd, which
+        # is what the stand-in decides by.
+        entries[path] = _Entry(path, tarfile.SYMTYPE, 0o777, target=PROBE)
+        parent = posixpath.dirname(path)
+        while parent:
+            existing = entries.get(parent)
+            if existing is not None and existing.kind != tarfile.DIRTYPE:
+                raise LocalImageError(f"stand-in entry point {program!r} needs /{parent} as a directory")
+            entries.setdefault(parent, _Entry(parent, tarfile.DIRTYPE, 0o755))
+            parent = posixpath.dirname(parent)
+    return sorted(entries.values(), key=lambda entry: entry.path)
+
+
+def standin_layout(
+    reference: str, probe: bytes, *, entry_points: Sequence[str], exit_paths: Sequence[str], ports: Sequence[str]
+) -> tuple[str, bytes]:
+    """The containerd name and the OCI layout tarball of a stand-in for ``reference``."""
+    name = containerd_name(reference)
+    env = [
+        PATH_ENV,
+        f"{ENV_STANDIN_EXIT}={','.join(exit_paths)}",
+        f"{ENV_STANDIN_PORTS}={','.join(ports)}",
+    ]
+    container_config = {
+        "User": STANDIN_USER,
+        "Env": env,
+        "Entrypoint": list(STANDIN_ENTRYPOINT),
+        "WorkingDir": "/",
+        "Labels": {LABEL_STANDIN_FOR: reference},
+    }
+    summary = f"k8ssec-probe standing in for {reference}"
+    data = _oci_layout(
+        _standin_entries(probe, entry_points), container_config, summary, name, {LABEL_STANDIN_FOR: reference}
+    )
+    return name, data
+
+
+def standin_image(
+    reference: str,
+    *,
+    probe_binary: Path,
+    entry_points: Sequence[str] = (),
+    exit_paths: Sequence[str] = (),
+    ports: Sequence[str] = (),
+    out_dir: Path,
+) -> tuple[str, Path]:
+    """Write a stand-in image for ``reference``; its containerd name and tarball path.
+
+    The image holds k8ssec-probe at ``/bin/k8ssec-probe`` and a symlink to it at every entry
+    point; its entrypoint is ``k8ssec-probe standin`` and its environment tells the stand-in
+    which programs exit 0 (``exit_paths``) and which ports to serve (``ports``). Pods keep the
+    manifest's ``image`` unchanged: with the default ``IfNotPresent`` pull policy of a tagged or
+    digested reference, the kubelet finds the image by name and never pulls.
+    """
+    probe = _read(probe_binary, "the probe binary", "build it with `bash controlplane/probe/build.sh`")
+    if not _static_elf(probe):
+        raise LocalImageError(
+            f"the probe binary {probe_binary} is not a static 64-bit ELF executable; "
+            "rebuild it with controlplane/probe/build.sh"
+        )
+    name, data = standin_layout(reference, probe, entry_points=entry_points, exit_paths=exit_paths, ports=ports)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # The file name: readable, and unique per image name (two references may share a repository).
+    stem = name.replace("/", "_").replace(":", "_").replace("@", "_")
+    path = out_dir / f"standin-{stem}-{hashlib.sha256(name.encode()).hexdigest()[:12]}.oci.tar"
+    _write_if_changed(path, data)
+    return name, path
+
+
+def _exec_programs(container: Mapping[str, Any]) -> list[str]:
+    """``command[0]`` of every exec handler of a container: probes and lifecycle hooks, which
+    the runtime runs inside it (``pg_isready`` for a readiness probe)."""
+    handlers = [as_mapping(container.get(probe)) for probe in ("livenessProbe", "readinessProbe", "startupProbe")]
+    lifecycle = as_mapping(container.get("lifecycle"))
+    handlers += [as_mapping(lifecycle.get(hook)) for hook in ("postStart", "preStop")]
+    programs = []
+    for handler in handlers:
+        command = as_list(as_mapping(handler.get("exec")).get("command"))
+        if command and isinstance(command[0], str) and command[0]:
+            programs.append(command[0])
+    return programs
+
+
+def _port_key(port: str) -> tuple[int, str]:
+    number, _, protocol = port.partition("/")
+    return int(number), protocol
+
+
+def standins_for(objects: Iterable[K8sObject | Mapping[str, Any]]) -> list[StandinSpec]:
+    """One :class:`StandinSpec` per image reference the workloads' containers use, sorted by
+    reference; ``k8ssec.local/`` images (ours) and references the kubelet cannot parse (the pod
+    stays ``InvalidImageName`` with or without an image) get none.
+
+    Per reference: ``entry_points`` are every ``command[0]`` used with it, plus the exec probes'
+    and hooks' ``command[0]``; ``exit_paths`` are the ``command[0]`` (``standin`` without a
+    command) of init containers (not sidecars: ``restartPolicy: Always`` keeps running) and of
+    Job and CronJob containers, plus every exec probe and hook program (they must answer 0 at
+    once); ``ports`` are the ``containerPort/protocol`` declared by any container using it.
+    A program listed to exit exits in every container of that image that runs it.
+    """
+    found: dict[str, tuple[set[str], set[str], set[str]]] = {}
+    for item in objects:
+        obj = item if isinstance(item, K8sObject) else K8sObject(item, Provenance("<standins_for>"))
+        ref = pod_spec(obj)
+        if ref is None:
+            continue
+        completes = (obj.api_group, obj.kind) in _RUN_TO_COMPLETION
+        for walked in containers(obj):
+            container = walked.container
+            image = container.get("image")
+            if not isinstance(image, str) or image.startswith(f"{REGISTRY}/"):
+                continue
+            try:
+                parse_image(image)
+            except ImageReferenceError:
+                continue
+            entry_points, exit_paths, ports = found.setdefault(image, (set(), set(), set()))
+            command = as_list(container.get("command"))
+            program = command[0] if command and isinstance(command[0], str) and command[0] else None
+            if program is not None:
+                entry_points.add(program)
+            sidecar = container.get("restartPolicy") == "Always"
+            if completes or (walked.field == "initContainers" and not sidecar):
+                exit_paths.add(program or STANDIN)
+            for exec_program in _exec_programs(container):
+                entry_points.add(exec_program)
+                exit_paths.add(exec_program)
+            for port in as_list(container.get("ports")):
+                number = as_mapping(port).get("containerPort")
+                protocol = as_mapping(port).get("protocol") or "TCP"
+                if type(number) is int and 1 <= number <= 65535 and protocol in _PROTOCOLS:
+                    ports.add(f"{number}/{protocol}")
+    return [
+        StandinSpec(image, tuple(sorted(entry)), tuple(sorted(exits)), tuple(sorted(ports, key=_port_key)))
+        for image, (entry, exits, ports) in sorted(found.items())
+    ]
+
+
+def build_standins(specs: Iterable[StandinSpec], probe_binary: Path, out_dir: Path) -> dict[str, Path]:
+    """Write a stand-in image for every spec; containerd image name -> tarball.
+
+    Two references with the same containerd name (``nginx`` and ``docker.io/library/nginx:latest``)
+    are one image, built from their specs merged.
+    """
+    merged: dict[str, StandinSpec] = {}
+    for spec in specs:
+        have = merged.get(spec.name)
+        if have is not None:
+            spec = StandinSpec(
+                have.reference,
+                tuple(sorted({*have.entry_points, *spec.entry_points})),
+                tuple(sorted({*have.exit_paths, *spec.exit_paths})),
+                tuple(sorted({*have.ports, *spec.ports}, key=_port_key)),
+            )
+        merged[spec.name] = spec
+    built: dict[str, Path] = {}
+    for _, spec in sorted(merged.items()):
+        got, path = standin_image(
+            spec.reference,
+            probe_binary=probe_binary,
+            entry_points=spec.entry_points,
+            exit_paths=spec.exit_paths,
+            ports=spec.ports,
+            out_dir=out_dir,
+        )
+        built[got] = path
+    return built
 
 
 def import_images(
@@ -366,24 +654,48 @@ def import_images(
 ) -> list[str]:
     """Import every tarball with ``ctr`` into containerd's ``namespace``; the image names imported.
 
-    ``k8s.io`` is the namespace the kubelet's CRI sees. The names are checked against
-    ``ctr images ls`` afterwards: an import that ran but named nothing is an error, not a pass.
+    ``tarballs`` maps the short names of :data:`IMAGES` to their tarballs (what
+    :func:`build_images` returns). ``k8s.io`` is the namespace the kubelet's CRI sees. The names
+    are checked against ``ctr images ls`` afterwards: an import that ran but named nothing is an
+    error, not a pass.
     """
+    expected = image_refs()
+    unknown = sorted(name for name in tarballs if name not in expected)
+    if unknown:
+        raise LocalImageError(f"unknown image name {unknown[0]!r}; known: {sorted(expected)}")
+    return import_named(
+        {expected[name]: path for name, path in tarballs.items()},
+        ctr=ctr,
+        address=address,
+        namespace=namespace,
+        snapshotter=snapshotter,
+        timeout=timeout,
+    )
+
+
+def import_named(
+    tarballs: Mapping[str, Path],
+    *,
+    ctr: Sequence[str] = ("ctr",),
+    address: str | None = None,
+    namespace: str = "k8s.io",
+    snapshotter: str | None = None,
+    timeout: float = 120.0,
+) -> list[str]:
+    """Import tarballs keyed by the image name each one declares (what :func:`build_standins`
+    returns); the names, sorted, once ``ctr images ls`` lists every one of them."""
     if not tarballs:
         raise LocalImageError("no image tarballs to import; build them with build_images()")
     missing = sorted(f"{name}: {path}" for name, path in tarballs.items() if not Path(path).is_file())
     if missing:
         raise LocalImageError(f"image tarballs missing: {', '.join(missing)}; build them with build_images()")
     base = [*ctr, *(["--address", address] if address else []), "--namespace", namespace]
-    expected = image_refs()
-    for name, path in sorted(tarballs.items()):
-        if name not in expected:
-            raise LocalImageError(f"unknown image name {name!r}; known: {sorted(expected)}")
+    for _, path in sorted(tarballs.items()):
         _run_ctr(
             [*base, "images", "import", *(["--snapshotter", snapshotter] if snapshotter else []), str(path)], timeout
         )
     listed = set(_run_ctr([*base, "images", "ls", "--quiet"], timeout).split())
-    wanted = sorted(expected[name] for name in tarballs)
+    wanted = sorted(tarballs)
     absent = [ref for ref in wanted if ref not in listed]
     if absent:
         raise LocalImageError(f"ctr imported the tarballs but lists no image {absent} in namespace {namespace!r}")

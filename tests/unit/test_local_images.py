@@ -3,6 +3,7 @@ content the in-pod tests rely on."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -15,6 +16,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -366,14 +368,18 @@ disabled_plugins = [
 """
 
 
-def test_ctr_imports_the_images_under_their_names(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def throwaway_containerd() -> Iterator[tuple[Path, Path]]:
+    """A containerd of its own (root, state and socket in a fresh directory); (ctr, socket).
+
+    Everything it made is removed afterwards, and no mount of it may outlive it.
+    """
     containerd, ctr = NODE_BIN / "containerd", NODE_BIN / "ctr"
     missing = [str(p) for p in (containerd, ctr, PROBE_BIN) if not p.is_file()]
     if missing or os.geteuid() != 0:
         pytest.skip(
             f"needs {', '.join(missing) or 'root'} (bash controlplane/build-node.sh; bash controlplane/probe/build.sh)"
         )
-    built = build_images(PROBE_BIN, local_images.DEFAULT_BUSYBOX, tmp_path / "out")
     # A short root: the socket path must fit in sun_path (108 bytes).
     root = Path(tempfile.mkdtemp(prefix="k8ssec-ctd-"))
     config = root / "config.toml"
@@ -387,18 +393,7 @@ def test_ctr_imports_the_images_under_their_names(tmp_path: Path) -> None:
             assert daemon.poll() is None, (root / "containerd.log").read_text()[-2000:]
             assert time.monotonic() < deadline, "containerd made no socket in 20 s"
             time.sleep(0.05)
-        got = import_images(built, ctr=[str(ctr)], address=str(socket))
-        assert got == sorted(f"k8ssec.local/{name}:1" for name in NAMES)
-        listing = subprocess.run(
-            [str(ctr), "--address", str(socket), "--namespace", "k8s.io", "images", "check"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        rows = [line.split() for line in listing.splitlines()[1:]]
-        # Every image complete and unpacked into the snapshotter, ready for a container.
-        assert sorted(row[0] for row in rows) == got
-        assert all(row[-1] == "true" and row[3] == "complete" for row in rows), listing
+        yield ctr, socket
     finally:
         daemon.terminate()
         try:
@@ -411,6 +406,52 @@ def test_ctr_imports_the_images_under_their_names(tmp_path: Path) -> None:
         leftover = [line for line in mounts.splitlines() if str(root) in line]
         shutil.rmtree(root, ignore_errors=True)
     assert not leftover, leftover
+
+
+def _ctr_check(ctr: Path, socket: Path) -> list[list[str]]:
+    """``ctr images check`` rows: name, type, digest, status, size, unpacked."""
+    listing = subprocess.run(
+        [str(ctr), "--address", str(socket), "--namespace", "k8s.io", "images", "check"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [line.split() for line in listing.splitlines()[1:]]
+
+
+def test_ctr_imports_the_images_under_their_names(tmp_path: Path) -> None:
+    with throwaway_containerd() as (ctr, socket):
+        built = build_images(PROBE_BIN, local_images.DEFAULT_BUSYBOX, tmp_path / "out")
+        got = import_images(built, ctr=[str(ctr)], address=str(socket))
+        assert got == sorted(f"k8ssec.local/{name}:1" for name in NAMES)
+        rows = _ctr_check(ctr, socket)
+        # Every image complete and unpacked into the snapshotter, ready for a container.
+        assert sorted(row[0] for row in rows) == got
+        assert all(row[-1] == "true" and row[3] == "complete" for row in rows), rows
+
+
+def test_ctr_imports_standins_under_the_manifests_normalised_names(tmp_path: Path) -> None:
+    """The name containerd lists is the one the CRI resolves a pod's ``image`` by (ParseDockerRef
+    of it): for a tag+digest reference, the digest form, although the digest is not the image's."""
+    with throwaway_containerd() as (ctr, socket):
+        specs = [
+            local_images.StandinSpec(API_REF, ("/app/bin/migrate",), ("/app/bin/migrate",), ("8080/TCP",)),
+            local_images.StandinSpec("redis:7", ports=("6379/TCP",)),
+        ]
+        built = local_images.build_standins(specs, PROBE_BIN, tmp_path / "out")
+        got = local_images.import_named(built, ctr=[str(ctr)], address=str(socket))
+        assert got == ["docker.io/library/redis:7", API_NAME]
+        listed = subprocess.run(
+            [str(ctr), "--address", str(socket), "--namespace", "k8s.io", "images", "ls", "--quiet"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert sorted(listed) == got
+        rows = {row[0]: row for row in _ctr_check(ctr, socket)}
+        assert all(row[-1] == "true" and row[3] == "complete" for row in rows.values()), rows
+        # The stored manifest's digest is ours, not the one the name carries: nothing compares them.
+        assert rows[API_NAME][2] != API_NAME.partition("@")[2]
 
 
 def test_the_command_line_builds_and_names_what_is_missing(
@@ -426,3 +467,314 @@ def test_the_command_line_builds_and_names_what_is_missing(
     assert len(lines) == len(NAMES)
     assert local_images.main([str(tmp_path / "out"), "--probe", str(tmp_path / "nope")]) == 1
     assert "bash controlplane/probe/build.sh" in capsys.readouterr().err
+
+
+# --- Stand-ins: images named like a manifest's references. ---
+
+HARDENED = REPO / "example_suites" / "manifests" / "hardened"
+API_REF = "registry.example.com/shop/api:3.8.1@sha256:2a1d58f510fd47525727bc0cfc8448a3542f3723f662e3b166009490aea7bf4a"
+API_NAME = "registry.example.com/shop/api@sha256:2a1d58f510fd47525727bc0cfc8448a3542f3723f662e3b166009490aea7bf4a"
+BUSYBOX_DIGEST = "sha256:e6693c20186f837fc393390135d8a598a96a833917917789d63766cab6c59582"
+
+
+@pytest.mark.parametrize(
+    ("reference", "name"),
+    [
+        # distribution/reference v0.6.0 normalize_test.go TestParseDockerRef, the table containerd's
+        # CRI resolves with (ParseDockerRef), case for case.
+        ("busybox", "docker.io/library/busybox:latest"),
+        ("busybox:latest", "docker.io/library/busybox:latest"),
+        (f"busybox@{BUSYBOX_DIGEST}", f"docker.io/library/busybox@{BUSYBOX_DIGEST}"),
+        ("library/busybox", "docker.io/library/busybox:latest"),
+        ("docker.io/busybox", "docker.io/library/busybox:latest"),
+        ("docker.io/library/busybox", "docker.io/library/busybox:latest"),
+        ("docker.io/busybox:latest", "docker.io/library/busybox:latest"),
+        ("library/busybox:latest", "docker.io/library/busybox:latest"),
+        ("docker.io/library/busybox:latest", "docker.io/library/busybox:latest"),
+        ("gcr.io/library/busybox", "gcr.io/library/busybox:latest"),
+        (f"gcr.io/library/busybox:latest@{BUSYBOX_DIGEST}", f"gcr.io/library/busybox@{BUSYBOX_DIGEST}"),
+        # Ours: the hardened demo's tag+digest references, a port, a namespace on Docker Hub.
+        (API_REF, API_NAME),
+        ("localhost:5000/x:1", "localhost:5000/x:1"),
+        ("bitnami/redis:7", "docker.io/bitnami/redis:7"),
+        ("index.docker.io/nginx", "docker.io/library/nginx:latest"),
+    ],
+)
+def test_containerd_name_is_parse_docker_ref(reference: str, name: str) -> None:
+    assert local_images.containerd_name(reference) == name
+
+
+def test_containerd_name_refuses_what_the_kubelet_refuses() -> None:
+    with pytest.raises(LocalImageError, match="no stand-in for 'Nginx'"):
+        local_images.containerd_name("Nginx")
+    with pytest.raises(LocalImageError, match="invalid checksum digest length"):
+        local_images.containerd_name("nginx@sha256:" + "a" * 40)
+
+
+def _standin(inputs: dict[str, Any], tmp_path: Path, reference: str = API_REF, **kwargs: Any) -> tuple[str, Path]:
+    spec: dict[str, Any] = {
+        "entry_points": ["/app/bin/migrate", "pg_isready"],
+        "exit_paths": ["/app/bin/migrate", "pg_isready"],
+        "ports": ["8080/TCP", "53/UDP"],
+        **kwargs,
+    }
+    return local_images.standin_image(reference, probe_binary=inputs["probe_binary"], out_dir=tmp_path / "s", **spec)
+
+
+def test_standin_image_layout(inputs: dict[str, Any], tmp_path: Path) -> None:
+    name, path = _standin(inputs, tmp_path)
+    assert name == API_NAME
+    layout = read_layout(path)
+    (entry,) = layout.index["manifests"]
+    # By digest, the OCI ref name is the whole name, as containerd's exporter writes it.
+    assert entry["annotations"] == {"io.containerd.image.name": API_NAME, "org.opencontainers.image.ref.name": API_NAME}
+    assert layout.manifest["annotations"] == {"io.k8ssec.standin-for": API_REF}
+    assert layout.config["config"] == {
+        "User": "65534:65534",
+        "Entrypoint": ["/bin/k8ssec-probe", "standin"],
+        "Env": [
+            local_images.PATH_ENV,
+            "K8SSEC_STANDIN_EXIT=/app/bin/migrate,pg_isready",
+            "K8SSEC_STANDIN_PORTS=8080/TCP,53/UDP",
+        ],
+        "WorkingDir": "/",
+        "Labels": {"io.k8ssec.standin-for": API_REF},
+    }
+    kinds = {m.name: (m.type, m.mode, m.linkname) for m in layout.layer.getmembers()}
+    assert kinds == {
+        "app": (tarfile.DIRTYPE, 0o755, ""),
+        "app/bin": (tarfile.DIRTYPE, 0o755, ""),
+        "app/bin/migrate": (tarfile.SYMTYPE, 0o777, "/bin/k8ssec-probe"),
+        "bin": (tarfile.DIRTYPE, 0o755, ""),
+        "bin/k8ssec-probe": (tarfile.REGTYPE, 0o755, ""),
+        "dev": (tarfile.DIRTYPE, 0o755, ""),
+        "etc": (tarfile.DIRTYPE, 0o755, ""),
+        "etc/group": (tarfile.REGTYPE, 0o644, ""),
+        "etc/passwd": (tarfile.REGTYPE, 0o644, ""),
+        "proc": (tarfile.DIRTYPE, 0o555, ""),
+        "sys": (tarfile.DIRTYPE, 0o555, ""),
+        "tmp": (tarfile.DIRTYPE, 0o1777, ""),
+        "usr": (tarfile.DIRTYPE, 0o755, ""),
+        "usr/local": (tarfile.DIRTYPE, 0o755, ""),
+        "usr/local/bin": (tarfile.DIRTYPE, 0o755, ""),
+        # A bare name is found through PATH, whose first searched directory this is.
+        "usr/local/bin/pg_isready": (tarfile.SYMTYPE, 0o777, "/bin/k8ssec-probe"),
+    }
+    assert layout.paths() == sorted(layout.paths())
+    for member in [*layout.layer.getmembers(), *layout.outer]:
+        assert (member.uid, member.gid, member.uname, member.gname, member.mtime) == (0, 0, "", "", 0), member.name
+    probe = layout.layer.extractfile("bin/k8ssec-probe")
+    assert probe is not None and probe.read() == inputs["probe_binary"].read_bytes()
+
+    # A tagged reference: the OCI ref name is the tag.
+    name, path = _standin(inputs, tmp_path, "redis:7", entry_points=[], exit_paths=[], ports=[])
+    assert name == "docker.io/library/redis:7"
+    assert read_layout(path).index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] == "7"
+    assert "K8SSEC_STANDIN_PORTS=" in read_layout(path).config["config"]["Env"]
+
+
+def test_standin_entry_points_cannot_replace_the_image(inputs: dict[str, Any], tmp_path: Path) -> None:
+    # The probe itself is already there: no link to itself.
+    _, path = _standin(inputs, tmp_path, entry_points=["/bin/k8ssec-probe", "./run", "bin/../opt/app"])
+    names = read_layout(path).paths()
+    assert read_layout(path).member("bin/k8ssec-probe").isfile()
+    assert {"run", "opt/app"} <= set(names)
+    with pytest.raises(LocalImageError, match="would replace the image's /etc/passwd"):
+        _standin(inputs, tmp_path, entry_points=["/etc/passwd"])
+    with pytest.raises(LocalImageError, match="needs /etc/passwd as a directory"):
+        _standin(inputs, tmp_path, entry_points=["/etc/passwd/x"])
+    with pytest.raises(LocalImageError, match=r"controlplane/probe/build\.sh"):
+        local_images.standin_image(API_REF, probe_binary=tmp_path / "nope", out_dir=tmp_path)
+
+
+def test_standin_build_is_deterministic(inputs: dict[str, Any], tmp_path: Path) -> None:
+    _, first = _standin(inputs, tmp_path / "a")
+    _, second = _standin(inputs, tmp_path / "b")
+    assert first.read_bytes() == second.read_bytes()
+    assert first.name == second.name and first.name.startswith("standin-registry.example.com_shop_api_sha256_")
+    before = first.stat().st_mtime_ns
+    os.utime(first, ns=(before - 10**9, before - 10**9))
+    _standin(inputs, tmp_path / "a")
+    assert first.stat().st_mtime_ns == before - 10**9, "an unchanged rebuild leaves the file alone"
+    _, other = _standin(inputs, tmp_path / "c", ports=["8080/TCP"])
+    assert other.read_bytes() != first.read_bytes()
+
+
+def test_standins_for_the_hardened_demo() -> None:
+    from pytest_k8ssec.sources.manifests import load
+
+    loaded = load([str(HARDENED)])
+    assert not loaded.errors
+    prefix = "registry.example.com/"
+    assert local_images.standins_for(loaded.objects) == [
+        # The StatefulSet's readiness probe runs pg_isready inside the container.
+        local_images.StandinSpec(
+            f"{prefix}mirror/postgres:16.2@sha256:6bd666787c001d05a031c3de95841ac35ea5a8fe5e28340b29d294e57f3f426b",
+            entry_points=("pg_isready",),
+            exit_paths=("pg_isready",),
+            ports=("5432/TCP",),
+        ),
+        # The init container migrates and exits; the app container (no command) serves.
+        local_images.StandinSpec(API_REF, ("/app/bin/migrate",), ("/app/bin/migrate",), ("8080/TCP",)),
+        # The CronJob's container has only args: the image's entrypoint runs, as "standin".
+        local_images.StandinSpec(
+            f"{prefix}shop/report:1.1.0@sha256:56f549b7237972cda99b70ec4527c3ddececd2278383f962a6b280c792110ad6",
+            exit_paths=("standin",),
+        ),
+        local_images.StandinSpec(
+            f"{prefix}shop/web:1.4.2@sha256:4dbb1efc9c4f883128bd77839566dafbc05d0e2fb4af6ce1172b68170b1d57d9",
+            ports=("8080/TCP",),
+        ),
+        # No port declared: the worker serves nothing and runs until it is stopped.
+        local_images.StandinSpec(
+            f"{prefix}shop/worker:2.3.0@sha256:aa1c78f344b8bea609e118179f5d442f7efa341aa19354a1a3d7ce54ec6f687d"
+        ),
+    ]
+
+
+def test_standins_for_edge_cases() -> None:
+    pod: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "initContainers": [
+                {"name": "sidecar", "image": "proxy:1", "restartPolicy": "Always", "ports": [{"containerPort": 15001}]},
+                {"name": "init", "image": "tools:1"},
+            ],
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "tools:1",
+                    "command": ["serve"],
+                    "ports": [{"containerPort": 53, "protocol": "UDP"}, {"containerPort": 9000}, {"name": "bad"}],
+                    "lifecycle": {"preStop": {"exec": {"command": ["/bin/drain", "--now"]}}},
+                    "livenessProbe": {"exec": {"command": []}},
+                },
+                {"name": "ours", "image": "k8ssec.local/probe:1", "command": ["x"]},
+                {"name": "broken", "image": "Not/Valid"},
+            ],
+        },
+    }
+    job: dict[str, Any] = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "j"},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "tools:1", "command": ["/bin/batch"]}]}}},
+    }
+    other = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    assert local_images.standins_for([other, job, pod]) == [
+        # A sidecar keeps running: it serves its port and is not told to exit.
+        local_images.StandinSpec("proxy:1", ports=("15001/TCP",)),
+        local_images.StandinSpec(
+            "tools:1",
+            entry_points=("/bin/batch", "/bin/drain", "serve"),
+            exit_paths=("/bin/batch", "/bin/drain", "standin"),
+            ports=("53/UDP", "9000/TCP"),
+        ),
+    ]
+
+
+def test_build_standins_merges_references_of_one_name(inputs: dict[str, Any], tmp_path: Path) -> None:
+    specs = [
+        local_images.StandinSpec("nginx", ports=("80/TCP",)),
+        local_images.StandinSpec("docker.io/library/nginx:latest", ("/docker-entrypoint.sh",), (), ("8080/TCP",)),
+        local_images.StandinSpec("redis:7"),
+    ]
+    built = local_images.build_standins(specs, inputs["probe_binary"], tmp_path)
+    assert sorted(built) == ["docker.io/library/nginx:latest", "docker.io/library/redis:7"]
+    nginx = read_layout(built["docker.io/library/nginx:latest"])
+    assert "K8SSEC_STANDIN_PORTS=80/TCP,8080/TCP" in nginx.config["config"]["Env"]
+    assert nginx.member("docker-entrypoint.sh").issym()
+
+
+def test_import_named_runs_ctr_and_checks_the_names(
+    inputs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = tmp_path / "ctr.py"
+    script.write_text(FAKE_CTR)
+    log = tmp_path / "ctr.log"
+    monkeypatch.setenv("FAKE_CTR_LOG", str(log))
+    name, path = _standin(inputs, tmp_path)
+    monkeypatch.setenv("FAKE_CTR_LIST", f"k8ssec.local/pause:1\n{API_NAME}")
+    assert local_images.import_named({name: path}, ctr=[sys.executable, str(script)]) == [API_NAME]
+    assert [json.loads(line) for line in log.read_text().splitlines()] == [
+        ["--namespace", "k8s.io", "images", "import", str(path)],
+        ["--namespace", "k8s.io", "images", "ls", "--quiet"],
+    ]
+    monkeypatch.setenv("FAKE_CTR_LIST", "k8ssec.local/pause:1")
+    with pytest.raises(LocalImageError, match="lists no image"):
+        local_images.import_named({name: path}, ctr=[sys.executable, str(script)])
+    with pytest.raises(LocalImageError, match="unknown image name 'nginx'"):
+        import_images({"nginx": path}, ctr=[sys.executable, str(script)])
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_real_standin_image_runs_its_programs(tmp_path: Path) -> None:
+    """The real probe in a stand-in image's root file system, run as the runtime runs a container:
+    the entry point's path as argv[0], the image's environment, an unprivileged user."""
+    _real_inputs_or_skip()
+    import http.client
+
+    port = _free_port()
+    name, path = local_images.standin_image(
+        API_REF,
+        probe_binary=PROBE_BIN,
+        entry_points=["/app/bin/migrate"],
+        exit_paths=["/app/bin/migrate"],
+        ports=[f"{port}/TCP"],
+        out_dir=tmp_path / "out",
+    )
+    assert name == API_NAME
+    root = _unpack(path, tmp_path / "root")
+    config = read_layout(path).config["config"]
+    # The image's environment, and loopback only: this runs on the host's network.
+    env = dict(item.split("=", 1) for item in config["Env"]) | {"K8SSEC_STANDIN_ADDRESS": "127.0.0.1"}
+    chroot = ["chroot", f"--userspec={config['User']}", str(root)]
+
+    # The init container: its command, with the real application's arguments.
+    done = subprocess.run([*chroot, "/app/bin/migrate", "up"], env=env, capture_output=True, text=True, timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert "/app/bin/migrate is listed in K8SSEC_STANDIN_EXIT" in done.stdout
+
+    # The app container: no command, so the image's entrypoint with the manifest's args.
+    server = subprocess.Popen(
+        [*chroot, *config["Entrypoint"], "--listen", ":8080"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            # http.client, not urllib: no proxy from the environment comes between.
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            try:
+                connection.request("GET", "/ready")
+                response = connection.getresponse()
+                status, body = response.status, response.read().decode()
+                break
+            except OSError:
+                assert server.poll() is None, server.communicate()[0]
+                assert time.monotonic() < deadline, "the stand-in served nothing in 10 s"
+                time.sleep(0.05)
+            finally:
+                connection.close()
+        assert (status, body.strip()) == (200, os.uname().nodename)
+        server.terminate()
+        out, _ = server.communicate(timeout=10)
+        assert server.returncode == 0, out
+        assert "running as standin" in out
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
