@@ -16,8 +16,17 @@ whose shell is that busybox, whatever symlinks exist. The in-pod assertions ask 
 such an image could never pass ``assert_in_pod_no_package_manager`` or
 ``assert_in_pod_no_shell``. With dash, only the files in the image answer.
 
+Stand-ins: manifests name images no registry here serves (``registry.example.com/shop/api:3.8.1@sha256:...``).
+:func:`standins_for` reads what their containers run and serve, :func:`build_standins` writes
+one image per reference, named as containerd's CRI looks the reference up
+(:func:`containerd_name`), holding k8ssec-probe in its ``standin`` mode at every program path
+the manifests name. With the default ``IfNotPresent`` pull policy the kubelet finds it and the
+pods run unchanged.
+
 >>> tarballs = build_images(Path("controlplane/.cache/bin/k8ssec-probe"), Path("/bin/busybox"), out)
 >>> import_images(tarballs, ctr=["ctr"], address="/run/containerd/containerd.sock")
+>>> standins = build_standins(standins_for(objects), Path("controlplane/.cache/bin/k8ssec-probe"), out)
+>>> import_named(standins, ctr=["ctr"], address="/run/containerd/containerd.sock")
 """
 
 from __future__ import annotations
@@ -536,9 +545,10 @@ def standin_image(
         )
     name, data = standin_layout(reference, probe, entry_points=entry_points, exit_paths=exit_paths, ports=ports)
     out_dir.mkdir(parents=True, exist_ok=True)
-    # The file name: readable, and unique per image name (two references may share a repository).
-    stem = name.replace("/", "_").replace(":", "_").replace("@", "_")
-    path = out_dir / f"standin-{stem}-{hashlib.sha256(name.encode()).hexdigest()[:12]}.oci.tar"
+    # The file name: the repository's last component to read, a hash of the whole name to be
+    # unique (a reference may be longer than a file name may be).
+    stem = name.partition("@")[0].rpartition("/")[2].partition(":")[0]
+    path = out_dir / f"standin-{stem}-{hashlib.sha256(name.encode()).hexdigest()[:16]}.oci.tar"
     _write_if_changed(path, data)
     return name, path
 
