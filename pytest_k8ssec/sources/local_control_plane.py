@@ -89,6 +89,8 @@ NODE_CONTROLLERS: Final = (
     "node-lifecycle-controller",
     "pod-garbage-collector-controller",
     "ttl-controller",
+    # Binds the claims of applied workloads to the local node's stand-in volumes.
+    "persistentvolume-binder-controller",
 )
 # Users with a client certificate and no rights until RBAC grants them (CN = user, O = groups).
 NON_ADMIN_USERS: Final[dict[str, tuple[str, ...]]] = {"alice": (), "bob": ("dev-team",)}

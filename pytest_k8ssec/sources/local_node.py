@@ -523,6 +523,26 @@ class LocalNode:
             raise LocalNodeError(f"cannot give the node its images: {exc}") from None
         return {name: ref for name, ref in image_refs().items() if name in archives}
 
+    def import_standin_images(self, objects: Sequence[Any]) -> list[str]:
+        """Import a stand-in (``local_images.standin_image``) for every image the workloads of
+        ``objects`` name and no local image answers; returns the containerd names imported."""
+        from pytest_k8ssec.sources.local_images import LocalImageError, build_standins, import_named, standins_for
+
+        assert self.binaries is not None
+        specs = standins_for(objects)
+        if not specs:
+            return []
+        try:
+            built = build_standins(specs, Path(self.binaries.probe), self.workdir / "images" / "standins")
+            import_named(
+                built,
+                ctr=[*self._inside(self.binaries), self.binaries.ctr],
+                address=str(self.workdir / "containerd" / "containerd.sock"),
+            )
+        except LocalImageError as exc:
+            raise LocalNodeError(f"cannot give the node stand-in images: {exc}") from None
+        return sorted(built)
+
     def _ready(self, plane: LocalControlPlane) -> bool:
         status, body = plane._get(f"/api/v1/nodes/{self.name}")
         if status != 200:
