@@ -94,6 +94,10 @@ BUILD_HINT: Final = (
 )
 
 
+#: How long one probe of a kernel feature may take before it counts as missing.
+CHECK_TIMEOUT_S: Final = 10.0
+
+
 class NodeUnavailable(K8sSecError):
     """This machine cannot run the local node; the message names the missing feature or binary."""
 
@@ -183,13 +187,22 @@ def missing_features() -> list[str]:
     if shutil.which("ip") is None:
         return ["iproute2's ip"]
     name = f"k8ssec-check-{os.getpid()}"
-    made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    try:
+        made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, timeout=CHECK_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return [f"network namespaces (ip netns add did not answer in {CHECK_TIMEOUT_S:g} s)"]
     if made.returncode != 0:
         return [f"network namespaces (ip netns add: {made.stderr.strip()})"]
     try:
 
         def inside(*argv: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(["ip", "netns", "exec", name, *argv], capture_output=True, text=True)
+            try:
+                return subprocess.run(
+                    ["ip", "netns", "exec", name, *argv], capture_output=True, text=True, timeout=CHECK_TIMEOUT_S
+                )
+            except subprocess.TimeoutExpired:
+                # A feature that hangs is as missing as one that fails: never a hang.
+                return subprocess.CompletedProcess(argv, 1, "", f"no answer in {CHECK_TIMEOUT_S:g} s")
 
         checks = [
             ("veth pairs", ("ip", "link", "add", "k8ssec-va", "type", "veth", "peer", "name", "k8ssec-vb")),
@@ -222,7 +235,7 @@ def missing_features() -> list[str]:
                     f"{feature}: `{' '.join(argv)}` failed: {result.stderr.strip() or result.stdout.strip()}"
                 )
     finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=CHECK_TIMEOUT_S)
     for controller in ("cpu", "memory", "pids"):
         if not _cgroup_has(controller):
             problems.append(f"the {controller} cgroup controller")

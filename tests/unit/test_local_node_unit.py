@@ -81,3 +81,30 @@ def test_missing_programs_are_named_with_the_way_to_build_them(tmp_path: Path) -
 
 def test_pod_addresses_are_private() -> None:
     assert ipaddress.ip_network(POD_CIDR).is_private
+
+
+def test_a_missing_kernel_feature_is_named_and_a_hanging_one_counts_as_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    real = subprocess.run
+
+    def run(argv: list[str], *args: object, **kwargs: object) -> subprocess.CompletedProcess[str]:
+        if argv[:2] == ["ip", "netns"] and argv[2] in ("add", "del"):
+            return subprocess.CompletedProcess(argv, 0, "", "")
+        if "ipset" in argv:
+            return subprocess.CompletedProcess(
+                argv, 1, "", "ipset v7.17: Kernel error received: Operation not supported"
+            )
+        if "--match-set" in argv:
+            raise subprocess.TimeoutExpired(argv, 10)
+        if argv[:3] == ["ip", "netns", "exec"]:
+            return subprocess.CompletedProcess(argv, 0, "", "")
+        return real(argv, *args, **kwargs)  # type: ignore[call-overload,no-any-return]
+
+    monkeypatch.setattr(local_node.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(local_node.subprocess, "run", run)
+    monkeypatch.setattr(local_node.shutil, "which", lambda name, path=None: f"/usr/sbin/{name}")
+    missing = local_node.missing_features()
+    assert any(m.startswith("ipset (CONFIG_IP_SET)") and "Operation not supported" in m for m in missing), missing
+    assert any(m.startswith("iptables set match (xt_set)") and "no answer in 10 s" in m for m in missing), missing
+    assert not any("veth" in m or "bridge" in m for m in missing), missing
