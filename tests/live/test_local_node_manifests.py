@@ -33,10 +33,9 @@ def test_every_pod_runs_and_the_model_has_their_ips(k8s_network, k8s_cluster):
 """
 
 
-def test_the_readme_networkpolicy_example_on_running_pods(node_binaries: NodeBinaries, tmp_path: Path) -> None:
-    (tmp_path / "test_network.py").write_text(readme_networkpolicy_example())
-    (tmp_path / "test_running.py").write_text(RUNNING.replace("POD_CIDR", POD_CIDR))
-    done = subprocess.run(
+def _pytest(tmp_path: Path, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """A pytest run of the files in ``tmp_path`` on the hardened manifests, with ``args``."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -47,15 +46,20 @@ def test_the_readme_networkpolicy_example_on_running_pods(node_binaries: NodeBin
             "no:randomly",
             f"--rootdir={tmp_path}",
             "-v",
-            "--k8s-local-control-plane",
-            "--k8s-local-node",
             f"--k8s-manifests={HARDENED}",
+            *args,
         ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
+
+
+def test_the_readme_networkpolicy_example_on_running_pods(node_binaries: NodeBinaries, tmp_path: Path) -> None:
+    (tmp_path / "test_network.py").write_text(readme_networkpolicy_example())
+    (tmp_path / "test_running.py").write_text(RUNNING.replace("POD_CIDR", POD_CIDR))
+    done = _pytest(tmp_path, "--k8s-local-control-plane", "--k8s-local-node", timeout=600)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "3 passed" in done.stdout, done.stdout[-2000:]
 
@@ -66,23 +70,6 @@ def test_the_readme_networkpolicy_example_on_a_local_api_server_without_a_node(
     # No node: no pod runs, and the applied manifests' pod templates are the endpoints (before,
     # the target found no endpoint at all: "namespace 'shop' has no pods or workloads").
     (tmp_path / "test_network.py").write_text(readme_networkpolicy_example())
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            f"--rootdir={tmp_path}",
-            "--k8s-local-control-plane",
-            f"--k8s-manifests={HARDENED}",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = _pytest(tmp_path, "--k8s-local-control-plane", timeout=300)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "2 passed" in done.stdout, done.stdout[-2000:]
