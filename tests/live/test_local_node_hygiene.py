@@ -168,13 +168,32 @@ class Child:
 
 
 @pytest.fixture
-def host_before(node_binaries: NodeBinaries) -> HostState:
-    return HostState.read()
+def host_before(node_binaries: NodeBinaries) -> tuple[HostState, bool]:
+    return HostState.read(), _others_running()
 
 
-def _assert_clean(before: HostState, child: Child, inodes: set[int]) -> None:
+def _others_running() -> bool:
+    """Whether a node other than the child's runs on the machine (this session's, another run's)."""
+    nodes = SYSCTL_DIR / "nodes"
+    return nodes.exists() and any((NETNS_DIR / entry.name).exists() for entry in nodes.iterdir())
+
+
+def _assert_clean(before: HostState, child: Child, inodes: set[int], others_before: bool) -> None:
     after = HostState.read()
-    assert after == before
+    # The host's own firewall is never the node's to touch, whoever else runs.
+    assert (after.iptables, after.ipsets) == (before.iptables, before.ipsets)
+    # What the child made, named by its tag, pid or folder, is gone; what other runs' nodes hold
+    # may come and go meanwhile, so only the child's own things are compared.
+    pid = str(child.popen.pid)
+
+    def own(entries: frozenset[str]) -> set[str]:
+        return {e for e in entries if child.tag in e or pid in e or (child.workdir and child.workdir in e)}
+
+    for field in ("netns", "links", "cgroups", "mounts"):
+        assert own(getattr(after, field)) == own(getattr(before, field)) == set(), field
+    if not others_before and not _others_running():
+        # Nothing else held them: the machine-wide things are as before the child started.
+        assert after == before
     assert not child.netns()
     assert _node_processes(child.tag, child.workdir, inodes) == []
     if child.workdir:
@@ -192,26 +211,26 @@ def _assert_running(child: Child) -> set[int]:
     return inodes
 
 
-def test_a_stopped_node_leaves_nothing(host_before: HostState) -> None:
+def test_a_stopped_node_leaves_nothing(host_before: tuple[HostState, bool]) -> None:
     child = Child({}, "--stop")
     child.read_until("READY")
     inodes = _assert_running(child)
     child.read_until("STOPPED")
     assert child.finish() == 0
-    _assert_clean(host_before, child, inodes)
+    _assert_clean(host_before[0], child, inodes, host_before[1])
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_an_interrupted_node_leaves_nothing(host_before: HostState, signum: int) -> None:
+def test_an_interrupted_node_leaves_nothing(host_before: tuple[HostState, bool], signum: int) -> None:
     child = Child({})
     child.read_until("READY")
     inodes = _assert_running(child)
     child.popen.send_signal(signum)
     assert child.finish() != 0
-    _assert_clean(host_before, child, inodes)
+    _assert_clean(host_before[0], child, inodes, host_before[1])
 
 
-def test_sigterm_mid_start_leaves_nothing(host_before: HostState) -> None:
+def test_sigterm_mid_start_leaves_nothing(host_before: tuple[HostState, bool]) -> None:
     child = Child({})
     # containerd is up, the kubelet not yet Ready: the middle of the node's start.
     wait_for(child.netns, "the node's network namespace", timeout=120, interval=0.05)
@@ -221,11 +240,11 @@ def test_sigterm_mid_start_leaves_nothing(host_before: HostState) -> None:
     inodes = child.netns_inodes()
     child.popen.send_signal(signal.SIGTERM)
     assert child.finish() != 0
-    _assert_clean(host_before, child, inodes)
+    _assert_clean(host_before[0], child, inodes, host_before[1])
 
 
 def test_a_failure_mid_start_leaves_nothing(
-    host_before: HostState, node_binaries: NodeBinaries, tmp_path: Path
+    host_before: tuple[HostState, bool], node_binaries: NodeBinaries, tmp_path: Path
 ) -> None:
     # A node folder whose kube-router fails at once: the start fails after containerd, the
     # images and the kubelet are up, and must take all of them down.
@@ -243,10 +262,10 @@ def test_a_failure_mid_start_leaves_nothing(
     output = child.popen.stdout.read() if child.popen.stdout else ""
     assert "kube-router exited with code 3" in output, output[-3000:]
     assert "refusing to start (test)" in output
-    _assert_clean(host_before, child, inodes)
+    _assert_clean(host_before[0], child, inodes, host_before[1])
 
 
-def test_a_killed_run_is_swept_by_the_next(host_before: HostState, binaries: Binaries) -> None:
+def test_a_killed_run_is_swept_by_the_next(host_before: tuple[HostState, bool], binaries: Binaries) -> None:
     child = Child({})
     child.read_until("READY")
     inodes = _assert_running(child)
@@ -260,4 +279,4 @@ def test_a_killed_run_is_swept_by_the_next(host_before: HostState, binaries: Bin
     wait_for(
         lambda: not _node_processes(child.tag, child.workdir, inodes), "the killed node's processes gone", timeout=30
     )
-    _assert_clean(host_before, child, inodes)
+    _assert_clean(host_before[0], child, inodes, host_before[1])
