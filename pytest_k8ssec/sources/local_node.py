@@ -204,6 +204,8 @@ def missing_features() -> list[str]:
                 # A feature that hangs is as missing as one that fails: never a hang.
                 return subprocess.CompletedProcess(argv, 1, "", f"no answer in {CHECK_TIMEOUT_S:g} s")
 
+        # iptables waits for the machine-wide xtables lock (-w): another node's kube-router
+        # holding it is no missing feature.
         checks = [
             ("veth pairs", ("ip", "link", "add", "k8ssec-va", "type", "veth", "peer", "name", "k8ssec-vb")),
             ("Linux bridges", ("ip", "link", "add", "k8ssec-br", "type", "bridge")),
@@ -214,15 +216,28 @@ def missing_features() -> list[str]:
             ("ipset (CONFIG_IP_SET)", ("ipset", "create", "k8ssec-check", "hash:ip")),
             (
                 "iptables set match (xt_set)",
-                ("iptables", "-A", "INPUT", "-m", "set", "--match-set", "k8ssec-check", "src", "-j", "ACCEPT"),
+                (
+                    "iptables",
+                    "-w",
+                    "10",
+                    "-A",
+                    "INPUT",
+                    "-m",
+                    "set",
+                    "--match-set",
+                    "k8ssec-check",
+                    "src",
+                    "-j",
+                    "ACCEPT",
+                ),
             ),
             (
                 "iptables conntrack match",
-                ("iptables", "-A", "INPUT", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"),
+                ("iptables", "-w", "10", "-A", "INPUT", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"),
             ),
             (
                 "iptables comment match",
-                ("iptables", "-A", "INPUT", "-m", "comment", "--comment", "k8ssec", "-j", "ACCEPT"),
+                ("iptables", "-w", "10", "-A", "INPUT", "-m", "comment", "--comment", "k8ssec", "-j", "ACCEPT"),
             ),
         ]
         for feature, argv in checks:

@@ -159,7 +159,7 @@ class Child:
     def netns_inodes(self) -> set[int]:
         return {(NETNS_DIR / name).stat().st_ino for name in self.netns()}
 
-    def finish(self, timeout: float = 60) -> int:
+    def finish(self, timeout: float = 120) -> int:
         try:
             return self.popen.wait(timeout)
         finally:
