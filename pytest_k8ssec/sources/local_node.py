@@ -98,6 +98,24 @@ BUILD_HINT: Final = (
 CHECK_TIMEOUT_S: Final = 10.0
 
 
+#: Where system programs live; a CI's PATH often lacks root's sbin folders, which hold ip,
+#: iptables, ipset and sysctl.
+SYSTEM_DIRS: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def tool(name: str) -> str | None:
+    """The absolute path of system program ``name``: from PATH, else from the system folders."""
+    return shutil.which(name) or shutil.which(name, path=SYSTEM_DIRS)
+
+
+def _system(argv: Sequence[str]) -> list[str]:
+    """``argv`` with its program, and the program of an ``ip netns exec NS`` command, made absolute."""
+    resolved = list(argv)
+    for index in [0, 4] if resolved[:3] == ["ip", "netns", "exec"] and len(resolved) > 4 else [0]:
+        resolved[index] = tool(resolved[index]) or resolved[index]
+    return resolved
+
+
 class NodeUnavailable(K8sSecError):
     """This machine cannot run the local node; the message names the missing feature or binary."""
 
@@ -141,7 +159,7 @@ class NodeBinaries:
             return str(path)
 
         def on_path(name: str) -> str:
-            found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin:/bin")
+            found = tool(name)
             if found is None:
                 missing.append(f"{name} (not on PATH)")
                 return name
@@ -184,11 +202,13 @@ def missing_features() -> list[str]:
         return ["root (network namespaces, cgroups and mounts need it; run as root or skip the node)"]
     if not Path("/proc/self/ns/net").exists():
         return ["network namespaces (/proc/self/ns/net)"]
-    if shutil.which("ip") is None:
+    if tool("ip") is None:
         return ["iproute2's ip"]
     name = f"k8ssec-check-{os.getpid()}"
     try:
-        made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, timeout=CHECK_TIMEOUT_S)
+        made = subprocess.run(
+            _system(["ip", "netns", "add", name]), capture_output=True, text=True, timeout=CHECK_TIMEOUT_S
+        )
     except subprocess.TimeoutExpired:
         return [f"network namespaces (ip netns add did not answer in {CHECK_TIMEOUT_S:g} s)"]
     if made.returncode != 0:
@@ -198,7 +218,10 @@ def missing_features() -> list[str]:
         def inside(*argv: str) -> subprocess.CompletedProcess[str]:
             try:
                 return subprocess.run(
-                    ["ip", "netns", "exec", name, *argv], capture_output=True, text=True, timeout=CHECK_TIMEOUT_S
+                    _system(["ip", "netns", "exec", name, *argv]),
+                    capture_output=True,
+                    text=True,
+                    timeout=CHECK_TIMEOUT_S,
                 )
             except subprocess.TimeoutExpired:
                 # A feature that hangs is as missing as one that fails: never a hang.
@@ -241,7 +264,7 @@ def missing_features() -> list[str]:
             ),
         ]
         for feature, argv in checks:
-            if shutil.which(argv[0]) is None and shutil.which(argv[0], path="/usr/sbin:/sbin") is None:
+            if tool(argv[0]) is None:
                 problems.append(f"{feature}: {argv[0]} is not installed")
                 continue
             result = inside(*argv)
@@ -250,7 +273,7 @@ def missing_features() -> list[str]:
                     f"{feature}: `{' '.join(argv)}` failed: {result.stderr.strip() or result.stdout.strip()}"
                 )
     finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=CHECK_TIMEOUT_S)
+        subprocess.run(_system(["ip", "netns", "del", name]), capture_output=True, timeout=CHECK_TIMEOUT_S)
     for controller in ("cpu", "memory", "pids"):
         if not _cgroup_has(controller):
             problems.append(f"the {controller} cgroup controller")
@@ -387,8 +410,17 @@ class LocalNode:
             [ip, "-n", self.netns, "link", "set", "eth0", "up"],
             [ip, "-n", self.netns, "route", "add", "default", "via", str(host.ip)],
             # The bridge's pods reach each other through iptables (NetworkPolicy), and the gateway routes.
-            [ip, "netns", "exec", self.netns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"],
-            [ip, "netns", "exec", self.netns, "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1"],
+            [ip, "netns", "exec", self.netns, tool("sysctl") or "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"],
+            [
+                ip,
+                "netns",
+                "exec",
+                self.netns,
+                tool("sysctl") or "sysctl",
+                "-q",
+                "-w",
+                "net.bridge.bridge-nf-call-iptables=1",
+            ],
         ]
         for argv in steps:
             _check(argv, "set up the node's network")
@@ -405,7 +437,7 @@ class LocalNode:
         # containerd shims a socket folder of their own (upstream fixes it at /run/containerd).
         script = " && ".join(
             [
-                *(f"mount -t tmpfs -o mode=0711 tmpfs {folder}" for folder in PRIVATE_DIRS),
+                *(f"{tool('mount') or 'mount'} -t tmpfs -o mode=0711 tmpfs {folder}" for folder in PRIVATE_DIRS),
                 f"exec {binaries.tools['sleep']} infinity",
             ]
         )
@@ -628,7 +660,7 @@ class LocalNode:
     def exec_in_netns(self, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """Run a host program in the node's network namespace (e.g. ``iptables -S``)."""
         return subprocess.run(
-            ["ip", "netns", "exec", self.netns, *argv], capture_output=True, text=True, timeout=timeout
+            _system(["ip", "netns", "exec", self.netns, *argv]), capture_output=True, text=True, timeout=timeout
         )
 
     # --- stop -----------------------------------------------------------------------------------
@@ -681,12 +713,12 @@ def teardown(workdir: Path) -> list[str]:
             removed.append(f"cgroup {top}")
     # 3. The network namespace, and with it the bridge, the veths, iptables chains and ipsets.
     if (NETNS_DIR / netns).exists():
-        result = subprocess.run(["ip", "netns", "del", netns], capture_output=True, text=True)
+        result = subprocess.run(_system(["ip", "netns", "del", netns]), capture_output=True, text=True)
         if result.returncode == 0:
             removed.append(f"netns {netns}")
     link = state.get("host_link")
     if link and Path(f"/sys/class/net/{link}").exists():
-        subprocess.run(["ip", "link", "del", link], capture_output=True)
+        subprocess.run(_system(["ip", "link", "del", link]), capture_output=True)
         removed.append(f"link {link}")
     _release_sysctls(netns)
     for folder in state.get("made_dirs", []):
@@ -795,7 +827,7 @@ def _holder_mounted(pid: int) -> bool:
 
 
 def _link_addresses() -> tuple[ipaddress.IPv4Interface, ipaddress.IPv4Interface]:
-    used = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True).stdout
+    used = subprocess.run(_system(["ip", "-4", "-o", "addr", "show"]), capture_output=True, text=True).stdout
     taken = [ipaddress.ip_interface(word).network for word in used.split() if "/" in word and word[0].isdigit()]
     for _ in range(100):
         offset = random.randrange(0, LINK_SPACE.num_addresses // 4) * 4

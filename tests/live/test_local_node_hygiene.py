@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from pytest_k8ssec.sources.local_control_plane import Binaries, sweep_dead_workdirs
-from pytest_k8ssec.sources.local_node import KUBELET_SYSCTLS, NETNS_DIR, PRIVATE_DIRS, SYSCTL_DIR, NodeBinaries
+from pytest_k8ssec.sources.local_node import KUBELET_SYSCTLS, NETNS_DIR, PRIVATE_DIRS, SYSCTL_DIR, NodeBinaries, tool
 from tests.live.waits import wait_for
 
 CHILD = textwrap.dedent(
@@ -66,8 +66,9 @@ class HostState:
 
     @classmethod
     def read(cls) -> HostState:
-        def run(*argv: str) -> str:
-            return subprocess.run(argv, capture_output=True, text=True).stdout
+        def run(program: str, *args: str) -> str:
+            # ip, iptables-save and ipset live in root's sbin folders, often not on a CI's PATH.
+            return subprocess.run([tool(program) or program, *args], capture_output=True, text=True).stdout
 
         links = run("ip", "-o", "link", "show").splitlines()
         cgroups = {

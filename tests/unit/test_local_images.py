@@ -31,10 +31,14 @@ from pytest_k8ssec import (
 from pytest_k8ssec.asserts.inpod import PACKAGE_MANAGERS, SHELLS
 from pytest_k8ssec.sources import local_images
 from pytest_k8ssec.sources.local_images import LocalImageError, build_images, image_refs, import_images
+from pytest_k8ssec.sources.local_node import tool
 
 REPO = Path(__file__).resolve().parents[2]
 PROBE_BIN = REPO / "controlplane" / ".cache" / "bin" / "k8ssec-probe"
 NAMES = ["pause", "probe", "probe-root", "probe-pkg", "probe-shell", "distroless"]
+
+# chroot lives in /usr/sbin, often not on a CI's PATH.
+CHROOT = tool("chroot") or "chroot"
 
 
 def elf(payload: bytes, *, interpreter: bool = False) -> bytes:
@@ -287,7 +291,7 @@ class ChrootHost:
 
     def run(self, command: str, *args: str) -> _Result:
         done = subprocess.run(
-            ["chroot", "--userspec=65534:65534", str(self.root), "/bin/sh", "-c", command % args],
+            [CHROOT, "--userspec=65534:65534", str(self.root), "/bin/sh", "-c", command % args],
             capture_output=True,
             text=True,
             env={"PATH": local_images.PATH_ENV.removeprefix("PATH=")},
@@ -313,7 +317,7 @@ def _real_inputs_or_skip() -> None:
             (f"the probe binary {PROBE_BIN} (bash controlplane/probe/build.sh)", PROBE_BIN.is_file()),
             ("/bin/busybox (apt-get install busybox-static)", local_images.DEFAULT_BUSYBOX.is_file()),
             ("/bin/dash", local_images.DEFAULT_SHELL.is_file()),
-            ("chroot", shutil.which("chroot") is not None),
+            ("chroot", CHROOT != "chroot"),
             ("root (chroot needs it)", os.geteuid() == 0),
         )
         if not ok
@@ -738,7 +742,7 @@ def test_real_standin_image_runs_its_programs(tmp_path: Path) -> None:
     config = read_layout(path).config["config"]
     # The image's environment, and loopback only: this runs on the host's network.
     env = dict(item.split("=", 1) for item in config["Env"]) | {"K8SSEC_STANDIN_ADDRESS": "127.0.0.1"}
-    chroot = ["chroot", f"--userspec={config['User']}", str(root)]
+    chroot = [CHROOT, f"--userspec={config['User']}", str(root)]
 
     # The init container: its command, with the real application's arguments.
     done = subprocess.run([*chroot, "/app/bin/migrate", "up"], env=env, capture_output=True, text=True, timeout=10)

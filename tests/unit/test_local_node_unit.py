@@ -88,7 +88,8 @@ def test_a_missing_kernel_feature_is_named_and_a_hanging_one_counts_as_missing(m
 
     real = subprocess.run
 
-    def run(argv: list[str], *args: object, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    def run(full: list[str], *args: object, **kwargs: object) -> subprocess.CompletedProcess[str]:
+        argv = [part.rsplit("/", 1)[-1] for part in full]  # programs come as absolute paths
         if argv[:2] == ["ip", "netns"] and argv[2] in ("add", "del"):
             return subprocess.CompletedProcess(argv, 0, "", "")
         if "ipset" in argv:
@@ -99,7 +100,7 @@ def test_a_missing_kernel_feature_is_named_and_a_hanging_one_counts_as_missing(m
             raise subprocess.TimeoutExpired(argv, 10)
         if argv[:3] == ["ip", "netns", "exec"]:
             return subprocess.CompletedProcess(argv, 0, "", "")
-        return real(argv, *args, **kwargs)  # type: ignore[call-overload,no-any-return]
+        return real(full, *args, **kwargs)  # type: ignore[call-overload,no-any-return]
 
     monkeypatch.setattr(local_node.os, "geteuid", lambda: 0)
     monkeypatch.setattr(local_node.subprocess, "run", run)
