@@ -224,7 +224,8 @@ def test_in_pod(k8s_pod_host, pod, helper):
 def test_in_pod_helpers_pass_and_fail_on_purpose_built_pods(
     pytester: pytest.Pytester, node_plane: LocalControlPlane, pods: dict[str, dict[str, Any]]
 ) -> None:
-    pytester.makepyfile(test_inpod=IN_POD_SUITE)
+    # A module name of its own: the in-process run shares sys.modules with tests/unit/test_inpod.py.
+    pytester.makepyfile(test_node_inpod_suite=IN_POD_SUITE)
     result = pytester.runpytest(
         f"--k8ssec-kubeconfig={node_plane.kubeconfig}",
         "--k8s-context=admin",
