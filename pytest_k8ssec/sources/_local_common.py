@@ -34,3 +34,18 @@ def kubeconfig(server: str, ca_pem: bytes, users: dict[str, tuple[bytes, bytes]]
         "contexts": [{"name": name, "context": {"cluster": "local", "user": name}} for name in names],
         "current-context": names[0],
     }
+
+
+#: Signals received while a plane or node starts (see ``interrupted``).
+PENDING_SIGNALS: list[int] = []
+
+
+def check_interrupted() -> None:
+    """Raise ``KeyboardInterrupt`` for a signal received during the start, even if its first raise was lost.
+
+    The handler raises where the signal lands; when that is inside a ``__del__`` or a collector
+    callback, Python prints "Exception ignored" and goes on, and a SIGTERM would be lost. The
+    start calls this between its stages and while it waits, so the stop still happens.
+    """
+    if PENDING_SIGNALS:
+        raise KeyboardInterrupt(f"signal {PENDING_SIGNALS[-1]}")

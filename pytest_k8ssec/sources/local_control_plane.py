@@ -50,6 +50,7 @@ from cryptography.x509.oid import NameOID
 from pytest_k8ssec._processes import alive as _alive
 from pytest_k8ssec._processes import owner as _owner
 from pytest_k8ssec.errors import K8sSecError
+from pytest_k8ssec.sources._local_common import PENDING_SIGNALS, check_interrupted
 from pytest_k8ssec.sources._local_common import die_with_parent as _die_with_parent
 from pytest_k8ssec.sources._local_common import kubeconfig as _kubeconfig
 
@@ -595,6 +596,7 @@ class LocalControlPlane:
 
     def _wait(self, ready: Any, deadline: float, process: _Process, what: str) -> None:
         while True:
+            check_interrupted()
             if process.popen.poll() is not None:
                 raise LocalClusterError(
                     f"{process.name} exited with code {process.popen.returncode} before {what}; log {process.log}:\n{process.tail()}"
@@ -665,6 +667,7 @@ _ORPHAN_AGE_S: Final = 24 * 3600.0
 
 
 def _interrupt(signum: int, frame: Any) -> None:
+    PENDING_SIGNALS.append(signum)  # kept: the raise below can be swallowed (check_interrupted)
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -690,6 +693,7 @@ def _restore_signals(installed: dict[int, Any]) -> None:
     for signum, previous in installed.items():
         if signal.getsignal(signum) is _interrupt:
             signal.signal(signum, previous)
+    PENDING_SIGNALS.clear()
 
 
 def sweep_dead_workdirs(folder: str | None = None) -> list[Path]:

@@ -38,15 +38,16 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 
+from pytest_k8ssec._processes import alive, owner
 from pytest_k8ssec.errors import K8sSecError
-from pytest_k8ssec.sources._local_common import die_with_parent, kubeconfig
+from pytest_k8ssec.sources._local_common import check_interrupted, die_with_parent, kubeconfig
 
 if TYPE_CHECKING:
     # The plane starts the node, so the node names it only for typing (no import cycle at run time).
@@ -67,7 +68,8 @@ PROBE_ENV: Final = "K8SSEC_PROBE_BIN"
 STATE_FILE: Final = "node.json"
 # The kubelet sets these machine-wide sysctls at start (setupKernelTunables) and never puts them
 # back; no flag stops it short of refusing to start. The first node of the machine records their
-# values, the last one to stop restores them (nodes of concurrent runs share the machine).
+# values, the last one to stop restores them (nodes of concurrent runs share the machine), as it
+# removes the mount points of PRIVATE_DIRS the first one made.
 KUBELET_SYSCTLS: Final = (
     "vm/overcommit_memory",
     "vm/panic_on_oom",
@@ -336,9 +338,13 @@ class LocalNode:
         )
         # Written before anything exists: whatever is made from here on, a later run can find it.
         node._save_state()
+        _claim_machine(node.netns)
+        check_interrupted()
         node._network(binaries, host_address, node_address)
         node._hold_mounts(binaries)
+        node._record_holder()
         node.timings["namespaces"] = time.monotonic() - began
+        check_interrupted()
         files = node._write_files(plane, pki, binaries)
         api_port = int(plane.server.rsplit(":", 1)[1])
         node._forward_api(plane, binaries, api_port)
@@ -349,10 +355,11 @@ class LocalNode:
             lambda: (workdir / "containerd" / "containerd.sock").exists(), deadline, containerd, "containerd's socket"
         )
         node.timings["containerd"] = time.monotonic() - began
+        check_interrupted()
         node.images = node._import_images(binaries)
         node.timings["images"] = time.monotonic() - began
+        check_interrupted()
         node._make_cgroup_root()
-        _claim_sysctls(node.netns)
         kubelet = node._run(
             plane,
             "kubelet",
@@ -426,12 +433,6 @@ class LocalNode:
             _check(argv, "set up the node's network")
 
     def _hold_mounts(self, binaries: NodeBinaries) -> None:
-        made = [str(folder) for folder in PRIVATE_DIRS if not folder.exists()]
-        for folder in made:
-            Path(folder).mkdir(parents=True)
-        if made:
-            state = json.loads((self.workdir / STATE_FILE).read_text())
-            (self.workdir / STATE_FILE).write_text(json.dumps({**state, "made_dirs": made}))
         # The holder: the first process in the node's mount namespace. Private propagation keeps
         # every mount the runtime makes out of the host's view; the tmpfs gives this node's
         # containerd shims a socket folder of their own (upstream fixes it at /run/containerd).
@@ -463,8 +464,14 @@ class LocalNode:
                 raise LocalNodeError(f"the node's mount namespace holder exited with {self.holder.returncode}")
             if _mount_ns(self.holder.pid) != _mount_ns(os.getpid()) and _holder_mounted(self.holder.pid):
                 return
+            check_interrupted()
             time.sleep(0.02)
         raise LocalNodeError("the node's mount namespace did not come up in 10 s")
+
+    def _record_holder(self) -> None:
+        state = json.loads((self.workdir / STATE_FILE).read_text())
+        assert self.holder is not None
+        (self.workdir / STATE_FILE).write_text(json.dumps({**state, "holder": owner(self.holder.pid)}))
 
     def _make_cgroup_root(self) -> None:
         # The kubelet refuses a cgroupRoot that is missing in any hierarchy; it makes what is below.
@@ -669,7 +676,10 @@ class LocalNode:
         """Kill every process of the node, then remove its cgroups, mounts and namespace. Idempotent."""
         teardown(self.workdir)
         if self.holder is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
+            try:
+                self.holder.wait(5)
+            except subprocess.TimeoutExpired:
+                self.holder.kill()
                 self.holder.wait(5)
             self.holder = None
 
@@ -689,17 +699,16 @@ def teardown(workdir: Path) -> list[str]:
     # 1. Containers and the runtime: every process in the node's cgroups (the pods) or in its
     #    network namespace (the holder, containerd and its shims, the kubelet, kube-router).
     #    containerd's shims detach from their parent, so process groups alone do not find them.
-    for _ in range(50):
-        victims = set(_cgroup_pids(cgroup_root)) | set(_pids_in_netns(holder_ns))
-        victims.discard(os.getpid())
-        if not victims:
-            break
-        for pid in victims:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.05)
-    else:
-        removed.append(f"warning: processes still alive: {sorted(victims)}")
+    holder = state.get("holder")
+    _kill_until_gone(
+        lambda: {
+            *_cgroup_pids(cgroup_root),
+            *_pids_in_netns(holder_ns),
+            # The holder by its own record too: the one process whose exit frees the mounts.
+            *([int(holder.split()[0])] if holder and alive(holder) and not _zombie(int(holder.split()[0])) else []),
+        },
+        removed,
+    )
     # 2. Cgroups, deepest first, in every hierarchy.
     for hierarchy in _hierarchies():
         top = hierarchy / cgroup_root.lstrip("/")
@@ -716,14 +725,14 @@ def teardown(workdir: Path) -> list[str]:
         result = subprocess.run(_system(["ip", "netns", "del", netns]), capture_output=True, text=True)
         if result.returncode == 0:
             removed.append(f"netns {netns}")
+    # A process that was still starting in the namespace keeps it alive after the deletion:
+    # find it by the namespace's inode, which outlives the name.
+    _kill_until_gone(lambda: set(_pids_in_netns(holder_ns)), removed)
     link = state.get("host_link")
     if link and Path(f"/sys/class/net/{link}").exists():
         subprocess.run(_system(["ip", "link", "del", link]), capture_output=True)
         removed.append(f"link {link}")
-    _release_sysctls(netns)
-    for folder in state.get("made_dirs", []):
-        with contextlib.suppress(OSError):
-            Path(folder).rmdir()  # only if empty: another node may be using it
+    _release_machine(netns)
     with contextlib.suppress(OSError):
         (workdir / STATE_FILE).unlink()
     return removed
@@ -739,18 +748,32 @@ def _sysctl_lock() -> Iterator[None]:
         yield
 
 
-def _claim_sysctls(netns: str) -> None:
+def _claim_machine(netns: str) -> None:
+    """Register this node; the machine's first records the kubelet's sysctls and makes the
+    private folders' mount points (``PRIVATE_DIRS``) that do not exist yet."""
     with _sysctl_lock():
-        record = SYSCTL_DIR / "sysctls.json"
-        if not record.exists():
-            values = {name: (Path("/proc/sys") / name).read_text().strip() for name in KUBELET_SYSCTLS}
-            record.write_text(json.dumps(values))
+        record = SYSCTL_DIR / "machine.json"
+        if record.exists():
+            state = json.loads(record.read_text())
+        else:
+            sysctls = {name: (Path("/proc/sys") / name).read_text().strip() for name in KUBELET_SYSCTLS}
+            state = {"sysctls": sysctls, "made_dirs": []}
+        for folder in PRIVATE_DIRS:
+            if not folder.exists():
+                folder.mkdir(parents=True)
+                state["made_dirs"].append(str(folder))
+        record.write_text(json.dumps(state))
         (SYSCTL_DIR / "nodes").mkdir(exist_ok=True)
         (SYSCTL_DIR / "nodes" / netns).write_text("")
 
 
-def _release_sysctls(netns: str) -> None:
-    """Forget this node; when it was the machine's last, put the kubelet's sysctls back."""
+def _release_machine(netns: str) -> None:
+    """Forget this node; when it was the machine's last, put the kubelet's sysctls back and
+    remove the mount points the first node made.
+
+    Only the last: a folder another node's mount namespace mounts over may not be removed while
+    that node runs (Linux would detach its mount there).
+    """
     if not SYSCTL_DIR.exists():
         return
     with _sysctl_lock():
@@ -758,20 +781,47 @@ def _release_sysctls(netns: str) -> None:
         with contextlib.suppress(OSError):
             (nodes / netns).unlink()
         # A node whose namespace is gone was torn down or swept: it holds nothing any more.
-        alive = [entry for entry in nodes.glob("*") if (NETNS_DIR / entry.name).exists()] if nodes.exists() else []
-        if alive:
+        if nodes.exists() and any((NETNS_DIR / entry.name).exists() for entry in nodes.iterdir()):
             return
-        record = SYSCTL_DIR / "sysctls.json"
+        record = SYSCTL_DIR / "machine.json"
         with contextlib.suppress(OSError, ValueError):
-            for name, value in json.loads(record.read_text()).items():
+            state = json.loads(record.read_text())
+            for name, value in state["sysctls"].items():
                 with contextlib.suppress(OSError):
                     (Path("/proc/sys") / name).write_text(value)
+            for folder in state["made_dirs"]:
+                with contextlib.suppress(OSError):
+                    Path(folder).rmdir()
         for leftover in [*(nodes.glob("*") if nodes.exists() else []), record, SYSCTL_DIR / "lock"]:
             with contextlib.suppress(OSError):
                 leftover.unlink()
         for folder in (nodes, SYSCTL_DIR):
             with contextlib.suppress(OSError):
                 folder.rmdir()
+
+
+def _zombie(pid: int) -> bool:
+    """Dead but not yet reaped (the holder, until the Popen that started it waits)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _kill_until_gone(find: Callable[[], set[int]], removed: list[str], seconds: float = 10.0) -> None:
+    """SIGKILL what ``find`` names until it names nothing (a loaded machine can take seconds)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        victims = find() - {os.getpid()}
+        if not victims:
+            return
+        if time.monotonic() > deadline:
+            removed.append(f"warning: processes still alive: {sorted(victims)}")
+            return
+        for pid in victims:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
 
 
 def _hierarchies() -> Iterator[Path]:

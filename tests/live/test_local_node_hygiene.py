@@ -30,6 +30,7 @@ CHILD = textwrap.dedent(
     import sys, time
     from pytest_k8ssec.sources.cluster import ClusterSource
     from pytest_k8ssec.sources.cluster_options import ClusterOptions
+    from pytest_k8ssec.sources._local_common import check_interrupted
     from pytest_k8ssec.sources.local_control_plane import LocalControlPlane
 
     plane = LocalControlPlane.start(node=True, timeout=180)
@@ -47,7 +48,9 @@ CHILD = textwrap.dedent(
         plane.stop()
         print("STOPPED", flush=True)
         sys.exit(0)
-    time.sleep(600)
+    for _ in range(600):
+        time.sleep(1)
+        check_interrupted()
     """
 )
 
@@ -122,6 +125,9 @@ class Child:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, **env},
+            # As a terminal's foreground job has it: a run started in the background inherits
+            # SIGINT ignored, and Python then installs no KeyboardInterrupt for it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.tag = f"k8ssec-{self.popen.pid}-"
         self.workdir = ""
@@ -196,7 +202,13 @@ def _assert_clean(before: HostState, child: Child, inodes: set[int], others_befo
         # Nothing else held them: the machine-wide things are as before the child started.
         assert after == before
     assert not child.netns()
-    assert _node_processes(child.tag, child.workdir, inodes) == []
+    # SIGKILLed processes take a moment to exit on a loaded machine (the last one of a mount
+    # namespace unmounts everything on its way out); a process teardown missed never does.
+    wait_for(
+        lambda: not _node_processes(child.tag, child.workdir, inodes),
+        f"the node's processes gone: {_node_processes(child.tag, child.workdir, inodes)}",
+        timeout=15,
+    )
     if child.workdir:
         assert not Path(child.workdir).exists()
 
