@@ -11,12 +11,17 @@ def owner(pid: int) -> str:
     return f"{pid} {_start_time(pid)}"
 
 
-def _start_time(pid: int) -> str:
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (which may hold spaces); [] if unreadable."""
     try:
-        # Field 22 of /proc/PID/stat, counted after the command name (which may hold spaces).
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return ""
+        return []
+
+
+def _start_time(pid: int) -> str:
+    fields = _stat(pid)
+    return fields[19] if len(fields) > 19 else ""  # field 22: the start time
 
 
 def alive(owner: str) -> bool:
@@ -28,4 +33,7 @@ def alive(owner: str) -> bool:
         return False
     except PermissionError:
         return True  # someone else's process: alive
-    return not started or _start_time(pid) in ("", started)
+    fields = _stat(pid)
+    if fields[:1] == ["Z"]:
+        return False  # dead, only not yet reaped by its parent
+    return not started or (fields[19] if len(fields) > 19 else "") in ("", started)
