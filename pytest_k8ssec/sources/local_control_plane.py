@@ -168,7 +168,7 @@ class Binaries:
 
 
 def _node_binaries(binaries: Binaries, node_bin: str | None) -> NodeBinaries:
-    from pytest_k8ssec.sources.local_node import NodeBinaries, NodeUnavailable, missing_features
+    from pytest_k8ssec.sources.local_node import MissingKernelFeature, NodeBinaries, NodeUnavailable, missing_features
 
     if len(binaries.apiserver) != 2:
         raise NodeUnavailable(
@@ -178,7 +178,7 @@ def _node_binaries(binaries: Binaries, node_bin: str | None) -> NodeBinaries:
     found = NodeBinaries.find(binaries.apiserver[0], node_bin)
     missing = missing_features()
     if missing:
-        raise NodeUnavailable(f"this machine cannot run the local node: it lacks {'; '.join(missing)}")
+        raise MissingKernelFeature(f"this machine cannot run the local node: it lacks {'; '.join(missing)}")
     return found
 
 

@@ -57,7 +57,6 @@ NODE_NAME: Final = "local-node"
 # The pod network exists only inside the node's namespace: any private range that the host does
 # not route works, and every node (one per xdist worker) can use the same one.
 POD_CIDR: Final = "10.244.0.0/24"
-CLUSTER_CIDR: Final = "10.244.0.0/16"
 # The host-node link: a /30 out of the shared address space (RFC 6598), picked per node so that
 # several nodes (one per xdist worker) never collide.
 LINK_SPACE: Final = ipaddress.ip_network("100.64.0.0/10")
@@ -120,6 +119,10 @@ def _system(argv: Sequence[str]) -> list[str]:
 
 class NodeUnavailable(K8sSecError):
     """This machine cannot run the local node; the message names the missing feature or binary."""
+
+
+class MissingKernelFeature(NodeUnavailable):
+    """What the node needs of the kernel or the sandbox is missing: nothing to install, a reason to skip."""
 
 
 class LocalNodeError(K8sSecError):
@@ -314,6 +317,11 @@ class LocalNode:
     holder: subprocess.Popen[bytes] | None = None
     binaries: NodeBinaries | None = None
 
+    @property
+    def socket(self) -> Path:
+        """containerd's socket (the kubelet's CRI endpoint, ctr's address)."""
+        return self.workdir / "containerd" / "containerd.sock"
+
     # --- start ----------------------------------------------------------------------------------
 
     @classmethod
@@ -342,7 +350,7 @@ class LocalNode:
         check_interrupted()
         node._network(binaries, host_address, node_address)
         node._hold_mounts(binaries)
-        node._record_holder()
+        node._save_state()  # now with the holder
         node.timings["namespaces"] = time.monotonic() - began
         check_interrupted()
         files = node._write_files(plane, pki, binaries)
@@ -351,9 +359,7 @@ class LocalNode:
         containerd = node._run(
             plane, "containerd", [binaries.containerd, f"--config={files['containerd.toml']}"], binaries
         )
-        plane._wait(
-            lambda: (workdir / "containerd" / "containerd.sock").exists(), deadline, containerd, "containerd's socket"
-        )
+        plane._wait(node.socket.exists, deadline, containerd, "containerd's socket")
         node.timings["containerd"] = time.monotonic() - began
         check_interrupted()
         node.images = node._import_images(binaries)
@@ -401,10 +407,12 @@ class LocalNode:
 
     def _save_state(self) -> None:
         state = {"netns": self.netns, "cgroup_root": self.cgroup_root, "host_link": self.host_link}
+        if self.holder is not None:
+            state["holder"] = owner(self.holder.pid)
         (self.workdir / STATE_FILE).write_text(json.dumps(state))
 
     def _network(self, binaries: NodeBinaries, host: ipaddress.IPv4Interface, node: ipaddress.IPv4Interface) -> None:
-        ip = binaries.tools["ip"]
+        ip, sysctl = binaries.tools["ip"], tool("sysctl") or "sysctl"
         inner = f"{self.host_link}n"[:15]
         steps = [
             [ip, "netns", "add", self.netns],
@@ -417,17 +425,8 @@ class LocalNode:
             [ip, "-n", self.netns, "link", "set", "eth0", "up"],
             [ip, "-n", self.netns, "route", "add", "default", "via", str(host.ip)],
             # The bridge's pods reach each other through iptables (NetworkPolicy), and the gateway routes.
-            [ip, "netns", "exec", self.netns, tool("sysctl") or "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"],
-            [
-                ip,
-                "netns",
-                "exec",
-                self.netns,
-                tool("sysctl") or "sysctl",
-                "-q",
-                "-w",
-                "net.bridge.bridge-nf-call-iptables=1",
-            ],
+            [ip, "netns", "exec", self.netns, sysctl, "-q", "-w", "net.ipv4.ip_forward=1"],
+            [ip, "netns", "exec", self.netns, sysctl, "-q", "-w", "net.bridge.bridge-nf-call-iptables=1"],
         ]
         for argv in steps:
             _check(argv, "set up the node's network")
@@ -468,11 +467,6 @@ class LocalNode:
             time.sleep(0.02)
         raise LocalNodeError("the node's mount namespace did not come up in 10 s")
 
-    def _record_holder(self) -> None:
-        state = json.loads((self.workdir / STATE_FILE).read_text())
-        assert self.holder is not None
-        (self.workdir / STATE_FILE).write_text(json.dumps({**state, "holder": owner(self.holder.pid)}))
-
     def _make_cgroup_root(self) -> None:
         # The kubelet refuses a cgroupRoot that is missing in any hierarchy; it makes what is below.
         for hierarchy in _hierarchies():
@@ -492,9 +486,7 @@ class LocalNode:
 
     def _run(self, plane: LocalControlPlane, name: str, argv: list[str], binaries: NodeBinaries) -> Any:
         env = {
-            "PATH": os.pathsep.join(
-                [binaries.shim_dir, str(Path(binaries.runc).parent), "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-            ),
+            "PATH": os.pathsep.join([binaries.shim_dir, str(Path(binaries.runc).parent), SYSTEM_DIRS]),
             "HOME": str(self.workdir),
         }
         return plane._spawn(name, [*self._inside(binaries), *argv], env=env)
@@ -553,7 +545,7 @@ class LocalNode:
             "authorization": {"mode": "Webhook"},
             "tlsCertFile": str(files["kubelet-serving.crt"]),
             "tlsPrivateKeyFile": str(files["kubelet-serving.key"]),
-            "containerRuntimeEndpoint": f"unix://{self.workdir / 'containerd' / 'containerd.sock'}",
+            "containerRuntimeEndpoint": f"unix://{self.socket}",
             "cgroupDriver": "cgroupfs",
             "cgroupRoot": self.cgroup_root,
             "failCgroupV1": False,  # this machine kind has cgroup v1; kubelet 1.37 still runs there when asked
@@ -577,38 +569,47 @@ class LocalNode:
         return files
 
     def _import_images(self, binaries: NodeBinaries) -> dict[str, str]:
-        from pytest_k8ssec.sources.local_images import LocalImageError, build_images, image_refs, import_images
+        from pytest_k8ssec.sources.local_images import build_images, image_refs
 
-        try:
-            archives = build_images(Path(binaries.probe), Path(binaries.busybox), self.workdir / "images")
-            import_images(
-                archives,
-                ctr=[*self._inside(binaries), binaries.ctr],
-                address=str(self.workdir / "containerd" / "containerd.sock"),
-            )
-        except LocalImageError as exc:
-            raise LocalNodeError(f"cannot give the node its images: {exc}") from None
+        archives = self._import(
+            "its images",
+            lambda: build_images(Path(binaries.probe), Path(binaries.busybox), self.workdir / "images"),
+            names=image_refs(),
+        )
         return {name: ref for name, ref in image_refs().items() if name in archives}
 
     def import_standin_images(self, objects: Sequence[Any]) -> list[str]:
         """Import a stand-in (``local_images.standin_image``) for every image the workloads of
         ``objects`` name and no local image answers; returns the containerd names imported."""
-        from pytest_k8ssec.sources.local_images import LocalImageError, build_standins, import_named, standins_for
+        from pytest_k8ssec.sources.local_images import build_standins, standins_for
 
         assert self.binaries is not None
         specs = standins_for(objects)
         if not specs:
             return []
+        probe = Path(self.binaries.probe)
+        return sorted(
+            self._import("stand-in images", lambda: build_standins(specs, probe, self.workdir / "images" / "standins"))
+        )
+
+    def _import(
+        self, what: str, build: Callable[[], dict[str, Path]], names: dict[str, str] | None = None
+    ) -> dict[str, Path]:
+        """Build tarballs and import them into the node's containerd; ``names`` maps short names
+        (``build_images``' keys) to image names, which stand-ins already are."""
+        from pytest_k8ssec.sources.local_images import LocalImageError, import_named
+
+        assert self.binaries is not None
         try:
-            built = build_standins(specs, Path(self.binaries.probe), self.workdir / "images" / "standins")
+            archives = build()
             import_named(
-                built,
+                {names[key] if names else key: path for key, path in archives.items()},
                 ctr=[*self._inside(self.binaries), self.binaries.ctr],
-                address=str(self.workdir / "containerd" / "containerd.sock"),
+                address=str(self.socket),
             )
         except LocalImageError as exc:
-            raise LocalNodeError(f"cannot give the node stand-in images: {exc}") from None
-        return sorted(built)
+            raise LocalNodeError(f"cannot give the node {what}: {exc}") from None
+        return archives
 
     def _ready(self, plane: LocalControlPlane) -> bool:
         status, body = plane._get(f"/api/v1/nodes/{self.name}")
@@ -621,12 +622,7 @@ class LocalNode:
         return ready and "node.kubernetes.io/not-ready" not in taints
 
     def _chains_present(self, binaries: NodeBinaries) -> bool:
-        listed = subprocess.run(
-            [binaries.tools["ip"], "netns", "exec", self.netns, binaries.tools["iptables"], "-S"],
-            capture_output=True,
-            text=True,
-        )
-        return "KUBE-ROUTER-FORWARD" in listed.stdout
+        return "KUBE-ROUTER-FORWARD" in self.exec_in_netns(binaries.tools["iptables"], "-S").stdout
 
     # --- the firewall ---------------------------------------------------------------------------
 
@@ -705,7 +701,7 @@ def teardown(workdir: Path) -> list[str]:
             *_cgroup_pids(cgroup_root),
             *_pids_in_netns(holder_ns),
             # The holder by its own record too: the one process whose exit frees the mounts.
-            *([int(holder.split()[0])] if holder and alive(holder) and not _zombie(int(holder.split()[0])) else []),
+            *([int(holder.split()[0])] if holder and alive(holder) else []),
         },
         removed,
     )
@@ -798,14 +794,6 @@ def _release_machine(netns: str) -> None:
         for folder in (nodes, SYSCTL_DIR):
             with contextlib.suppress(OSError):
                 folder.rmdir()
-
-
-def _zombie(pid: int) -> bool:
-    """Dead but not yet reaped (the holder, until the Popen that started it waits)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _kill_until_gone(find: Callable[[], set[int]], removed: list[str], seconds: float = 10.0) -> None:

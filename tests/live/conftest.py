@@ -47,18 +47,16 @@ def live_args(control_plane: LocalControlPlane) -> list[str]:
 def node_binaries(binaries: Binaries) -> NodeBinaries:
     """The local node's programs; a missing one fails the test with the way to get it."""
     from pytest_k8ssec.sources.local_control_plane import _node_binaries
-    from pytest_k8ssec.sources.local_node import NodeUnavailable, missing_features
+    from pytest_k8ssec.sources.local_node import MissingKernelFeature, NodeUnavailable
 
     try:
-        # Programs first: a missing program is an install step left out, never a reason to skip.
-        NodeBinaries.find(binaries.apiserver[0])
-    except NodeUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    missing = missing_features()
-    if missing:
+        return _node_binaries(binaries, None)
+    except MissingKernelFeature as exc:
         # What the kernel or the sandbox lacks cannot be installed by the suite: skip, naming it.
-        pytest.skip(f"this machine cannot run the local node: it lacks {'; '.join(missing)}")
-    return _node_binaries(binaries, None)
+        pytest.skip(str(exc))
+    except NodeUnavailable as exc:
+        # A missing program is an install step left out, never a reason to skip.
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")
