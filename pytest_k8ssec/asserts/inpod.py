@@ -215,17 +215,7 @@ def assert_in_pod_connects(
     not resolve) fails as an error, never as a pass.
     """
     __tracebackhide__ = True
-    check = CONNECTION_BLOCKED_CHECK
-    conn = _attempt(host, dst, port, protocol, timeout, check)
-    if conn is None:
-        return None
-    if not conn.connected:
-        return _fail(
-            f"{_path(conn)} was {conn.outcome}; the test requires it to connect",
-            check,
-            [*_outcome_lines(conn), f"  fix: {check.remediation}"],
-        )
-    _record_pass(f"{_path(conn)} connected", check)
+    _assert_connection(host, dst, port, protocol, timeout, blocked=False)
 
 
 def assert_in_pod_cannot_connect(
@@ -239,17 +229,25 @@ def assert_in_pod_cannot_connect(
     tells nothing fails as an error, never as a pass.
     """
     __tracebackhide__ = True
-    check = CONNECTION_ALLOWED_CHECK
+    _assert_connection(host, dst, port, protocol, timeout, blocked=True)
+
+
+def _assert_connection(
+    host: Any, dst: K8sObject | str, port: int, protocol: str, timeout: float, *, blocked: bool
+) -> None:
+    """The two assertions: the attempt must be ``blocked``, or connect."""
+    __tracebackhide__ = True
+    check = CONNECTION_ALLOWED_CHECK if blocked else CONNECTION_BLOCKED_CHECK
     conn = _attempt(host, dst, port, protocol, timeout, check)
     if conn is None:
         return None
-    if not conn.blocked:
-        return _fail(
-            f"{_path(conn)} connected; the test requires it blocked",
-            check,
-            [*_outcome_lines(conn), f"  fix: {check.remediation}"],
-        )
-    _record_pass(f"{_path(conn)} blocked ({conn.outcome})", check)
+    # _attempt has failed every "error": the outcome is connected or one of the blocked ones.
+    seen = f"blocked ({conn.outcome})" if conn.blocked else "connected"
+    if conn.blocked != blocked:
+        wanted = "the test requires it blocked" if blocked else "the test requires it to connect"
+        said = "connected" if blocked else f"was {conn.outcome}"
+        return _fail(f"{_path(conn)} {said}; {wanted}", check, [*_outcome_lines(conn), f"  fix: {check.remediation}"])
+    _record_pass(f"{_path(conn)} {seen}", check)
 
 
 def _attempt(
