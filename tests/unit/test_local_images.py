@@ -244,16 +244,22 @@ if sys.argv[-2:] == ["ls", "--quiet"]:
 """
 
 
-def test_import_runs_ctr_per_tarball_and_checks_the_names(
-    built: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _fake_ctr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], Path]:
+    """A ctr stand-in that logs its arguments (one JSON line per call) and lists FAKE_CTR_LIST."""
     script = tmp_path / "ctr.py"
     script.write_text(FAKE_CTR)
     log = tmp_path / "ctr.log"
     monkeypatch.setenv("FAKE_CTR_LOG", str(log))
+    return [sys.executable, str(script)], log
+
+
+def test_import_runs_ctr_per_tarball_and_checks_the_names(
+    built: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctr, log = _fake_ctr(tmp_path, monkeypatch)
     monkeypatch.setenv("FAKE_CTR_LIST", "k8ssec.local/pause:1\nk8ssec.local/probe:1\nother:1")
     chosen = {name: built[name] for name in ("pause", "probe")}
-    got = import_images(chosen, ctr=[sys.executable, str(script)], address="/x/c.sock", snapshotter="native")
+    got = import_images(chosen, ctr=ctr, address="/x/c.sock", snapshotter="native")
     assert got == ["k8ssec.local/pause:1", "k8ssec.local/probe:1"]
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     base = ["--address", "/x/c.sock", "--namespace", "k8s.io"]
@@ -265,11 +271,11 @@ def test_import_runs_ctr_per_tarball_and_checks_the_names(
     # ctr that imports but lists nothing: an error, never a silent pass.
     monkeypatch.setenv("FAKE_CTR_LIST", "k8ssec.local/pause:1")
     with pytest.raises(LocalImageError, match=r"lists no image \['k8ssec.local/probe:1'\]"):
-        import_images(chosen, ctr=[sys.executable, str(script)])
+        import_images(chosen, ctr=ctr)
     with pytest.raises(LocalImageError, match="ctr-that-is-not-there not found"):
         import_images(chosen, ctr=["ctr-that-is-not-there"])
     with pytest.raises(LocalImageError, match="tarballs missing"):
-        import_images({"probe": tmp_path / "nope.tar"}, ctr=[sys.executable, str(script)])
+        import_images({"probe": tmp_path / "nope.tar"}, ctr=ctr)
 
 
 # --- The real files: the probe images' shell answers the in-pod assertions as intended. ---
@@ -695,22 +701,19 @@ def test_build_standins_merges_references_of_one_name(inputs: dict[str, Any], tm
 def test_import_named_runs_ctr_and_checks_the_names(
     inputs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    script = tmp_path / "ctr.py"
-    script.write_text(FAKE_CTR)
-    log = tmp_path / "ctr.log"
-    monkeypatch.setenv("FAKE_CTR_LOG", str(log))
+    ctr, log = _fake_ctr(tmp_path, monkeypatch)
     name, path = _standin(inputs, tmp_path)
     monkeypatch.setenv("FAKE_CTR_LIST", f"k8ssec.local/pause:1\n{API_NAME}")
-    assert local_images.import_named({name: path}, ctr=[sys.executable, str(script)]) == [API_NAME]
+    assert local_images.import_named({name: path}, ctr=ctr) == [API_NAME]
     assert [json.loads(line) for line in log.read_text().splitlines()] == [
         ["--namespace", "k8s.io", "images", "import", str(path)],
         ["--namespace", "k8s.io", "images", "ls", "--quiet"],
     ]
     monkeypatch.setenv("FAKE_CTR_LIST", "k8ssec.local/pause:1")
     with pytest.raises(LocalImageError, match="lists no image"):
-        local_images.import_named({name: path}, ctr=[sys.executable, str(script)])
+        local_images.import_named({name: path}, ctr=ctr)
     with pytest.raises(LocalImageError, match="unknown image name 'nginx'"):
-        import_images({"nginx": path}, ctr=[sys.executable, str(script)])
+        import_images({"nginx": path}, ctr=ctr)
 
 
 def _free_port() -> int:
